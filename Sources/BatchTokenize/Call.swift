@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShieldConex
+
+extension BatchTokenize {
+    /// Sends one request and prints the answer: the Swift counterpart of the spec's sample program.
+    struct Call: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send one request and print the response JSON.",
+            discussion: """
+                ACTION is one of: \(Action.allCases.map(\.rawValue).joined(separator: ", ")). \
+                --payload is the payload object as JSON, e.g. \
+                '{"templateRef":"...","values":[{"name":"card_number","value":"..."}]}'. \
+                Exit status: 0 success, 3 the server answered success:false, 4 authentication refused, \
+                5 connection failure.
+                """
+        )
+
+        @Argument(help: "The action to perform.")
+        var action: String
+
+        @Option(help: "The payload object as JSON (not needed for heartbeat and partner-validate).")
+        var payload: String?
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            guard Action(rawValue: action) != nil else {
+                throw ValidationError("unknown action '\(action)'; expected one of \(Action.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            LoggingSetup.bootstrap(level: connection.logLevel)
+            let logger = Logger(label: "batch-tokenize.call")
+            let action = Action(rawValue: action)!
+            let request: Request
+            do {
+                request = try payload.map { try Request.decodePayload(action: action, json: $0) } ?? Request(action: action)
+                try request.validate()
+            } catch {
+                throw ValidationError("--payload: \(error)")
+            }
+            let resolved = try await connection.resolve(logger: logger)
+            defer { Task { await resolved.shutdown() } }
+            var configuration = connection.connectionConfiguration
+            configuration.keepRawResponses = true
+            let response: Response
+            do {
+                let client = try await ShieldConexConnection.connect(
+                    to: resolved.endpoint, key: resolved.key, configuration: configuration, logger: logger
+                )
+                response = try await client.send(request)
+                await client.close()
+            } catch let error as ShieldConexError {
+                await resolved.shutdown()
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw error.isAuthenticationFailure ? ExitCodes.authentication : ExitCodes.connection
+            }
+            await resolved.shutdown()
+            print(response.raw ?? "")
+            if !response.success { throw ExitCodes.answeredFailure }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ShieldConex
+import Simulator
+
+/// Options every command that talks to ShieldConex shares: where, with which key, and how.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "staging, cert, production, local (embedded simulator), or a ws:// or wss:// URL.")
+    var endpoint: String
+
+    @Option(help: "Read the API key from this file (mode 0600) instead of SCX_API_KEY.")
+    var keyFile: String?
+
+    @Option(help: "A PEM file of extra CA certificates to trust for wss:// (system roots stay trusted).")
+    var caFile: String?
+
+    @Option(help: "Seconds to wait for each answer.")
+    var timeout: Double = 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if endpoint.lowercased() != "local" {
+            do {
+                _ = try Endpoint(endpoint)
+            } catch {
+                throw ValidationError("--endpoint: \(error)")
+            }
+        }
+    }
+
+    var connectionConfiguration: ConnectionConfiguration {
+        var configuration = ConnectionConfiguration()
+        configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
+        configuration.extraCAFile = caFile
+        return configuration
+    }
+
+    /// The endpoint and key to use; for `local`, starts the embedded simulator first.
+    func resolve(logger: Logger) async throws -> ResolvedEndpoint {
+        if endpoint.lowercased() == "local" {
+            let key = LocalSimulator.generateKey()
+            var configuration = SimulatorConfiguration()
+            configuration.keys = [key]
+            configuration.templates = try LocalSimulator.defaultTemplates()
+            let server = try await SimulatorServer.start(configuration: configuration, logger: logger)
+            return ResolvedEndpoint(endpoint: try Endpoint(server.url), key: APIKey(key), simulator: server)
+        }
+        let key: APIKey
+        do {
+            key = try APIKey.load(keyFile: keyFile)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return ResolvedEndpoint(endpoint: try Endpoint(endpoint), key: key, simulator: nil)
+    }
+}
+
+struct ResolvedEndpoint {
+    var endpoint: Endpoint
+    var key: APIKey
+    var simulator: SimulatorServer?
+
+    func shutdown() async {
+        await simulator?.stop()
+    }
+}
+
+enum LocalSimulator {
+    /// A random key for the embedded simulator, base64 like a real one.
+    static func generateKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+    }
+
+    /// `samples/templates.json` when run from the project folder, else the built-in copy of it.
+    static func defaultTemplates(path: String = "samples/templates.json") throws -> TemplateSet {
+        if FileManager.default.fileExists(atPath: path) {
+            return try TemplateSet.load(path: path)
+        }
+        return .builtIn
+    }
+}

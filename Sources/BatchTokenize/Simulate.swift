@@ -1,0 +1,149 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import ShieldConex
+import Simulator
+
+extension BatchTokenize {
+    /// Runs the ShieldConex simulator until SIGINT or SIGTERM, then prints its counters.
+    struct Simulate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve a local ShieldConex simulator over WebSocket.",
+            discussion: """
+                The first line on stdout is 'listening on ws://HOST:PORT' (wss:// with --tls-cert). \
+                Accepted keys come from --key (repeatable) or SCX_API_KEY; these are test keys of the \
+                simulator, not credentials. Stop with SIGINT or SIGTERM; the counters are printed then.
+                """
+        )
+
+        @Option(help: "Address to listen on.")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port to listen on; 0 picks a free port.")
+        var port = 0
+
+        @Option(help: "Templates file (JSON). Default: samples/templates.json, else the built-in copy.")
+        var templates: String?
+
+        @Option(name: .customLong("key"), help: "An accepted API key (repeatable). Default: SCX_API_KEY.")
+        var keys: [String] = []
+
+        @Option(help: "PEM certificate chain: serve wss://.")
+        var tlsCert: String?
+
+        @Option(help: "PEM private key for --tls-cert.")
+        var tlsKey: String?
+
+        @Option(help: "Mean added latency per answer in milliseconds (exponential, so answers reorder).")
+        var latencyMs: Double?
+
+        @Option(help: "Probability (0-1) of answering a request with 8001 Server error.")
+        var errorRate: Double = 0
+
+        @Option(help: "Reset a connection (TCP RST) when its request N+1 arrives.")
+        var dropAfter: Int?
+
+        @Option(help: "Requests per second allowed per key; excess is answered with 1429.")
+        var rateLimit: Double?
+
+        @Option(help: "Close connections that send nothing for this many seconds.")
+        var idleTimeout: Double?
+
+        @Option(help: "Refuse WebSocket connections beyond this many at once (HTTP 503).")
+        var maxConnections: Int?
+
+        @Option(help: "Seed for reproducible fault injection.")
+        var seed: UInt64?
+
+        @Option(help: "Log level.")
+        var logLevel: Logger.Level = .warning
+
+        func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+            guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
+            if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+            if let latencyMs, latencyMs < 0 { throw ValidationError("--latency-ms must not be negative") }
+            if let dropAfter, dropAfter < 0 { throw ValidationError("--drop-after must not be negative") }
+            if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+            if let idleTimeout, idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+            if let maxConnections, maxConnections <= 0 { throw ValidationError("--max-connections must be positive") }
+        }
+
+        func run() async throws {
+            LoggingSetup.bootstrap(level: logLevel)
+            let logger = Logger(label: "batch-tokenize.simulate")
+            var configuration = SimulatorConfiguration()
+            configuration.host = host
+            configuration.port = port
+            do {
+                configuration.templates = try templates.map(TemplateSet.load(path:)) ?? LocalSimulator.defaultTemplates()
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            var accepted = keys
+            if accepted.isEmpty, let key = ProcessInfo.processInfo.environment["SCX_API_KEY"], !key.isEmpty {
+                accepted = [key]
+            }
+            guard !accepted.isEmpty else {
+                throw ValidationError("no accepted key: pass --key KEY or set SCX_API_KEY")
+            }
+            configuration.keys = accepted
+            if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
+            configuration.latency = latencyMs.map { .microseconds(Int64($0 * 1000)) }
+            configuration.errorRate = errorRate
+            configuration.dropAfter = dropAfter
+            configuration.rateLimit = rateLimit
+            configuration.idleTimeout = idleTimeout.map { .milliseconds(Int64($0 * 1000)) }
+            configuration.maxConnections = maxConnections
+            configuration.seed = seed
+
+            let server = try await SimulatorServer.start(configuration: configuration, logger: logger)
+            print("listening on \(server.url)")
+            fflush(nil)
+            let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+            logger.info("stopping", metadata: ["signal": "\(signal)"])
+            await server.stop()
+            print(server.statistics)
+            fflush(nil)
+        }
+    }
+}
+
+/// Waits for the first of some signals (their default action is suppressed while waiting).
+enum SignalWaiter {
+    static func wait(for signals: [Int32]) async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            let queue = DispatchQueue(label: "signals")
+            let once = OnceFlag()
+            var sources: [any DispatchSourceSignal] = []
+            for number in signals {
+                Foundation.signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    if once.take() { continuation.resume(returning: number) }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            // The sources must live as long as the process waits; keep them in a global.
+            KeepAlive.sources.append(contentsOf: sources)
+        }
+    }
+
+    final class OnceFlag: @unchecked Sendable {
+        private var taken = false
+        private let lock = NSLock()
+        func take() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if taken { return false }
+            taken = true
+            return true
+        }
+    }
+
+    enum KeepAlive {
+        nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The partner's API key: the base64 text that follows `Basic ` in the handshake.
+///
+/// It can only be read from the environment (`SCX_API_KEY`) or from a file that is not group or
+/// world readable; `description` never shows it.
+public struct APIKey: Sendable, Hashable, CustomStringConvertible {
+    public struct LoadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    let value: String
+
+    /// Wraps a key already in memory (tests, the embedded simulator's generated key).
+    public init(_ value: String) {
+        self.value = value
+    }
+
+    /// The header value, `Basic <key>`.
+    public var authorizationHeader: String { "Basic \(value)" }
+
+    public var description: String { "<api key, \(value.count) characters>" }
+
+    /// Reads the key from `--key-file` if given, else from `SCX_API_KEY`.
+    public static func load(keyFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> APIKey {
+        if let keyFile {
+            return try fromFile(keyFile)
+        }
+        guard let value = environment["SCX_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
+            throw LoadError(description: "no API key: set SCX_API_KEY to the base64 key, or pass --key-file FILE")
+        }
+        return APIKey(value)
+    }
+
+    /// Reads a key file, refusing one that other users could read.
+    public static func fromFile(_ path: String) throws -> APIKey {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw LoadError(description: "cannot read the key file \(path): \(String(cString: strerror(errno)))")
+        }
+        if info.st_mode & (S_IRWXG | S_IRWXO) != 0 {
+            throw LoadError(description: "the key file \(path) is readable by other users; run: chmod 600 \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+            !text.isEmpty
+        else {
+            throw LoadError(description: "the key file \(path) is empty or not UTF-8 text")
+        }
+        return APIKey(text)
+    }
+}

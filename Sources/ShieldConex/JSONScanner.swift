@@ -1,0 +1,303 @@
+/// A small pull scanner over JSON text, for the hot path: it reads exactly the keys it is asked
+/// about and skips everything else, without building a tree or touching Foundation.
+///
+/// It is strict about syntax (a malformed document throws) and liberal about content: callers
+/// skip unknown keys with ``skipValue()``. Nesting is limited so that hostile input cannot
+/// overflow the stack.
+public struct JSONScanner {
+    public struct SyntaxError: Error, Hashable, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    }
+
+    public enum Token: Equatable {
+        case objectStart, arrayStart, string, number, bool, null
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    public private(set) var index: Int = 0
+    let maxDepth = 64
+
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    func fail(_ reason: String) -> SyntaxError { SyntaxError(offset: index, reason: reason) }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// The kind of the next value, without consuming it.
+    public mutating func peek() throws(SyntaxError) -> Token {
+        skipWhitespace()
+        guard index < bytes.count else { throw fail("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return .objectStart
+        case UInt8(ascii: "["): return .arrayStart
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw fail("unexpected character")
+        }
+    }
+
+    mutating func expect(_ byte: UInt8) throws(SyntaxError) {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == byte else {
+            throw fail("expected '\(Character(Unicode.Scalar(byte)))'")
+        }
+        index += 1
+    }
+
+    /// Checks that nothing but whitespace follows the document.
+    public mutating func expectEnd() throws(SyntaxError) {
+        skipWhitespace()
+        if index != bytes.count { throw fail("trailing characters") }
+    }
+
+    /// Iterates the members of an object: `body` is called with each key, positioned at its value,
+    /// and must consume that value.
+    public mutating func readObject(_ body: (inout JSONScanner, String) throws -> Void) throws {
+        try expect(UInt8(ascii: "{"))
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            let key = try readString()
+            try expect(UInt8(ascii: ":"))
+            try body(&self, key)
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("unterminated object") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// Iterates the elements of an array: `body` must consume each element.
+    public mutating func readArray(_ body: (inout JSONScanner) throws -> Void) throws {
+        try expect(UInt8(ascii: "["))
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        while true {
+            try body(&self)
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("unterminated array") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// Reads a string value.
+    public mutating func readString() throws(SyntaxError) -> String {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let string = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return string
+            }
+            if byte == UInt8(ascii: "\\") {
+                return try readEscapedString(from: start)
+            }
+            if byte < 0x20 { throw fail("control character in string") }
+            index += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    private mutating func readEscapedString(from start: Int) throws(SyntaxError) -> String {
+        var out: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { throw fail("unterminated escape") }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try readHex4()
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        // A high surrogate must be followed by an escaped low surrogate.
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else { throw fail("lone surrogate") }
+                        index += 2
+                        let low = try readHex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00..<0xE000).contains(scalar) {
+                        throw fail("lone surrogate")
+                    }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw fail("invalid unicode escape") }
+                    out.append(contentsOf: UTF8.encode(unicode)!)
+                default:
+                    throw fail("invalid escape")
+                }
+            case 0..<0x20:
+                throw fail("control character in string")
+            default:
+                out.append(byte)
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    private mutating func readHex4() throws(SyntaxError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw fail("short unicode escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw fail("invalid hex digit")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// Reads a number and returns its text exactly as written (validated against the JSON grammar).
+    public mutating func readNumberText() throws(SyntaxError) -> Substring {
+        skipWhitespace()
+        let start = index
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let intStart = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        if index == intStart { throw fail("expected digits") }
+        if bytes[intStart] == UInt8(ascii: "0"), index - intStart > 1 { throw fail("leading zero") }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let fracStart = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            if index == fracStart { throw fail("expected fraction digits") }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            let expStart = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            if index == expStart { throw fail("expected exponent digits") }
+        }
+        return Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    }
+
+    /// Reads an integer number; a fraction or an out-of-range value throws.
+    public mutating func readInteger() throws(SyntaxError) -> Int64 {
+        let text = try readNumberText()
+        guard let value = Int64(text) else { throw fail("not an integer") }
+        return value
+    }
+
+    public mutating func readBool() throws(SyntaxError) -> Bool {
+        skipWhitespace()
+        if matchLiteral("true") { return true }
+        if matchLiteral("false") { return false }
+        throw fail("expected true or false")
+    }
+
+    /// Consumes `null` if it is next; returns whether it was.
+    public mutating func readNullIfPresent() throws(SyntaxError) -> Bool {
+        skipWhitespace()
+        return matchLiteral("null")
+    }
+
+    private mutating func matchLiteral(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        let literalBytes = UnsafeRawBufferPointer(start: literal.utf8Start, count: count)
+        for offset in 0..<count where bytes[index + offset] != literalBytes[offset] { return false }
+        index += count
+        return true
+    }
+
+    /// Skips one value of any kind, checking its syntax.
+    public mutating func skipValue() throws(SyntaxError) {
+        try skipValue(depth: 0)
+    }
+
+    private mutating func skipValue(depth: Int) throws(SyntaxError) {
+        if depth > maxDepth { throw fail("nesting too deep") }
+        switch try peek() {
+        case .string: _ = try skipString()
+        case .number: _ = try readNumberText()
+        case .bool: _ = try readBool()
+        case .null: _ = try readNullIfPresent()
+        case .objectStart:
+            do {
+                try readObject { scanner, _ in try scanner.skipValue(depth: depth + 1) }
+            } catch let error as SyntaxError {
+                throw error
+            } catch {
+                throw fail("\(error)")
+            }
+        case .arrayStart:
+            do {
+                try readArray { scanner in try scanner.skipValue(depth: depth + 1) }
+            } catch let error as SyntaxError {
+                throw error
+            } catch {
+                throw fail("\(error)")
+            }
+        }
+    }
+
+    private mutating func skipString() throws(SyntaxError) {
+        try expect(UInt8(ascii: "\""))
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\"") { return }
+            if byte == UInt8(ascii: "\\") {
+                guard index < bytes.count else { break }
+                index += 1
+            } else if byte < 0x20 {
+                throw fail("control character in string")
+            }
+        }
+        throw fail("unterminated string")
+    }
+}

@@ -1,0 +1,247 @@
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// The client's protocol logic on one WebSocket channel: gives each request a traceId, keeps
+/// it in the in-flight table, matches answers by traceId in any order, times requests out,
+/// sends heartbeats when idle, answers pings, and runs the close handshake.
+///
+/// Any loss of the channel fails every request still in flight, at once, with a retryable error.
+public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias InboundOut = Never
+    public typealias OutboundIn = ClientCommand
+    public typealias OutboundOut = WebSocketFrame
+
+    enum Pending {
+        case request(EventLoopPromise<Response>)
+        case heartbeat
+    }
+
+    enum State {
+        case open
+        case closing
+        case closed(ShieldConexError)
+    }
+
+    private let configuration: ConnectionConfiguration
+    private let logger: Logger
+    private var traceIds = TraceIDGenerator()
+    private var masks = MaskingKeyGenerator()
+    private var inFlight = InFlightTable<Pending>()
+    private var state = State.open
+    private var lastOutbound = NIODeadline.now()
+    private var heartbeatPending = false
+    private var timer: RepeatedTask?
+    private var closePromises: [EventLoopPromise<Void>] = []
+    private let requestTimeout: TimeAmount
+    private let heartbeatInterval: TimeAmount
+    private let heartbeatTimeout: TimeAmount
+
+    public init(configuration: ConnectionConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.requestTimeout = configuration.requestTimeout.timeAmount
+        self.heartbeatInterval = configuration.heartbeatInterval.timeAmount
+        self.heartbeatTimeout = configuration.heartbeatTimeout.timeAmount
+    }
+
+    /// The most requests that were in flight at once on this connection.
+    public var peakInFlight: Int { inFlight.peak }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        lastOutbound = .now()
+        let shortest = min(requestTimeout, heartbeatInterval, heartbeatTimeout)
+        let tick = max(TimeAmount.milliseconds(5), min(TimeAmount.milliseconds(500), TimeAmount.nanoseconds(shortest.nanoseconds / 4)))
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
+            bound.value.handler.tick(context: bound.value.context)
+        }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        failAll(.connectionClosed)
+    }
+
+    // MARK: Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .send(let request, let responsePromise, let timeout):
+            guard case .open = state else {
+                let error = closedError
+                responsePromise.fail(error)
+                promise?.fail(error)
+                return
+            }
+            let now = NIODeadline.now()
+            send(request, pending: .request(responsePromise), deadline: now + (timeout ?? requestTimeout), now: now,
+                 context: context, promise: promise)
+        case .close(let closePromise):
+            startClose(context: context, promise: closePromise)
+            promise?.succeed(())
+        }
+    }
+
+    private func send(
+        _ request: Request, pending: Pending, deadline: NIODeadline, now: NIODeadline,
+        context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) {
+        let (id, traceId) = traceIds.next()
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        request.encode(traceId: traceId, into: &buffer)
+        inFlight.insert(id, deadline: deadline, value: pending)
+        lastOutbound = now
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: masks.nextMaskingKey(), data: buffer)
+        context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    private var closedError: ShieldConexError {
+        if case .closed(let error) = state { return error }
+        return .connectionClosed
+    }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text, .binary:
+            receive(frame.unmaskedData)
+        case .ping:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: masks.nextMaskingKey(), data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .pong:
+            break
+        case .connectionClose:
+            receivedClose(context: context, frame: frame)
+        default:
+            // Continuation frames are reassembled by NIOWebSocketFrameAggregator before this handler.
+            break
+        }
+    }
+
+    private func receive(_ data: ByteBuffer) {
+        var response: Response
+        do {
+            response = try Response.decode(data)
+        } catch {
+            logger.warning("dropped an undecodable message", metadata: ["error": "\(error)"])
+            return
+        }
+        guard let id = traceIds.counter(of: response.traceId), let pending = inFlight.remove(id) else {
+            logger.notice("dropped a response with an unknown traceId", metadata: ["trace.id": "\(response.traceId)"])
+            return
+        }
+        switch pending {
+        case .request(let promise):
+            if configuration.keepRawResponses { response.raw = String(buffer: data) }
+            promise.succeed(response)
+        case .heartbeat:
+            heartbeatPending = false
+            if !response.success {
+                logger.notice("heartbeat answered with failure", metadata: ["error": "\(response.failure?.description ?? "")"])
+            }
+        }
+    }
+
+    private func receivedClose(context: ChannelHandlerContext, frame: WebSocketFrame) {
+        switch state {
+        case .closing:
+            // The server answered our close frame: the handshake is complete.
+            state = .closed(.connectionClosed)
+            context.close(promise: nil)
+        case .open:
+            var data = frame.unmaskedData
+            let code = data.readSlice(length: 2) ?? ByteBuffer()
+            logger.info("server closed the connection", metadata: ["close.code": "\(code.getInteger(at: code.readerIndex, as: UInt16.self).map(String.init) ?? "none")"])
+            state = .closed(.connectionClosed)
+            failAll(.connectionClosed)
+            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: masks.nextMaskingKey(), data: code)
+            context.writeAndFlush(wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .closed:
+            break
+        }
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        let error: ShieldConexError
+        switch state {
+        case .closed(let reason): error = reason
+        case .closing: error = .connectionClosed
+        case .open: error = .connectionLost("the server closed the TCP connection without a close frame")
+        }
+        state = .closed(error)
+        timer?.cancel()
+        timer = nil
+        failAll(error)
+        for promise in closePromises { promise.succeed(()) }
+        closePromises.removeAll()
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let reason = ShieldConexError.connectionLost("\(error)")
+        logger.info("connection error", metadata: ["error": "\(error)"])
+        if case .open = state { state = .closed(reason) }
+        failAll(reason)
+        context.close(promise: nil)
+    }
+
+    // MARK: Timers
+
+    private func tick(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        for (_, pending) in inFlight.removeExpired(now: now) {
+            switch pending {
+            case .request(let promise):
+                promise.fail(ShieldConexError.timeout)
+            case .heartbeat:
+                logger.warning("heartbeat not answered in time; closing the connection")
+                state = .closed(.heartbeatTimeout)
+                failAll(.heartbeatTimeout)
+                context.close(promise: nil)
+                return
+            }
+        }
+        guard case .open = state, !heartbeatPending, now - lastOutbound >= heartbeatInterval else { return }
+        heartbeatPending = true
+        send(.heartbeat(), pending: .heartbeat, deadline: now + heartbeatTimeout, now: now, context: context, promise: nil)
+        context.flush()
+    }
+
+    // MARK: Closing
+
+    private func startClose(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        guard case .open = state else {
+            if case .closing = state, let promise { closePromises.append(promise) } else { promise?.succeed(()) }
+            return
+        }
+        state = .closing
+        if let promise { closePromises.append(promise) }
+        var code = context.channel.allocator.buffer(capacity: 2)
+        code.write(webSocketErrorCode: .normalClosure)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: masks.nextMaskingKey(), data: code)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.eventLoop.assumeIsolated().scheduleTask(in: configuration.closeTimeout.timeAmount) {
+            if case .closing = self.state {
+                self.state = .closed(.connectionClosed)
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func failAll(_ error: ShieldConexError) {
+        for pending in inFlight.removeAll() {
+            if case .request(let promise) = pending { promise.fail(error) }
+        }
+        heartbeatPending = false
+    }
+}
+
+@available(*, unavailable)
+extension ShieldConexClientHandler: Sendable {}

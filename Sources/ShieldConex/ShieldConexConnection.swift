@@ -1,0 +1,271 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+
+/// One WebSocket connection to ShieldConex, with many requests in flight.
+///
+/// Requests are pipelined: each gets its own traceId and its answer is matched by traceId,
+/// whatever order answers arrive in. The connection is `Sendable`; its protocol state lives
+/// in a ``ShieldConexClientHandler`` on the channel's event loop.
+public final class ShieldConexConnection: Sendable {
+    public let channel: any Channel
+    public let endpoint: Endpoint
+
+    init(channel: any Channel, endpoint: Endpoint) {
+        self.channel = channel
+        self.endpoint = endpoint
+    }
+
+    /// Sends one request; the future gets the answer (which may be `success: false`) or a
+    /// ``ShieldConexError`` (invalid request, timeout, lost connection).
+    public func send(_ request: Request, timeout: Duration? = nil) -> EventLoopFuture<Response> {
+        let promise = channel.eventLoop.makePromise(of: Response.self)
+        do {
+            try request.validate()
+        } catch {
+            promise.fail(error)
+            return promise.futureResult
+        }
+        channel.writeAndFlush(ClientCommand.send(request, promise, timeout: timeout?.timeAmount), promise: nil)
+        return promise.futureResult
+    }
+
+    /// Sends several requests with one flush; the futures are in the order of `requests`.
+    public func send(_ requests: [Request], timeout: Duration? = nil) -> [EventLoopFuture<Response>] {
+        var futures: [EventLoopFuture<Response>] = []
+        futures.reserveCapacity(requests.count)
+        var commands: [ClientCommand] = []
+        commands.reserveCapacity(requests.count)
+        for request in requests {
+            let promise = channel.eventLoop.makePromise(of: Response.self)
+            futures.append(promise.futureResult)
+            do {
+                try request.validate()
+                commands.append(.send(request, promise, timeout: timeout?.timeAmount))
+            } catch {
+                promise.fail(error)
+            }
+        }
+        let channel = self.channel
+        let boxed = NIOLoopBound(commands, eventLoop: channel.eventLoop)
+        channel.eventLoop.execute {
+            for command in boxed.value { channel.write(command, promise: nil) }
+            channel.flush()
+        }
+        return futures
+    }
+
+    /// Sends one request and waits for its answer.
+    public func send(_ request: Request, timeout: Duration? = nil) async throws -> Response {
+        try await send(request, timeout: timeout).get()
+    }
+
+    /// Closes with a close handshake (close frame, the server's close frame, then TCP close).
+    public func close() async {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(ClientCommand.close(promise), promise: nil)
+        channel.closeFuture.whenComplete { _ in promise.succeed(()) }
+        try? await promise.futureResult.get()
+        try? await channel.closeFuture.get()
+    }
+
+    /// Completes when the connection is closed, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    public var isActive: Bool { channel.isActive }
+}
+
+extension ShieldConexConnection {
+    enum UpgradeResult {
+        case websocket(any Channel)
+        case notUpgraded(EventLoopFuture<HTTPResponseHead>)
+    }
+
+    /// Builds the TLS context for `wss://` connections: the system's roots plus an optional
+    /// extra CA file, full certificate verification always. Build one and share it across a pool.
+    public static func makeTLSContext(extraCAFile: String?) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if let extraCAFile {
+            tls.additionalTrustRoots = [.file(extraCAFile)]
+        }
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ShieldConexError.tls("cannot build the TLS context: \(error)")
+        }
+    }
+
+    /// Connects and completes the WebSocket handshake with `Authorization: Basic <key>`.
+    ///
+    /// A 401 or 403 answer to the handshake throws ``ShieldConexError/authenticationFailed(status:)``.
+    public static func connect(
+        to endpoint: Endpoint,
+        key: APIKey,
+        configuration: ConnectionConfiguration = .init(),
+        tlsContext: NIOSSLContext? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "shieldconex")
+    ) async throws -> ShieldConexConnection {
+        let sslContext: NIOSSLContext?
+        if endpoint.scheme == .wss {
+            sslContext = try tlsContext ?? makeTLSContext(extraCAFile: configuration.extraCAFile)
+        } else {
+            sslContext = nil
+        }
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(configuration.connectTimeout.timeAmount)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+
+        let channel: any Channel
+        let upgrade: EventLoopFuture<UpgradeResult>
+        do {
+            (channel, upgrade) = try await bootstrap.connect(host: endpoint.host, port: endpoint.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    (channel, try configurePipeline(
+                        channel: channel, endpoint: endpoint, key: key, sslContext: sslContext,
+                        configuration: configuration, logger: logger
+                    ))
+                }
+            }
+        } catch {
+            throw ShieldConexError.connectionLost("cannot connect to \(endpoint.hostHeader): \(error)")
+        }
+
+        let result: UpgradeResult
+        do {
+            result = try await withHandshakeTimeout(upgrade, after: configuration.handshakeTimeout)
+        } catch {
+            // A failed or timed-out handshake must not leave the socket open.
+            channel.close(promise: nil)
+            throw translateHandshakeError(error)
+        }
+
+        switch result {
+        case .websocket(let channel):
+            return ShieldConexConnection(channel: channel, endpoint: endpoint)
+        case .notUpgraded(let headFuture):
+            let head = try? await headFuture.get()
+            let status = Int(head?.status.code ?? 0)
+            if status == 401 || status == 403 {
+                throw ShieldConexError.authenticationFailed(status: status)
+            }
+            throw ShieldConexError.handshakeFailed(
+                status == 0 ? "the server did not switch protocols" : "the server answered HTTP \(status) instead of 101"
+            )
+        }
+    }
+
+    private static func withHandshakeTimeout(
+        _ upgrade: EventLoopFuture<UpgradeResult>, after duration: Duration
+    ) async throws -> UpgradeResult {
+        let eventLoop = upgrade.eventLoop
+        let promise = eventLoop.makePromise(of: UpgradeResult.self)
+        let task = eventLoop.scheduleTask(in: duration.timeAmount) {
+            promise.fail(ShieldConexError.handshakeFailed("no answer to the handshake within \(duration)"))
+        }
+        upgrade.whenComplete { result in
+            task.cancel()
+            promise.completeWith(result)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    private static func translateHandshakeError(_ error: any Error) -> ShieldConexError {
+        switch error {
+        case let error as ShieldConexError: error
+        case let error as NIOSSLError: .tls("\(error)")
+        case let error as BoringSSLError: .tls("\(error)")
+        case let error as NIOSSLExtraError: .tls("\(error)")
+        default: .handshakeFailed("\(error)")
+        }
+    }
+
+    private static func configurePipeline(
+        channel: any Channel, endpoint: Endpoint, key: APIKey, sslContext: NIOSSLContext?,
+        configuration: ConnectionConfiguration, logger: Logger
+    ) throws -> EventLoopFuture<UpgradeResult> {
+        let sync = channel.pipeline.syncOperations
+        if let sslContext {
+            let isIPAddress = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
+            // For an IP literal there is no SNI; NIOSSL then checks the certificate against the address.
+            let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: isIPAddress ? nil : endpoint.host)
+            try sync.addHandler(handler, position: .first)
+        }
+        let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
+            maxFrameSize: configuration.maxFrameSize,
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 0,
+                            maxAccumulatedFrameCount: 1 << 16,
+                            maxAccumulatedFrameSize: configuration.maxMessageSize
+                        )
+                    )
+                    try sync.addHandler(ShieldConexClientHandler(configuration: configuration, logger: logger))
+                    return UpgradeResult.websocket(channel)
+                }
+            }
+        )
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: endpoint.hostHeader)
+        headers.add(name: "Authorization", value: key.authorizationHeader)
+        headers.add(name: "Content-Length", value: "0")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.path, headers: headers)
+        let upgradeConfiguration = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
+            upgradeRequestHead: head,
+            upgraders: [upgrader],
+            notUpgradingCompletionHandler: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let catcher = HandshakeRefusalHandler(eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(catcher)
+                    return UpgradeResult.notUpgraded(catcher.head)
+                }
+            }
+        )
+        return try sync.configureUpgradableHTTPClientPipeline(configuration: .init(upgradeConfiguration: upgradeConfiguration))
+    }
+}
+
+/// Catches the HTTP response of a refused handshake so that its status can be reported, then closes.
+final class HandshakeRefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let promise: EventLoopPromise<HTTPResponseHead>
+    private var completed = false
+    var head: EventLoopFuture<HTTPResponseHead> { promise.futureResult }
+
+    private func complete(_ result: Result<HTTPResponseHead, any Error>) {
+        guard !completed else { return }
+        completed = true
+        promise.completeWith(result)
+    }
+
+    init(eventLoop: any EventLoop) {
+        promise = eventLoop.makePromise()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) {
+            complete(.success(head))
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete(.failure(ShieldConexError.handshakeFailed("the server closed the connection during the handshake")))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        complete(.failure(ShieldConexError.handshakeFailed("the handshake was abandoned")))
+    }
+}
+
+@available(*, unavailable)
+extension HandshakeRefusalHandler: Sendable {}

@@ -1,0 +1,35 @@
+/// Settings of a ``SimulatorServer``: where it listens, what it serves, and the faults it injects.
+public struct SimulatorConfiguration: Sendable {
+    /// Address to bind. Default `127.0.0.1`.
+    public var host = "127.0.0.1"
+    /// Port to bind; 0 picks a free one. Default 0.
+    public var port = 0
+    /// The templates served.
+    public var templates: TemplateSet = .builtIn
+    /// API keys accepted in `Authorization: Basic <key>`; at least one is required.
+    public var keys: [String] = []
+    /// PEM certificate chain and private key: serve `wss://` instead of `ws://`.
+    public var tls: (certificateChain: String, privateKey: String)?
+    /// Mean added latency per response; each answer waits an exponentially distributed time
+    /// with this mean, so answers come back out of order. Default none.
+    public var latency: Duration?
+    /// Probability (0...1) that a request other than heartbeat is answered with 8001. Default 0.
+    public var errorRate: Double = 0
+    /// Reset a connection (TCP RST, no close frame) when its request number N+1 arrives. Default never.
+    public var dropAfter: Int?
+    /// Requests per second allowed per key (burst: one second's worth); excess is answered with 1429.
+    public var rateLimit: Double?
+    /// Close connections (close frame 1001) that sent nothing for this long. Default never.
+    public var idleTimeout: Duration?
+    /// At most this many WebSocket connections at once; more are refused with HTTP 503.
+    public var maxConnections: Int?
+    /// Seed for the fault-injection randomness; `nil` seeds from the system.
+    public var seed: UInt64?
+    /// Secret for tokens and bfids. The default is fixed, so tokens are the same across runs
+    /// (token idempotency holds across simulator restarts, as it does against the real service).
+    public var tokenSecret = "batch-tokenize simulator token secret v1"
+    /// Largest frame accepted. Default 1 MiB.
+    public var maxFrameSize = 1 << 20
+
+    public init() {}
+}
