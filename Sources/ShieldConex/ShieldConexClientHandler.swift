@@ -30,7 +30,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var masks = MaskingKeyGenerator()
     private var inFlight = InFlightTable<Pending>()
     private var state = State.open
-    private var lastOutbound = NIODeadline.now()
+    private var lastOutbound = NIODeadline.uptimeNanoseconds(0)
     private var heartbeatPending = false
     private var timer: RepeatedTask?
     private var closePromises: [EventLoopPromise<Void>] = []
@@ -50,7 +50,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     public var peakInFlight: Int { inFlight.peak }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        lastOutbound = .now()
+        lastOutbound = context.eventLoop.now
         let shortest = min(requestTimeout, heartbeatInterval, heartbeatTimeout)
         let tick = max(TimeAmount.milliseconds(5), min(TimeAmount.milliseconds(500), TimeAmount.nanoseconds(shortest.nanoseconds / 4)))
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -76,7 +76,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
                 promise?.fail(error)
                 return
             }
-            let now = NIODeadline.now()
+            let now = context.eventLoop.now
             send(request, pending: .request(responsePromise), deadline: now + (timeout ?? requestTimeout), now: now,
                  context: context, promise: promise)
         case .close(let closePromise):
@@ -195,7 +195,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     // MARK: Timers
 
     private func tick(context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         for (_, pending) in inFlight.removeExpired(now: now) {
             switch pending {
             case .request(let promise):

@@ -1,0 +1,82 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import ShieldConex
+
+@Suite struct ClientStateTests {
+    @Test func traceIdsAreGUIDShapedUniqueAndParseBack() {
+        var generator = TraceIDGenerator()
+        var seen = Set<String>()
+        for expected in 1...1000 {
+            let (id, traceId) = generator.next()
+            #expect(id == UInt64(expected))
+            #expect(traceId.count == 36)
+            #expect(UUID(uuidString: traceId) != nil)
+            #expect(generator.counter(of: traceId) == id)
+            #expect(generator.counter(of: traceId.uppercased()) == id)
+            seen.insert(traceId)
+        }
+        #expect(seen.count == 1000)
+        let other = TraceIDGenerator()
+        #expect(other.counter(of: generator.next().traceId) == nil)
+        #expect(generator.counter(of: "nonsense") == nil)
+    }
+
+    @Test func inFlightTableExpiresAndDrains() {
+        var table = InFlightTable<String>()
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        table.insert(1, deadline: start + .seconds(1), value: "a")
+        table.insert(2, deadline: start + .seconds(3), value: "b")
+        table.insert(3, deadline: start + .seconds(2), value: "c")
+        #expect(table.count == 3 && table.peak == 3)
+        #expect(table.remove(2) == "b")
+        #expect(table.remove(2) == nil)
+        let expired = table.removeExpired(now: start + .seconds(2))
+        #expect(expired.map(\.value) == ["a", "c"])
+        #expect(table.isEmpty && table.peak == 3)
+        table.insert(9, deadline: start, value: "z")
+        table.insert(4, deadline: start, value: "y")
+        #expect(table.removeAll() == ["y", "z"])
+    }
+
+    @Test func maskingKeysVary() {
+        var generator = MaskingKeyGenerator()
+        let keys = (0..<100).map { _ in Array(generator.nextMaskingKey()) }
+        #expect(Set(keys.map { $0.map(String.init).joined(separator: ".") }).count > 95)
+    }
+
+    @Test(arguments: [
+        ("staging", "wss://secure-staging-ws.shieldconex.com", "secure-staging-ws.shieldconex.com", 443),
+        ("cert", "wss://secure-cert-ws.shieldconex.com", "secure-cert-ws.shieldconex.com", 443),
+        ("production", "wss://secure-ws.shieldconex.com", "secure-ws.shieldconex.com", 443),
+        ("ws://127.0.0.1:8765", "ws://127.0.0.1:8765", "127.0.0.1", 8765),
+        ("wss://example.test/path?x=1", "wss://example.test/path?x=1", "example.test", 443),
+        ("ws://[::1]:9000", "ws://[::1]:9000", "::1", 9000),
+    ])
+    func endpointsParse(text: String, url: String, host: String, port: Int) throws {
+        let endpoint = try Endpoint(text)
+        #expect(endpoint.url == url)
+        #expect(endpoint.host == host)
+        #expect(endpoint.port == port)
+    }
+
+    @Test(arguments: ["http://example.test", "nonsense", "ws://", "wss://user:pw@example.test"])
+    func badEndpointsAreRefused(text: String) {
+        #expect(throws: ShieldConexError.self) { try Endpoint(text) }
+    }
+
+    @Test func keyComesFromEnvironmentOrAPrivateFile() throws {
+        let fromEnvironment = try APIKey.load(keyFile: nil, environment: ["SCX_API_KEY": " a2V5 \n"])
+        #expect(fromEnvironment.authorizationHeader == "Basic a2V5")
+        #expect(!fromEnvironment.description.contains("a2V5"))
+        #expect(throws: APIKey.LoadError.self) { try APIKey.load(keyFile: nil, environment: [:]) }
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = FileManager.default.createFile(atPath: path, contents: Data("ZmlsZWtleQ==\n".utf8), attributes: [.posixPermissions: 0o644])
+        #expect(throws: APIKey.LoadError.self) { try APIKey.load(keyFile: path, environment: [:]) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(try APIKey.load(keyFile: path, environment: ["SCX_API_KEY": "other"]).authorizationHeader == "Basic ZmlsZWtleQ==")
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import ShieldConex
+
+@Suite struct MessageDecodingTests {
+    func decode(_ text: String) throws -> Response { try Response.decode(ByteBuffer(string: text)) }
+
+    @Test func unknownKeysAreIgnoredAtEveryLevel() throws {
+        let response = try decode(
+            #"{"extra":{"deep":[1,2,{"x":null}]},"traceId":"t","success":true,"payload":{"bfid":"b","more":[true,false],"values":[{"name":"f","value":"v","kind":"x"}]},"tail":1.5e3}"#
+        )
+        #expect(response.traceId == "t" && response.success && response.bfid == "b")
+        #expect(response.values == [FieldValue(name: "f", value: "v")])
+    }
+
+    @Test func unknownErrorCodeIsKept() throws {
+        let response = try decode(#"{"traceId":"t","success":false,"payload":{"errorCode":7777,"message":"Something new"}}"#)
+        #expect(response.failure?.code == ErrorCode(7777))
+        #expect(response.failure?.code?.name == nil)
+        #expect(response.failure?.message == "Something new")
+    }
+
+    @Test func errorCodeAsStringAndAtTopLevel() throws {
+        let inPayload = try decode(#"{"traceId":"t","success":false,"payload":{"errorCode":"1403","message":"Detokenization period end violated"}}"#)
+        #expect(inPayload.failure?.code == .detokenizationPeriodViolated)
+        let topLevel = try decode(#"{"traceId":"t","success":false,"code":8001,"message":"Server error."}"#)
+        #expect(topLevel.failure == .init(code: .serverError, message: "Server error."))
+        #expect(topLevel.failure?.code?.isTransient == true)
+    }
+
+    @Test(arguments: [
+        (1202, "template not found"), (1203, "not found"), (1403, "detokenization period violated"),
+        (8001, "server error"), (8003, "authentication error"), (8004, "permission denied"),
+    ])
+    func knownCodesHaveNames(code: Int, name: String) {
+        #expect(ErrorCode(code).name == name)
+        #expect(ErrorCode(code).description == "\(code) (\(name))")
+    }
+
+    @Test func fatalAndTransientCodes() {
+        #expect(ErrorCode.authenticationError.isFatal && ErrorCode.permissionDenied.isFatal && ErrorCode.templateNotFound.isFatal)
+        #expect(!ErrorCode.notFound.isFatal && !ErrorCode.detokenizationPeriodViolated.isFatal)
+        #expect(ErrorCode.serverError.isTransient && !ErrorCode.notFound.isTransient)
+    }
+
+    @Test func escapedStringsDecode() throws {
+        let response = try decode(#"{"traceId":"a\"b\\c\/d\n\u00e9\ud83d\ude00","success":true}"#)
+        #expect(response.traceId == "a\"b\\c/d\né😀")
+    }
+
+    @Test func numericMessageIdIsKeptAsText() throws {
+        let response = try decode(#"{"traceId":"t","messageId":1201911201201321031626749,"success":true}"#)
+        #expect(response.messageId == "1201911201201321031626749")
+    }
+
+    @Test(arguments: [
+        "", "{", "[]", "{\"traceId\":}", "{\"traceId\":\"t\",}", "{\"traceId\":\"t\"} x", "{\"traceId\":\"unterminated}",
+        "{\"traceId\":\"t\",\"success\":tru}", "{\"success\":true}", "{\"traceId\":\"\\ud800\"}", "{\"a\":01}",
+        String(repeating: "[", count: 10_000),
+    ])
+    func malformedInputThrowsInsteadOfCrashing(text: String) {
+        #expect(throws: (any Error).self) { try decode(text) }
+    }
+
+    @Test func randomBytesNeverCrashTheScanner() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(#"{}[]":,\ tfnrue0123456789.-+Eabu"#.utf8)
+        for _ in 0..<5_000 {
+            let length = Int.random(in: 0..<64, using: &generator)
+            let bytes = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+            var buffer = ByteBuffer()
+            buffer.writeBytes(bytes)
+            _ = try? Response.decode(buffer)
+            _ = try? IncomingRequest.decode(buffer)
+        }
+    }
+
+    @Test func jsonStringEscapingRoundTrips() throws {
+        let awkward = "quote\" backslash\\ newline\n tab\t bell\u{07} nul\u{00} é 😀"
+        var buffer = ByteBuffer()
+        buffer.writeJSONString(awkward)
+        let parsed = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: .fragmentsAllowed) as? String
+        #expect(parsed == awkward)
+    }
+
+    @Test func requestPayloadProblemsAreReported() throws {
+        let incoming = try IncomingRequest.decode(ByteBuffer(string: #"{"traceId":"t","action":"tokenization-tokenize","payload":{"templateRef":5,"values":"x"}}"#))
+        #expect(incoming.payloadProblem == "templateRef is not a string")
+        let unknown = try IncomingRequest.decode(ByteBuffer(string: #"{"traceId":"t","action":"dance"}"#))
+        #expect(unknown.request == nil && unknown.actionName == "dance")
+    }
+
+    @Test func callPayloadDecodes() throws {
+        let request = try Request.decodePayload(action: .read, json: #"{"bfid":"\#(String(repeating: "a", count: 40))","reference":"r"}"#)
+        #expect(request.bfid?.count == 40 && request.reference == "r")
+        #expect(throws: (any Error).self) { try Request.decodePayload(action: .read, json: "{") }
+    }
+}
+
+@Suite struct RequestValidationTests {
+    let bfid = String(repeating: "b", count: 84)
+
+    @Test func validRequestsPass() throws {
+        try Request.heartbeat().validate()
+        try Request.partnerValidate().validate()
+        try Request.templateValidate(templateRef: "t").validate()
+        try Request.tokenize(templateRef: "t", values: [FieldValue(name: "f", value: "v")]).validate()
+        try Request.read(bfid: bfid).validate()
+        try Request.detokenize(bfid: bfid, values: [FieldValue(name: "f", value: "v")]).validate()
+    }
+
+    @Test(arguments: [
+        (Request.partnerValidate(reference: ""), "reference length 0 is outside 1-255"),
+        (Request.partnerValidate(reference: String(repeating: "r", count: 256)), "reference length 256 is outside 1-255"),
+        (Request.templateValidate(templateRef: ""), "templateRef length 0 is outside 1-255"),
+        (Request(action: .templateValidate), "templateRef is required for template-validate"),
+        (Request.tokenize(templateRef: "t", values: []), "values must hold at least one {name, value} for tokenization-tokenize"),
+        (Request.tokenize(templateRef: "t", values: [FieldValue(name: "", value: "v")]), "values[0].name must not be empty"),
+        (Request.read(bfid: String(repeating: "b", count: 29)), "bfid length 29 is outside 30-150"),
+        (Request.read(bfid: String(repeating: "b", count: 151)), "bfid length 151 is outside 30-150"),
+        (Request(action: .detokenize, values: [FieldValue(name: "f", value: "v")]), "bfid is required for tokenization-detokenize"),
+    ])
+    func invalidRequestsAreRefusedWithAClearMessage(request: Request, message: String) {
+        #expect(throws: ShieldConexError.invalidRequest(property: String(message.split(separator: " ")[0]), reason: String(message.split(separator: " ", maxSplits: 1)[1]))) {
+            try request.validate()
+        }
+    }
+
+    @Test func errorMessagesNeverContainValues() {
+        let secret = "4000001234567899"
+        let request = Request.tokenize(templateRef: "t", values: [FieldValue(name: "", value: secret)])
+        do {
+            try request.validate()
+            Issue.record("expected an error")
+        } catch {
+            #expect(!"\(error)".contains(secret))
+        }
+        #expect(!FieldValue(name: "f", value: secret).description.contains(secret))
+    }
+}
