@@ -29,8 +29,25 @@ public final class ShieldConexConnection: Sendable {
             promise.fail(error)
             return promise.futureResult
         }
-        channel.writeAndFlush(ClientCommand.send(request, promise, timeout: timeout?.timeAmount), promise: nil)
+        let command = ClientCommand.send(request, promise, timeout: timeout?.timeAmount)
+        let channel = self.channel
+        if channel.eventLoop.inEventLoop {
+            Self.submit([command], on: channel)
+        } else {
+            channel.eventLoop.execute { Self.submit([command], on: channel) }
+        }
         return promise.futureResult
+    }
+
+    /// Writes commands with one flush, on the event loop. A closed channel no longer reaches the
+    /// handler, so its requests are failed here rather than left waiting.
+    private static func submit(_ commands: [ClientCommand], on channel: any Channel) {
+        guard channel.isActive else {
+            for case .send(_, let promise, _) in commands { promise.fail(ShieldConexError.connectionClosed) }
+            return
+        }
+        for command in commands { channel.write(command, promise: nil) }
+        channel.flush()
     }
 
     /// Sends several requests with one flush; the futures are in the order of `requests`.
@@ -50,11 +67,8 @@ public final class ShieldConexConnection: Sendable {
             }
         }
         let channel = self.channel
-        let boxed = NIOLoopBound(commands, eventLoop: channel.eventLoop)
-        channel.eventLoop.execute {
-            for command in boxed.value { channel.write(command, promise: nil) }
-            channel.flush()
-        }
+        let ready = commands
+        channel.eventLoop.execute { Self.submit(ready, on: channel) }
         return futures
     }
 

@@ -118,16 +118,23 @@ public final class SimulatorEngine: Sendable {
         case .partnerValidate:
             return Response(traceId: traceId, action: action, messageId: nextMessageId(now), success: true)
         case .templateValidate:
-            let known = templates[request.templateRef!] != nil
+            let known = templates[request.templateRef!].map { isAllowed(key: key, template: $0) } ?? false
             if !known { count(error: 0) }
             return Response(traceId: traceId, action: action, messageId: nextMessageId(now), success: known)
         case .tokenize:
+            if let template = templates[request.templateRef!], !isAllowed(key: key, template: template) {
+                return failure(traceId: traceId, action: action, .permissionDenied, "Permission denied")
+            }
             return tokenize(request, traceId: traceId, now: now)
         case .read:
             return read(request, traceId: traceId, now: now)
         case .detokenize:
-            return detokenize(request, traceId: traceId, now: now)
+            return detokenize(request, key: key, traceId: traceId, now: now)
         }
+    }
+
+    private func isAllowed(key: String, template: Template) -> Bool {
+        template.allowedKeys?.contains(key) ?? true
     }
 
     private func tokenize(_ request: Request, traceId: String, now: Date) -> Response {
@@ -168,13 +175,16 @@ public final class SimulatorEngine: Sendable {
         return Response(traceId: traceId, action: action, messageId: nextMessageId(now), success: true, bfid: bfid, values: stored.values)
     }
 
-    private func detokenize(_ request: Request, traceId: String, now: Date) -> Response {
+    private func detokenize(_ request: Request, key: String, traceId: String, now: Date) -> Response {
         let action = request.action.rawValue
         guard let (messageId, templateRef) = identity.parse(bfid: request.bfid!, templateRefs: templates.templates.keys),
             let template = templates[templateRef], let fieldCiphers = ciphers[templateRef],
             let tokenizedAt = MessageIdentity.date(ofMessageId: messageId)
         else {
             return failure(traceId: traceId, action: action, .notFound, "Not found")
+        }
+        if !isAllowed(key: key, template: template) {
+            return failure(traceId: traceId, action: action, .permissionDenied, "Permission denied")
         }
         if template.irreversible {
             return failure(traceId: traceId, action: action, .irreversibleTemplate, "Detokenization not allowed: the template is irreversible")

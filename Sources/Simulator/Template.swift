@@ -28,6 +28,8 @@ public struct Template: Sendable, Hashable {
     public var activeFrom: ISO8601Duration?
     /// ... until tokenization time + `activeTo`.
     public var activeTo: ISO8601Duration?
+    /// Keys allowed to use this template; `nil` allows every accepted key. Others get 8004.
+    public var allowedKeys: Set<String>?
 }
 
 /// The templates a simulator serves, read from a JSON file (`samples/templates.json`).
@@ -51,6 +53,7 @@ public struct TemplateSet: Sendable {
             var irreversible: Bool?
             var activeFrom: String?
             var activeTo: String?
+            var allowedKeys: [String]?
             var fields: [FieldEntry]
         }
         struct FieldEntry: Decodable {
@@ -106,7 +109,8 @@ public struct TemplateSet: Sendable {
             templates.append(
                 Template(
                     templateRef: entry.templateRef, name: entry.name, fields: fields,
-                    irreversible: entry.irreversible ?? false, activeFrom: activeFrom, activeTo: activeTo
+                    irreversible: entry.irreversible ?? false, activeFrom: activeFrom, activeTo: activeTo,
+                    allowedKeys: entry.allowedKeys.map(Set.init)
                 )
             )
         }
