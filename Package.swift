@@ -67,6 +67,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "BatchTokenizeTests",
+            dependencies: ["BatchTokenize"]
+        ),
+        .testTarget(
             name: "SimulatorTests",
             dependencies: ["Simulator", "ShieldConex"]
         ),

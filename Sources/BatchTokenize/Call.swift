@@ -20,7 +20,7 @@ extension BatchTokenize {
         @Argument(help: "The action to perform.")
         var action: String
 
-        @Option(help: "The payload object as JSON (not needed for heartbeat and partner-validate).")
+        @Option(help: "The payload object as JSON, or @FILE to read it from a file (not needed for heartbeat and partner-validate).")
         var payload: String?
 
         @OptionGroup var connection: ConnectionOptions
@@ -31,13 +31,23 @@ extension BatchTokenize {
             }
         }
 
+        /// The payload text: the option's value, or the contents of the file after `@`.
+        func payloadText() throws -> String? {
+            guard let payload, payload.hasPrefix("@") else { return payload }
+            let path = String(payload.dropFirst())
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("--payload: cannot read \(path)")
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+
         func run() async throws {
             LoggingSetup.bootstrap(level: connection.logLevel)
             let logger = Logger(label: "batch-tokenize.call")
             let action = Action(rawValue: action)!
             let request: Request
             do {
-                request = try payload.map { try Request.decodePayload(action: action, json: $0) } ?? Request(action: action)
+                request = try payloadText().map { try Request.decodePayload(action: action, json: $0) } ?? Request(action: action)
                 try request.validate()
             } catch {
                 throw ValidationError("--payload: \(error)")

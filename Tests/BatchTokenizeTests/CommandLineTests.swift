@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+/// The executable, run as a user would run it.
+@Suite(.serialized) struct CommandLineTests {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("batch-tokenize").path
+    }
+
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SCX_API_KEY"] = nil
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        for (key, value) in extra { environment[key] = value }
+        return environment
+    }
+
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment(extra)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func helpListsTheCommandsAndWhereTheKeyComesFrom() throws {
+        let help = try Self.run(["--help"])
+        #expect(help.status == 0)
+        for word in ["call", "simulate", "SCX_API_KEY", "--key-file", "local"] {
+            #expect(help.stdout.contains(word), "help mentions \(word)")
+        }
+        let callHelp = try Self.run(["call", "--help"])
+        for word in ["--endpoint", "--payload", "--key-file", "--ca-file", "tokenization-detokenize"] {
+            #expect(callHelp.stdout.contains(word), "call help mentions \(word)")
+        }
+        let simulateHelp = try Self.run(["simulate", "--help"])
+        for word in ["--latency-ms", "--error-rate", "--drop-after", "--rate-limit", "--idle-timeout", "--max-connections", "--seed", "--tls-cert"] {
+            #expect(simulateHelp.stdout.contains(word), "simulate help mentions \(word)")
+        }
+    }
+
+    @Test func callWorksAgainstTheEmbeddedSimulator() throws {
+        let heartbeat = try Self.run(["call", "heartbeat", "--endpoint", "local"])
+        #expect(heartbeat.status == 0)
+        #expect(try Self.json(heartbeat.stdout)["success"] as? Bool == true)
+
+        let payload = #"{"templateRef":"438ac8afecdd8035a21c126ee1fe6c19","omit":false,"store":true,"reference":"cli-test","values":[{"name":"card_exp","value":"1227"},{"name":"card_cvv","value":"321"}]}"#
+        let tokenized = try Self.run(["call", "tokenization-tokenize", "--endpoint", "local", "--payload", payload])
+        #expect(tokenized.status == 0)
+        let response = try Self.json(tokenized.stdout)
+        let body = try #require(response["payload"] as? [String: Any])
+        #expect((body["bfid"] as? String)?.isEmpty == false)
+        #expect((body["values"] as? [[String: String]])?.count == 2)
+
+        let refused = try Self.run(["call", "template-validate", "--endpoint", "local", "--payload", #"{"templateRef":"missing"}"#])
+        #expect(refused.status == 3)
+        #expect(try Self.json(refused.stdout)["success"] as? Bool == false)
+    }
+
+    @Test func badInputIsRefusedBeforeConnecting() throws {
+        let unknownAction = try Self.run(["call", "dance", "--endpoint", "local"])
+        #expect(unknownAction.status == 64)
+        #expect(unknownAction.stderr.contains("unknown action"))
+        let badPayload = try Self.run(["call", "tokenization-read", "--endpoint", "local", "--payload", #"{"bfid":"short"}"#])
+        #expect(badPayload.status == 64)
+        #expect(badPayload.stderr.contains("bfid length 5 is outside 30-150"))
+        let noKey = try Self.run(["call", "heartbeat", "--endpoint", "ws://127.0.0.1:9"])
+        #expect(noKey.status == 64)
+        #expect(noKey.stderr.contains("SCX_API_KEY"))
+        let badEndpoint = try Self.run(["call", "heartbeat", "--endpoint", "http://example.test"])
+        #expect(badEndpoint.status == 64)
+    }
+
+    @Test func simulateServesUntilSignalledAndPrintsCounters() throws {
+        let key = "Y2xpLXRlc3Q6a2V5"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["simulate", "--port", "0", "--key", key, "--seed", "1"]
+        process.environment = Self.environment()
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        var first = Data()
+        while !first.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            first.append(chunk)
+        }
+        let line = String(decoding: first, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        #expect(line.hasPrefix("listening on ws://127.0.0.1:"))
+        let url = String(line.dropFirst("listening on ".count))
+
+        let answered = try Self.run(["call", "partner-validate", "--endpoint", url], environment: ["SCX_API_KEY": key])
+        #expect(answered.status == 0)
+        let wrongKey = try Self.run(["call", "partner-validate", "--endpoint", url], environment: ["SCX_API_KEY": "d3Jvbmc="])
+        #expect(wrongKey.status == 4)
+        #expect(wrongKey.stderr.contains("authentication error"))
+        #expect(!wrongKey.stderr.contains("d3Jvbmc="))
+
+        process.interrupt()
+        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let counters = String(decoding: rest, as: UTF8.self)
+        #expect(counters.contains("simulator counters:"))
+        #expect(counters.contains("partner-validate: 1"))
+        #expect(counters.contains("1 refused"))
+    }
+}
