@@ -20,11 +20,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Seconds to wait for each answer.")
     var timeout: Double = 30
 
+    @Option(help: "Seconds without sending after which a heartbeat is sent.")
+    var heartbeatInterval: Double = 5
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard heartbeatInterval > 0 else { throw ValidationError("--heartbeat-interval must be positive") }
         if endpoint.lowercased() != "local" {
             do {
                 _ = try Endpoint(endpoint)
@@ -37,6 +41,7 @@ struct ConnectionOptions: ParsableArguments {
     var connectionConfiguration: ConnectionConfiguration {
         var configuration = ConnectionConfiguration()
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
+        configuration.heartbeatInterval = .milliseconds(Int64(heartbeatInterval * 1000))
         configuration.extraCAFile = caFile
         return configuration
     }

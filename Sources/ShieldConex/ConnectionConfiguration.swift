@@ -27,7 +27,8 @@ public struct ConnectionConfiguration: Sendable {
 }
 
 extension Duration {
-    var timeAmount: TimeAmount {
+    /// The same span as a NIO `TimeAmount`.
+    public var timeAmount: TimeAmount {
         let (seconds, attoseconds) = components
         return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }

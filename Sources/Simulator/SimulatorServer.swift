@@ -93,7 +93,7 @@ public final class SimulatorServer: Sendable {
                                     )
                                 )
                                 if let idle = configuration.idleTimeout {
-                                    try sync.addHandler(IdleStateHandler(readTimeout: idle.simulatorTimeAmount))
+                                    try sync.addHandler(IdleStateHandler(readTimeout: idle.timeAmount))
                                 }
                                 try sync.addHandler(
                                     SimulatorConnectionHandler(
@@ -178,10 +178,3 @@ final class HandshakeRefusalResponder: ChannelInboundHandler, RemovableChannelHa
 
 @available(*, unavailable)
 extension HandshakeRefusalResponder: Sendable {}
-
-extension Duration {
-    var simulatorTimeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}

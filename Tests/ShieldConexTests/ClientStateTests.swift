@@ -80,3 +80,18 @@ import Testing
         #expect(try APIKey.load(keyFile: path, environment: ["SCX_API_KEY": "other"]).authorizationHeader == "Basic ZmlsZWtleQ==")
     }
 }
+
+@Suite struct LuhnTests {
+    @Test func checkDigitsAndValidation() {
+        for index in 0..<500 {
+            let number = TestPAN.make(index * 104_729)
+            #expect(number.count == 16 && Luhn.isValid(number))
+            var digits = Array(number)
+            digits[15] = Character(String((Int(String(digits[15]))! + 1) % 10))
+            #expect(!Luhn.isValid(String(digits)))
+        }
+        #expect(!Luhn.isValid("4444333322221112"))
+        #expect(Luhn.isValid("79927398713"))
+        #expect(!Luhn.isValid("") && !Luhn.isValid("4000 0000"))
+    }
+}

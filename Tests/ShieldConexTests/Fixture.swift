@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ShieldConex
 
 /// The spec's sample messages, copied verbatim into `Fixtures/`.
 enum Fixture {
@@ -28,37 +29,9 @@ enum Fixture {
 enum TestPAN {
     /// A 16-digit Luhn-valid number with the given 6-digit prefix, varied by `index`.
     static func make(_ index: Int, prefix: String = "400000") -> String {
-        var digits = Array(prefix).map { Int(String($0))! }
-        var value = index
-        while digits.count < 15 {
-            digits.append(value % 10)
-            value /= 10
-        }
-        // Luhn check digit over the first 15 digits.
-        var sum = 0
-        for (offset, digit) in digits.reversed().enumerated() {
-            if offset % 2 == 0 {
-                let doubled = digit * 2
-                sum += doubled > 9 ? doubled - 9 : doubled
-            } else {
-                sum += digit
-            }
-        }
-        digits.append((10 - sum % 10) % 10)
-        return digits.map(String.init).joined()
+        let body = String(index % 1_000_000_000)
+        return Luhn.appendingCheckDigit(to: prefix + String(repeating: "0", count: 9 - body.count) + body)
     }
 
-    static func isLuhnValid(_ number: String) -> Bool {
-        let digits = number.compactMap { $0.wholeNumberValue }
-        var sum = 0
-        for (offset, digit) in digits.reversed().enumerated() {
-            if offset % 2 == 1 {
-                let doubled = digit * 2
-                sum += doubled > 9 ? doubled - 9 : doubled
-            } else {
-                sum += digit
-            }
-        }
-        return sum % 10 == 0
-    }
+    static func isLuhnValid(_ number: String) -> Bool { Luhn.isValid(number) }
 }
