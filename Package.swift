@@ -66,6 +66,24 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        .target(
+            name: "Pipeline",
+            dependencies: ["ShieldConex"]
+        ),
+        // Benchmarks: plain executables, run in release (see Benchmarks/README.md).
+        .executableTarget(
+            name: "ClientRoundTrip",
+            dependencies: [
+                "ShieldConex",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ClientRoundTrip"
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "ShieldConex"]
+        ),
         .testTarget(
             name: "BatchTokenizeTests",
             dependencies: ["BatchTokenize"]

@@ -8,6 +8,12 @@ public struct JSONScanner {
     public struct SyntaxError: Error, Hashable, CustomStringConvertible {
         public var offset: Int
         public var reason: String
+
+        public init(offset: Int, reason: String) {
+            self.offset = offset
+            self.reason = reason
+        }
+
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }
     }
 

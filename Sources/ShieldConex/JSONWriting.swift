@@ -1,73 +1,98 @@
 import NIOCore
 
-extension ByteBuffer {
-    /// Writes `string` as a JSON string literal, quotes included, escaping as RFC 8259 requires.
-    @inlinable
-    public mutating func writeJSONString(_ string: String) {
-        writeInteger(UInt8(ascii: "\""))
-        var needsEscaping = false
-        for byte in string.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            needsEscaping = true
-            break
-        }
-        if needsEscaping {
-            writeEscapedJSONBytes(string.utf8)
-        } else {
-            writeString(string)
-        }
-        writeInteger(UInt8(ascii: "\""))
+/// Appends JSON text to a byte array. Messages are composed here and copied into a `ByteBuffer`
+/// once: a `ByteBuffer` write per byte costs far more than an array append.
+public struct JSONWriter {
+    public var bytes: [UInt8]
+
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
     }
 
-    @usableFromInline
-    mutating func writeEscapedJSONBytes(_ bytes: String.UTF8View) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""): writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): writeStaticString("\\\\")
-            case 0x0A: writeStaticString("\\n")
-            case 0x0D: writeStaticString("\\r")
-            case 0x09: writeStaticString("\\t")
-            case 0x08: writeStaticString("\\b")
-            case 0x0C: writeStaticString("\\f")
-            case 0..<0x20:
-                writeStaticString("\\u00")
-                writeInteger(hex[Int(byte >> 4)])
-                writeInteger(hex[Int(byte & 0x0F)])
-            default:
-                writeInteger(byte)
+    @inlinable
+    public mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    @inlinable
+    public mutating func byte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    /// `"key":` for a key that needs no escaping.
+    @inlinable
+    public mutating func key(_ key: StaticString) {
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A JSON string literal, quotes included, escaped as RFC 8259 requires.
+    public mutating func string(_ string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { utf8 in
+            var clean = 0
+            for (index, byte) in utf8.enumerated() {
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean..<index]))
+                appendEscaped(byte)
+                clean = index + 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaped(_ byte: UInt8) {
+        let hex: StaticString = "0123456789abcdef"
+        switch byte {
+        case UInt8(ascii: "\""): raw("\\\"")
+        case UInt8(ascii: "\\"): raw("\\\\")
+        case 0x0A: raw("\\n")
+        case 0x0D: raw("\\r")
+        case 0x09: raw("\\t")
+        case 0x08: raw("\\b")
+        case 0x0C: raw("\\f")
+        default:
+            raw("\\u00")
+            hex.withUTF8Buffer { digits in
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0F)])
             }
         }
     }
 
-    /// Writes `"key":` (the key must not need escaping).
-    @inlinable
-    mutating func writeJSONKey(_ key: StaticString) {
-        writeInteger(UInt8(ascii: "\""))
-        writeStaticString(key)
-        writeStaticString("\":")
+    public mutating func bool(_ value: Bool) {
+        raw(value ? "true" : "false")
     }
 
-    @inlinable
-    mutating func writeJSONBool(_ value: Bool) {
-        writeStaticString(value ? "true" : "false")
+    public mutating func integer<I: BinaryInteger>(_ value: I) {
+        bytes.append(contentsOf: String(value).utf8)
     }
 
-    @inlinable
-    mutating func writeJSONInteger<I: BinaryInteger>(_ value: I) {
-        writeString(String(value))
-    }
-
-    mutating func writeJSONValues(_ values: [FieldValue]) {
-        writeInteger(UInt8(ascii: "["))
+    /// `[{"name":...,"value":...},...]`
+    public mutating func values(_ values: [FieldValue]) {
+        bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
-            if index > 0 { writeInteger(UInt8(ascii: ",")) }
-            writeStaticString("{\"name\":")
-            writeJSONString(value.name)
-            writeStaticString(",\"value\":")
-            writeJSONString(value.value)
-            writeInteger(UInt8(ascii: "}"))
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            raw("{\"name\":")
+            string(value.name)
+            raw(",\"value\":")
+            string(value.value)
+            bytes.append(UInt8(ascii: "}"))
         }
-        writeInteger(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: "]"))
+    }
+}
+
+extension ByteBuffer {
+    /// Writes `string` as a JSON string literal, quotes included.
+    public mutating func writeJSONString(_ string: String) {
+        var writer = JSONWriter(capacity: string.utf8.count + 8)
+        writer.string(string)
+        writeBytes(writer.bytes)
     }
 }

@@ -5,73 +5,87 @@ extension Request {
     ///
     /// Properties are written in the order of the spec's samples; `nil` properties are left out,
     /// and `heartbeat` carries no payload (as in the spec's sample).
-    public func encode(traceId: String, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("{\"traceId\":")
-        buffer.writeJSONString(traceId)
-        buffer.writeStaticString(",\"action\":\"")
-        buffer.writeString(action.rawValue)
-        buffer.writeInteger(UInt8(ascii: "\""))
+    public func encode(traceId: String, into writer: inout JSONWriter) {
+        writer.raw("{\"traceId\":")
+        writer.string(traceId)
+        writer.raw(",\"action\":\"")
+        writer.bytes.append(contentsOf: action.rawValue.utf8)
+        writer.byte(UInt8(ascii: "\""))
         if action != .heartbeat {
-            buffer.writeStaticString(",\"payload\":")
-            encodePayload(into: &buffer)
+            writer.raw(",\"payload\":")
+            encodePayload(into: &writer)
         }
-        buffer.writeInteger(UInt8(ascii: "}"))
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    /// Writes this request into a buffer (see ``encode(traceId:into:)-(_,JSONWriter)``).
+    public func encode(traceId: String, into buffer: inout ByteBuffer) {
+        var writer = JSONWriter()
+        encode(traceId: traceId, into: &writer)
+        buffer.writeBytes(writer.bytes)
     }
 
     /// Writes the `payload` object alone.
-    public func encodePayload(into buffer: inout ByteBuffer) {
+    public func encodePayload(into writer: inout JSONWriter) {
         var first = true
-        func separator(_ buffer: inout ByteBuffer) {
-            if first { first = false } else { buffer.writeInteger(UInt8(ascii: ",")) }
+        func separator(_ writer: inout JSONWriter) {
+            if first { first = false } else { writer.byte(UInt8(ascii: ",")) }
         }
-        buffer.writeInteger(UInt8(ascii: "{"))
+        writer.byte(UInt8(ascii: "{"))
         if action == .tokenize {
-            if let templateRef { separator(&buffer); buffer.writeJSONKey("templateRef"); buffer.writeJSONString(templateRef) }
-            if let omit { separator(&buffer); buffer.writeJSONKey("omit"); buffer.writeJSONBool(omit) }
-            if let store { separator(&buffer); buffer.writeJSONKey("store"); buffer.writeJSONBool(store) }
-            if let reference { separator(&buffer); buffer.writeJSONKey("reference"); buffer.writeJSONString(reference) }
+            if let templateRef { separator(&writer); writer.key("templateRef"); writer.string(templateRef) }
+            if let omit { separator(&writer); writer.key("omit"); writer.bool(omit) }
+            if let store { separator(&writer); writer.key("store"); writer.bool(store) }
+            if let reference { separator(&writer); writer.key("reference"); writer.string(reference) }
         } else {
-            if let reference { separator(&buffer); buffer.writeJSONKey("reference"); buffer.writeJSONString(reference) }
-            if let templateRef { separator(&buffer); buffer.writeJSONKey("templateRef"); buffer.writeJSONString(templateRef) }
-            if let omit { separator(&buffer); buffer.writeJSONKey("omit"); buffer.writeJSONBool(omit) }
-            if let store { separator(&buffer); buffer.writeJSONKey("store"); buffer.writeJSONBool(store) }
+            if let reference { separator(&writer); writer.key("reference"); writer.string(reference) }
+            if let templateRef { separator(&writer); writer.key("templateRef"); writer.string(templateRef) }
+            if let omit { separator(&writer); writer.key("omit"); writer.bool(omit) }
+            if let store { separator(&writer); writer.key("store"); writer.bool(store) }
         }
-        if let bfid { separator(&buffer); buffer.writeJSONKey("bfid"); buffer.writeJSONString(bfid) }
-        if let values { separator(&buffer); buffer.writeJSONKey("values"); buffer.writeJSONValues(values) }
-        buffer.writeInteger(UInt8(ascii: "}"))
+        if let bfid { separator(&writer); writer.key("bfid"); writer.string(bfid) }
+        if let values { separator(&writer); writer.key("values"); writer.values(values) }
+        writer.byte(UInt8(ascii: "}"))
     }
 }
 
 extension Response {
     /// Writes this response as one JSON message in the spec's shape (`success`, spelt correctly).
-    public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("{\"traceId\":")
-        buffer.writeJSONString(traceId)
+    public func encode(into writer: inout JSONWriter) {
+        writer.raw("{\"traceId\":")
+        writer.string(traceId)
         if let action {
-            buffer.writeStaticString(",\"action\":")
-            buffer.writeJSONString(action)
+            writer.raw(",\"action\":")
+            writer.string(action)
         }
         if let messageId {
-            buffer.writeStaticString(",\"messageId\":")
-            buffer.writeJSONString(messageId)
+            writer.raw(",\"messageId\":")
+            writer.string(messageId)
         }
-        buffer.writeStaticString(",\"success\":")
-        buffer.writeJSONBool(success)
+        writer.raw(",\"success\":")
+        writer.bool(success)
         let hasPayload = bfid != nil || values != nil || timestamp != nil || failure?.code != nil || failure?.message != nil
         guard hasPayload else {
-            buffer.writeInteger(UInt8(ascii: "}"))
+            writer.byte(UInt8(ascii: "}"))
             return
         }
-        buffer.writeStaticString(",\"payload\":{")
+        writer.raw(",\"payload\":{")
         var first = true
-        func separator(_ buffer: inout ByteBuffer) {
-            if first { first = false } else { buffer.writeInteger(UInt8(ascii: ",")) }
+        func separator(_ writer: inout JSONWriter) {
+            if first { first = false } else { writer.byte(UInt8(ascii: ",")) }
         }
-        if let timestamp { separator(&buffer); buffer.writeJSONKey("timestamp"); buffer.writeJSONInteger(timestamp) }
-        if let bfid { separator(&buffer); buffer.writeJSONKey("bfid"); buffer.writeJSONString(bfid) }
-        if let values { separator(&buffer); buffer.writeJSONKey("values"); buffer.writeJSONValues(values) }
-        if let code = failure?.code { separator(&buffer); buffer.writeJSONKey("errorCode"); buffer.writeJSONInteger(code.rawValue) }
-        if let message = failure?.message { separator(&buffer); buffer.writeJSONKey("message"); buffer.writeJSONString(message) }
-        buffer.writeStaticString("}}")
+        if let timestamp { separator(&writer); writer.key("timestamp"); writer.integer(timestamp) }
+        if let bfid { separator(&writer); writer.key("bfid"); writer.string(bfid) }
+        if let values { separator(&writer); writer.key("values"); writer.values(values) }
+        if let code = failure?.code { separator(&writer); writer.key("errorCode"); writer.integer(code.rawValue) }
+        if let message = failure?.message { separator(&writer); writer.key("message"); writer.string(message) }
+        writer.raw("}}")
+    }
+
+    /// Writes this response into a buffer.
+    public func encode(into buffer: inout ByteBuffer) {
+        var writer = JSONWriter()
+        encode(into: &writer)
+        buffer.writeBytes(writer.bytes)
     }
 }

@@ -29,11 +29,16 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var traceIds = TraceIDGenerator()
     private var masks = MaskingKeyGenerator()
     private var inFlight = InFlightTable<Pending>()
+    private var scratch = JSONWriter(capacity: 1024)
     private var state = State.open
     private var lastOutbound = NIODeadline.uptimeNanoseconds(0)
     private var heartbeatPending = false
     private var timer: RepeatedTask?
     private var closePromises: [EventLoopPromise<Void>] = []
+    /// Between a read and its read-complete, flushes are held back and done once at the end:
+    /// requests sent from answer callbacks then leave in one write instead of one each.
+    private var inReadBurst = false
+    private var flushPending = false
     private let requestTimeout: TimeAmount
     private let heartbeatInterval: TimeAmount
     private let heartbeatTimeout: TimeAmount
@@ -90,8 +95,10 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
     ) {
         let (id, traceId) = traceIds.next()
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        request.encode(traceId: traceId, into: &buffer)
+        scratch.bytes.removeAll(keepingCapacity: true)
+        request.encode(traceId: traceId, into: &scratch)
+        var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count)
+        buffer.writeBytes(scratch.bytes)
         inFlight.insert(id, deadline: deadline, value: pending)
         lastOutbound = now
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: masks.nextMaskingKey(), data: buffer)
@@ -105,7 +112,25 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
 
     // MARK: Inbound
 
+    public func flush(context: ChannelHandlerContext) {
+        if inReadBurst {
+            flushPending = true
+        } else {
+            context.flush()
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        if flushPending {
+            flushPending = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadBurst = true
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary:

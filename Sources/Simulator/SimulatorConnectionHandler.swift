@@ -14,6 +14,7 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
     private let key: String
     private var random: SplitMix64
     private var requests = 0
+    private var scratch = JSONWriter(capacity: 1024)
     private var closing = false
     private let latencyNanoseconds: Double?
 
@@ -64,8 +65,10 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
 
     private func answer(_ message: ByteBuffer, context: ChannelHandlerContext) {
         let response = engine.respond(to: message, key: key, faultRoll: random.nextUnit())
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        response.encode(into: &buffer)
+        scratch.bytes.removeAll(keepingCapacity: true)
+        response.encode(into: &scratch)
+        var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count)
+        buffer.writeBytes(scratch.bytes)
         let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
         guard let mean = latencyNanoseconds, mean > 0 else {
             context.write(wrapOutboundOut(frame), promise: nil)

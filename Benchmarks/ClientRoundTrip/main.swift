@@ -36,14 +36,14 @@ func request(_ index: Int) -> Request {
 
 func cpuSeconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
         + Double(usage.ru_stime.tv_usec) / 1e6
 }
 
 func peakRSSMiB() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
 
@@ -89,7 +89,7 @@ for index in 0..<connections {
     drivers.append(Driver(connection: connection, quota: total / connections, offset: index * (total / connections)))
 }
 // Warm up.
-_ = try await drivers[0].connection.send(request(0))
+_ = try await drivers[0].connection.send(request(0)).get()
 
 let cpuStart = cpuSeconds()
 let start = ContinuousClock.now
