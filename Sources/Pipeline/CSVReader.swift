@@ -1,0 +1,256 @@
+/// Reads an RFC 4180 CSV file record by record in constant memory.
+///
+/// The first row is the header. Quoted fields may hold delimiters, doubled quotes and line
+/// breaks; lines may end in LF or CRLF, mixed; a UTF-8 byte-order mark is skipped; blank lines
+/// are skipped. A record with the wrong number of fields, a stray quote, an unterminated quote
+/// or invalid UTF-8 is returned as invalid with its number and line, and reading goes on.
+public struct CSVReader: RecordReader {
+    public struct ConfigurationError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let header: CSVHeader
+    public let delimiter: UInt8
+    private let file: ChunkedFileReader
+    private let maxRecordBytes: Int
+    private var index = 0
+    public private(set) var nextPosition: RecordPosition
+
+    /// Opens `path` and reads its header; with `position`, the next record returned is the one
+    /// that starts there (a position from an earlier read of the same file).
+    public init(path: String, delimiter: UInt8 = UInt8(ascii: ","), from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20) throws {
+        self.delimiter = delimiter
+        self.maxRecordBytes = maxRecordBytes
+        // Read the header from the start of the file.
+        let headerFile = try ChunkedFileReader(path: path, chunkSize: 64 * 1024)
+        var scanner = Scanner(file: headerFile, delimiter: delimiter, maxRecordBytes: maxRecordBytes)
+        var start = 0
+        _ = try headerFile.refill(keepingFrom: 0)
+        var hasBOM = false
+        if headerFile.count >= 3, headerFile.bytes[0] == 0xEF, headerFile.bytes[1] == 0xBB, headerFile.bytes[2] == 0xBF {
+            start = 3
+            hasBOM = true
+        }
+        var line = 1
+        var headerResult = try scanner.scan(from: &start)
+        while case .blank(let next) = headerResult {
+            start = next
+            line += 1
+            headerResult = try scanner.scan(from: &start)
+        }
+        guard case .record(let fields, let contentEnd, let next, let ending, let newlines) = headerResult else {
+            throw ConfigurationError(description: "\(path): no header row (the file is empty or its first row is malformed)")
+        }
+        let headerBytes = Array(headerFile.bytes[start..<contentEnd])
+        let names = fields.map { field in
+            CSVField(range: (field.range.lowerBound - start)..<(field.range.upperBound - start), quoted: field.quoted).value(in: headerBytes)
+        }
+        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+            throw ConfigurationError(description: "\(path): the header row is not valid UTF-8")
+        }
+        let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(next), line: line + 1 + newlines)
+        header = CSVHeader(names: names, bytes: headerBytes, ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM)
+        let begin = position ?? dataStart
+        file = try ChunkedFileReader(path: path, offset: begin.offset)
+        nextPosition = begin
+    }
+
+    public mutating func next() throws -> InputRecord? {
+        var scanner = Scanner(file: file, delimiter: delimiter, maxRecordBytes: maxRecordBytes)
+        while true {
+            var start = index
+            let result = try scanner.scan(from: &start)
+            // `scan` may have slid the window; `start` is where this record begins in it now.
+            let position = RecordPosition(seq: nextPosition.seq, offset: file.base + Int64(start), line: nextPosition.line)
+            switch result {
+            case .end:
+                index = start
+                file.shrinkIfIdle()
+                return nil
+            case .blank(let next):
+                index = next
+                nextPosition.offset = file.base + Int64(next)
+                nextPosition.line += 1
+            case .record(let fields, let contentEnd, let next, let ending, let newlines):
+                index = next
+                advance(to: next, lines: 1 + newlines)
+                let bytes = Array(file.bytes[start..<contentEnd])
+                let relative = fields.map { CSVField(range: ($0.range.lowerBound - start)..<($0.range.upperBound - start), quoted: $0.quoted) }
+                let content: InputRecord.Content
+                if relative.count != header.names.count {
+                    content = .invalid(RecordError(.wrongFieldCount, "expected \(header.names.count) fields, found \(relative.count)"))
+                } else if !Self.isValidUTF8(bytes) {
+                    content = .invalid(RecordError(.invalidUTF8, "the record is not valid UTF-8"))
+                } else {
+                    content = .csv(relative)
+                }
+                return InputRecord(position: position, bytes: bytes, ending: ending, content: content)
+            case .malformed(let error, let next, let lines):
+                index = next
+                advance(to: next, lines: lines)
+                let end = max(start, min(next, file.count))
+                var bytes = Array(file.bytes[start..<end])
+                while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+                return InputRecord(position: position, bytes: bytes, ending: .lf, content: .invalid(error))
+            }
+        }
+    }
+
+    private mutating func advance(to next: Int, lines: Int) {
+        nextPosition = RecordPosition(seq: nextPosition.seq + 1, offset: file.base + Int64(next), line: nextPosition.line + lines)
+    }
+
+    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    /// The record scanner over the sliding window.
+    struct Scanner {
+        enum Result {
+            case end
+            /// An empty line; the next record starts at the index given.
+            case blank(next: Int)
+            /// Field ranges are window indices; `contentEnd` excludes the line break, `next` follows it.
+            case record(fields: [CSVField], contentEnd: Int, next: Int, ending: LineEnding, newlines: Int)
+            case malformed(RecordError, next: Int, lines: Int)
+        }
+
+        let file: ChunkedFileReader
+        let delimiter: UInt8
+        let maxRecordBytes: Int
+        static let quote = UInt8(ascii: "\"")
+        static let lf: UInt8 = 0x0A
+        static let cr: UInt8 = 0x0D
+
+        /// Scans one record starting at `start`. When the window must slide, `start` is updated.
+        mutating func scan(from start: inout Int) throws -> Result {
+            while true {
+                switch scanOnce(from: start) {
+                case .needMore:
+                    _ = try file.refill(keepingFrom: start)
+                    start = 0
+                case .done(let result):
+                    return result
+                }
+            }
+        }
+
+        enum Step {
+            case needMore
+            case done(Result)
+        }
+
+        func scanOnce(from start: Int) -> Step {
+            let bytes = file.bytes
+            let count = file.count
+            let atEnd = file.isAtEnd
+            if start >= count { return atEnd ? .done(.end) : .needMore }
+            // Blank line.
+            if bytes[start] == Self.lf { return .done(.blank(next: start + 1)) }
+            if bytes[start] == Self.cr {
+                if start + 1 >= count { return atEnd ? .done(.blank(next: start + 1)) : .needMore }
+                if bytes[start + 1] == Self.lf { return .done(.blank(next: start + 2)) }
+            }
+            var fields: [CSVField] = []
+            var i = start
+            var newlines = 0
+            while true {
+                if i - start > maxRecordBytes {
+                    return .done(resync(start: start, error: RecordError(.recordTooLarge, "the record is longer than \(maxRecordBytes) bytes"), bytes: bytes, count: count))
+                }
+                let fieldStart = i
+                if i < count, bytes[i] == Self.quote {
+                    // Quoted field.
+                    var j = i + 1
+                    while true {
+                        if j >= count {
+                            if !atEnd { return .needMore }
+                            return .done(resync(start: start, error: RecordError(.unterminatedQuote, "a quoted field is not closed"), bytes: bytes, count: count))
+                        }
+                        if j - start > maxRecordBytes {
+                            return .done(resync(start: start, error: RecordError(.unterminatedQuote, "a quoted field is not closed within \(maxRecordBytes) bytes"), bytes: bytes, count: count))
+                        }
+                        let byte = bytes[j]
+                        if byte == Self.quote {
+                            if j + 1 >= count, !atEnd { return .needMore }
+                            if j + 1 < count, bytes[j + 1] == Self.quote {
+                                j += 2
+                                continue
+                            }
+                            break
+                        }
+                        if byte == Self.lf { newlines += 1 }
+                        j += 1
+                    }
+                    i = j + 1
+                    fields.append(CSVField(range: fieldStart..<i, quoted: true))
+                    // After a closing quote: a delimiter, a line break or the end.
+                    if i >= count {
+                        if !atEnd { return .needMore }
+                        return .done(.record(fields: fields, contentEnd: i, next: i, ending: .none, newlines: newlines))
+                    }
+                    let byte = bytes[i]
+                    if byte == delimiter {
+                        i += 1
+                        if i >= count, atEnd {
+                            fields.append(CSVField(range: i..<i, quoted: false))
+                            return .done(.record(fields: fields, contentEnd: i, next: i, ending: .none, newlines: newlines))
+                        }
+                        continue
+                    }
+                    if let (ending, next) = lineBreak(at: i, bytes: bytes, count: count, atEnd: atEnd) {
+                        return .done(.record(fields: fields, contentEnd: i, next: next, ending: ending, newlines: newlines))
+                    }
+                    if i + 1 >= count, bytes[i] == Self.cr, !atEnd { return .needMore }
+                    return .done(resync(start: start, error: RecordError(.badQuote, "unexpected text after a closing quote"), bytes: bytes, count: count))
+                }
+                // Unquoted field: up to a delimiter, a line break or the end.
+                var j = i
+                while j < count {
+                    let byte = bytes[j]
+                    if byte == delimiter || byte == Self.lf { break }
+                    if byte == Self.cr {
+                        if j + 1 >= count {
+                            if !atEnd { return .needMore }
+                            break
+                        }
+                        if bytes[j + 1] == Self.lf { break }
+                    }
+                    j += 1
+                }
+                if j >= count {
+                    if !atEnd { return .needMore }
+                    fields.append(CSVField(range: fieldStart..<j, quoted: false))
+                    return .done(.record(fields: fields, contentEnd: j, next: j, ending: .none, newlines: newlines))
+                }
+                fields.append(CSVField(range: fieldStart..<j, quoted: false))
+                if bytes[j] == delimiter {
+                    i = j + 1
+                    if i >= count, atEnd {
+                        fields.append(CSVField(range: i..<i, quoted: false))
+                        return .done(.record(fields: fields, contentEnd: i, next: i, ending: .none, newlines: newlines))
+                    }
+                    continue
+                }
+                let (ending, next) = lineBreak(at: j, bytes: bytes, count: count, atEnd: atEnd)!
+                return .done(.record(fields: fields, contentEnd: j, next: next, ending: ending, newlines: newlines))
+            }
+        }
+
+        /// The line break at `i`, if there is one, and the index after it.
+        func lineBreak(at i: Int, bytes: [UInt8], count: Int, atEnd: Bool) -> (LineEnding, Int)? {
+            if bytes[i] == Self.lf { return (.lf, i + 1) }
+            if bytes[i] == Self.cr, i + 1 < count, bytes[i + 1] == Self.lf { return (.crlf, i + 2) }
+            if bytes[i] == Self.cr, i + 1 >= count, atEnd { return (.lf, i + 1) }
+            return nil
+        }
+
+        /// A malformed record ends where its first line ends; reading resumes on the next line.
+        func resync(start: Int, error: RecordError, bytes: [UInt8], count: Int) -> Result {
+            var j = start
+            while j < count, bytes[j] != Self.lf { j += 1 }
+            return .malformed(error, next: min(j + 1, count), lines: 1)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file through a window of bytes that slides forward, so that memory stays flat
+/// whatever the file size. Offsets are absolute positions in the file.
+final class ChunkedFileReader {
+    struct IOError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private let fd: Int32
+    private let chunkSize: Int
+    /// The window: `bytes[0..<count]` are the file's bytes from `base` on.
+    private(set) var bytes: [UInt8]
+    private(set) var count = 0
+    private(set) var base: Int64
+    private(set) var isAtEnd = false
+
+    init(path: String, offset: Int64 = 0, chunkSize: Int = 256 * 1024) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw IOError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
+            close(fd)
+            throw IOError(description: "cannot seek \(path) to \(offset): \(String(cString: strerror(errno)))")
+        }
+        self.chunkSize = chunkSize
+        self.base = offset
+        self.bytes = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    deinit { close(fd) }
+
+    /// Drops the bytes before `keepFrom` and reads more after what is kept. Returns whether
+    /// anything new was read (false at the end of the file).
+    func refill(keepingFrom keepFrom: Int) throws -> Bool {
+        let kept = count - keepFrom
+        if keepFrom > 0 {
+            bytes.withUnsafeMutableBufferPointer { buffer in
+                guard kept > 0 else { return }
+                let base = buffer.baseAddress!
+                base.update(from: base + keepFrom, count: kept)
+            }
+            base += Int64(keepFrom)
+            count = kept
+        }
+        if isAtEnd { return false }
+        if bytes.count - count < chunkSize / 2 {
+            // A record larger than the window: grow it (bounded by the callers' record size limit).
+            bytes.append(contentsOf: repeatElement(0, count: max(chunkSize, bytes.count)))
+        }
+        let readCount = bytes.withUnsafeMutableBytes { buffer -> Int in
+            while true {
+                let result = read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if result < 0, errno == EINTR { continue }
+                return result
+            }
+        }
+        guard readCount >= 0 else {
+            throw IOError(description: "read failed: \(String(cString: strerror(errno)))")
+        }
+        if readCount == 0 {
+            isAtEnd = true
+            return false
+        }
+        count += readCount
+        return true
+    }
+
+    /// The window shrinks back after a large record has passed.
+    func shrinkIfIdle() {
+        if bytes.count > chunkSize * 4, count < chunkSize {
+            bytes = Array(bytes[0..<count]) + [UInt8](repeating: 0, count: chunkSize)
+        }
+    }
+}

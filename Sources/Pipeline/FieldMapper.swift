@@ -1,0 +1,140 @@
+import ShieldConex
+
+/// Applies the mapping instructions to records: finds each value, applies the per-field
+/// options, and says where each token goes. Validated once, before any record is read.
+public struct FieldMapper: @unchecked Sendable {
+    // Regex is not Sendable; the mapper never mutates its compiled patterns.
+    enum Locator {
+        case csvColumn(Int)
+        case json(JSONPath)
+    }
+
+    struct Compiled {
+        var instruction: Instruction
+        var locator: Locator
+        var pattern: Regex<AnyRegexOutput>?
+    }
+
+    let format: InputFormat
+    let compiled: [Compiled]
+    public let instructions: [Instruction]
+
+    /// Checks the instructions against the input format (and the CSV header) and compiles them.
+    public init(instructions: [Instruction], format: InputFormat, header: CSVHeader?) throws(MappingError) {
+        guard !instructions.isEmpty else { throw MappingError("no mapping: give --map COLUMN=FIELD or instructions in the job file") }
+        var seenFields = Set<String>()
+        var compiled: [Compiled] = []
+        for (number, instruction) in zip(1..., instructions) {
+            let label = "instruction \(number) (\(instruction.transformationType.rawValue) '\(instruction.transformationPath)')"
+            guard !instruction.fieldName.isEmpty else { throw MappingError("\(label): fieldName is empty") }
+            guard seenFields.insert(instruction.fieldName).inserted else {
+                throw MappingError("\(label): field '\(instruction.fieldName)' is mapped twice")
+            }
+            func locate(_ text: String) throws(MappingError) -> Locator {
+                switch format {
+                case .csv:
+                    if text.hasPrefix("$") { throw MappingError("\(label): a JSONPath does not apply to CSV input; name a column") }
+                    guard let header, let index = header.index(of: text) else {
+                        let columns = header?.names.joined(separator: ", ") ?? ""
+                        throw MappingError("\(label): no column '\(text)' in the header (columns: \(columns))")
+                    }
+                    return .csvColumn(index)
+                case .ndjson:
+                    if text.hasPrefix("$") {
+                        do { return .json(try JSONPath(parsing: text)) } catch { throw MappingError("\(label): \(error)") }
+                    }
+                    return .json(JSONPath(key: text))
+                }
+            }
+            switch instruction.transformationType {
+            case .key:
+                if instruction.transformationPath.hasPrefix("$"), format == .ndjson {
+                    throw MappingError("\(label): 'key' takes a top-level key; use 'jsonpath' for a path")
+                }
+                compiled.append(Compiled(instruction: instruction, locator: try locate(instruction.transformationPath)))
+            case .jsonpath:
+                guard format == .ndjson else { throw MappingError("\(label): 'jsonpath' applies to NDJSON input only") }
+                guard instruction.transformationPath.hasPrefix("$") else { throw MappingError("\(label): a JSONPath starts with $") }
+                compiled.append(Compiled(instruction: instruction, locator: try locate(instruction.transformationPath)))
+            case .regex:
+                guard let source = instruction.source else {
+                    throw MappingError("\(label): 'regex' needs 'source', the column or key whose text is searched")
+                }
+                let pattern: Regex<AnyRegexOutput>
+                do {
+                    pattern = try Regex(instruction.transformationPath)
+                } catch {
+                    throw MappingError("\(label): not a valid regular expression: \(error)")
+                }
+                compiled.append(Compiled(instruction: instruction, locator: try locate(source), pattern: pattern))
+            }
+        }
+        self.format = format
+        self.compiled = compiled
+        self.instructions = instructions
+    }
+
+    /// The values to send for `record` and where their tokens go, or why the record is rejected.
+    public func map(_ record: InputRecord) -> Result<MappedRecord, RecordError> {
+        var values: [FieldValue] = []
+        var targets: [MappedRecord.Target] = []
+        for entry in compiled {
+            let instruction = entry.instruction
+            let found: (location: MappedRecord.Target.Location, text: String)
+            switch (entry.locator, record.content) {
+            case (.csvColumn(let index), .csv(let fields)):
+                found = (.csvField(index), fields[index].value(in: record.bytes))
+            case (.json(let path), .json(let root)):
+                guard let node = root.node(at: path) else {
+                    if instruction.skipEmpty == true { continue }
+                    return .failure(RecordError(.missingValue, "no value at \(path) for field \(instruction.fieldName)"))
+                }
+                switch node {
+                case .string(let text, let range): found = (.json(range), text)
+                case .scalar(let text, let range) where text != "null" && text != "true" && text != "false":
+                    found = (.json(range), text)
+                case .scalar("null", _) where instruction.skipEmpty == true:
+                    continue
+                default:
+                    return .failure(RecordError(.notAString, "the value at \(path) for field \(instruction.fieldName) is not a string or number"))
+                }
+            case (_, .invalid(let error)):
+                return .failure(error)
+            default:
+                return .failure(RecordError(.missingValue, "the record does not fit the mapping"))
+            }
+            if let pattern = entry.pattern {
+                var pieces: [(range: Range<Int>?, valueIndex: Int)] = []
+                let text = found.text
+                for match in text.matches(of: pattern) {
+                    var value = String(text[match.range])
+                    if instruction.normalizeDigits == true { value = Self.normalized(value) }
+                    if value.isEmpty { continue }
+                    if instruction.luhnCheck == true, !Luhn.isValid(value) { continue }
+                    let lower = text.utf8.distance(from: text.startIndex, to: match.range.lowerBound)
+                    let upper = text.utf8.distance(from: text.startIndex, to: match.range.upperBound)
+                    pieces.append((lower..<upper, values.count))
+                    values.append(FieldValue(name: instruction.fieldName, value: value))
+                }
+                if !pieces.isEmpty { targets.append(.init(location: found.location, original: text, pieces: pieces)) }
+                continue
+            }
+            var value = found.text
+            if instruction.normalizeDigits == true { value = Self.normalized(value) }
+            if value.isEmpty {
+                if instruction.skipEmpty == true { continue }
+                return .failure(RecordError(.missingValue, "field \(instruction.fieldName) is empty"))
+            }
+            if instruction.luhnCheck == true, !Luhn.isValid(value) {
+                return .failure(RecordError(.luhnCheckFailed, "field \(instruction.fieldName) fails the Luhn check"))
+            }
+            targets.append(.init(location: found.location, original: found.text, pieces: [(nil, values.count)]))
+            values.append(FieldValue(name: instruction.fieldName, value: value))
+        }
+        return .success(MappedRecord(record: record, values: values, targets: targets))
+    }
+
+    static func normalized(_ value: String) -> String {
+        String(value.unicodeScalars.filter { $0 != " " && $0 != "-" }.map(Character.init))
+    }
+}

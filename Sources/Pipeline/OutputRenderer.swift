@@ -1,0 +1,103 @@
+import ShieldConex
+
+/// Renders output lines: the input record with tokens in place and a bfid appended, keeping
+/// every untouched byte as it came in (CSV quoting, JSON key order and spacing, line endings).
+public struct OutputRenderer: Sendable {
+    public let format: InputFormat
+    public let delimiter: UInt8
+    public let bfidColumn: String
+    public let header: CSVHeader?
+
+    public init(format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid") {
+        self.format = format
+        self.header = header
+        self.delimiter = delimiter
+        self.bfidColumn = bfidColumn
+    }
+
+    /// The first output line for CSV (the input's header with the bfid column); empty for NDJSON.
+    public func headerLine() -> [UInt8] {
+        guard format == .csv, let header else { return [] }
+        var out = header.bytes
+        out.append(delimiter)
+        CSVEncoding.append(bfidColumn, quoted: false, delimiter: delimiter, to: &out)
+        out.append(contentsOf: header.ending.bytes)
+        return out
+    }
+
+    /// Appends the output line for `mapped` with `tokens` (one per value, in order) and `bfid`.
+    public func render(_ mapped: MappedRecord, tokens: [String], bfid: String, into out: inout [UInt8]) {
+        let record = mapped.record
+        let ending = record.ending == .none ? (header?.ending ?? .lf) : record.ending
+        switch (format, record.content) {
+        case (.csv, .csv(let fields)):
+            var replaced: [Int: String] = [:]
+            for target in mapped.targets {
+                if case .csvField(let index) = target.location { replaced[index] = target.rendered(tokens: tokens) }
+            }
+            for (index, field) in fields.enumerated() {
+                if index > 0 { out.append(delimiter) }
+                if let text = replaced[index] {
+                    CSVEncoding.append(text, quoted: field.quoted, delimiter: delimiter, to: &out)
+                } else {
+                    out.append(contentsOf: record.bytes[field.range])
+                }
+            }
+            out.append(delimiter)
+            CSVEncoding.append(bfid, quoted: false, delimiter: delimiter, to: &out)
+        case (.ndjson, .json(let root)):
+            var splices: [(range: Range<Int>, text: [UInt8])] = []
+            for target in mapped.targets {
+                if case .json(let range) = target.location {
+                    splices.append((range, Self.jsonString(target.rendered(tokens: tokens))))
+                }
+            }
+            splices.sort { $0.range.lowerBound < $1.range.lowerBound }
+            let close = root.range.upperBound - 1  // the object's closing brace
+            var cursor = 0
+            for splice in splices {
+                out.append(contentsOf: record.bytes[cursor..<splice.range.lowerBound])
+                out.append(contentsOf: splice.text)
+                cursor = splice.range.upperBound
+            }
+            out.append(contentsOf: record.bytes[cursor..<close])
+            if case .object(let members, _) = root, !members.isEmpty { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: Self.jsonString(bfidColumn))
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: Self.jsonString(bfid))
+            out.append(contentsOf: record.bytes[close...])
+        default:
+            // Invalid records never reach a writer: they go to the rejects file.
+            return
+        }
+        out.append(contentsOf: ending.bytes)
+    }
+
+    static func jsonString(_ text: String) -> [UInt8] {
+        var buffer = ByteBufferLite()
+        buffer.appendJSONString(text)
+        return buffer.bytes
+    }
+}
+
+/// Minimal JSON string escaping into a byte array (the pipeline does not depend on NIO).
+struct ByteBufferLite {
+    var bytes: [UInt8] = []
+
+    mutating func appendJSONString(_ text: String) {
+        let hex = Array("0123456789abcdef".utf8)
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [0x5C, 0x22]
+            case UInt8(ascii: "\\"): bytes += [0x5C, 0x5C]
+            case 0x0A: bytes += [0x5C, UInt8(ascii: "n")]
+            case 0x0D: bytes += [0x5C, UInt8(ascii: "r")]
+            case 0x09: bytes += [0x5C, UInt8(ascii: "t")]
+            case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

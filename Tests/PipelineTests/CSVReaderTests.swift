@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+@testable import Pipeline
+
+@Suite struct CSVReaderTests {
+    /// Reads a whole file: values of good records, and (number, line, code) of bad ones.
+    static func readAll(_ text: String, delimiter: Character = ",") throws -> (header: [String], rows: [[String]], errors: [(Int, Int, RecordError.Code)], records: [InputRecord]) {
+        let file = try TempFile(text)
+        defer { file.remove() }
+        return try readAll(path: file.path, delimiter: delimiter)
+    }
+
+    static func readAll(path: String, delimiter: Character = ",", from position: RecordPosition? = nil) throws -> (header: [String], rows: [[String]], errors: [(Int, Int, RecordError.Code)], records: [InputRecord]) {
+        var reader = try CSVReader(path: path, delimiter: delimiter.asciiValue!, from: position)
+        var rows: [[String]] = []
+        var errors: [(Int, Int, RecordError.Code)] = []
+        var records: [InputRecord] = []
+        while let record = try reader.next() {
+            records.append(record)
+            switch record.content {
+            case .csv(let fields): rows.append(fields.map { $0.value(in: record.bytes) })
+            case .invalid(let error): errors.append((record.number, record.position.line, error.code))
+            case .json: Issue.record("CSV reader returned JSON")
+            }
+        }
+        return (reader.header.names, rows, errors, records)
+    }
+
+    @Test func quotedFieldsWithDelimitersQuotesAndLineBreaks() throws {
+        let result = try Self.readAll("id,name,notes\n1,\"Smith, Jane\",\"said \"\"hi\"\"\"\n2,Bob,\"two\nlines\"\n3,,\n")
+        #expect(result.header == ["id", "name", "notes"])
+        #expect(result.rows == [["1", "Smith, Jane", "said \"hi\""], ["2", "Bob", "two\nlines"], ["3", "", ""]])
+        #expect(result.records.map(\.position.line) == [2, 3, 5])
+        #expect(result.errors.isEmpty)
+    }
+
+    @Test func crlfLfMixBomAndBlankLines() throws {
+        let result = try Self.readAll("\u{FEFF}a,b\r\n1,2\n\n3,4\r\n\r\n5,6")
+        #expect(result.header == ["a", "b"])
+        #expect(result.rows == [["1", "2"], ["3", "4"], ["5", "6"]])
+        #expect(result.records.map(\.ending) == [.lf, .crlf, .none])
+        #expect(result.records.map(\.position.line) == [2, 4, 6])
+        #expect(result.records.map(\.seq) == [0, 1, 2])
+    }
+
+    @Test(arguments: [Character("\t"), "|", ";"])
+    func otherDelimiters(delimiter: Character) throws {
+        let d = String(delimiter)
+        let result = try Self.readAll("a\(d)b\n\"x\(d)y\"\(d)z\n", delimiter: delimiter)
+        #expect(result.rows == [["x\(d)y", "z"]])
+    }
+
+    @Test func badRecordsAreReportedAndReadingGoesOn() throws {
+        var bytes = Array("a,b\n1,2\n3\n4,\"x\"y\n5,6\n".utf8)
+        bytes += [0x37, 0x2C, 0xFF, 0x0A]  // "7,\xFF\n"
+        bytes += Array("8,\"open\n9,10\n".utf8)
+        let file = try TempFile(bytes: bytes)
+        defer { file.remove() }
+        let result = try Self.readAll(path: file.path)
+        #expect(result.rows == [["1", "2"], ["5", "6"], ["9", "10"]])
+        #expect(result.errors.map(\.2) == [.wrongFieldCount, .badQuote, .invalidUTF8, .unterminatedQuote])
+        #expect(result.errors.map(\.0) == [2, 3, 5, 6])
+        #expect(result.errors.map(\.1) == [3, 4, 6, 7])
+        #expect(result.records.map(\.seq) == Array(0..<7))
+    }
+
+    @Test func readingFromEachRecordsPositionMatchesTheFullRead() throws {
+        let text = "id,v\r\n" + (0..<300).map { i in i % 7 == 0 ? "\(i),\"multi\nline \(i)\"\n" : i % 11 == 0 ? "\n\(i),x\r\n" : "\(i),v\(i)\n" }.joined()
+        let file = try TempFile(text)
+        defer { file.remove() }
+        let full = try Self.readAll(path: file.path)
+        #expect(full.rows.count == 300)
+        for (index, record) in full.records.enumerated() where index % 13 == 0 {
+            let partial = try Self.readAll(path: file.path, from: record.position)
+            #expect(partial.records.map(\.position) == full.records[index...].map(\.position))
+            #expect(partial.rows == Array(full.rows[index...]))
+        }
+    }
+
+    @Test func recordsLargerThanTheReadWindowAreRead() throws {
+        let big = String(repeating: "x", count: 600_000)
+        let result = try Self.readAll("a,b\n1,\"\(big)\"\n2,y\n")
+        #expect(result.rows.count == 2)
+        #expect(result.rows[0][1].count == 600_000)
+        #expect(result.rows[1] == ["2", "y"])
+    }
+
+    @Test func anEmptyFileHasNoHeader() throws {
+        let file = try TempFile("")
+        defer { file.remove() }
+        #expect(throws: CSVReader.ConfigurationError.self) { try CSVReader(path: file.path) }
+    }
+
+    /// Random tables written with the CSV encoder read back as the same table.
+    @Test func randomTablesRoundTrip() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "Z", "0", " ", ",", "\"", "\n", "\r\n", "é", "漢", "😀", ";", "|", "\t", "x"]
+        for _ in 0..<40 {
+            let columns = Int.random(in: 1...6, using: &generator)
+            let rows = Int.random(in: 1...40, using: &generator)
+            let delimiter = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\t"), UInt8(ascii: "|")].randomElement(using: &generator)!
+            func cell() -> String {
+                (0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+            }
+            let header = (0..<columns).map { "c\($0)" }
+            // A lone empty field would be a blank line, which CSV skips: give one-column rows content.
+            let table = (0..<rows).map { _ in (0..<columns).map { _ in columns == 1 ? "v" + cell() : cell() } }
+            var out: [UInt8] = []
+            for row in [header] + table {
+                for (index, value) in row.enumerated() {
+                    if index > 0 { out.append(delimiter) }
+                    CSVEncoding.append(value, quoted: Bool.random(using: &generator), delimiter: delimiter, to: &out)
+                }
+                out += Bool.random(using: &generator) ? [0x0D, 0x0A] : [0x0A]
+            }
+            let file = try TempFile(bytes: out)
+            defer { file.remove() }
+            let result = try Self.readAll(path: file.path, delimiter: Character(UnicodeScalar(delimiter)))
+            #expect(result.errors.isEmpty)
+            #expect(result.header == header)
+            #expect(result.rows == table)
+        }
+    }
+}
