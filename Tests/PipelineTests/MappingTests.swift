@@ -1,0 +1,111 @@
+import Foundation
+import ShieldConex
+import Testing
+
+@testable import Pipeline
+
+@Suite struct MappingTests {
+    static func pan(_ index: Int) -> String {
+        let body = String(index)
+        return Luhn.appendingCheckDigit(to: "411111" + String(repeating: "0", count: 9 - body.count) + body)
+    }
+
+    /// Maps every record of `text` and renders it with fake tokens (`T<n>` for value n) and bfid `B<seq>`.
+    static func run(_ text: String, format: InputFormat, instructions: [Instruction]) throws -> (output: String, rejects: [RecordError.Code]) {
+        let file = try TempFile(text)
+        defer { file.remove() }
+        var reader: any RecordReader
+        var header: CSVHeader?
+        if format == .csv {
+            let csv = try CSVReader(path: file.path)
+            header = csv.header
+            reader = csv
+        } else {
+            reader = try NDJSONReader(path: file.path)
+        }
+        let mapper = try FieldMapper(instructions: instructions, format: format, header: header)
+        let renderer = OutputRenderer(format: format, header: header)
+        var out = renderer.headerLine()
+        var rejects: [RecordError.Code] = []
+        while let record = try reader.next() {
+            switch mapper.map(record) {
+            case .success(let mapped):
+                let tokens = mapped.values.indices.map { "T\($0)" }
+                renderer.render(mapped, tokens: tokens, bfid: "B\(record.seq)", into: &out)
+            case .failure(let error):
+                rejects.append(error.code)
+            }
+        }
+        return (String(decoding: out, as: UTF8.self), rejects)
+    }
+
+    @Test func csvKeepsUntouchedFieldsByteForByte() throws {
+        let p = Self.pan(1)
+        let input = "id,\"card\",name,notes\r\n1,\(p),\"Smith, J\",\"a \"\"q\"\"\"\r\n2,\"\(p)\",Bob,plain\n"
+        let result = try Self.run(input, format: .csv, instructions: [Instruction(.key, "card", fieldName: "card_number")])
+        #expect(result.output == "id,\"card\",name,notes,bfid\r\n1,T0,\"Smith, J\",\"a \"\"q\"\"\",B0\r\n2,\"T0\",Bob,plain,B1\n")
+    }
+
+    @Test func csvOptionsNormaliseSkipEmptyAndLuhn() throws {
+        let p = Self.pan(2)
+        let spaced = p.prefix(4) + " " + p.dropFirst(4).prefix(4) + "-" + p.dropFirst(8)
+        let input = "id,card,exp\n1,\(spaced),1229\n2,,1230\n3,4111111111111112,0101\n"
+        let instructions = [
+            Instruction(.key, "card", fieldName: "card_number", skipEmpty: true, normalizeDigits: true, luhnCheck: true),
+            Instruction(.key, "exp", fieldName: "card_exp"),
+        ]
+        let result = try Self.run(input, format: .csv, instructions: instructions)
+        #expect(result.output == "id,card,exp,bfid\n1,T0,T1,B0\n2,,T0,B1\n")
+        #expect(result.rejects == [.luhnCheckFailed])
+    }
+
+    @Test func regexTokenizesCardNumbersInsideFreeText() throws {
+        let p = Self.pan(3)
+        let input = "id,notes\n1,\"call back; card \(p), not 4111111111111112 ok\"\n2,nothing here\n"
+        let instructions = [Instruction(.regex, "[0-9]{13,19}", fieldName: "card_number", source: "notes", luhnCheck: true)]
+        let result = try Self.run(input, format: .csv, instructions: instructions)
+        #expect(result.output == "id,notes,bfid\n1,\"call back; card T0, not 4111111111111112 ok\",B0\n2,nothing here,B1\n")
+    }
+
+    @Test func ndjsonReplacesValuesAtPathsAndKeepsTheRest() throws {
+        let p = Self.pan(4)
+        let input = "{\"id\": 1, \"card\": {\"number\": \"\(p)\", \"exp\": 1229}, \"x\": [true, null]}\n{}\n{\"card\":{}}\n"
+        let instructions = [
+            Instruction(.jsonpath, "$.card.number", fieldName: "card_number"),
+            Instruction(.jsonpath, "$.card.exp", fieldName: "card_exp", skipEmpty: true),
+        ]
+        let result = try Self.run(input, format: .ndjson, instructions: instructions)
+        #expect(result.output.hasPrefix("{\"id\": 1, \"card\": {\"number\": \"T0\", \"exp\": \"T1\"}, \"x\": [true, null],\"bfid\":\"B0\"}\n"))
+        #expect(result.rejects == [.missingValue, .missingValue])
+        let parsed = try JSONSerialization.jsonObject(with: Data(result.output.split(separator: "\n")[0].utf8)) as? [String: Any]
+        #expect(parsed?["bfid"] as? String == "B0")
+    }
+
+    @Test func invalidConfigurationIsReportedExactly() throws {
+        let header = CSVHeader(names: ["id", "card"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false)
+        #expect(throws: MappingError("instruction 1 (key 'pan'): no column 'pan' in the header (columns: id, card)")) {
+            try FieldMapper(instructions: [Instruction(.key, "pan", fieldName: "card_number")], format: .csv, header: header)
+        }
+        #expect(throws: MappingError("instruction 2 (key 'card'): field 'card_number' is mapped twice")) {
+            try FieldMapper(instructions: [Instruction(.key, "id", fieldName: "card_number"), Instruction(.key, "card", fieldName: "card_number")], format: .csv, header: header)
+        }
+        #expect(throws: MappingError.self) {
+            try FieldMapper(instructions: [Instruction(.regex, "[0-9", fieldName: "f", source: "card")], format: .csv, header: header)
+        }
+        #expect(throws: MappingError.self) {
+            try FieldMapper(instructions: [Instruction(.jsonpath, "$.a[", fieldName: "f")], format: .ndjson, header: nil)
+        }
+        #expect(throws: MappingError.self) {
+            try FieldMapper(instructions: [Instruction(.jsonpath, "$.a", fieldName: "f")], format: .csv, header: header)
+        }
+    }
+
+    @Test func shortFormParses() throws {
+        let simple = try Instruction(shortForm: "card_number=scx_token_card_number")
+        #expect(simple == Instruction(.key, "card_number", fieldName: "scx_token_card_number"))
+        let path = try Instruction(shortForm: "$.card.number=card_number:luhn,digits,skip-empty")
+        #expect(path == Instruction(.jsonpath, "$.card.number", fieldName: "card_number", skipEmpty: true, normalizeDigits: true, luhnCheck: true))
+        #expect(throws: Instruction.ParseError.self) { try Instruction(shortForm: "nonsense") }
+        #expect(throws: Instruction.ParseError.self) { try Instruction(shortForm: "a=b:fast") }
+    }
+}
