@@ -46,6 +46,7 @@ let package = Package(
             name: "BatchTokenize",
             dependencies: [
                 "ShieldConex",
+                "Pipeline",
                 "Simulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
