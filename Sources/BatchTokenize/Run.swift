@@ -38,6 +38,9 @@ extension BatchTokenize {
         @Option(help: "A column or key that identifies records in the rejects file (never a sensitive one).")
         var idColumn: String?
 
+        @Option(help: "Rejects file (CSV: record, line, id, error code, message; never the values).")
+        var rejects: String?
+
         @Flag(help: "Read and map the whole input without connecting; print what would be sent.")
         var dryRun = false
 
@@ -77,11 +80,34 @@ extension BatchTokenize {
             } catch {
                 throw ValidationError("\(error)")
             }
+            let identifier: RecordIdentifier?
+            do {
+                identifier = try inputSettings.idColumn.map { try RecordIdentifier(idColumn: $0, format: inputFormat, header: opened.header) }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            let rejectsFile = try (rejects ?? job.output?.rejects).map { path in
+                let file = try OutputFile(path: path)
+                try file.write(RejectsRenderer.headerLine)
+                return file
+            }
+            var rejectLine: [UInt8] = []
+            let renderer = RejectsRenderer()
             var reader = opened.reader
             var report = DryRunReport()
             while let record = try reader.next() {
-                report.count(mapper.map(record))
+                let outcome = mapper.map(record)
+                report.count(outcome)
+                if case .failure(let error) = outcome, let rejectsFile {
+                    rejectLine.removeAll(keepingCapacity: true)
+                    renderer.render(
+                        record: record.number, line: record.position.line, id: identifier?.id(of: record),
+                        code: error.code.rawValue, message: error.message, into: &rejectLine
+                    )
+                    try rejectsFile.write(rejectLine)
+                }
             }
+            try rejectsFile?.sync()
             print(report)
         }
     }

@@ -1,0 +1,41 @@
+/// Reads the configured id of a record (a CSV column, or an NDJSON key or `$` path), for the
+/// rejects file. The id column is the user's choice and must not be a sensitive one.
+public struct RecordIdentifier: Sendable {
+    enum Locator: Sendable {
+        case csvColumn(Int)
+        case json(JSONPath)
+    }
+
+    let locator: Locator
+
+    public init(idColumn: String, format: InputFormat, header: CSVHeader?) throws(MappingError) {
+        switch format {
+        case .csv:
+            guard let index = header?.index(of: idColumn) else {
+                throw MappingError("id column '\(idColumn)' is not in the header (columns: \(header?.names.joined(separator: ", ") ?? ""))")
+            }
+            locator = .csvColumn(index)
+        case .ndjson:
+            if idColumn.hasPrefix("$") {
+                do { locator = .json(try JSONPath(parsing: idColumn)) } catch { throw MappingError("id column: \(error)") }
+            } else {
+                locator = .json(JSONPath(key: idColumn))
+            }
+        }
+    }
+
+    /// The id of `record`, or `nil` when the record could not be parsed or has no such value.
+    public func id(of record: InputRecord) -> String? {
+        switch (locator, record.content) {
+        case (.csvColumn(let index), .csv(let fields)) where index < fields.count:
+            return fields[index].value(in: record.bytes)
+        case (.json(let path), .json(let root)):
+            switch root.node(at: path) {
+            case .string(let text, _)?, .scalar(let text, _)?: return text
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+}
