@@ -1,0 +1,67 @@
+import Foundation
+import Pipeline
+import ShieldConex
+import Testing
+
+/// A multi-million-row input is read in constant memory: the peak RSS of a dry run over
+/// 2,000,000 rows is about that of a run over 100,000.
+@Suite(.serialized) struct LargeInputTests {
+    static func generate(rows: Int, to path: String) throws {
+        let file = try OutputFile(path: path)
+        try file.write(Array("id,card_number,card_exp,card_cvv,name,notes\n".utf8))
+        var line: [UInt8] = []
+        line.reserveCapacity(128)
+        for index in 0..<rows {
+            let body = String(index)
+            let pan = Luhn.appendingCheckDigit(to: "400000" + String(repeating: "0", count: 9 - body.count) + body)
+            line.removeAll(keepingCapacity: true)
+            line += "C\(index),\(pan),1229,123,\"Doe, Jane\",".utf8
+            line += (index % 10 == 0 ? "\"call back\nlater\"" : "ok").utf8
+            line.append(0x0A)
+            try file.write(line)
+        }
+        try file.sync()
+    }
+
+    /// Runs a dry run in a child process and returns its peak RSS in MiB.
+    static func dryRunPeakRSS(input: String) throws -> (status: Int32, output: String, peakMiB: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["run", "--input", input, "--map", "card_number=card_number:luhn", "--map", "card_exp=card_exp", "--dry-run"]
+        process.environment = CommandLineTests.environment()
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        // GNU time would be simpler, but it is not on every machine: read the child's rusage.
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), Double(usage.ru_maxrss) / 1024)
+    }
+
+    @Test func twoMillionRowsAreReadInFlatMemory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("large-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let small = directory.appendingPathComponent("small.csv").path
+        let large = directory.appendingPathComponent("large.csv").path
+        try Self.generate(rows: 100_000, to: small)
+        try Self.generate(rows: 2_000_000, to: large)
+        let size = try FileManager.default.attributesOfItem(atPath: large)[.size] as! Int
+        #expect(size > 100_000_000)
+
+        let smallRun = try Self.dryRunPeakRSS(input: small)
+        #expect(smallRun.status == 0)
+        #expect(smallRun.output.contains("records read: 100000"))
+        let largeRun = try Self.dryRunPeakRSS(input: large)
+        #expect(largeRun.status == 0)
+        #expect(largeRun.output.contains("records read: 2000000"))
+        #expect(largeRun.output.contains("card_number: 2000000"))
+        // RUSAGE_CHILDREN reports the largest child so far; the large run must stay near the small one.
+        print("peak RSS: 100,000 rows \(smallRun.peakMiB) MiB; 2,000,000 rows (\(size / 1_000_000) MB) \(largeRun.peakMiB) MiB")
+        #expect(largeRun.peakMiB < 64)
+        #expect(largeRun.peakMiB - smallRun.peakMiB < 8)
+    }
+}
