@@ -81,6 +81,11 @@ let package = Package(
             ],
             path: "Benchmarks/ClientRoundTrip"
         ),
+        .executableTarget(
+            name: "ReaderThroughput",
+            dependencies: ["Pipeline"],
+            path: "Benchmarks/ReaderThroughput"
+        ),
         .testTarget(
             name: "PipelineTests",
             dependencies: ["Pipeline", "ShieldConex"]

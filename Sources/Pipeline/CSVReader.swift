@@ -56,7 +56,7 @@ public struct CSVReader: RecordReader {
     }
 
     public mutating func next() throws -> InputRecord? {
-        var scanner = Scanner(file: file, delimiter: delimiter, maxRecordBytes: maxRecordBytes)
+        var scanner = Scanner(file: file, delimiter: delimiter, maxRecordBytes: maxRecordBytes, expectedFields: header.names.count)
         while true {
             var start = index
             let result = try scanner.scan(from: &start)
@@ -75,7 +75,10 @@ public struct CSVReader: RecordReader {
                 index = next
                 advance(to: next, lines: 1 + newlines)
                 let bytes = Array(file.bytes[start..<contentEnd])
-                let relative = fields.map { CSVField(range: ($0.range.lowerBound - start)..<($0.range.upperBound - start), quoted: $0.quoted) }
+                var relative = fields
+                for index in relative.indices {
+                    relative[index].range = (relative[index].range.lowerBound - start)..<(relative[index].range.upperBound - start)
+                }
                 let content: InputRecord.Content
                 if relative.count != header.names.count {
                     content = .invalid(RecordError(.wrongFieldCount, "expected \(header.names.count) fields, found \(relative.count)"))
@@ -101,8 +104,7 @@ public struct CSVReader: RecordReader {
     }
 
     static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
-        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
-        return String(validating: bytes, as: UTF8.self) != nil
+        UTF8Validation.isValid(bytes)
     }
 
     /// The record scanner over the sliding window.
@@ -119,6 +121,7 @@ public struct CSVReader: RecordReader {
         let file: ChunkedFileReader
         let delimiter: UInt8
         let maxRecordBytes: Int
+        var expectedFields = 8
         static let quote = UInt8(ascii: "\"")
         static let lf: UInt8 = 0x0A
         static let cr: UInt8 = 0x0D
@@ -153,6 +156,7 @@ public struct CSVReader: RecordReader {
                 if bytes[start + 1] == Self.lf { return .done(.blank(next: start + 2)) }
             }
             var fields: [CSVField] = []
+            fields.reserveCapacity(expectedFields)
             var i = start
             var newlines = 0
             while true {

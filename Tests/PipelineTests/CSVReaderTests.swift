@@ -123,3 +123,25 @@ import Testing
         }
     }
 }
+
+@Suite struct UTF8ValidationTests {
+    @Test(arguments: [
+        ([UInt8](), true), (Array("plain ascii".utf8), true), (Array("é漢😀".utf8), true),
+        ([0xC3], false), ([0xC0, 0x80], false), ([0xE0, 0x80, 0x80], false), ([0xED, 0xA0, 0x80], false),
+        ([0xF4, 0x90, 0x80, 0x80], false), ([0xFF], false), ([0xE2, 0x82], false), ([0x80], false),
+    ])
+    func agreesWithTheStandardLibrary(bytes: [UInt8], valid: Bool) {
+        #expect(UTF8Validation.isValid(bytes) == valid)
+        #expect((String(validating: bytes, as: UTF8.self) != nil) == valid)
+    }
+
+    @Test func randomBytesAgreeWithTheStandardLibrary() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...8, using: &generator)).map { _ in
+                [UInt8(0x41), 0x80, 0xBF, 0xC2, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xA0, 0x90, 0x8F].randomElement(using: &generator)!
+            }
+            #expect(UTF8Validation.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil))
+        }
+    }
+}
