@@ -38,6 +38,9 @@ extension BatchTokenize {
         @Option(help: "A column or key that identifies records in the rejects file (never a sensitive one).")
         var idColumn: String?
 
+        @Option(help: "Name of the bfid column (CSV) or key (NDJSON) added to the output.")
+        var bfidColumn: String?
+
         @Option(help: "Rejects file (CSV: record, line, id, error code, message; never the values).")
         var rejects: String?
 
@@ -77,6 +80,14 @@ extension BatchTokenize {
             let mapper: FieldMapper
             do {
                 mapper = try FieldMapper(instructions: job.instructions ?? [], format: inputFormat, header: opened.header)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            do {
+                _ = try OutputRenderer(
+                    format: inputFormat, header: opened.header, delimiter: delimiterByte,
+                    bfidColumn: bfidColumn ?? job.output?.bfidColumn ?? "bfid"
+                )
             } catch {
                 throw ValidationError("\(error)")
             }

@@ -25,7 +25,10 @@ public final class OutputFile {
         self.bufferLimit = bufferLimit
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
         guard fd >= 0 else { throw IOError(description: "cannot open \(path) for writing: \(String(cString: strerror(errno)))") }
-        guard ftruncate(fd, off_t(length)) == 0, lseek(fd, off_t(length), SEEK_SET) >= 0 else {
+        var info = stat()
+        let isRegular = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        // Devices and pipes (/dev/null, a FIFO) are written as they are.
+        guard !isRegular || (ftruncate(fd, off_t(length)) == 0 && lseek(fd, off_t(length), SEEK_SET) >= 0) else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw IOError(description: "cannot truncate \(path) to \(length) bytes: \(reason)")
@@ -61,6 +64,6 @@ public final class OutputFile {
     /// Flushes and makes everything written so far durable.
     public func sync() throws {
         try flush()
-        guard fsync(fd) == 0 else { throw IOError(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 || errno == EINVAL else { throw IOError(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 }

@@ -8,7 +8,11 @@ public struct OutputRenderer: Sendable {
     public let bfidColumn: String
     public let header: CSVHeader?
 
-    public init(format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid") {
+    /// Fails when a CSV header already has a column named `bfidColumn`.
+    public init(format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid") throws(MappingError) {
+        if format == .csv, header?.index(of: bfidColumn) != nil {
+            throw MappingError("the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
+        }
         self.format = format
         self.header = header
         self.delimiter = delimiter
@@ -54,6 +58,12 @@ public struct OutputRenderer: Sendable {
             }
             splices.sort { $0.range.lowerBound < $1.range.lowerBound }
             let close = root.range.upperBound - 1  // the object's closing brace
+            guard case .object(let members, _) = root else { return }
+            if let existing = members.last(where: { $0.key == bfidColumn }) {
+                // A record that already has the key gets its value replaced, not a second key.
+                splices.append((existing.value.range, Self.jsonString(bfid)))
+                splices.sort { $0.range.lowerBound < $1.range.lowerBound }
+            }
             var cursor = 0
             for splice in splices {
                 out.append(contentsOf: record.bytes[cursor..<splice.range.lowerBound])
@@ -61,10 +71,12 @@ public struct OutputRenderer: Sendable {
                 cursor = splice.range.upperBound
             }
             out.append(contentsOf: record.bytes[cursor..<close])
-            if case .object(let members, _) = root, !members.isEmpty { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: Self.jsonString(bfidColumn))
-            out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: Self.jsonString(bfid))
+            if !members.contains(where: { $0.key == bfidColumn }) {
+                if !members.isEmpty { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: Self.jsonString(bfidColumn))
+                out.append(UInt8(ascii: ":"))
+                out.append(contentsOf: Self.jsonString(bfid))
+            }
             out.append(contentsOf: record.bytes[close...])
         default:
             // Invalid records never reach a writer: they go to the rejects file.

@@ -131,3 +131,50 @@ import Testing
         #expect(counters.contains("1 refused"))
     }
 }
+
+/// `run --dry-run` over the shipped samples.
+@Suite(.serialized) struct DryRunCommandTests {
+    static var projectRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL.path
+    }
+
+    static func run(_ arguments: [String]) throws -> CommandLineTests.Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = arguments
+        process.environment = CommandLineTests.environment()
+        process.currentDirectoryURL = URL(fileURLWithPath: projectRoot)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return .init(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test(arguments: ["samples/job-cards-csv.json", "samples/job-cards-ndjson.json"])
+    func sampleJobsDryRun(job: String) throws {
+        let outcome = try Self.run(["run", "--config", job, "--rejects", "/dev/null", "--dry-run"])
+        #expect(outcome.status == 0)
+        #expect(outcome.stdout.contains("records read: 200"))
+        #expect(outcome.stdout.contains("records that would be sent: 200"))
+    }
+
+    @Test func shortFormMappingOverridesTheJobFile() throws {
+        let outcome = try Self.run(["run", "--config", "samples/job-cards-csv.json", "--map", "card_cvv=card_cvv", "--dry-run"])
+        #expect(outcome.status == 0)
+        #expect(outcome.stdout.contains("card_cvv: 200"))
+        #expect(!outcome.stdout.contains("card_number:"))
+    }
+
+    @Test func invalidMappingIsReportedBeforeAnythingIsRead() throws {
+        let outcome = try Self.run(["run", "--input", "samples/cards.csv", "--map", "pan=card_number", "--dry-run"])
+        #expect(outcome.status == 64)
+        #expect(outcome.stderr.contains("no column 'pan' in the header (columns: id, card_number, card_exp, card_cvv, name, notes)"))
+        let duplicate = try Self.run(["run", "--input", "samples/cards.csv", "--map", "card_number=f", "--map", "card_exp=f", "--dry-run"])
+        #expect(duplicate.stderr.contains("field 'f' is mapped twice"))
+    }
+}

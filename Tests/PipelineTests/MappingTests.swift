@@ -24,7 +24,7 @@ import Testing
             reader = try NDJSONReader(path: file.path)
         }
         let mapper = try FieldMapper(instructions: instructions, format: format, header: header)
-        let renderer = OutputRenderer(format: format, header: header)
+        let renderer = try OutputRenderer(format: format, header: header)
         var out = renderer.headerLine()
         var rejects: [RecordError.Code] = []
         while let record = try reader.next() {
@@ -79,6 +79,14 @@ import Testing
         #expect(result.rejects == [.missingValue, .missingValue])
         let parsed = try JSONSerialization.jsonObject(with: Data(result.output.split(separator: "\n")[0].utf8)) as? [String: Any]
         #expect(parsed?["bfid"] as? String == "B0")
+    }
+
+    @Test func anExistingBfidIsReplacedInNDJSONAndRefusedAsACSVColumn() throws {
+        let result = try Self.run("{\"bfid\":\"old\",\"pan\":\"\(Self.pan(5))\"}\n", format: .ndjson, instructions: [Instruction(.key, "pan", fieldName: "card_number")])
+        #expect(result.output == "{\"bfid\":\"B0\",\"pan\":\"T0\"}\n")
+        let header = CSVHeader(names: ["id", "bfid"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false)
+        #expect(throws: MappingError.self) { try OutputRenderer(format: .csv, header: header) }
+        #expect(throws: Never.self) { try OutputRenderer(format: .csv, header: header, bfidColumn: "scx_bfid") }
     }
 
     @Test func invalidConfigurationIsReportedExactly() throws {
