@@ -67,6 +67,15 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(
+            name: "Checkpoint",
+            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "CheckpointTests",
+            dependencies: ["Checkpoint"]
+        ),
         .target(
             name: "Pipeline",
             dependencies: ["ShieldConex"]

@@ -1,0 +1,268 @@
+import CSQLite
+import Foundation
+
+/// The crash-safe record of one job in SQLite: its identity, every record's result, and the
+/// commit point of the ordered output.
+///
+/// Results are buffered and inserted in batched transactions (by count or age, whichever comes
+/// first) through reused prepared statements. The database runs in WAL mode with
+/// `synchronous=NORMAL`, so a committed transaction survives a crash of the process; the commit
+/// point is written with `synchronous=FULL`, which also makes every earlier transaction durable
+/// against power loss. Not `Sendable`: one writer owns it; readers (such as `status`) open the
+/// file themselves with ``summary(path:)``.
+public final class CheckpointStore {
+    public struct Configuration: Sendable {
+        /// Insert pending results once this many are waiting. Default 1,000.
+        public var batchSize = 1_000
+        /// ... or once the oldest has waited this long. Default 100 ms.
+        public var batchAge: Duration = .milliseconds(100)
+
+        public init() {}
+    }
+
+    public let path: String
+    public let identity: JobIdentity
+    /// Whether the store was created now (false: an earlier run's checkpoint was reopened).
+    public let isNew: Bool
+    public private(set) var commitPoint: CommitPoint?
+    public private(set) var isComplete: Bool
+    private let database: SQLiteDatabase
+    private let configuration: Configuration
+    private var pending: [Int: RecordResult] = [:]
+    private var oldestPending: ContinuousClock.Instant?
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS job (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            identity TEXT NOT NULL,
+            complete INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS result (
+            seq INTEGER PRIMARY KEY,
+            status INTEGER NOT NULL,
+            bfid TEXT,
+            message_id TEXT,
+            tokens TEXT,
+            error_code TEXT,
+            message TEXT,
+            attempts INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS commit_point (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            input_offset INTEGER NOT NULL,
+            input_line INTEGER NOT NULL,
+            output_offset INTEGER NOT NULL,
+            rejects_offset INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        """
+
+    /// The default checkpoint path for an output file: `<output>.checkpoint.sqlite`.
+    public static func defaultPath(forOutput output: String) -> String { output + ".checkpoint.sqlite" }
+
+    /// Opens the checkpoint at `path` for `identity`, creating it if there is none. An existing
+    /// checkpoint of another job is refused with every difference spelled out, unless `restart`
+    /// discards it.
+    public init(path: String, identity: JobIdentity, restart: Bool = false, configuration: Configuration = .init()) throws {
+        if restart { Self.remove(path: path) }
+        self.path = path
+        self.identity = identity
+        self.configuration = configuration
+        database = try SQLiteDatabase(path: path)
+        guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
+            throw CheckpointError("\(path): SQLite refused WAL journal mode")
+        }
+        try database.execute("PRAGMA synchronous=NORMAL")
+        try database.execute(Self.schema)
+
+        let select = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
+        if try select.step(), let text = select.text(0) {
+            let stored = try JobIdentity.decoded(text)
+            let differences = stored.differences(from: identity)
+            guard differences.isEmpty else {
+                throw CheckpointError(
+                    "the checkpoint \(path) belongs to another job:\n"
+                        + differences.map { "  - \($0)" }.joined(separator: "\n")
+                        + "\nrun with --restart to discard it and start over, or use --checkpoint to choose another file"
+                )
+            }
+            isComplete = select.int(1) != 0
+            isNew = false
+        } else {
+            let insert = try database.statement("INSERT INTO job (id, identity, complete, created_at) VALUES (1, ?, 0, ?)")
+            try insert.bind(1, try identity.encoded())
+            try insert.bind(2, Date().timeIntervalSince1970)
+            try insert.run()
+            isComplete = false
+            isNew = true
+        }
+        commitPoint = try Self.readCommitPoint(database)
+    }
+
+    /// Deletes a checkpoint and its WAL and shared-memory files.
+    public static func remove(path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+        }
+    }
+
+    // MARK: Results
+
+    /// Buffers a result; it reaches the database with the next batch (or ``commit(_:)``).
+    public func record(_ result: RecordResult) throws {
+        pending[result.seq] = result
+        let now = ContinuousClock.now
+        if oldestPending == nil { oldestPending = now }
+        if pending.count >= configuration.batchSize || now - oldestPending! >= configuration.batchAge {
+            try flush()
+        }
+    }
+
+    /// Writes every buffered result in one transaction.
+    public func flush() throws {
+        guard !pending.isEmpty else { return }
+        try database.transaction { try insertPending() }
+    }
+
+    private func insertPending() throws {
+        let insert = try database.statement(
+            """
+            INSERT OR REPLACE INTO result (seq, status, bfid, message_id, tokens, error_code, message, attempts, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        )
+        let now = Date().timeIntervalSince1970
+        for result in pending.values {
+            try insert.bind(1, result.seq)
+            try insert.bind(2, result.status.rawValue)
+            try insert.bind(3, result.bfid)
+            try insert.bind(4, result.messageId)
+            try insert.bind(5, result.encodedTokens)
+            try insert.bind(6, result.errorCode)
+            try insert.bind(7, result.message)
+            try insert.bind(8, result.attempts)
+            try insert.bind(9, now)
+            try insert.run()
+            insert.resetForReuse()
+        }
+        pending.removeAll(keepingCapacity: true)
+        oldestPending = nil
+    }
+
+    /// The stored result of `seq`, buffered or written.
+    public func result(seq: Int) throws -> RecordResult? {
+        if let buffered = pending[seq] { return buffered }
+        let select = try database.statement(
+            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts FROM result WHERE seq = ?"
+        )
+        try select.bind(1, seq)
+        guard try select.step() else { return nil }
+        return Self.result(from: select)
+    }
+
+    /// Stored results with `seq` in `range`, by seq (for a resume to reuse answers that came back
+    /// out of order before a crash).
+    public func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
+        let select = try database.statement(
+            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts FROM result WHERE seq BETWEEN ? AND ?"
+        )
+        try select.bind(1, range.lowerBound)
+        try select.bind(2, range.upperBound)
+        var found: [Int: RecordResult] = [:]
+        while try select.step() {
+            let result = Self.result(from: select)
+            found[result.seq] = result
+        }
+        for (seq, result) in pending where range.contains(seq) { found[seq] = result }
+        return found
+    }
+
+    static func result(from row: SQLiteStatement) -> RecordResult {
+        RecordResult(
+            seq: row.int(0), status: RecordResult.Status(rawValue: row.int(1)) ?? .outcomeUnknown, bfid: row.text(2),
+            messageId: row.text(3), tokens: RecordResult.decodeTokens(row.text(4)), errorCode: row.text(5),
+            message: row.text(6), attempts: row.int(7)
+        )
+    }
+
+    // MARK: Commit point
+
+    /// Records a commit point together with every buffered result, durably (synchronous=FULL).
+    /// Call it only after the output and rejects files are fsynced up to the point's offsets.
+    public func commit(_ point: CommitPoint, complete: Bool = false) throws {
+        try database.execute("PRAGMA synchronous=FULL")
+        defer { try? database.execute("PRAGMA synchronous=NORMAL") }
+        try database.transaction {
+            try insertPending()
+            let upsert = try database.statement(
+                """
+                INSERT OR REPLACE INTO commit_point (id, seq, input_offset, input_line, output_offset, rejects_offset, updated_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            try upsert.bind(1, point.seq)
+            try upsert.bind(2, point.inputOffset)
+            try upsert.bind(3, point.inputLine)
+            try upsert.bind(4, point.outputOffset)
+            try upsert.bind(5, point.rejectsOffset)
+            try upsert.bind(6, Date().timeIntervalSince1970)
+            try upsert.run()
+            if complete {
+                try database.statement("UPDATE job SET complete = 1 WHERE id = 1").run()
+            }
+        }
+        commitPoint = point
+        if complete { isComplete = true }
+    }
+
+    static func readCommitPoint(_ database: SQLiteDatabase) throws -> CommitPoint? {
+        let select = try database.statement(
+            "SELECT seq, input_offset, input_line, output_offset, rejects_offset FROM commit_point WHERE id = 1"
+        )
+        guard try select.step() else { return nil }
+        return CommitPoint(
+            seq: select.int(0), inputOffset: select.int64(1), inputLine: select.int(2), outputOffset: select.int64(3),
+            rejectsOffset: select.int64(4)
+        )
+    }
+
+    // MARK: Status
+
+    /// Reads the summary of the checkpoint at `path` through a read-only connection of its own
+    /// (it works while a job is writing).
+    public static func summary(path: String) throws -> CheckpointSummary {
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("no checkpoint at \(path)") }
+        let database = try SQLiteDatabase(path: path, mode: .readOnly)
+        let job = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
+        guard try job.step(), let text = job.text(0) else { throw CheckpointError("\(path) is not a batch-tokenize checkpoint") }
+        let identity = try JobIdentity.decoded(text)
+        let complete = job.int(1) != 0
+        let point = try readCommitPoint(database)
+        var summary = CheckpointSummary(
+            identity: identity, commitPoint: point, recordsCommitted: (point?.seq ?? -1) + 1, resultsStored: 0, done: 0,
+            rejectedByErrorCode: [:], outcomeUnknown: 0, firstUpdate: nil, lastUpdate: nil, complete: complete
+        )
+        let counts = try database.statement("SELECT status, error_code, COUNT(*), MIN(updated_at), MAX(updated_at) FROM result GROUP BY status, error_code")
+        var first = Double.infinity
+        var last = -Double.infinity
+        while try counts.step() {
+            let count = counts.int(2)
+            summary.resultsStored += count
+            switch RecordResult.Status(rawValue: counts.int(0)) {
+            case .done: summary.done += count
+            case .rejected: summary.rejectedByErrorCode[counts.text(1) ?? "unknown", default: 0] += count
+            case .outcomeUnknown, nil: summary.outcomeUnknown += count
+            }
+            first = min(first, counts.double(3))
+            last = max(last, counts.double(4))
+        }
+        if summary.resultsStored > 0 {
+            summary.firstUpdate = Date(timeIntervalSince1970: first)
+            summary.lastUpdate = Date(timeIntervalSince1970: last)
+        }
+        return summary
+    }
+}

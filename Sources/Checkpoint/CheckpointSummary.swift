@@ -1,0 +1,35 @@
+import Foundation
+
+/// What a checkpoint holds, for `batch-tokenize status`.
+public struct CheckpointSummary: Sendable, Hashable, Codable {
+    public var identity: JobIdentity
+    public var commitPoint: CommitPoint?
+    /// Records whose output is durably written (commit point seq + 1).
+    public var recordsCommitted: Int
+    public var resultsStored: Int
+    public var done: Int
+    public var rejectedByErrorCode: [String: Int]
+    public var outcomeUnknown: Int
+    public var firstUpdate: Date?
+    public var lastUpdate: Date?
+    public var complete: Bool
+
+    public var rejected: Int { rejectedByErrorCode.values.reduce(0, +) }
+
+    public var text: String {
+        let formatter = ISO8601DateFormatter()
+        var lines = [
+            "job: \(identity.action) with template \(identity.templateRef) on \(identity.endpoint)",
+            "input: \(identity.inputPath) (\(identity.input.size) bytes)",
+            "records committed: \(recordsCommitted)",
+            "results stored: \(resultsStored) (done \(done), rejected \(rejected), outcome unknown \(outcomeUnknown))",
+        ]
+        for (code, count) in rejectedByErrorCode.sorted(by: { $0.key < $1.key }) {
+            lines.append("  rejected \(code): \(count)")
+        }
+        lines.append("first update: \(firstUpdate.map(formatter.string(from:)) ?? "none")")
+        lines.append("last update: \(lastUpdate.map(formatter.string(from:)) ?? "none")")
+        lines.append(complete ? "complete: yes" : "complete: no (run the same command again to resume)")
+        return lines.joined(separator: "\n")
+    }
+}

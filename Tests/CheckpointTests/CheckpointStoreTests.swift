@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+@testable import Checkpoint
+
+@Suite struct CheckpointStoreTests {
+    struct Folder {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString)")
+        init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+        func remove() { try? FileManager.default.removeItem(at: url) }
+    }
+
+    static func identity(templateRef: String = "tpl", mapping: String = "card_number=card_number", size: Int64 = 100) -> JobIdentity {
+        JobIdentity(
+            action: "tokenize", endpoint: "local", templateRef: templateRef, inputPath: "in.csv",
+            input: InputFingerprint(size: size, modified: 1, sha256: "abc"), mapping: mapping, options: ["store": "false"]
+        )
+    }
+
+    @Test func wrapperBindsReadsAndReportsErrors() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let database = try SQLiteDatabase(path: folder.path("w.sqlite"))
+        try database.execute("CREATE TABLE t (a INTEGER, b TEXT, c REAL)")
+        let insert = try database.statement("INSERT INTO t VALUES (?, ?, ?)")
+        try insert.bind(1, 42)
+        try insert.bind(2, "text with 'quotes' and é")
+        try insert.bind(3, 1.5)
+        try insert.run()
+        let select = try database.statement("SELECT a, b, c FROM t")
+        #expect(try select.step())
+        #expect(select.int(0) == 42 && select.text(1) == "text with 'quotes' and é" && select.double(2) == 1.5)
+        #expect(try !select.step())
+        #expect(throws: SQLiteError.self) { try database.execute("SELECT * FROM missing_table") }
+        do {
+            try database.execute("INSERT INTO absent_table VALUES (1)")
+        } catch let error as SQLiteError {
+            #expect(error.primaryCode == 1)
+            #expect(error.message.contains("no such table"))
+        }
+        // A failed transaction rolls back.
+        #expect(throws: SQLiteError.self) {
+            try database.transaction {
+                try database.execute("INSERT INTO t VALUES (1, 'x', 0)")
+                try database.execute("INSERT INTO nope VALUES (1)")
+            }
+        }
+        let count = try database.statement("SELECT COUNT(*) FROM t")
+        #expect(try count.step() && count.int(0) == 1)
+    }
+
+    @Test func resultsAreStoredBatchedAndReadBack() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        var configuration = CheckpointStore.Configuration()
+        configuration.batchSize = 10
+        configuration.batchAge = .seconds(3600)
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: Self.identity(), configuration: configuration)
+        #expect(store.isNew && store.commitPoint == nil)
+        for seq in 0..<25 {
+            try store.record(RecordResult(seq: seq, status: .done, bfid: "bfid-\(seq)", messageId: "m\(seq)", tokens: ["t\(seq)", "", "x"]))
+        }
+        try store.record(RecordResult(seq: 25, status: .rejected, errorCode: "1203", message: "Not found", attempts: 3))
+        // 20 are written, 6 are still buffered; all are readable.
+        #expect(try CheckpointStore.summary(path: store.path).resultsStored == 20)
+        #expect(try store.result(seq: 24)?.tokens == ["t24", "", "x"])
+        #expect(try store.result(seq: 25)?.attempts == 3)
+        #expect(try store.results(in: 5...24).count == 20)
+        try store.flush()
+        #expect(try CheckpointStore.summary(path: store.path).resultsStored == 26)
+        #expect(try store.result(seq: 99) == nil)
+    }
+
+    @Test func commitPointSurvivesReopenAndMismatchIsRefused() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let path = folder.path("c.sqlite")
+        do {
+            let store = try CheckpointStore(path: path, identity: Self.identity())
+            try store.record(RecordResult(seq: 0, status: .done, bfid: "b0", tokens: ["t"]))
+            try store.commit(CommitPoint(seq: 0, inputOffset: 40, inputLine: 3, outputOffset: 55, rejectsOffset: 33))
+        }
+        let reopened = try CheckpointStore(path: path, identity: Self.identity())
+        #expect(!reopened.isNew)
+        #expect(reopened.commitPoint == CommitPoint(seq: 0, inputOffset: 40, inputLine: 3, outputOffset: 55, rejectsOffset: 33))
+        #expect(try reopened.result(seq: 0)?.bfid == "b0")
+
+        do {
+            _ = try CheckpointStore(path: path, identity: Self.identity(templateRef: "other", size: 101))
+            Issue.record("a different job must be refused")
+        } catch let error as CheckpointError {
+            #expect(error.description.contains("templateRef: checkpoint has tpl, this run other"))
+            #expect(error.description.contains("input size: checkpoint has 100 bytes, the file now has 101"))
+            #expect(error.description.contains("--restart"))
+        }
+        let restarted = try CheckpointStore(path: path, identity: Self.identity(templateRef: "other"), restart: true)
+        #expect(restarted.isNew && restarted.commitPoint == nil)
+        #expect(try restarted.result(seq: 0) == nil)
+    }
+
+    @Test func databaseIsPrivateAndInWALMode() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: Self.identity())
+        try store.record(RecordResult(seq: 0, status: .done, bfid: "b", tokens: ["t"]))
+        try store.flush()
+        for suffix in ["", "-wal"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: store.path + suffix)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(suffix) mode")
+        }
+        let summary = try CheckpointStore.summary(path: store.path)
+        #expect(summary.done == 1 && !summary.complete)
+        try store.commit(CommitPoint(seq: 0, inputOffset: 1, inputLine: 2, outputOffset: 3, rejectsOffset: 4), complete: true)
+        #expect(try CheckpointStore.summary(path: store.path).complete)
+    }
+
+    @Test func fingerprintsFollowContentAndSize() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let small = folder.path("small")
+        try Data("abc".utf8).write(to: URL(fileURLWithPath: small))
+        let first = try InputFingerprint.of(path: small)
+        #expect(first.size == 3)
+        try Data("abd".utf8).write(to: URL(fileURLWithPath: small))
+        #expect(try InputFingerprint.of(path: small).sha256 != first.sha256)
+        let large = folder.path("large")
+        var bytes = [UInt8](repeating: 7, count: 5 << 20)
+        try Data(bytes).write(to: URL(fileURLWithPath: large))
+        let before = try InputFingerprint.of(path: large)
+        bytes[bytes.count - 1] = 8
+        try Data(bytes).write(to: URL(fileURLWithPath: large))
+        #expect(try InputFingerprint.of(path: large).sha256 != before.sha256)
+    }
+}
