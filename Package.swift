@@ -47,6 +47,7 @@ let package = Package(
             dependencies: [
                 "ShieldConex",
                 "Pipeline",
+                "Checkpoint",
                 "Simulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

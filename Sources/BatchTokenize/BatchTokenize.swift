@@ -11,7 +11,7 @@ struct BatchTokenize: AsyncParsableCommand {
             --key-file FILE; it is never taken from a command-line value. --endpoint local runs an \
             embedded ShieldConex simulator, so every command works without an account.
             """,
-        subcommands: [Run.self, Call.self, Simulate.self]
+        subcommands: [Run.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self]
     )
 }
 
