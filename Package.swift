@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CheckpointTests",
-            dependencies: ["Checkpoint"]
+            dependencies: ["Checkpoint", "Simulator", "ShieldConex"]
         ),
         .target(
             name: "Pipeline",
@@ -90,6 +90,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/ClientRoundTrip"
+        ),
+        .executableTarget(
+            name: "CheckpointThroughput",
+            dependencies: ["Checkpoint"],
+            path: "Benchmarks/CheckpointThroughput"
         ),
         .executableTarget(
             name: "ReaderThroughput",

@@ -1,0 +1,55 @@
+// Checkpoint throughput: results stored per second with batching, and the database size per
+// million records.
+//
+//   swift build -c release --product CheckpointThroughput
+//   $(swift build -c release --show-bin-path)/CheckpointThroughput [results] [batch]
+import Checkpoint
+import Foundation
+
+let total = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 1_000_000
+let batch = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2])! : 1_000
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: directory) }
+let path = directory.appendingPathComponent("bench.sqlite").path
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+let identity = JobIdentity(
+    action: "tokenize", endpoint: "local", templateRef: "438ac8afecdd8035a21c126ee1fe6c19", inputPath: "bench.csv",
+    input: InputFingerprint(size: 1, modified: 0, sha256: "bench"), mapping: "card_number,card_exp,card_cvv", options: [:]
+)
+var configuration = CheckpointStore.Configuration()
+configuration.batchSize = batch
+configuration.batchAge = .seconds(3600)
+let store = try CheckpointStore(path: path, identity: identity, configuration: configuration)
+// Shapes of real answers: an 84-character bfid, a 25-digit messageId, three tokens.
+let bfidBase = "djE6MTIwMjYxMTIzMDcxNzI3NTYxMDAwMDAwMXw3NGU5ZTEzYTA3YzJhYjY3NGY1OTVhNmZiYTQ3Zjgy"
+let cpuStart = cpuSeconds()
+let start = ContinuousClock.now
+for seq in 0..<total {
+    let suffix = String(seq % 100_000)
+    try store.record(
+        RecordResult(
+            seq: seq, status: .done, bfid: bfidBase + suffix, messageId: "1202611230717275610" + String(format: "%06d", seq % 1_000_000),
+            tokens: ["400000" + String(format: "%06d", seq % 1_000_000) + "7899", "8594", "449"]
+        )
+    )
+    if seq % 100_000 == 99_999 {
+        try store.commit(CommitPoint(seq: seq, inputOffset: Int64(seq) * 70, inputLine: seq + 2, outputOffset: Int64(seq) * 160, rejectsOffset: 0))
+    }
+}
+try store.flush()
+let elapsed = ContinuousClock.now - start
+let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let cpu = cpuSeconds() - cpuStart
+var size = 0
+for suffix in ["", "-wal"] {
+    size += (try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? 0
+}
+print(String(format: "results=%d batch=%d seconds=%.3f results_per_s=%.0f cpu_us_per_result=%.2f db_mib=%.1f db_mib_per_million=%.1f",
+             total, batch, seconds, Double(total) / seconds, cpu / Double(total) * 1e6, Double(size) / 1048576, Double(size) / 1048576 / (Double(total) / 1e6)))

@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+import ShieldConex
+import Simulator
+import Testing
+
+@testable import Checkpoint
+
+/// A job with known card numbers and CVVs leaves none of them in the database, its WAL or its
+/// journal: only tokens, bfids, codes and messages are stored.
+@Suite struct PlaintextAtRestTests {
+    @Test func noPlaintextValueReachesTheCheckpointFiles() throws {
+        let folder = try CheckpointStoreTests.Folder()
+        defer { folder.remove() }
+        let secret = SymmetricKey(data: SHA256.hash(data: Array("plaintext-test".utf8)))
+        let panCipher = TokenCipher(secret: secret, templateRef: "t", field: "card_number", kind: .cardNumber)
+        let cvvCipher = TokenCipher(secret: secret, templateRef: "t", field: "card_cvv", kind: .digits)
+        let pans = (0..<500).map { index -> String in
+            let body = String(index * 7919)
+            return Luhn.appendingCheckDigit(to: "541234" + String(repeating: "0", count: 9 - body.count) + body)
+        }
+        let cvvs = (0..<500).map { String(format: "%04d", 1000 + ($0 * 37) % 9000) }
+
+        var configuration = CheckpointStore.Configuration()
+        configuration.batchSize = 64
+        let store = try CheckpointStore(
+            path: folder.path("job.sqlite"), identity: CheckpointStoreTests.identity(mapping: "card_number=card_number;card_cvv=card_cvv"),
+            configuration: configuration
+        )
+        for (seq, (pan, cvv)) in zip(pans, cvvs).enumerated() {
+            if seq % 50 == 49 {
+                try store.record(RecordResult(seq: seq, status: .rejected, errorCode: "1006", message: "Invalid value for field card_number"))
+            } else {
+                try store.record(
+                    RecordResult(
+                        seq: seq, status: .done, bfid: "djE6\(seq)", messageId: "1202611230000000000\(seq)",
+                        tokens: [panCipher.tokenize(pan)!, cvvCipher.tokenize(cvv)!]
+                    )
+                )
+            }
+            if seq % 100 == 99 {
+                try store.commit(CommitPoint(seq: seq, inputOffset: Int64(seq * 40), inputLine: seq + 2, outputOffset: Int64(seq * 90), rejectsOffset: 0))
+            }
+        }
+        try store.flush()
+
+        // A CVV that happens to equal some record's token legitimately appears; leave those out.
+        let tokens = Set(cvvs.map { cvvCipher.tokenize($0)! })
+        let searchable = cvvs.filter { !tokens.contains($0) }
+        #expect(searchable.count > 400)
+        var scanned = 0
+        for suffix in ["", "-wal", "-journal", "-shm"] {
+            guard let data = FileManager.default.contents(atPath: store.path + suffix) else { continue }
+            scanned += 1
+            let bytes = [UInt8](data)
+            let leakedPANs = pans.filter { Self.contains(bytes, Array($0.utf8)) }.count
+            #expect(leakedPANs == 0, "card numbers found in the checkpoint\(suffix) file")
+            // A stored CVV would follow the token separator.
+            let leakedCVVs = searchable.filter { Self.contains(bytes, [0x1F] + Array($0.utf8)) }.count
+            #expect(leakedCVVs == 0, "CVVs found in the checkpoint\(suffix) file")
+        }
+        #expect(scanned >= 2)
+        // The tokens themselves are there.
+        #expect(try store.result(seq: 0)?.tokens.first == panCipher.tokenize(pans[0]))
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        let first = needle[0]
+        var index = 0
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+}
