@@ -120,6 +120,7 @@ extension BatchTokenize {
             }
             try rejectsFile?.sync()
             print(report)
+            print(String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
         }
     }
 }

@@ -28,7 +28,7 @@ public final class CheckpointStore {
     public private(set) var isComplete: Bool
     private let database: SQLiteDatabase
     private let configuration: Configuration
-    private var pending: [Int: RecordResult] = [:]
+    private var pending: [RecordResult] = []
     private var oldestPending: ContinuousClock.Instant?
 
     static let schema = """
@@ -75,7 +75,7 @@ public final class CheckpointStore {
         guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
             throw CheckpointError("\(path): SQLite refused WAL journal mode")
         }
-        try database.execute("PRAGMA synchronous=NORMAL")
+        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY")
         try database.execute(Self.schema)
 
         let select = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
@@ -113,7 +113,7 @@ public final class CheckpointStore {
 
     /// Buffers a result; it reaches the database with the next batch (or ``commit(_:)``).
     public func record(_ result: RecordResult) throws {
-        pending[result.seq] = result
+        pending.append(result)
         let now = ContinuousClock.now
         if oldestPending == nil { oldestPending = now }
         if pending.count >= configuration.batchSize || now - oldestPending! >= configuration.batchAge {
@@ -135,7 +135,9 @@ public final class CheckpointStore {
             """
         )
         let now = Date().timeIntervalSince1970
-        for result in pending.values {
+        // In seq order the B-tree grows at its right edge; a later result for a seq replaces an earlier one.
+        pending.sort { $0.seq < $1.seq }
+        for result in pending {
             try insert.bind(1, result.seq)
             try insert.bind(2, result.status.rawValue)
             try insert.bind(3, result.bfid)
@@ -154,7 +156,7 @@ public final class CheckpointStore {
 
     /// The stored result of `seq`, buffered or written.
     public func result(seq: Int) throws -> RecordResult? {
-        if let buffered = pending[seq] { return buffered }
+        if let buffered = pending.last(where: { $0.seq == seq }) { return buffered }
         let select = try database.statement(
             "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts FROM result WHERE seq = ?"
         )
@@ -176,7 +178,7 @@ public final class CheckpointStore {
             let result = Self.result(from: select)
             found[result.seq] = result
         }
-        for (seq, result) in pending where range.contains(seq) { found[seq] = result }
+        for result in pending where range.contains(result.seq) { found[result.seq] = result }
         return found
     }
 

@@ -48,8 +48,12 @@ public final class SQLiteStatement {
 
     public func bind(_ index: Int32, _ value: String?) throws {
         let status: Int32
-        if let value {
-            status = sqlite3_bind_text(pointer, index, value, -1, csqlite_transient())
+        if var value {
+            status = value.withUTF8 { bytes in
+                bytes.withMemoryRebound(to: CChar.self) {
+                    sqlite3_bind_text(pointer, index, $0.baseAddress, Int32($0.count), csqlite_transient())
+                }
+            }
         } else {
             status = sqlite3_bind_null(pointer, index)
         }
