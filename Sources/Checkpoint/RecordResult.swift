@@ -36,7 +36,20 @@ public struct RecordResult: Sendable, Hashable {
     /// Tokens are joined with the ASCII unit separator, which no token contains.
     static let separator: Character = "\u{1F}"
 
-    var encodedTokens: String? { tokens.isEmpty ? nil : tokens.joined(separator: String(Self.separator)) }
+    var encodedTokens: String? {
+        switch tokens.count {
+        case 0: return nil
+        case 1: return tokens[0]
+        default:
+            var text = ""
+            text.reserveCapacity(tokens.reduce(tokens.count) { $0 + $1.utf8.count })
+            for (index, token) in tokens.enumerated() {
+                if index > 0 { text.append(Self.separator) }
+                text.append(token)
+            }
+            return text
+        }
+    }
 
     static func decodeTokens(_ text: String?) -> [String] {
         guard let text, !text.isEmpty else { return [] }

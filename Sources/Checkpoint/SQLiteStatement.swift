@@ -95,7 +95,9 @@ public final class SQLiteStatement {
         return String(cString: bytes)
     }
 
-    private func check(_ status: Int32, _ context: String) throws {
-        guard status == SQLITE_OK else { throw database.error(status, context) }
+    /// The context is only built on failure: binding is on the hot path.
+    @inline(__always)
+    private func check(_ status: Int32, _ context: @autoclosure () -> String) throws {
+        guard status == SQLITE_OK else { throw database.error(status, context()) }
     }
 }
