@@ -21,11 +21,12 @@ import Testing
         return environment
     }
 
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Outcome {
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], directory: String? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.environment = environment(extra)
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -139,20 +140,7 @@ import Testing
     }
 
     static func run(_ arguments: [String]) throws -> CommandLineTests.Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = arguments
-        process.environment = CommandLineTests.environment()
-        process.currentDirectoryURL = URL(fileURLWithPath: projectRoot)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try CommandLineTests.run(arguments, directory: projectRoot)
     }
 
     @Test(arguments: ["samples/job-cards-csv.json", "samples/job-cards-ndjson.json"])
