@@ -79,7 +79,15 @@ let package = Package(
         ),
         .target(
             name: "Pipeline",
-            dependencies: ["ShieldConex"]
+            dependencies: [
+                "ShieldConex",
+                "Checkpoint",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Benchmarks: plain executables, run in release (see Benchmarks/README.md).
         .executableTarget(
@@ -103,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "ShieldConex"]
+            dependencies: ["Pipeline", "ShieldConex", "Checkpoint", "Simulator"]
         ),
         .testTarget(
             name: "BatchTokenizeTests",

@@ -23,6 +23,8 @@ enum ExitCodes {
     static let authentication = ExitCode(4)
     /// The connection could not be made or was lost.
     static let connection = ExitCode(5)
+    /// The service refused the job itself (8003, 8004, 1202, failed validation).
+    static let jobRefused = ExitCode(6)
 }
 
 /// Logging for the executable: one stderr handler at the chosen level, bootstrapped once.

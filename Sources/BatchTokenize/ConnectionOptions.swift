@@ -48,7 +48,19 @@ struct ConnectionOptions: ParsableArguments {
 
     /// The endpoint and key to use; for `local`, starts the embedded simulator first.
     func resolve(logger: Logger) async throws -> ResolvedEndpoint {
-        if endpoint.lowercased() == "local" {
+        try await ResolvedEndpoint.resolve(endpoint: endpoint, keyFile: keyFile, logger: logger)
+    }
+}
+
+struct ResolvedEndpoint {
+    var endpoint: Endpoint
+    var key: APIKey
+    var simulator: SimulatorServer?
+
+    /// `local` starts the embedded simulator with a generated key; anything else is parsed, and
+    /// the key is read from `--key-file` or `SCX_API_KEY`.
+    static func resolve(endpoint name: String, keyFile: String?, logger: Logger) async throws -> ResolvedEndpoint {
+        if name.lowercased() == "local" {
             let key = LocalSimulator.generateKey()
             var configuration = SimulatorConfiguration()
             configuration.keys = [key]
@@ -62,14 +74,12 @@ struct ConnectionOptions: ParsableArguments {
         } catch {
             throw ValidationError("\(error)")
         }
-        return ResolvedEndpoint(endpoint: try Endpoint(endpoint), key: key, simulator: nil)
+        do {
+            return ResolvedEndpoint(endpoint: try Endpoint(name), key: key, simulator: nil)
+        } catch {
+            throw ValidationError("--endpoint: \(error)")
+        }
     }
-}
-
-struct ResolvedEndpoint {
-    var endpoint: Endpoint
-    var key: APIKey
-    var simulator: SimulatorServer?
 
     func shutdown() async {
         await simulator?.stop()

@@ -1,12 +1,15 @@
 import ArgumentParser
+import Checkpoint
 import Foundation
+import Logging
 import Pipeline
+import ShieldConex
 
 extension BatchTokenize {
     /// Tokenizes a file. For now only `--dry-run` is available: the engine is the next issue.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Tokenize the mapped values of a CSV or NDJSON file (now: --dry-run only).",
+            abstract: "Tokenize the mapped values of a CSV or NDJSON file; run it again to resume.",
             discussion: """
                 Mapping: --map COLUMN=FIELD (CSV column or top-level NDJSON key) or --map '$.path=FIELD' \
                 (NDJSON), optionally followed by :luhn,digits,skip-empty; or the instructions of a job \
@@ -47,6 +50,33 @@ extension BatchTokenize {
         @Flag(help: "Read and map the whole input without connecting; print what would be sent.")
         var dryRun = false
 
+        @Option(help: "staging, cert, production, local (embedded simulator), or a ws:// or wss:// URL.")
+        var endpoint: String?
+
+        @Option(help: "Read the API key from this file (mode 0600) instead of SCX_API_KEY.")
+        var keyFile: String?
+
+        @Option(help: "A PEM file of extra CA certificates to trust for wss://.")
+        var caFile: String?
+
+        @Option(help: "Checkpoint file (default: <output>.checkpoint.sqlite).")
+        var checkpoint: String?
+
+        @Option(help: "WebSocket connections.")
+        var connections = 4
+
+        @Option(help: "Requests in flight per connection.")
+        var inFlight = 64
+
+        @Flag(help: "Ask ShieldConex to store the bfid for a later tokenization-read.")
+        var store = false
+
+        @Flag(help: "Discard an existing checkpoint and start over.")
+        var restart = false
+
+        @Option(help: "Log level.")
+        var logLevel: Logger.Level = .warning
+
         func run() async throws {
             var job = try config.map { path in
                 do { return try JobConfiguration.load(path: path) } catch { throw ValidationError("\(error)") }
@@ -69,7 +99,8 @@ extension BatchTokenize {
             do { delimiterByte = try JobConfiguration.delimiterByte(inputSettings.delimiter) } catch { throw ValidationError("\(error)") }
 
             guard dryRun else {
-                throw ValidationError("run without --dry-run needs the tokenization engine, which is not built yet; use --dry-run")
+                try await tokenize(job: job, inputPath: inputPath, format: inputFormat, delimiter: delimiterByte, idColumn: inputSettings.idColumn)
+                return
             }
             let opened: (reader: any RecordReader, header: CSVHeader?)
             do {
@@ -121,6 +152,57 @@ extension BatchTokenize {
             try rejectsFile?.sync()
             print(report)
             print(String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
+        }
+    }
+}
+
+extension BatchTokenize.Run {
+    func tokenize(job: JobConfiguration, inputPath: String, format: InputFormat, delimiter: UInt8, idColumn: String?) async throws {
+        LoggingSetup.bootstrap(level: logLevel)
+        let logger = Logger(label: "batch-tokenize.run")
+        guard let endpointName = endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
+        guard let templateRef = templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
+        guard let outputPath = output ?? job.output?.path else { throw ValidationError("no output: give --output FILE or output.path in the job file") }
+        guard connections > 0, inFlight > 0 else { throw ValidationError("--connections and --in-flight must be positive") }
+        let resolved = try await ResolvedEndpoint.resolve(endpoint: endpointName, keyFile: keyFile, logger: logger)
+        var configuration = TokenizeJob.Configuration(
+            endpoint: resolved.endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: resolved.key,
+            templateRef: templateRef, inputPath: inputPath, format: format, instructions: job.instructions ?? [], outputPath: outputPath,
+            rejectsPath: rejects ?? job.output?.rejects ?? outputPath + ".rejects.csv",
+            checkpointPath: checkpoint ?? CheckpointStore.defaultPath(forOutput: outputPath)
+        )
+        configuration.delimiter = delimiter
+        configuration.idColumn = idColumn
+        configuration.bfidColumn = bfidColumn ?? job.output?.bfidColumn ?? "bfid"
+        configuration.store = store || (job.store ?? false)
+        configuration.connections = connections
+        configuration.inFlight = inFlight
+        configuration.restart = restart
+        configuration.connection.extraCAFile = caFile
+        let outcome: TokenizeJob.Outcome
+        do {
+            outcome = try await TokenizeJob(configuration: configuration, logger: logger).run()
+        } catch let error as JobError {
+            await resolved.shutdown()
+            if error.kind == .configuration { throw ValidationError(error.message) }
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            switch error.kind {
+            case .configuration: throw ValidationError(error.message)
+            case .connection: throw ExitCodes.connection
+            case .fatalAnswer:
+                FileHandle.standardError.write(Data("the checkpoint is kept: fix the cause and run the same command again to resume\n".utf8))
+                throw ExitCodes.jobRefused
+            }
+        }
+        await resolved.shutdown()
+        switch outcome {
+        case .alreadyComplete:
+            print("the job is already complete (checkpoint \(configuration.checkpointPath)); nothing was sent. Use --restart to run it again.")
+        case .completed(let summary):
+            print(summary)
+            print("output: \(outputPath)\nrejects: \(configuration.rejectsPath)")
+            print(String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
+            if !summary.balances { throw ExitCode.failure }
         }
     }
 }
