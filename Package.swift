@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BatchTokenizeTests",
-            dependencies: ["BatchTokenize"]
+            dependencies: ["BatchTokenize", "Pipeline", "ShieldConex", "Checkpoint"]
         ),
         .testTarget(
             name: "SimulatorTests",

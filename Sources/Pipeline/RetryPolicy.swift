@@ -3,7 +3,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Attempts per record, the first included. Default 5.
     public var maxAttempts = 5
     /// The first backoff; each retry doubles it, up to `maxBackoff`, with ±50% jitter.
-    public var baseBackoff: Duration = .milliseconds(100)
+    public var baseBackoff: Duration = .milliseconds(25)
     public var maxBackoff: Duration = .seconds(5)
 
     public init() {}

@@ -124,6 +124,7 @@ struct Engine {
         case connectFailed(index: Int, any Error)
         case closed(index: Int, generation: Int)
         case retryDue(seq: Int)
+        case tick
     }
 
     struct Slot {
@@ -202,12 +203,21 @@ struct Engine {
         jobId = String(UUID().uuidString.prefix(8)).lowercased()
     }
 
-    var windowLimit: Int { max(1, configuration.connections) * max(1, configuration.inFlight) * 4 }
+    // Wide enough that a record waiting out a retry backoff does not stall the others for long.
+    var windowLimit: Int { max(1, configuration.connections) * max(1, configuration.inFlight) * 16 }
 
     mutating func run() async throws -> JobSummary {
         let started = ContinuousClock.now
         try await validate()
         for index in sessions.indices { connect(index, after: .zero) }
+        let ticker = Task { [sink] in
+            // Ticks let time-based work happen (commits) when no answer arrives.
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                sink.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
         var iterator = events.makeAsyncIterator()
         while true {
             try fill()
@@ -344,6 +354,11 @@ struct Engine {
             connect(index, after: configuration.retry.backoff(beforeAttempt: 2))
         case .retryDue(let seq):
             sendQueue.append(seq)
+        case .tick:
+            if ProcessInfo.processInfo.environment["BT_DEBUG"] != nil {
+                let state = sessions.map { "\($0.connection != nil ? "up" : "down")/\($0.inFlight)" }.joined(separator: " ")
+                FileHandle.standardError.write(Data("debug: next \(nextToWrite) slots \(slots.count) queue \(sendQueue.count) sessions \(state) waiting \(slots[nextToWrite].map { "attempts \($0.attempts) result \($0.result != nil)" } ?? "none")\n".utf8))
+            }
         }
     }
 
@@ -386,11 +401,11 @@ struct Engine {
         slots[seq] = slot
     }
 
+    /// Retries wait on an event-loop timer: precise, and independent of the task pool.
     func scheduleRetry(seq: Int, attempt: Int) {
         let delay = configuration.retry.backoff(beforeAttempt: attempt)
         let sink = self.sink
-        Task {
-            try? await Task.sleep(for: delay)
+        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay.timeAmount) {
             sink.yield(.retryDue(seq: seq))
         }
     }
@@ -402,8 +417,9 @@ struct Engine {
         let configuration = self.configuration
         let logger = self.logger
         let tls = tlsContext
+        let start = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay.timeAmount) {}
         Task {
-            if delay > .zero { try? await Task.sleep(for: delay) }
+            _ = try? await start.futureResult.get()
             do {
                 let connection = try await ShieldConexConnection.connect(
                     to: configuration.endpoint, key: configuration.key, configuration: configuration.connection,

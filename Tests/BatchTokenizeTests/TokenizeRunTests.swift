@@ -1,0 +1,183 @@
+import Checkpoint
+import Foundation
+import Pipeline
+import ShieldConex
+import Testing
+
+/// `batch-tokenize run` end to end against a simulator in its own process.
+@Suite(.serialized) struct TokenizeRunTests {
+    static let key = "cnVuLXRlc3Q6a2V5"
+
+    /// A running `batch-tokenize simulate`, stopped by `stop()`.
+    final class SimulatorProcess {
+        let process = Process()
+        let url: String
+        let output = Pipe()
+
+        init(_ arguments: [String] = []) throws {
+            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.arguments = ["simulate", "--port", "0", "--key", TokenizeRunTests.key, "--seed", "3"] + arguments
+            process.environment = CommandLineTests.environment()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var first = Data()
+            while !first.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                first.append(chunk)
+            }
+            let line = String(decoding: first, as: UTF8.self).split(separator: "\n").first ?? ""
+            url = String(line.dropFirst("listening on ".count))
+        }
+
+        /// Stops the simulator and returns its counters.
+        func stop() -> String {
+            process.interrupt()
+            let rest = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: rest, as: UTF8.self)
+        }
+    }
+
+    struct Folder {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
+        init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+        func remove() { try? FileManager.default.removeItem(at: url) }
+    }
+
+    static func readCSV(_ path: String) throws -> (header: [String], rows: [[String]]) {
+        var reader = try CSVReader(path: path)
+        var rows: [[String]] = []
+        while let record = try reader.next() {
+            guard case .csv(let fields) = record.content else { Issue.record("bad output record \(record.number)"); continue }
+            rows.append(fields.map { $0.value(in: record.bytes) })
+        }
+        return (reader.header.names, rows)
+    }
+
+    static func tokenize(_ arguments: [String], simulator: SimulatorProcess) throws -> CommandLineTests.Outcome {
+        try CommandLineTests.run(
+            ["run", "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": key], directory: DryRunCommandTests.projectRoot
+        )
+    }
+
+    /// Every output row matches its input row: untouched columns equal, mapped ones tokenized.
+    static func checkOutput(input: String, output: String, expectedRows: Int) throws -> [[String]] {
+        let source = try readCSV(input)
+        let result = try readCSV(output)
+        #expect(result.header == source.header + ["bfid"])
+        #expect(result.rows.count == expectedRows)
+        for (inRow, outRow) in zip(source.rows, result.rows) {
+            #expect(outRow[0] == inRow[0], "records stay in input order")
+            #expect(outRow[4] == inRow[4] && outRow[5] == inRow[5])
+            let pan = inRow[1].filter(\.isNumber)
+            if !pan.isEmpty {
+                #expect(outRow[1] != pan && outRow[1].prefix(6) == pan.prefix(6) && outRow[1].suffix(4) == pan.suffix(4))
+            }
+            #expect(outRow[2] != inRow[2] && outRow[2].count == inRow[2].count)
+            #expect(outRow[6].count == 84)
+        }
+        return result.rows
+    }
+
+    @Test func tokenizesTheSampleCSVAndDetokenizesBackToTheInput() async throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        let output = folder.path("cards.tokenized.csv")
+        let outcome = try Self.tokenize(["--config", "samples/job-cards-csv.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("the books balance: read 200"))
+        let rows = try Self.checkOutput(input: DryRunCommandTests.projectRoot + "/samples/cards.csv", output: output, expectedRows: 200)
+        let input = try Self.readCSV(DryRunCommandTests.projectRoot + "/samples/cards.csv").rows
+
+        // Detokenizing the output gives back the input exactly (card numbers in their cleaned form).
+        let client = try await ShieldConexConnection.connect(to: try Endpoint(simulator.url), key: APIKey(Self.key))
+        for index in stride(from: 0, to: rows.count, by: 17) where !rows[index][1].isEmpty && !input[index][1].isEmpty {
+            let row = rows[index]
+            let answer = try await client.send(
+                .detokenize(bfid: row[6], values: [
+                    FieldValue(name: "card_number", value: row[1]), FieldValue(name: "card_exp", value: row[2]),
+                    FieldValue(name: "card_cvv", value: row[3]),
+                ])
+            )
+            #expect(answer.values?.map(\.value) == [input[index][1].filter(\.isNumber), input[index][2], input[index][3]])
+        }
+        await client.close()
+
+        // A second run finds the job complete and sends nothing.
+        let again = try Self.tokenize(["--config", "samples/job-cards-csv.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("already complete"))
+        let counters = simulator.stop()
+        #expect(counters.contains("tokenization-tokenize: 200"))
+    }
+
+    @Test func faultsStillGiveACompleteOrderedOutput() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 20_000, to: input)
+        let simulator = try SimulatorProcess(["--latency-ms", "1", "--error-rate", "0.02", "--drop-after", "1000"])
+        let output = folder.path("out.csv")
+        let outcome = try Self.tokenize(
+            ["--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
+             "--map", "card_number=card_number:luhn", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"],
+            simulator: simulator
+        )
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("done: 20000"))
+        #expect(outcome.stdout.contains("the books balance"))
+        _ = try Self.checkOutput(input: input, output: output, expectedRows: 20_000)
+        let counters = simulator.stop()
+        #expect(counters.contains("8001:"), "server errors were injected")
+        #expect(!counters.contains("dropped on purpose: 0,"), "connections were dropped")
+    }
+
+    @Test func killedRunsResumeToTheSameOutput() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 20_000, to: input)
+        let simulator = try SimulatorProcess(["--latency-ms", "1"])
+        let output = folder.path("out.csv")
+        let arguments = ["run", "--endpoint", simulator.url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
+                         "--map", "card_number=card_number", "--map", "card_exp=card_exp"]
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        var kills = 0
+        var lastCommitted = -1
+        while kills < 5 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.arguments = arguments
+            process.environment = CommandLineTests.environment(["SCX_API_KEY": Self.key])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill once the run has committed something new: a moment chosen by the run's progress.
+            let target = lastCommitted + Int.random(in: 500...2_500)
+            while process.isRunning {
+                if let summary = try? CheckpointStore.summary(path: checkpoint), (summary.commitPoint?.seq ?? -1) >= target { break }
+                usleep(2_000)
+            }
+            guard process.isRunning else { break }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            kills += 1
+            let summary = try CheckpointStore.summary(path: checkpoint)
+            lastCommitted = summary.commitPoint?.seq ?? -1
+        }
+        #expect(kills >= 3)
+        let final = try CommandLineTests.run(Array(arguments), environment: ["SCX_API_KEY": Self.key])
+        #expect(final.status == 0, "\(final.stderr)")
+        let rows = try Self.checkOutput(input: input, output: output, expectedRows: 20_000)
+        #expect(Set(rows.map { $0[6] }).count == 20_000, "every record has its own bfid")
+        let counters = simulator.stop()
+        // Requests beyond one per record are bounded by the kills times the in-flight window.
+        let sent = counters.split(separator: "\n").first { $0.contains("tokenization-tokenize:") }
+            .flatMap { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 0
+        #expect(sent >= 20_000 && sent <= 20_000 + (kills + 1) * 4 * 64 * 16)
+    }
+}
