@@ -1,5 +1,8 @@
 import CSQLite
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The crash-safe record of one job in SQLite: its identity, every record's result, and the
 /// commit point of the ordered output.
@@ -29,6 +32,8 @@ public final class CheckpointStore {
     private let database: SQLiteDatabase
     private let configuration: Configuration
     private var pending: [RecordResult] = []
+    /// Held for the store's lifetime: one run per checkpoint at a time.
+    private let lockDescriptor: Int32
     private var oldestPending: ContinuousClock.Instant?
 
     static let schema = """
@@ -72,6 +77,11 @@ public final class CheckpointStore {
         self.identity = identity
         self.configuration = configuration
         database = try SQLiteDatabase(path: path)
+        lockDescriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard lockDescriptor >= 0, flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+            if lockDescriptor >= 0 { close(lockDescriptor) }
+            throw CheckpointError("another run is using the checkpoint \(path); wait for it to end, or stop it")
+        }
         guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
             throw CheckpointError("\(path): SQLite refused WAL journal mode")
         }
@@ -100,6 +110,10 @@ public final class CheckpointStore {
             isNew = true
         }
         commitPoint = try Self.readCommitPoint(database)
+    }
+
+    deinit {
+        close(lockDescriptor)
     }
 
     /// Deletes a checkpoint and its WAL and shared-memory files.

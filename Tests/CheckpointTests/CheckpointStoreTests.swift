@@ -81,10 +81,12 @@ import Testing
             try store.record(RecordResult(seq: 0, status: .done, bfid: "b0", tokens: ["t"]))
             try store.commit(CommitPoint(seq: 0, inputOffset: 40, inputLine: 3, outputOffset: 55, rejectsOffset: 33))
         }
-        let reopened = try CheckpointStore(path: path, identity: Self.identity())
-        #expect(!reopened.isNew)
-        #expect(reopened.commitPoint == CommitPoint(seq: 0, inputOffset: 40, inputLine: 3, outputOffset: 55, rejectsOffset: 33))
-        #expect(try reopened.result(seq: 0)?.bfid == "b0")
+        do {
+            let reopened = try CheckpointStore(path: path, identity: Self.identity())
+            #expect(!reopened.isNew)
+            #expect(reopened.commitPoint == CommitPoint(seq: 0, inputOffset: 40, inputLine: 3, outputOffset: 55, rejectsOffset: 33))
+            #expect(try reopened.result(seq: 0)?.bfid == "b0")
+        }
 
         do {
             _ = try CheckpointStore(path: path, identity: Self.identity(templateRef: "other", size: 101))
@@ -97,6 +99,19 @@ import Testing
         let restarted = try CheckpointStore(path: path, identity: Self.identity(templateRef: "other"), restart: true)
         #expect(restarted.isNew && restarted.commitPoint == nil)
         #expect(try restarted.result(seq: 0) == nil)
+    }
+
+    @Test func oneRunPerCheckpointAtATime() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let path = folder.path("c.sqlite")
+        do {
+            let first = try CheckpointStore(path: path, identity: Self.identity())
+            #expect(throws: CheckpointError.self) { try CheckpointStore(path: path, identity: Self.identity()) }
+            _ = first
+        }
+        // Released with the store.
+        _ = try CheckpointStore(path: path, identity: Self.identity())
     }
 
     @Test func databaseIsPrivateAndInWALMode() throws {
