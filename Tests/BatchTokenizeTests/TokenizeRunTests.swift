@@ -115,6 +115,34 @@ import Testing
         #expect(counters.contains("tokenization-tokenize: 200"))
     }
 
+    @Test func tokenizesTheSampleNDJSONInPlace() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let output = folder.path("cards.tokenized.ndjson")
+        let outcome = try Self.tokenize(["--config", "samples/job-cards-ndjson.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("the books balance: read 200"))
+        let inputLines = try String(contentsOfFile: DryRunCommandTests.projectRoot + "/samples/cards.ndjson", encoding: .utf8).split(separator: "\n")
+        let outputLines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(outputLines.count == inputLines.count)
+        for (inLine, outLine) in zip(inputLines, outputLines) {
+            let source = try #require(try JSONSerialization.jsonObject(with: Data(inLine.utf8)) as? [String: Any])
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(outLine.utf8)) as? [String: Any])
+            #expect(result["id"] as? String == source["id"] as? String, "records stay in input order")
+            #expect((result["holder"] as? [String: String]) == (source["holder"] as? [String: String]))
+            #expect((result["bfid"] as? String)?.count == 84)
+            let pan = ((source["card"] as? [String: String])?["number"] ?? "").filter(\.isNumber)
+            let token = (result["card"] as? [String: String])?["number"] ?? ""
+            if !pan.isEmpty { #expect(token != pan && token.prefix(6) == pan.prefix(6) && token.suffix(4) == pan.suffix(4)) }
+            // Card numbers in the free-text notes are tokenized in place; the rest of the note is kept.
+            let note = source["notes"] as? String ?? ""
+            let tokenizedNote = result["notes"] as? String ?? ""
+            #expect(note.count == tokenizedNote.count)
+        }
+    }
+
     @Test func faultsStillGiveACompleteOrderedOutput() throws {
         let folder = try Folder()
         defer { folder.remove() }
