@@ -119,7 +119,7 @@ public struct TokenizeJob: Sendable {
 /// The job's moving parts; lives in one task, so none of its state is shared.
 struct Engine {
     enum Event: Sendable {
-        case answered(seq: Int, connection: Int, Result<Response, any Error>)
+        case answered(seq: Int, connection: Int, generation: Int, Result<Response, any Error>)
         case connected(index: Int, ShieldConexConnection)
         case connectFailed(index: Int, any Error)
         case closed(index: Int, generation: Int)
@@ -316,16 +316,20 @@ struct Engine {
             summary.requestsSent += 1
             if slot.attempts > 1 { summary.retries += 1 }
             let sink = self.sink
+            let generation = sessions[index].generation
             sessions[index].connection!.send(request, timeout: nil).whenComplete { result in
-                sink.yield(.answered(seq: seq, connection: index, result))
+                sink.yield(.answered(seq: seq, connection: index, generation: generation, result))
             }
         }
     }
 
     mutating func handle(_ event: Event) throws {
         switch event {
-        case .answered(let seq, let index, let result):
-            sessions[index].inFlight = max(0, sessions[index].inFlight - 1)
+        case .answered(let seq, let index, let generation, let result):
+            // Late answers of a replaced connection do not count against its successor.
+            if sessions[index].generation == generation {
+                sessions[index].inFlight = max(0, sessions[index].inFlight - 1)
+            }
             try answered(seq: seq, result: result)
         case .connected(let index, let connection):
             sessions[index].connection = connection
