@@ -68,6 +68,12 @@ extension BatchTokenize {
         @Option(help: "Requests in flight per connection.")
         var inFlight = 64
 
+        @Option(help: "Requests per second over all connections (default: no limit).")
+        var rate: Double?
+
+        @Option(help: "The largest burst under --rate (default: a tenth of a second's worth).")
+        var burst: Double?
+
         @Flag(help: "Ask ShieldConex to store the bfid for a later tokenization-read.")
         var store = false
 
@@ -164,6 +170,8 @@ extension BatchTokenize.Run {
         guard let templateRef = templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
         guard let outputPath = output ?? job.output?.path else { throw ValidationError("no output: give --output FILE or output.path in the job file") }
         guard connections > 0, inFlight > 0 else { throw ValidationError("--connections and --in-flight must be positive") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let burst, burst < 1 { throw ValidationError("--burst must be at least 1") }
         let resolved = try await ResolvedEndpoint.resolve(endpoint: endpointName, keyFile: keyFile, logger: logger)
         var configuration = TokenizeJob.Configuration(
             endpoint: resolved.endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: resolved.key,
@@ -177,6 +185,8 @@ extension BatchTokenize.Run {
         configuration.store = store || (job.store ?? false)
         configuration.connections = connections
         configuration.inFlight = inFlight
+        configuration.rate = rate
+        configuration.burst = burst
         configuration.restart = restart
         configuration.connection.extraCAFile = caFile
         let outcome: TokenizeJob.Outcome

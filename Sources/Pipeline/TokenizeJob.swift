@@ -49,6 +49,10 @@ public struct TokenizeJob: Sendable {
         public var store = false
         public var connections = 4
         public var inFlight = 64
+        /// Requests per second over all connections (and across reconnects); `nil` for no limit.
+        public var rate: Double?
+        /// The largest burst the rate limit allows. Default: a tenth of a second's worth.
+        public var burst: Double?
         public var restart = false
         public var retry = RetryPolicy()
         public var connection = ConnectionConfiguration()
@@ -124,6 +128,7 @@ struct Engine {
         case connectFailed(index: Int, any Error)
         case closed(index: Int, generation: Int)
         case retryDue(seq: Int)
+        case rateWake
         case tick
     }
 
@@ -159,6 +164,8 @@ struct Engine {
     let jobId: String
 
     var sessions: [Session]
+    var limiter: RateLimiter?
+    var wakePending = false
     var slots: [Int: Slot] = [:]
     var sendQueue: [Int] = []
     var reused: [Int: RecordResult]
@@ -199,6 +206,7 @@ struct Engine {
         reused = try store.results(in: nextToWrite...Int.max)
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         sessions = Array(repeating: Session(), count: max(1, configuration.connections))
+        limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst) }
         tlsContext = NIOSSLContextBox()
         jobId = String(UUID().uuidString.prefix(8)).lowercased()
     }
@@ -304,6 +312,10 @@ struct Engine {
             guard let index = sessions.indices.filter({ sessions[$0].connection != nil && sessions[$0].inFlight < configuration.inFlight })
                 .min(by: { sessions[$0].inFlight < sessions[$1].inFlight })
             else { return }
+            if let wait = limiter?.take(now: .now()) {
+                wakeUp(after: wait)
+                return
+            }
             let seq = sendQueue.removeFirst()
             guard var slot = slots[seq], let mapped = slot.mapped else { continue }
             slot.attempts += 1
@@ -358,6 +370,8 @@ struct Engine {
             connect(index, after: configuration.retry.backoff(beforeAttempt: 2))
         case .retryDue(let seq):
             sendQueue.append(seq)
+        case .rateWake:
+            wakePending = false
         case .tick:
             if ProcessInfo.processInfo.environment["BT_DEBUG"] != nil {
                 let state = sessions.map { "\($0.connection != nil ? "up" : "down")/\($0.inFlight)" }.joined(separator: " ")
@@ -403,6 +417,14 @@ struct Engine {
         }
         try store.record(slot.result!)
         slots[seq] = slot
+    }
+
+    /// The rate limiter holds sending back: come back when its next token is due.
+    mutating func wakeUp(after wait: TimeAmount) {
+        guard !wakePending else { return }
+        wakePending = true
+        let sink = self.sink
+        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: wait) { sink.yield(.rateWake) }
     }
 
     /// Retries wait on an event-loop timer: precise, and independent of the task pool.

@@ -164,6 +164,24 @@ import Testing
         #expect(!counters.contains("dropped on purpose: 0,"), "connections were dropped")
     }
 
+    /// With the client's rate below the service's limit, no request is throttled.
+    @Test func theRateLimitKeepsTheServiceFromThrottling() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 1_000, to: input)
+        let simulator = try SimulatorProcess(["--rate-limit", "500"])
+        let outcome = try Self.tokenize(
+            ["--input", input, "--output", folder.path("out.csv"), "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
+             "--map", "card_number=card_number", "--rate", "400"],
+            simulator: simulator
+        )
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("done: 1000"))
+        let counters = simulator.stop()
+        #expect(!counters.contains("1429:"), "the service never throttled: \(counters)")
+    }
+
     @Test func killedRunsResumeToTheSameOutput() throws {
         let folder = try Folder()
         defer { folder.remove() }
