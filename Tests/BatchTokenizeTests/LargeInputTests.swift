@@ -60,8 +60,9 @@ import Testing
         #expect(largeRun.output.contains("records read: 2000000"))
         #expect(largeRun.output.contains("card_number: 2000000"))
         print("peak RSS: 100,000 rows \(smallRun.peakMiB) MiB; 2,000,000 rows (\(size / 1_000_000) MB) \(largeRun.peakMiB) MiB")
-        // Flat: the 20-times larger input costs (almost) no more memory, and far less than its size.
-        #expect(largeRun.peakMiB - smallRun.peakMiB < 8)
+        // Flat: the 20-times larger input costs (almost) no more memory, and far less than its size
+        // (a reader that held the input would need over 100 MiB more; allocator noise is a few MiB).
+        #expect(largeRun.peakMiB - smallRun.peakMiB < 16)
         #expect(largeRun.peakMiB < Double(size) / 1_048_576)
     }
 }
