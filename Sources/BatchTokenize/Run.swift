@@ -84,15 +84,9 @@ extension BatchTokenize {
         var logLevel: Logger.Level = .warning
 
         func run() async throws {
-            var job = try config.map { path in
-                do { return try JobConfiguration.load(path: path) } catch { throw ValidationError("\(error)") }
-            } ?? JobConfiguration()
+            var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
             if !maps.isEmpty {
-                var instructions: [Instruction] = []
-                for text in maps {
-                    do { instructions.append(try Instruction(shortForm: text)) } catch { throw ValidationError("\(error)") }
-                }
-                job.instructions = instructions
+                job.instructions = try usage { try maps.map { try Instruction(shortForm: $0) } }
             }
             var inputSettings = job.input ?? .init()
             if let input { inputSettings.path = input }
@@ -101,38 +95,22 @@ extension BatchTokenize {
             if let idColumn { inputSettings.idColumn = idColumn }
             guard let inputPath = inputSettings.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
             let inputFormat = inputSettings.format ?? InputFormat.guess(path: inputPath)
-            let delimiterByte: UInt8
-            do { delimiterByte = try JobConfiguration.delimiterByte(inputSettings.delimiter) } catch { throw ValidationError("\(error)") }
+            let delimiterByte = try usage { try JobConfiguration.delimiterByte(inputSettings.delimiter) }
 
             guard dryRun else {
                 try await tokenize(job: job, inputPath: inputPath, format: inputFormat, delimiter: delimiterByte, idColumn: inputSettings.idColumn)
                 return
             }
-            let opened: (reader: any RecordReader, header: CSVHeader?)
-            do {
-                opened = try InputSource.open(path: inputPath, format: inputFormat, delimiter: delimiterByte)
-            } catch {
-                throw ValidationError("\(error)")
-            }
-            let mapper: FieldMapper
-            do {
-                mapper = try FieldMapper(instructions: job.instructions ?? [], format: inputFormat, header: opened.header)
-            } catch {
-                throw ValidationError("\(error)")
-            }
-            do {
-                _ = try OutputRenderer(
+            let opened = try usage { try InputSource.open(path: inputPath, format: inputFormat, delimiter: delimiterByte) }
+            let mapper = try usage { try FieldMapper(instructions: job.instructions ?? [], format: inputFormat, header: opened.header) }
+            _ = try usage {
+                try OutputRenderer(
                     format: inputFormat, header: opened.header, delimiter: delimiterByte,
                     bfidColumn: bfidColumn ?? job.output?.bfidColumn ?? "bfid"
                 )
-            } catch {
-                throw ValidationError("\(error)")
             }
-            let identifier: RecordIdentifier?
-            do {
-                identifier = try inputSettings.idColumn.map { try RecordIdentifier(idColumn: $0, format: inputFormat, header: opened.header) }
-            } catch {
-                throw ValidationError("\(error)")
+            let identifier = try usage {
+                try inputSettings.idColumn.map { try RecordIdentifier(idColumn: $0, format: inputFormat, header: opened.header) }
             }
             let rejectsFile = try (rejects ?? job.output?.rejects).map { path in
                 let file = try OutputFile(path: path)
@@ -214,6 +192,18 @@ extension BatchTokenize.Run {
             print(String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
             if !summary.balances { throw ExitCode.failure }
         }
+    }
+}
+
+/// Runs `body`, turning any error into a usage error (exit status 64) with the same message:
+/// bad options and unusable inputs are reported before anything is sent.
+func usage<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        throw ValidationError("\(error)")
     }
 }
 

@@ -32,9 +32,7 @@ public struct JobIdentity: Sendable, Hashable, Codable {
         if inputPath != other.inputPath { found.append("input path: checkpoint has \(inputPath), this run \(other.inputPath)") }
         if input.size != other.input.size { found.append("input size: checkpoint has \(input.size) bytes, the file now has \(other.input.size)") }
         if input.sha256 != other.input.sha256 { found.append("input content: the file's first or last MiB changed") }
-        if input.modified != other.input.modified, input.size == other.input.size, input.sha256 == other.input.sha256 {
-            // Same content, touched: not a different input.
-        }
+        // A new mtime alone (same size and hashed content) is a touched file, not another input.
         if mapping != other.mapping { found.append("mapping: checkpoint has \(mapping), this run \(other.mapping)") }
         for key in Set(options.keys).union(other.options.keys).sorted() where options[key] != other.options[key] {
             found.append("option \(key): checkpoint has \(options[key] ?? "unset"), this run \(other.options[key] ?? "unset")")

@@ -82,7 +82,7 @@ public struct CSVReader: RecordReader {
                 let content: InputRecord.Content
                 if relative.count != header.names.count {
                     content = .invalid(RecordError(.wrongFieldCount, "expected \(header.names.count) fields, found \(relative.count)"))
-                } else if !Self.isValidUTF8(bytes) {
+                } else if !UTF8Validation.isValid(bytes) {
                     content = .invalid(RecordError(.invalidUTF8, "the record is not valid UTF-8"))
                 } else {
                     content = .csv(relative)
@@ -101,10 +101,6 @@ public struct CSVReader: RecordReader {
 
     private mutating func advance(to next: Int, lines: Int) {
         nextPosition = RecordPosition(seq: nextPosition.seq + 1, offset: file.base + Int64(next), line: nextPosition.line + lines)
-    }
-
-    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
-        UTF8Validation.isValid(bytes)
     }
 
     /// The record scanner over the sliding window.

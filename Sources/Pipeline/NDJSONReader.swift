@@ -54,7 +54,7 @@ public struct NDJSONReader: RecordReader {
             nextPosition = RecordPosition(seq: nextPosition.seq + 1, offset: file.base + Int64(next), line: nextPosition.line + 1)
             let bytes = Array(file.bytes[start..<contentEnd])
             let content: InputRecord.Content
-            if !CSVReader.isValidUTF8(bytes) {
+            if !UTF8Validation.isValid(bytes) {
                 content = .invalid(RecordError(.invalidUTF8, "the line is not valid UTF-8"))
             } else {
                 do {

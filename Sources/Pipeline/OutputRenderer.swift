@@ -86,30 +86,8 @@ public struct OutputRenderer: Sendable {
     }
 
     static func jsonString(_ text: String) -> [UInt8] {
-        var buffer = ByteBufferLite()
-        buffer.appendJSONString(text)
-        return buffer.bytes
-    }
-}
-
-/// Minimal JSON string escaping into a byte array (the pipeline does not depend on NIO).
-struct ByteBufferLite {
-    var bytes: [UInt8] = []
-
-    mutating func appendJSONString(_ text: String) {
-        let hex = Array("0123456789abcdef".utf8)
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += [0x5C, 0x22]
-            case UInt8(ascii: "\\"): bytes += [0x5C, 0x5C]
-            case 0x0A: bytes += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: bytes += [0x5C, UInt8(ascii: "r")]
-            case 0x09: bytes += [0x5C, UInt8(ascii: "t")]
-            case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        var writer = JSONWriter(capacity: text.utf8.count + 8)
+        writer.string(text)
+        return writer.bytes
     }
 }

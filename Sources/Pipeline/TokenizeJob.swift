@@ -309,9 +309,7 @@ struct Engine {
 
     mutating func dispatch() {
         while !sendQueue.isEmpty {
-            guard let index = sessions.indices.filter({ sessions[$0].connection != nil && sessions[$0].inFlight < configuration.inFlight })
-                .min(by: { sessions[$0].inFlight < sessions[$1].inFlight })
-            else { return }
+            guard let index = leastLoadedSession() else { return }
             if let wait = limiter?.take(now: .now()) {
                 wakeUp(after: wait)
                 return
@@ -417,6 +415,15 @@ struct Engine {
         }
         try store.record(slot.result!)
         slots[seq] = slot
+    }
+
+    /// The open session with the fewest requests in flight and room for one more.
+    func leastLoadedSession() -> Int? {
+        var best: Int?
+        for index in sessions.indices where sessions[index].connection != nil && sessions[index].inFlight < configuration.inFlight {
+            if best == nil || sessions[index].inFlight < sessions[best!].inFlight { best = index }
+        }
+        return best
     }
 
     /// The rate limiter holds sending back: come back when its next token is due.
