@@ -403,7 +403,7 @@ struct Engine {
             }
             slot.result = RecordResult(
                 seq: seq, status: .rejected, messageId: response.messageId, errorCode: code.map { String($0.rawValue) } ?? "unknown",
-                message: response.failure?.message ?? "the service answered success: false", attempts: slot.attempts
+                message: MessageRedaction.redact(response.failure?.message ?? "the service answered success: false"), attempts: slot.attempts
             )
         case .failure(let error):
             let retryable = (error as? ShieldConexError)?.isRetryable ?? false
@@ -411,7 +411,9 @@ struct Engine {
                 scheduleRetry(seq: seq, attempt: slot.attempts + 1)
                 return
             }
-            slot.result = RecordResult(seq: seq, status: .rejected, errorCode: "client-error", message: "\(error)", attempts: slot.attempts)
+            slot.result = RecordResult(
+                seq: seq, status: .rejected, errorCode: "client-error", message: MessageRedaction.redact("\(error)"), attempts: slot.attempts
+            )
         }
         try store.record(slot.result!)
         slots[seq] = slot
