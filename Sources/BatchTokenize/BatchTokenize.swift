@@ -11,7 +11,7 @@ struct BatchTokenize: AsyncParsableCommand {
             --key-file FILE; it is never taken from a command-line value. --endpoint local runs an \
             embedded ShieldConex simulator, so every command works without an account.
             """,
-        subcommands: [Run.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self]
+        subcommands: [Run.self, Detokenize.self, Read.self, Verify.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self]
     )
 }
 
@@ -25,6 +25,8 @@ enum ExitCodes {
     static let connection = ExitCode(5)
     /// The service refused the job itself (8003, 8004, 1202, failed validation).
     static let jobRefused = ExitCode(6)
+    /// A signal stopped the job; what was finished is committed and running it again resumes (EX_TEMPFAIL).
+    static let interrupted = ExitCode(75)
 }
 
 /// Logging for the executable: one stderr handler at the chosen level, bootstrapped once.

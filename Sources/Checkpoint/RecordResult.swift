@@ -8,6 +8,9 @@ public struct RecordResult: Sendable, Hashable {
         case rejected = 2
         /// The request may or may not have been carried out (a lost `tokenization-read` answer).
         case outcomeUnknown = 3
+        /// Sent, and not yet answered: recorded before a request that must not be repeated
+        /// (`tokenization-read`) goes out. Found on resume, it becomes outcome-unknown.
+        case sent = 4
     }
 
     public var seq: Int

@@ -18,6 +18,8 @@ public struct FieldMapper: @unchecked Sendable {
     let format: InputFormat
     let compiled: [Compiled]
     public let instructions: [Instruction]
+    /// Whether an empty value is a target like any other (read jobs fill empty columns).
+    public var acceptsEmpty = false
 
     /// Checks the instructions against the input format (and the CSV header) and compiles them.
     public init(instructions: [Instruction], format: InputFormat, header: CSVHeader?) throws(MappingError) {
@@ -121,7 +123,7 @@ public struct FieldMapper: @unchecked Sendable {
             }
             var value = found.text
             if instruction.normalizeDigits == true { value = Self.normalized(value) }
-            if value.isEmpty {
+            if value.isEmpty && !acceptsEmpty {
                 if instruction.skipEmpty == true { continue }
                 return .failure(RecordError(.missingValue, "field \(instruction.fieldName) is empty"))
             }

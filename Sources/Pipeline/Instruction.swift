@@ -68,3 +68,14 @@ public struct Instruction: Sendable, Hashable, Codable {
         }
     }
 }
+
+extension Instruction {
+    /// The instruction for finding tokens where it found values: tokens need not pass the
+    /// value checks (Luhn) and are already normalized.
+    public var forTokens: Instruction {
+        var relaxed = self
+        relaxed.luhnCheck = nil
+        relaxed.normalizeDigits = nil
+        return relaxed
+    }
+}

@@ -9,6 +9,10 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var requestsSent = 0
     public var retries = 0
     public var reconnects = 0
+    /// Throttling answers (1429), and the lowest send rate they brought the job down to.
+    public var throttled = 0
+    public var lowestRate: Double?
+    public var latency: LatencySummary?
     public var seconds = 0.0
 
     public init() {}
@@ -28,6 +32,10 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
         for (code, count) in rejectedByCode.sorted(by: { $0.key < $1.key }) { lines.append("  \(code): \(count)") }
         lines.append("outcome unknown: \(outcomeUnknown)")
         lines.append("requests sent: \(requestsSent) (retries \(retries), reconnects \(reconnects), results reused from the checkpoint \(reusedFromCheckpoint))")
+        if throttled > 0 {
+            lines.append("throttled answers: \(throttled)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
+        }
+        if let latency { lines.append("latency: \(latency)") }
         lines.append(String(format: "time: %.2f s, %.0f records/s", seconds, seconds > 0 ? Double(recordsRead) / seconds : 0))
         lines.append(balances
             ? "the books balance: read \(recordsRead) = done \(done) + passed through \(passedThrough) + rejected \(rejected) + outcome unknown \(outcomeUnknown)"

@@ -6,7 +6,7 @@ import ShieldConex
 final class NIOSSLContextBox: Sendable {
     private let box = NIOLockedValueBox<NIOSSLContext?>(nil)
 
-    func context(for configuration: TokenizeJob.Configuration) throws -> NIOSSLContext? {
+    func context(for configuration: BatchJob.Configuration) throws -> NIOSSLContext? {
         guard configuration.endpoint.scheme == .wss else { return nil }
         return try box.withLockedValue { cached in
             if let cached { return cached }

@@ -7,24 +7,31 @@ public struct OutputRenderer: Sendable {
     public let delimiter: UInt8
     public let bfidColumn: String
     public let header: CSVHeader?
+    /// Whether the bfid is written (tokenize); detokenize and read jobs keep the input's bfid as it is.
+    public let writesBfid: Bool
 
-    /// Fails when a CSV header already has a column named `bfidColumn`.
-    public init(format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid") throws(MappingError) {
-        if format == .csv, header?.index(of: bfidColumn) != nil {
+    /// Fails when a CSV header already has a column named `bfidColumn` and `writesBfid` is set.
+    public init(
+        format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid", writesBfid: Bool = true
+    ) throws(MappingError) {
+        if writesBfid, format == .csv, header?.index(of: bfidColumn) != nil {
             throw MappingError("the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
         }
         self.format = format
         self.header = header
         self.delimiter = delimiter
         self.bfidColumn = bfidColumn
+        self.writesBfid = writesBfid
     }
 
     /// The first output line for CSV (the input's header with the bfid column); empty for NDJSON.
     public func headerLine() -> [UInt8] {
         guard format == .csv, let header else { return [] }
         var out = header.bytes
-        out.append(delimiter)
-        CSVEncoding.append(bfidColumn, quoted: false, delimiter: delimiter, to: &out)
+        if writesBfid {
+            out.append(delimiter)
+            CSVEncoding.append(bfidColumn, quoted: false, delimiter: delimiter, to: &out)
+        }
         out.append(contentsOf: header.ending.bytes)
         return out
     }
@@ -47,8 +54,10 @@ public struct OutputRenderer: Sendable {
                     out.append(contentsOf: record.bytes[field.range])
                 }
             }
-            out.append(delimiter)
-            CSVEncoding.append(bfid, quoted: false, delimiter: delimiter, to: &out)
+            if writesBfid {
+                out.append(delimiter)
+                CSVEncoding.append(bfid, quoted: false, delimiter: delimiter, to: &out)
+            }
         case (.ndjson, .json(let root)):
             var splices: [(range: Range<Int>, text: [UInt8])] = []
             for target in mapped.targets {
@@ -59,7 +68,7 @@ public struct OutputRenderer: Sendable {
             splices.sort { $0.range.lowerBound < $1.range.lowerBound }
             let close = root.range.upperBound - 1  // the object's closing brace
             guard case .object(let members, _) = root else { return }
-            if let existing = members.last(where: { $0.key == bfidColumn }) {
+            if writesBfid, let existing = members.last(where: { $0.key == bfidColumn }) {
                 // A record that already has the key gets its value replaced, not a second key.
                 splices.append((existing.value.range, Self.jsonString(bfid)))
                 splices.sort { $0.range.lowerBound < $1.range.lowerBound }
@@ -71,7 +80,7 @@ public struct OutputRenderer: Sendable {
                 cursor = splice.range.upperBound
             }
             out.append(contentsOf: record.bytes[cursor..<close])
-            if !members.contains(where: { $0.key == bfidColumn }) {
+            if writesBfid, !members.contains(where: { $0.key == bfidColumn }) {
                 if !members.isEmpty { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: Self.jsonString(bfidColumn))
                 out.append(UInt8(ascii: ":"))

@@ -3,8 +3,8 @@ import NIOCore
 /// A token bucket: `rate` requests per second with bursts of at most `burst`. Pure state: the
 /// caller passes the time, so it is tested without clocks.
 public struct RateLimiter: Sendable, Hashable {
-    public let rate: Double
-    public let burst: Double
+    public private(set) var rate: Double
+    public private(set) var burst: Double
     private var tokens: Double
     private var last: NIODeadline?
 
@@ -13,6 +13,15 @@ public struct RateLimiter: Sendable, Hashable {
         self.rate = rate
         self.burst = max(1, burst ?? rate / 10)
         self.tokens = self.burst
+    }
+
+    /// Changes the rate (and the burst to a tenth of a second's worth, at least 1), keeping the
+    /// tokens already earned up to the new burst.
+    public mutating func adjust(rate: Double) {
+        precondition(rate > 0, "a rate limit must be positive")
+        self.rate = rate
+        burst = max(1, rate / 10)
+        tokens = min(tokens, burst)
     }
 
     /// Takes a token if one is available (returns `nil`); otherwise returns how long to wait.

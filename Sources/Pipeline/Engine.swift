@@ -5,122 +5,8 @@ import NIOCore
 import NIOPosix
 import ShieldConex
 
-/// Why a job stopped before its end.
-public struct JobError: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
-        /// Credentials, permissions or the template are wrong (8003, 8004, 1202, refused handshake).
-        case fatalAnswer
-        /// The service could not be reached (connections kept failing).
-        case connection
-        /// The job's inputs or configuration are unusable.
-        case configuration
-    }
-
-    public var kind: Kind
-    public var message: String
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-/// Tokenizes a file: reads records in order, maps them, sends them over a pool of pipelined
-/// connections, records every answer in the checkpoint, and writes the output in input order.
-/// Run it again after any failure and it resumes from the checkpoint.
-public struct TokenizeJob: Sendable {
-    public struct Configuration: Sendable {
-        public var endpoint: Endpoint
-        /// The name recorded in the checkpoint (`local`, `cert`, a URL), never the key.
-        public var endpointName: String
-        public var key: APIKey
-        public var templateRef: String
-        public var inputPath: String
-        public var format: InputFormat
-        public var delimiter: UInt8 = UInt8(ascii: ",")
-        public var instructions: [Instruction]
-        public var outputPath: String
-        public var rejectsPath: String
-        public var checkpointPath: String
-        public var idColumn: String?
-        public var bfidColumn = "bfid"
-        public var store = false
-        public var connections = 4
-        public var inFlight = 64
-        /// Requests per second over all connections (and across reconnects); `nil` for no limit.
-        public var rate: Double?
-        /// The largest burst the rate limit allows. Default: a tenth of a second's worth.
-        public var burst: Double?
-        public var restart = false
-        public var retry = RetryPolicy()
-        public var connection = ConnectionConfiguration()
-        /// Commit the output every this many records ...
-        public var commitEvery = 5_000
-        /// ... or this often, whichever comes first.
-        public var commitInterval: Duration = .milliseconds(500)
-
-        public init(
-            endpoint: Endpoint, endpointName: String, key: APIKey, templateRef: String, inputPath: String, format: InputFormat,
-            instructions: [Instruction], outputPath: String, rejectsPath: String, checkpointPath: String
-        ) {
-            self.endpoint = endpoint
-            self.endpointName = endpointName
-            self.key = key
-            self.templateRef = templateRef
-            self.inputPath = inputPath
-            self.format = format
-            self.instructions = instructions
-            self.outputPath = outputPath
-            self.rejectsPath = rejectsPath
-            self.checkpointPath = checkpointPath
-        }
-    }
-
-    public enum Outcome: Sendable {
-        case completed(JobSummary)
-        case alreadyComplete
-    }
-
-    public let configuration: Configuration
-    let logger: Logger
-
-    public init(configuration: Configuration, logger: Logger) {
-        self.configuration = configuration
-        self.logger = logger
-    }
-
-    /// The checkpoint identity of this job.
-    public func identity() throws -> JobIdentity {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let mapping = String(decoding: try encoder.encode(configuration.instructions), as: UTF8.self)
-        return JobIdentity(
-            action: "tokenize", endpoint: configuration.endpointName, templateRef: configuration.templateRef,
-            inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath), mapping: mapping,
-            options: [
-                "format": configuration.format.rawValue, "delimiter": String(UnicodeScalar(configuration.delimiter)),
-                "bfidColumn": configuration.bfidColumn, "store": String(configuration.store),
-                "idColumn": configuration.idColumn ?? "",
-            ]
-        )
-    }
-
-    public func run() async throws -> Outcome {
-        let store: CheckpointStore
-        do {
-            store = try CheckpointStore(path: configuration.checkpointPath, identity: try identity(), restart: configuration.restart)
-        } catch let error as CheckpointError {
-            throw JobError(.configuration, error.description)
-        }
-        if store.isComplete { return .alreadyComplete }
-        var engine = try Engine(configuration: configuration, store: store, logger: logger)
-        return .completed(try await engine.run())
-    }
-}
-
-/// The job's moving parts; lives in one task, so none of its state is shared.
+/// The job's moving parts; lives in one task, so none of its state is shared. Everything that
+/// happens elsewhere (answers, connections, timers, signals) arrives as an ``Event``.
 struct Engine {
     enum Event: Sendable {
         case answered(seq: Int, connection: Int, generation: Int, Result<Response, any Error>)
@@ -130,14 +16,19 @@ struct Engine {
         case retryDue(seq: Int)
         case rateWake
         case tick
+        case interrupt
+        case stopDeadline
     }
 
     struct Slot {
         var record: InputRecord
         var mapped: MappedRecord?
         var after: RecordPosition
+        /// The bfid read from the record (detokenize and read jobs).
+        var bfid: String?
         var result: RecordResult?
         var attempts = 0
+        var sentAt: NIODeadline?
     }
 
     struct Session {
@@ -148,12 +39,14 @@ struct Engine {
         var connecting = false
     }
 
-    let configuration: TokenizeJob.Configuration
+    let configuration: BatchJob.Configuration
+    let action: JobAction
     let store: CheckpointStore
     let logger: Logger
     let mapper: FieldMapper
     let renderer: OutputRenderer
     let identifier: RecordIdentifier?
+    let bfidReader: RecordIdentifier?
     let rejectsRenderer = RejectsRenderer()
     var reader: any RecordReader
     let output: OutputFile
@@ -165,37 +58,58 @@ struct Engine {
 
     var sessions: [Session]
     var limiter: RateLimiter?
+    var aimd: AIMDController
     var wakePending = false
     var slots: [Int: Slot] = [:]
     var sendQueue: [Int] = []
+    /// Reads recorded as sent, waiting for that record to be durable before they go out.
+    var pendingReads: [(seq: Int, session: Int)] = []
     var reused: [Int: RecordResult]
     var nextToWrite: Int
     var readerDone = false
+    var stopping = false
+    var stopExpired = false
     var summary = JobSummary()
+    var latency = LatencyRecorder()
     var fatal: JobError?
     var lastCommit = ContinuousClock.now
     var uncommitted = 0
     var lastWritten: (seq: Int, after: RecordPosition)?
     var line: [UInt8] = []
+    var sentSinceTick = 0
+    var lastTick = NIODeadline.now()
+    var observedRate = 0.0
 
-    init(configuration: TokenizeJob.Configuration, store: CheckpointStore, logger: Logger) throws {
+    init(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger) throws {
         self.configuration = configuration
+        self.action = configuration.action
         self.store = store
+        self.jobId = jobId
         self.logger = logger
         let point = store.commitPoint
         let opened: (reader: any RecordReader, header: CSVHeader?)
         do {
             let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) }
             opened = try InputSource.open(path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start)
-            mapper = try FieldMapper(instructions: configuration.instructions, format: configuration.format, header: opened.header)
+            var mapper = try FieldMapper(
+                instructions: configuration.action == .tokenize ? configuration.instructions : configuration.instructions.map(\.forTokens),
+                format: configuration.format, header: opened.header
+            )
+            // A read fills columns that an --omit tokenize job left empty.
+            mapper.acceptsEmpty = configuration.action == .read
+            self.mapper = mapper
             renderer = try OutputRenderer(
-                format: configuration.format, header: opened.header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn
+                format: configuration.format, header: opened.header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
+                writesBfid: configuration.action.producesBfid
             )
             identifier = try configuration.idColumn.map { try RecordIdentifier(idColumn: $0, format: configuration.format, header: opened.header) }
+            bfidReader = configuration.action.producesBfid
+                ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: opened.header)
         } catch let error as MappingError {
             throw JobError(.configuration, error.description)
         }
         reader = opened.reader
+        // Only a detokenize output holds plaintext; every output is created 0600 all the same.
         output = try OutputFile(path: configuration.outputPath, truncateTo: point?.outputOffset ?? 0)
         rejects = try OutputFile(path: configuration.rejectsPath, truncateTo: point?.rejectsOffset ?? 0)
         if point == nil {
@@ -207,43 +121,67 @@ struct Engine {
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         sessions = Array(repeating: Session(), count: max(1, configuration.connections))
         limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst) }
+        aimd = AIMDController(ceiling: configuration.rate)
         tlsContext = NIOSSLContextBox()
-        jobId = String(UUID().uuidString.prefix(8)).lowercased()
     }
 
     // Wide enough that a record waiting out a retry backoff does not stall the others for long.
     var windowLimit: Int { max(1, configuration.connections) * max(1, configuration.inFlight) * 16 }
 
-    mutating func run() async throws -> JobSummary {
+    var inFlight: Int { sessions.reduce(0) { $0 + $1.inFlight } }
+
+    mutating func run(interruptions: AsyncStream<Void>?) async throws -> JobSummary {
         let started = ContinuousClock.now
         try await validate()
         for index in sessions.indices { connect(index, after: .zero) }
         let ticker = Task { [sink] in
-            // Ticks let time-based work happen (commits) when no answer arrives.
+            // Ticks let time-based work happen (commits, rate recovery) when no answer arrives.
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
                 sink.yield(.tick)
             }
         }
-        defer { ticker.cancel() }
+        let listener = Task { [sink] in
+            guard let interruptions else { return }
+            for await _ in interruptions { sink.yield(.interrupt) }
+        }
+        defer {
+            ticker.cancel()
+            listener.cancel()
+        }
         var iterator = events.makeAsyncIterator()
         while true {
-            try fill()
-            dispatch()
+            if !stopping {
+                try fill()
+                try dispatch()
+            }
             try drain()
             if let fatal {
                 try commit()
                 closeAll()
                 throw fatal
             }
+            if stopping && (inFlight == 0 || stopExpired) { break }
             if readerDone && slots.isEmpty { break }
             guard let event = await iterator.next() else { break }
             try handle(event)
         }
+        summary.latency = latency.summary
+        summary.lowestRate = aimd.lowest
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if stopping {
+            try commit()
+            closeAll()
+            let abandoned = inFlight
+            throw JobError(
+                .interrupted,
+                "interrupted: \(nextToWrite) records are finished and committed"
+                    + (abandoned > 0 ? "; \(abandoned) requests in flight were abandoned" : "")
+            )
+        }
         try commit(complete: true)
         closeAll()
-        summary.seconds = Double((ContinuousClock.now - started).components.seconds)
-            + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
         return summary
     }
 
@@ -282,11 +220,26 @@ struct Engine {
             summary.recordsRead += 1
             var slot = Slot(record: record, after: reader.nextPosition)
             if let stored = reused.removeValue(forKey: record.seq) {
-                summary.reusedFromCheckpoint += 1
-                slot.result = stored
-                if case .success(let mapped) = mapper.map(record) { slot.mapped = mapped }
-                slots[record.seq] = slot
-                continue
+                switch stored.status {
+                case .sent:
+                    // A read that went out before the last run stopped, its answer never recorded.
+                    slot.result = RecordResult(
+                        seq: record.seq, status: .outcomeUnknown, errorCode: "outcome-unknown",
+                        message: "the read was sent before the previous run stopped and its answer was not recorded; it is not sent again",
+                        attempts: stored.attempts
+                    )
+                    try store.record(slot.result!)
+                    slots[record.seq] = slot
+                    continue
+                case .done where action.answersPlaintext && stored.bfid != nil:
+                    break  // plaintext is never checkpointed: ask again (detokenize is safe to repeat)
+                default:
+                    summary.reusedFromCheckpoint += 1
+                    slot.result = stored
+                    if case .success(let mapped) = mapper.map(record) { slot.mapped = mapped }
+                    slots[record.seq] = slot
+                    continue
+                }
             }
             switch mapper.map(record) {
             case .failure(let error):
@@ -297,6 +250,17 @@ struct Engine {
                 if mapped.values.isEmpty {
                     slot.result = RecordResult(seq: record.seq, status: .done, attempts: 0)
                     try store.record(slot.result!)
+                } else if let bfidReader {
+                    if let bfid = bfidReader.id(of: record), !bfid.isEmpty {
+                        slot.bfid = bfid
+                        sendQueue.append(record.seq)
+                    } else {
+                        slot.result = RecordResult(
+                            seq: record.seq, status: .rejected, errorCode: "missing-bfid",
+                            message: "the record has no value in '\(configuration.bfidColumn)'", attempts: 0
+                        )
+                        try store.record(slot.result!)
+                    }
                 } else {
                     sendQueue.append(record.seq)
                 }
@@ -307,29 +271,60 @@ struct Engine {
 
     // MARK: Sending
 
-    mutating func dispatch() {
+    mutating func dispatch() throws {
         while !sendQueue.isEmpty {
-            guard let index = leastLoadedSession() else { return }
+            guard let index = leastLoadedSession() else { break }
             if let wait = limiter?.take(now: .now()) {
                 wakeUp(after: wait)
-                return
+                break
             }
             let seq = sendQueue.removeFirst()
-            guard var slot = slots[seq], let mapped = slot.mapped else { continue }
+            guard var slot = slots[seq], slot.mapped != nil else { continue }
             slot.attempts += 1
             slots[seq] = slot
-            let request = Request.tokenize(
-                templateRef: configuration.templateRef, values: mapped.values, omit: false, store: configuration.store,
-                reference: "\(jobId):\(seq)"
-            )
             sessions[index].inFlight += 1
             summary.requestsSent += 1
+            sentSinceTick += 1
             if slot.attempts > 1 { summary.retries += 1 }
-            let sink = self.sink
-            let generation = sessions[index].generation
-            sessions[index].connection!.send(request, timeout: nil).whenComplete { result in
-                sink.yield(.answered(seq: seq, connection: index, generation: generation, result))
+            if action.isSafeToRepeat {
+                send(seq: seq, on: index)
+            } else {
+                // A read must never go out twice: its going out is durable before it goes.
+                try store.record(RecordResult(seq: seq, status: .sent, attempts: slot.attempts))
+                pendingReads.append((seq, index))
             }
+        }
+        if !pendingReads.isEmpty {
+            try store.flush()
+            for (seq, index) in pendingReads { send(seq: seq, on: index) }
+            pendingReads.removeAll(keepingCapacity: true)
+        }
+    }
+
+    mutating func send(seq: Int, on index: Int) {
+        guard let mapped = slots[seq]?.mapped, let connection = sessions[index].connection else {
+            // The session went down between choosing it and sending: count it as lost.
+            sink.yield(.answered(seq: seq, connection: index, generation: sessions[index].generation, .failure(ShieldConexError.connectionClosed)))
+            return
+        }
+        let reference = "\(jobId):\(seq)"
+        let request: Request
+        switch action {
+        case .tokenize:
+            request = .tokenize(
+                templateRef: configuration.templateRef, values: mapped.values, omit: configuration.omit, store: configuration.store,
+                reference: reference
+            )
+        case .detokenize:
+            request = .detokenize(bfid: slots[seq]!.bfid!, values: mapped.values, reference: reference)
+        case .read:
+            request = .read(bfid: slots[seq]!.bfid!, reference: reference)
+        }
+        slots[seq]!.sentAt = .now()
+        let sink = self.sink
+        let generation = sessions[index].generation
+        connection.send(request, timeout: nil).whenComplete { result in
+            sink.yield(.answered(seq: seq, connection: index, generation: generation, result))
         }
     }
 
@@ -349,6 +344,7 @@ struct Engine {
             let generation = sessions[index].generation
             let sink = self.sink
             connection.closeFuture.whenComplete { _ in sink.yield(.closed(index: index, generation: generation)) }
+            if stopping { Task { await connection.close() } }
         case .connectFailed(let index, let error):
             sessions[index].connecting = false
             sessions[index].failures += 1
@@ -357,13 +353,14 @@ struct Engine {
                 fatal = JobError(.fatalAnswer, "\(failure)")
             } else if sessions.allSatisfy({ $0.connection == nil }) && sessions[index].failures >= 8 {
                 fatal = JobError(.connection, "cannot reach \(configuration.endpoint) after \(sessions[index].failures) attempts: \(error)")
-            } else {
+            } else if !stopping {
                 connect(index, after: configuration.retry.backoff(beforeAttempt: sessions[index].failures + 1))
             }
         case .closed(let index, let generation):
             guard sessions[index].generation == generation else { return }
             sessions[index].connection = nil
             sessions[index].inFlight = 0
+            if stopping { return }
             summary.reconnects += 1
             connect(index, after: configuration.retry.backoff(beforeAttempt: 2))
         case .retryDue(let seq):
@@ -371,35 +368,95 @@ struct Engine {
         case .rateWake:
             wakePending = false
         case .tick:
-            if ProcessInfo.processInfo.environment["BT_DEBUG"] != nil {
-                let state = sessions.map { "\($0.connection != nil ? "up" : "down")/\($0.inFlight)" }.joined(separator: " ")
-                FileHandle.standardError.write(Data("debug: next \(nextToWrite) slots \(slots.count) queue \(sendQueue.count) sessions \(state) waiting \(slots[nextToWrite].map { "attempts \($0.attempts) result \($0.result != nil)" } ?? "none")\n".utf8))
-            }
+            tick()
+        case .interrupt:
+            guard !stopping else { return }
+            stopping = true
+            logger.notice("stopping: no more records are read; waiting for the requests in flight", metadata: ["in-flight": "\(inFlight)"])
+            let sink = self.sink
+            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: configuration.stopDeadline.timeAmount) { sink.yield(.stopDeadline) }
+        case .stopDeadline:
+            stopExpired = true
+        }
+    }
+
+    mutating func tick() {
+        let now = NIODeadline.now()
+        let seconds = Double((now - lastTick).nanoseconds) / 1e9
+        if seconds > 0 {
+            // Smoothed over about a second.
+            observedRate = observedRate * 0.5 + Double(sentSinceTick) / seconds * 0.5
+        }
+        sentSinceTick = 0
+        lastTick = now
+        if configuration.adaptiveRate, let raised = aimd.tick(now: now) {
+            limiter?.adjust(rate: raised)
+        }
+        if ProcessInfo.processInfo.environment["BT_DEBUG"] != nil {
+            let state = sessions.map { "\($0.connection != nil ? "up" : "down")/\($0.inFlight)" }.joined(separator: " ")
+            FileHandle.standardError.write(Data("debug: next \(nextToWrite) slots \(slots.count) queue \(sendQueue.count) sessions \(state) rate \(limiter.map { "\($0.rate)" } ?? "unlimited")\n".utf8))
+        }
+    }
+
+    /// A 1429 answer: lower the send rate (once per hold period).
+    mutating func throttled() {
+        summary.throttled += 1
+        guard configuration.adaptiveRate, let lowered = aimd.throttled(now: .now(), observedRate: observedRate) else { return }
+        logger.info("the service is throttling: lowering the send rate", metadata: ["rate": "\(Int(lowered))"])
+        if limiter == nil {
+            limiter = RateLimiter(rate: lowered)
+        } else {
+            limiter!.adjust(rate: lowered)
         }
     }
 
     mutating func answered(seq: Int, result: Result<Response, any Error>) throws {
         guard var slot = slots[seq], slot.result == nil, let mapped = slot.mapped else { return }
+        if let sentAt = slot.sentAt { latency.record(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds) }
         switch result {
         case .success(let response) where response.success:
-            let tokens = (response.values ?? []).map(\.value)
-            guard tokens.count == mapped.values.count, let bfid = response.bfid else {
+            guard let values = answeredValues(response, for: mapped) else {
                 slot.result = RecordResult(
                     seq: seq, status: .rejected, messageId: response.messageId, errorCode: "answer-mismatch",
-                    message: "the answer has \(tokens.count) values for \(mapped.values.count) sent", attempts: slot.attempts
+                    message: "the answer has \(response.values?.count ?? 0) values for \(mapped.values.count) mapped", attempts: slot.attempts
                 )
                 break
             }
-            slot.result = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: tokens, attempts: slot.attempts)
+            let bfid = action.producesBfid ? response.bfid : slot.bfid
+            guard let bfid else {
+                slot.result = RecordResult(
+                    seq: seq, status: .rejected, messageId: response.messageId, errorCode: "answer-mismatch",
+                    message: "the answer has no bfid", attempts: slot.attempts
+                )
+                break
+            }
+            slot.result = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: values, attempts: slot.attempts)
+            if action.answersPlaintext {
+                // The plaintext stays in memory until its line is written; the checkpoint learns only that it was done.
+                try store.record(RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, attempts: slot.attempts))
+                slots[seq] = slot
+                return
+            }
         case .success(let response):
             let code = response.failure?.code
+            if code == .rateLimited { throttled() }
             if let code, code.isFatal {
                 fatal = JobError(.fatalAnswer, "the service answered \(response.failure!): the job cannot go on")
                 return
             }
-            if let code, code.isTransient, slot.attempts < configuration.retry.maxAttempts {
+            // A throttled request was not carried out, so even a read may go again; a read that
+            // met a server error may have been carried out.
+            let repeatable = action.isSafeToRepeat || code == .rateLimited
+            if let code, code.isTransient, repeatable, slot.attempts < configuration.retry.maxAttempts {
                 scheduleRetry(seq: seq, attempt: slot.attempts + 1)
                 return
+            }
+            if let code, code.isTransient, !repeatable {
+                slot.result = RecordResult(
+                    seq: seq, status: .outcomeUnknown, messageId: response.messageId, errorCode: "outcome-unknown",
+                    message: "the read was answered with \(code): it may have been carried out, and a read is not sent twice", attempts: slot.attempts
+                )
+                break
             }
             slot.result = RecordResult(
                 seq: seq, status: .rejected, messageId: response.messageId, errorCode: code.map { String($0.rawValue) } ?? "unknown",
@@ -407,6 +464,13 @@ struct Engine {
             )
         case .failure(let error):
             let retryable = (error as? ShieldConexError)?.isRetryable ?? false
+            if retryable, !action.isSafeToRepeat {
+                slot.result = RecordResult(
+                    seq: seq, status: .outcomeUnknown, errorCode: "outcome-unknown",
+                    message: MessageRedaction.redact("the answer was lost (\(error)); a read is not sent twice"), attempts: slot.attempts
+                )
+                break
+            }
             if retryable, slot.attempts < configuration.retry.maxAttempts {
                 scheduleRetry(seq: seq, attempt: slot.attempts + 1)
                 return
@@ -417,6 +481,33 @@ struct Engine {
         }
         try store.record(slot.result!)
         slots[seq] = slot
+    }
+
+    /// The answered values in the order of the mapped ones: tokens (tokenize, read) or plaintext
+    /// (detokenize). Matched by field name, else by position; `nil` when they do not fit.
+    func answeredValues(_ response: Response, for mapped: MappedRecord) -> [String]? {
+        let answered = response.values ?? []
+        if action == .tokenize && configuration.omit {
+            // omit: the service keeps the tokens for a later read; the output gets empty values.
+            return Array(repeating: "", count: mapped.values.count)
+        }
+        guard answered.count >= mapped.values.count || action == .read else { return nil }
+        var values: [String] = []
+        values.reserveCapacity(mapped.values.count)
+        for (position, value) in mapped.values.enumerated() {
+            if position < answered.count, answered[position].name == value.name {
+                values.append(answered[position].value)
+            } else if let match = answered.first(where: { $0.name == value.name }) {
+                values.append(match.value)
+            } else if action == .read {
+                values.append(value.value)  // a field the tokenize job skipped (empty) stays as it was
+            } else if answered.count == mapped.values.count {
+                values.append(answered[position].value)
+            } else {
+                return nil
+            }
+        }
+        return values
     }
 
     /// The open session with the fewest requests in flight and room for one more.
@@ -486,16 +577,18 @@ struct Engine {
                     try output.write(line)
                 }
                 if result.bfid == nil { summary.passedThrough += 1 } else { summary.done += 1 }
-            case .rejected:
+            case .rejected, .outcomeUnknown, .sent:
                 line.removeAll(keepingCapacity: true)
                 rejectsRenderer.render(
                     record: slot.record.number, line: slot.record.position.line, id: identifier?.id(of: slot.record),
                     code: result.errorCode ?? "unknown", message: result.message ?? "", into: &line
                 )
                 try rejects.write(line)
-                summary.rejectedByCode[result.errorCode ?? "unknown", default: 0] += 1
-            case .outcomeUnknown:
-                summary.outcomeUnknown += 1
+                if result.status == .rejected {
+                    summary.rejectedByCode[result.errorCode ?? "unknown", default: 0] += 1
+                } else {
+                    summary.outcomeUnknown += 1
+                }
             }
             lastWritten = (nextToWrite, slot.after)
             slots.removeValue(forKey: nextToWrite)

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Logging
+import Pipeline
+import ShieldConex
+
+/// The options of every job command (run, detokenize, read): what to read, how to map it,
+/// where to write, which service to use, and how hard to push it.
+struct JobOptions: ParsableArguments {
+    @Option(help: "Input file (CSV or NDJSON).")
+    var input: String?
+
+    @Option(help: "Output file (created with mode 0600).")
+    var output: String?
+
+    @Option(help: "Input format: csv or ndjson (default: from the file name).")
+    var format: InputFormat?
+
+    @Option(help: "CSV delimiter: , tab | ;")
+    var delimiter: String?
+
+    @Option(name: .customLong("map"), help: "COLUMN=FIELD or '$.path=FIELD', optionally :luhn,digits,skip-empty (repeatable).")
+    var maps: [String] = []
+
+    @Option(help: "A job file (JSON, ORCA-shaped).")
+    var config: String?
+
+    @Option(help: "The template of the job.")
+    var templateRef: String?
+
+    @Option(help: "A column or key that identifies records in the rejects file (never a sensitive one).")
+    var idColumn: String?
+
+    @Option(help: "The bfid column (CSV) or key (NDJSON): added by tokenize, read by detokenize and read (default: bfid).")
+    var bfidColumn: String?
+
+    @Option(help: "Rejects file (CSV: record, line, id, error code, message; never the values). Default: <output>.rejects.csv.")
+    var rejects: String?
+
+    @Option(help: "staging, cert, production, local (embedded simulator), or a ws:// or wss:// URL.")
+    var endpoint: String?
+
+    @Option(help: "Read the API key from this file (mode 0600) instead of SCX_API_KEY.")
+    var keyFile: String?
+
+    @Option(help: "A PEM file of extra CA certificates to trust for wss://.")
+    var caFile: String?
+
+    @Option(help: "Checkpoint file (default: <output>.checkpoint.sqlite).")
+    var checkpoint: String?
+
+    @Option(help: "WebSocket connections.")
+    var connections = 4
+
+    @Option(help: "Requests in flight per connection.")
+    var inFlight = 64
+
+    @Option(help: "Requests per second over all connections (default: no limit; lowered while the service throttles).")
+    var rate: Double?
+
+    @Option(help: "The largest burst under --rate (default: a tenth of a second's worth).")
+    var burst: Double?
+
+    @Option(help: "Seconds that requests in flight get to answer after SIGINT/SIGTERM before they are abandoned.")
+    var stopDeadline: Double = 10
+
+    @Flag(help: "Discard an existing checkpoint and start over.")
+    var restart = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    /// The job file merged with the command line (which wins).
+    func jobFile() throws -> JobConfiguration {
+        var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
+        if !maps.isEmpty {
+            job.instructions = try usage { try maps.map { try Instruction(shortForm: $0) } }
+        }
+        var inputSettings = job.input ?? .init()
+        if let input { inputSettings.path = input }
+        if let format { inputSettings.format = format }
+        if let delimiter { inputSettings.delimiter = delimiter }
+        if let idColumn { inputSettings.idColumn = idColumn }
+        job.input = inputSettings
+        return job
+    }
+}

@@ -1,0 +1,51 @@
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SIGINT and SIGTERM for a job: the first one asks the job to stop gracefully (it commits what
+/// is finished and exits with ``ExitCodes/interrupted``); a second one exits at once — the
+/// checkpoint still makes the job resumable.
+final class SignalInterruptions {
+    let stream: AsyncStream<Void>
+    private let sources: [any DispatchSourceSignal]
+
+    init(resumeHint: String) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        self.stream = stream
+        let queue = DispatchQueue(label: "batch-tokenize.signals")
+        let received = SignalCount()
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                if received.increment() == 1 {
+                    FileHandle.standardError.write(Data("\nstopping: finishing the requests in flight and committing (a second signal exits at once; the job stays resumable)\n".utf8))
+                    continuation.yield()
+                } else {
+                    FileHandle.standardError.write(Data("stopped at once. To resume: \(resumeHint)\n".utf8))
+                    _exit(ExitCodes.interrupted.rawValue)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}
+
+/// Only touched on the signal queue.
+private final class SignalCount: @unchecked Sendable {
+    private var count = 0
+    func increment() -> Int {
+        count += 1
+        return count
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import Pipeline
+import ShieldConex
+
+extension BatchTokenize {
+    /// Detokenizes a random sample of a finished job's output and checks it against the input.
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a tokenize job's output: detokenize a random sample and compare it with the input.",
+            discussion: """
+                Prints only counts and record numbers, never values. Records listed in the rejects \
+                file have no output record and are skipped. For an irreversible template it says so \
+                and exits 0: there is nothing it can check.
+
+                Example:
+                  batch-tokenize verify --endpoint local --template-ref 438ac8afecdd8035a21c126ee1fe6c19 \\
+                    --input samples/cards.csv --output /tmp/cards.tokenized.csv --sample 50 \\
+                    --map card_number=card_number --map card_exp=card_exp
+                """
+        )
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: "The tokenize job's input.")
+        var input: String
+
+        @Option(help: "The tokenize job's output.")
+        var output: String
+
+        @Option(help: "Its rejects file (default: <output>.rejects.csv).")
+        var rejects: String?
+
+        @Option(help: "Records to check.")
+        var sample = 100
+
+        @Option(help: "Seed of the random sample (default: random).")
+        var seed: UInt64?
+
+        @Option(help: "Input format: csv or ndjson (default: from the file name).")
+        var format: InputFormat?
+
+        @Option(help: "CSV delimiter: , tab | ;")
+        var delimiter: String?
+
+        @Option(name: .customLong("map"), help: "The tokenize job's mapping (repeatable), or --config.")
+        var maps: [String] = []
+
+        @Option(help: "The tokenize job's job file.")
+        var config: String?
+
+        @Option(help: "The template the job tokenized with.")
+        var templateRef: String?
+
+        @Option(help: "The bfid column (CSV) or key (NDJSON) of the output.")
+        var bfidColumn: String?
+
+        func run() async throws {
+            LoggingSetup.bootstrap(level: connection.logLevel)
+            let logger = Logger(label: "batch-tokenize.verify")
+            guard sample > 0 else { throw ValidationError("--sample must be positive") }
+            var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
+            if !maps.isEmpty { job.instructions = try usage { try maps.map { try Instruction(shortForm: $0) } } }
+            guard let templateRef = templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
+            let inputFormat = format ?? job.input?.format ?? InputFormat.guess(path: input)
+            let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter ?? job.input?.delimiter) }
+            let rejected = try usage { try Self.rejectedRecords(path: rejects ?? job.output?.rejects ?? output + ".rejects.csv") }
+            let drawn = try usage {
+                try OutputSample.draw(
+                    size: sample, inputPath: input, outputPath: output, format: inputFormat, delimiter: delimiterByte,
+                    instructions: job.instructions ?? [], bfidColumn: bfidColumn ?? job.output?.bfidColumn ?? "bfid", rejected: rejected,
+                    seed: seed ?? UInt64.random(in: .min ... .max)
+                )
+            }
+            print("finished records with values: \(drawn.candidates); sampled: \(drawn.entries.count)")
+            if drawn.unmappable > 0 { print("output records whose tokens could not be mapped (not checked): \(drawn.unmappable)") }
+            guard !drawn.entries.isEmpty else { return }
+
+            let resolved = try await connection.resolve(logger: logger)
+            defer { Task { [resolved] in await resolved.shutdown() } }
+            let client: ShieldConexConnection
+            do {
+                client = try await ShieldConexConnection.connect(
+                    to: resolved.endpoint, key: resolved.key, configuration: connection.connectionConfiguration, logger: logger
+                )
+            } catch let error as ShieldConexError where error.isAuthenticationFailure {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCodes.authentication
+            } catch {
+                FileHandle.standardError.write(Data("error: cannot connect: \(error)\n".utf8))
+                throw ExitCodes.connection
+            }
+            let template = try await client.send(.templateValidate(templateRef: templateRef))
+            guard template.success else {
+                FileHandle.standardError.write(Data("error: template-validate failed for \(templateRef): \(template.failure?.description ?? "refused")\n".utf8))
+                throw ExitCodes.jobRefused
+            }
+            let answers = client.send(drawn.entries.map { Request.detokenize(bfid: $0.bfid, values: $0.tokens, reference: "verify:\($0.record)") })
+            var matched = 0
+            var mismatched: [Int] = []
+            var failed: [String: [Int]] = [:]
+            for (entry, answer) in zip(drawn.entries, answers) {
+                let response: Response
+                do {
+                    response = try await answer.get()
+                } catch {
+                    failed["client-error", default: []].append(entry.record)
+                    continue
+                }
+                if let failure = response.failure, !response.success {
+                    if failure.code == .irreversibleTemplate {
+                        print("the template \(templateRef) is irreversible: its tokens cannot be detokenized, so verify has nothing to check")
+                        await client.close()
+                        return
+                    }
+                    failed[failure.code.map { "\($0.rawValue)" } ?? "unknown", default: []].append(entry.record)
+                    continue
+                }
+                let values = response.values ?? []
+                let same = entry.plaintext.allSatisfy { plain in values.first { $0.name == plain.name }?.value == plain.value }
+                if same && values.count == entry.plaintext.count { matched += 1 } else { mismatched.append(entry.record) }
+            }
+            await client.close()
+            print("matched: \(matched) of \(drawn.entries.count)")
+            if !mismatched.isEmpty { print("MISMATCHED records: \(mismatched.map(String.init).joined(separator: " "))") }
+            for (code, records) in failed.sorted(by: { $0.key < $1.key }) {
+                print("not checked, answered \(code): records \(records.map(String.init).joined(separator: " "))")
+            }
+            if !mismatched.isEmpty || !failed.isEmpty { throw ExitCode.failure }
+        }
+
+        /// The record numbers in a rejects file (its first column).
+        static func rejectedRecords(path: String) throws -> Set<Int> {
+            guard FileManager.default.fileExists(atPath: path) else { return [] }
+            var reader = try CSVReader(path: path)
+            var numbers = Set<Int>()
+            while let record = try reader.next() {
+                if case .csv(let fields) = record.content, let first = fields.first, let number = Int(first.value(in: record.bytes)) {
+                    numbers.insert(number)
+                }
+            }
+            return numbers
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Checkpoint
+import Foundation
+import Logging
+import ShieldConex
+
+/// Runs a file through the service, one request per record (tokenize, detokenize or read):
+/// reads records in order, maps them, sends them over a pool of pipelined connections, records
+/// every answer in the checkpoint, and writes the output in input order. Run it again after any
+/// failure and it resumes from the checkpoint.
+public struct BatchJob: Sendable {
+    public struct Configuration: Sendable {
+        public var action: JobAction = .tokenize
+        public var endpoint: Endpoint
+        /// The name recorded in the checkpoint (`local`, `cert`, a URL), never the key.
+        public var endpointName: String
+        public var key: APIKey
+        public var templateRef: String
+        public var inputPath: String
+        public var format: InputFormat
+        public var delimiter: UInt8 = UInt8(ascii: ",")
+        public var instructions: [Instruction]
+        public var outputPath: String
+        public var rejectsPath: String
+        public var checkpointPath: String
+        public var idColumn: String?
+        /// Tokenize: the column or key added to the output. Detokenize and read: where the bfid is read.
+        public var bfidColumn = "bfid"
+        public var store = false
+        /// Tokenize with `omit: true`: the service returns no tokens (read them later with a read job);
+        /// the mapped values are written empty.
+        public var omit = false
+        public var connections = 4
+        public var inFlight = 64
+        /// Requests per second over all connections (and across reconnects); `nil` for no limit.
+        public var rate: Double?
+        /// The largest burst the rate limit allows. Default: a tenth of a second's worth.
+        public var burst: Double?
+        /// Lower the send rate when the service throttles (1429), and raise it when it stops.
+        public var adaptiveRate = true
+        public var restart = false
+        public var retry = RetryPolicy()
+        public var connection = ConnectionConfiguration()
+        /// Commit the output every this many records ...
+        public var commitEvery = 5_000
+        /// ... or this often, whichever comes first.
+        public var commitInterval: Duration = .milliseconds(500)
+        /// After an interruption, how long requests in flight may take to answer before they are abandoned.
+        public var stopDeadline: Duration = .seconds(10)
+
+        public init(
+            endpoint: Endpoint, endpointName: String, key: APIKey, templateRef: String, inputPath: String, format: InputFormat,
+            instructions: [Instruction], outputPath: String, rejectsPath: String, checkpointPath: String
+        ) {
+            self.endpoint = endpoint
+            self.endpointName = endpointName
+            self.key = key
+            self.templateRef = templateRef
+            self.inputPath = inputPath
+            self.format = format
+            self.instructions = instructions
+            self.outputPath = outputPath
+            self.rejectsPath = rejectsPath
+            self.checkpointPath = checkpointPath
+        }
+    }
+
+    public enum Outcome: Sendable {
+        case completed(JobSummary)
+        case alreadyComplete
+    }
+
+    public let configuration: Configuration
+    let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The checkpoint identity of this job.
+    public func identity() throws -> JobIdentity {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let mapping = String(decoding: try encoder.encode(configuration.instructions), as: UTF8.self)
+        var options = [
+            "format": configuration.format.rawValue, "delimiter": String(UnicodeScalar(configuration.delimiter)),
+            "bfidColumn": configuration.bfidColumn, "store": String(configuration.store),
+            "idColumn": configuration.idColumn ?? "",
+        ]
+        if configuration.omit { options["omit"] = "true" }
+        return JobIdentity(
+            action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
+            inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath), mapping: mapping,
+            options: options
+        )
+    }
+
+    /// Runs the job. A value arriving on `interruptions` stops it gracefully: no more records
+    /// are read, requests in flight get `stopDeadline` to answer, what is finished is committed,
+    /// and the job throws ``JobError/Kind/interrupted``.
+    public func run(interruptions: AsyncStream<Void>? = nil) async throws -> Outcome {
+        let store: CheckpointStore
+        let identity: JobIdentity
+        do {
+            identity = try self.identity()
+            store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart)
+        } catch let error as CheckpointError {
+            throw JobError(.configuration, error.description)
+        }
+        if store.isComplete { return .alreadyComplete }
+        var engine = try Engine(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger)
+        return .completed(try await engine.run(interruptions: interruptions))
+    }
+
+    /// A short id derived from the job identity: the same across resumes, so the `reference`
+    /// sent with a record (`<job id>:<seq>`) is the same every time that record is sent.
+    static func jobId(of identity: JobIdentity) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in try encoder.encode(identity) {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16).leftPadded(to: 16).prefix(12).description
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

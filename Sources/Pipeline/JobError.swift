@@ -1,0 +1,23 @@
+/// Why a job stopped before its end.
+public struct JobError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// Credentials, permissions or the template are wrong (8003, 8004, 1202, refused handshake).
+        case fatalAnswer
+        /// The service could not be reached (connections kept failing).
+        case connection
+        /// The job's inputs or configuration are unusable.
+        case configuration
+        /// A signal asked the job to stop; what was finished is committed and the job resumes.
+        case interrupted
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
