@@ -56,6 +56,9 @@ extension BatchTokenize {
         @Option(help: "Seed for reproducible fault injection.")
         var seed: UInt64?
 
+        @Flag(help: "Derive tokenize bfids from the request's reference and values, so that re-sent requests get the same bfid (for byte-for-byte comparisons of runs; the real service issues a new bfid per request).")
+        var deterministicIds = false
+
         @Option(help: "Log level.")
         var logLevel: Logger.Level = .warning
 
@@ -97,6 +100,7 @@ extension BatchTokenize {
             configuration.idleTimeout = idleTimeout.map { .milliseconds(Int64($0 * 1000)) }
             configuration.maxConnections = maxConnections
             configuration.seed = seed
+            configuration.deterministicIds = deterministicIds
 
             let server = try await SimulatorServer.start(configuration: configuration, logger: logger)
             print("listening on \(server.url)")

@@ -32,6 +32,8 @@ public final class CheckpointStore {
     private let database: SQLiteDatabase
     private let configuration: Configuration
     private var pending: [RecordResult] = []
+    /// Results recorded and not yet in the database (lost if the process dies now).
+    public var pendingCount: Int { pending.count }
     /// Held for the store's lifetime: one run per checkpoint at a time.
     private let lockDescriptor: Int32
     private var oldestPending: ContinuousClock.Instant?

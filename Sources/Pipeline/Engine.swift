@@ -271,8 +271,14 @@ struct Engine {
 
     // MARK: Sending
 
+    /// Requests sent whose results are not yet durable: the most a kill can cost in requests
+    /// sent again. Answers join the checkpoint's batch, which is written once it holds a quarter
+    /// of this, so sending goes on while the batch fills.
+    var undurableLimit: Int { max(1, configuration.connections) * max(1, configuration.inFlight) }
+
     mutating func dispatch() throws {
-        while !sendQueue.isEmpty {
+        if store.pendingCount >= max(1, undurableLimit / 4) { try store.flush() }
+        while !sendQueue.isEmpty, inFlight + store.pendingCount < undurableLimit {
             guard let index = leastLoadedSession() else { break }
             if let wait = limiter?.take(now: .now()) {
                 wakeUp(after: wait)

@@ -25,6 +25,11 @@ public struct SimulatorConfiguration: Sendable {
     public var maxConnections: Int?
     /// Seed for the fault-injection randomness; `nil` seeds from the system.
     public var seed: UInt64?
+    /// Tokenize answers get messageIds (and so bfids) that are a function of the request's
+    /// `reference` and values instead of the clock: a request sent again gets the same bfid, so
+    /// runs can be compared byte for byte. Off by default (the real service issues a new bfid
+    /// for every request).
+    public var deterministicIds = false
     /// Secret for tokens and bfids. The default is fixed, so tokens are the same across runs
     /// (token idempotency holds across simulator restarts, as it does against the real service).
     public var tokenSecret = "batch-tokenize simulator token secret v1"

@@ -154,7 +154,7 @@ public final class SimulatorEngine: Sendable {
             }
             tokens.append(FieldValue(name: value.name, value: token))
         }
-        let messageId = nextMessageId(now)
+        let messageId = configuration.deterministicIds && request.reference != nil ? Self.messageId(of: request) : nextMessageId(now)
         let bfid = identity.bfid(messageId: messageId, templateRef: templateRef)
         if request.store == true {
             state.withLockedValue { $0.stored[bfid] = StoredTokens(values: tokens) }
@@ -215,6 +215,20 @@ public final class SimulatorEngine: Sendable {
             traceId: traceId, action: action, messageId: nextMessageId(Date()), success: false,
             failure: .init(code: code, message: message)
         )
+    }
+
+    /// A messageId derived from the request's reference and values (see `deterministicIds`).
+    static func messageId(of request: Request) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array((request.reference ?? "").utf8))
+        for value in request.values ?? [] {
+            hasher.update(data: [0x1F] + Array(value.name.utf8) + [0x1E] + Array(value.value.utf8))
+        }
+        let digest = Array(hasher.finalize())
+        let first = digest[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let second = digest[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        // Within the first day of 2026 (UTC), 1,767,225,600,000 ms since 1970.
+        return MessageIdentity.messageId(millisecondsSince1970: 1_767_225_600_000 + Int64(first % 86_400_000), sequence: second)
     }
 
     private func nextMessageId(_ now: Date) -> String {

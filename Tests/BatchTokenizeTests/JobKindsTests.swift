@@ -1,0 +1,158 @@
+import Checkpoint
+import Foundation
+import Pipeline
+import Testing
+
+/// `detokenize`, `read` and `verify` end to end against a simulator in its own process.
+@Suite(.serialized) struct JobKindsTests {
+    typealias Folder = TokenizeRunTests.Folder
+    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
+    static let template = "438ac8afecdd8035a21c126ee1fe6c19"
+    static var root: String { DryRunCommandTests.projectRoot }
+
+    static func command(_ name: String, _ arguments: [String], simulator: SimulatorProcess) throws -> CommandLineTests.Outcome {
+        try CommandLineTests.run(
+            [name, "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key], directory: root
+        )
+    }
+
+    static func counter(_ name: String, in counters: String) -> Int {
+        counters.split(separator: "\n").first { $0.contains("\(name):") }
+            .flatMap { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 0
+    }
+
+    @Test func detokenizingTheTokenizedCSVGivesBackTheInput() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let tokenized = folder.path("cards.tokenized.csv")
+        let plain = folder.path("cards.plain.csv")
+        let job = ["--config", "samples/job-cards-csv.json"]
+        let tokenize = try Self.command("run", job + ["--output", tokenized, "--rejects", folder.path("t.rejects.csv")], simulator: simulator)
+        #expect(tokenize.status == 0, "\(tokenize.stderr)")
+        let detokenize = try Self.command("detokenize", job + ["--input", tokenized, "--output", plain, "--rejects", folder.path("d.rejects.csv")], simulator: simulator)
+        #expect(detokenize.status == 0, "\(detokenize.stderr)")
+        #expect(detokenize.stderr.contains("plaintext"), "the user is warned that the output holds cardholder data")
+        #expect(detokenize.stdout.contains("the books balance: read 200 = done 200"))
+
+        let mode = try #require(FileManager.default.attributesOfItem(atPath: plain)[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+        let input = try TokenizeRunTests.readCSV(Self.root + "/samples/cards.csv")
+        let tokens = try TokenizeRunTests.readCSV(tokenized)
+        let output = try TokenizeRunTests.readCSV(plain)
+        #expect(output.header == tokens.header, "the bfid column is kept, not added twice")
+        #expect(output.rows.count == 200)
+        for (index, (source, result)) in zip(input.rows, output.rows).enumerated() {
+            // The job normalizes card numbers (digits only): that is the value that was tokenized.
+            var expected = source
+            expected[1] = source[1].filter(\.isNumber)
+            #expect(Array(result.dropLast()) == expected, "record \(index + 1)")
+            #expect(result.last == tokens.rows[index].last)
+        }
+        // The plaintext never reached the checkpoint: resuming a detokenize job asks again.
+        let summary = try CheckpointStore.summary(path: CheckpointStore.defaultPath(forOutput: plain))
+        #expect(summary.complete)
+    }
+
+    @Test func detokenizingTheTokenizedNDJSONGivesBackTheInput() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let tokenized = folder.path("cards.tokenized.ndjson")
+        let plain = folder.path("cards.plain.ndjson")
+        // Whole values only: card numbers inside free text are found again by the same pattern
+        // only when they still look like card numbers.
+        let mapping = ["--map", "$.card.number=card_number", "--map", "$.card.exp=card_exp", "--map", "$.card.cvv=card_cvv"]
+        let tokenize = try Self.command(
+            "run", mapping + ["--input", "samples/cards.ndjson", "--output", tokenized, "--template-ref", Self.template], simulator: simulator
+        )
+        #expect(tokenize.status == 0, "\(tokenize.stderr)")
+        let detokenize = try Self.command(
+            "detokenize", mapping + ["--input", tokenized, "--output", plain, "--template-ref", Self.template], simulator: simulator
+        )
+        #expect(detokenize.status == 0, "\(detokenize.stderr)")
+        let input = try String(contentsOfFile: Self.root + "/samples/cards.ndjson", encoding: .utf8).split(separator: "\n")
+        let inputRejects = try String(contentsOfFile: tokenized + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let rejected = Set(inputRejects.compactMap { Int($0.split(separator: ",").first!) })
+        let output = try String(contentsOfFile: plain, encoding: .utf8).split(separator: "\n")
+        let finished = input.enumerated().filter { !rejected.contains($0.offset + 1) }.map(\.element)
+        #expect(output.count == finished.count)
+        for (source, result) in zip(finished, output) {
+            // Every byte of the input comes back; the bfid is the one key added.
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any])
+            #expect((object.removeValue(forKey: "bfid") as? String)?.count == 84)
+            let original = try #require(try JSONSerialization.jsonObject(with: Data(source.utf8)) as? [String: Any])
+            #expect(NSDictionary(dictionary: object).isEqual(to: original))
+            #expect(result.hasPrefix(source.dropLast()), "the record's bytes are kept as they came")
+        }
+    }
+
+    @Test func omittedTokensAreReadBackOnceAndALostReadIsNeverSentAgain() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--drop-after", "20"])
+        let mapping = ["--map", "card_number=card_number:digits,skip-empty", "--map", "card_cvv=card_cvv", "--template-ref", Self.template]
+        let omitted = folder.path("omitted.csv")
+        let tokenized = folder.path("tokenized.csv")
+        let read = folder.path("read.csv")
+        let omit = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", omitted, "--omit", "--store"], simulator: simulator)
+        #expect(omit.status == 0, "\(omit.stderr)")
+        let direct = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", tokenized], simulator: simulator)
+        #expect(direct.status == 0, "\(direct.stderr)")
+        let omittedRows = try TokenizeRunTests.readCSV(omitted).rows
+        #expect(omittedRows.allSatisfy { $0[1].isEmpty && $0[3].isEmpty }, "--omit writes no tokens")
+
+        let outcome = try Self.command(
+            "read", mapping.dropFirst(2) + ["--map", "card_number=card_number", "--input", omitted, "--output", read], simulator: simulator
+        )
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("the books balance: read 200"))
+        let readRows = try TokenizeRunTests.readCSV(read).rows
+        let rejects = try String(contentsOfFile: read + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let unknown = rejects.filter { $0.contains(",outcome-unknown,") }
+        #expect(readRows.count + rejects.count == 200)
+        // Tokens are the same for the same value: what was read is what a direct tokenize gives.
+        let expected = Dictionary(uniqueKeysWithValues: try TokenizeRunTests.readCSV(tokenized).rows.map { ($0[0], $0) })
+        for row in readRows {
+            #expect(row[1] == expected[row[0]]?[1] && row[3] == expected[row[0]]?[3], "record \(row[0])")
+        }
+        let counters = simulator.stop()
+        // Connections were dropped with reads in flight: those are outcome-unknown, never re-sent.
+        #expect(!unknown.isEmpty)
+        #expect(Self.counter("tokenization-read", in: counters) <= 200)
+        #expect(outcome.stdout.contains("outcome unknown: \(unknown.count)"))
+    }
+
+    @Test func verifyChecksASampleAndSaysWhenTheTemplateIsIrreversible() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let output = folder.path("out.csv")
+        let job = ["--config", "samples/job-cards-csv.json"]
+        #expect(try Self.command("run", job + ["--output", output], simulator: simulator).status == 0)
+        let verify = try Self.command("verify", job + ["--input", "samples/cards.csv", "--output", output, "--sample", "50", "--seed", "7"], simulator: simulator)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("matched: 50 of 50"))
+        #expect(!verify.stdout.contains("5135"), "no values are printed")
+
+        // A tampered token is found (by record number, without values).
+        var lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[2] = fields[2] == "0101" ? "0202" : "0101"
+        lines[3] = fields.joined(separator: ",")
+        try lines.joined(separator: "\n").write(toFile: output, atomically: true, encoding: .utf8)
+        let tampered = try Self.command("verify", job + ["--input", "samples/cards.csv", "--output", output, "--sample", "200"], simulator: simulator)
+        #expect(tampered.status == 1)
+        #expect(tampered.stdout.contains("MISMATCHED records: 3"), "\(tampered.stdout)")
+
+        let irreversible = folder.path("irreversible.csv")
+        let mapping = ["--map", "card_number=scx_token_card_number:digits,skip-empty", "--template-ref", "irreversible-card"]
+        #expect(try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", irreversible], simulator: simulator).status == 0)
+        let refused = try Self.command("verify", mapping + ["--input", "samples/cards.csv", "--output", irreversible, "--sample", "5"], simulator: simulator)
+        #expect(refused.status == 0, "\(refused.stderr)")
+        #expect(refused.stdout.contains("irreversible"))
+    }
+}
