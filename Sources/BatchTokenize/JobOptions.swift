@@ -62,6 +62,12 @@ struct JobOptions: ParsableArguments {
     @Option(help: "The largest burst under --rate (default: a tenth of a second's worth).")
     var burst: Double?
 
+    @Option(help: "Seconds to wait for each answer before the request is retried (or, for a read, given up as outcome-unknown).")
+    var timeout: Double = 30
+
+    @Option(help: "Seconds a connection may stay idle before a heartbeat is sent (keeps connections alive while the rate limit holds them back).")
+    var heartbeatInterval: Double = 5
+
     @Option(help: "Seconds that requests in flight get to answer after SIGINT/SIGTERM before they are abandoned.")
     var stopDeadline: Double = 10
 

@@ -26,6 +26,7 @@ struct JobRunner {
         guard options.connections > 0, options.inFlight > 0 else { throw ValidationError("--connections and --in-flight must be positive") }
         if let rate = options.rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let burst = options.burst, burst < 1 { throw ValidationError("--burst must be at least 1") }
+        guard options.timeout > 0, options.heartbeatInterval > 0 else { throw ValidationError("--timeout and --heartbeat-interval must be positive") }
         guard options.stopDeadline >= 0 else { throw ValidationError("--stop-deadline must not be negative") }
         if omit && action != .tokenize { throw ValidationError("--omit is for tokenize jobs") }
         if omit && !store {
@@ -51,6 +52,8 @@ struct JobRunner {
         configuration.restart = options.restart
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
         configuration.connection.extraCAFile = options.caFile
+        configuration.connection.requestTimeout = .milliseconds(Int64(options.timeout * 1000))
+        configuration.connection.heartbeatInterval = .milliseconds(Int64(options.heartbeatInterval * 1000))
         if action == .detokenize {
             FileHandle.standardError.write(Data("warning: \(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done\n".utf8))
         }

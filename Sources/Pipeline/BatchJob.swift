@@ -112,13 +112,16 @@ public struct BatchJob: Sendable {
         return .completed(try await engine.run(interruptions: interruptions))
     }
 
-    /// A short id derived from the job identity: the same across resumes, so the `reference`
-    /// sent with a record (`<job id>:<seq>`) is the same every time that record is sent.
+    /// A short id derived from the job identity (less the endpoint): the same across resumes,
+    /// so the `reference` sent with a record (`<job id>:<seq>`) is the same every time that
+    /// record is sent.
     static func jobId(of identity: JobIdentity) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        var anywhere = identity
+        anywhere.endpoint = ""
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in try encoder.encode(identity) {
+        for byte in try encoder.encode(anywhere) {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return String(hash, radix: 16).leftPadded(to: 16).prefix(12).description
