@@ -14,6 +14,14 @@ extension BatchTokenize {
                 Mapping: --map COLUMN=FIELD (CSV column or top-level NDJSON key) or --map '$.path=FIELD' \
                 (NDJSON), optionally followed by :luhn,digits,skip-empty; or the instructions of a job \
                 file (--config job.json, ORCA-shaped). Command-line options override the job file.
+
+                Example:
+                  batch-tokenize run --endpoint local --template-ref 438ac8afecdd8035a21c126ee1fe6c19 \\
+                    --input samples/cards.csv --output /tmp/cards.tokenized.csv \\
+                    --map card_number=card_number:digits,luhn,skip-empty --map card_exp=card_exp
+
+                Exit status: 0 finished (rejects included), 5 service unreachable, 6 job refused \
+                (credentials, permission, template), 64 usage, 75 interrupted (run it again to resume).
                 """
         )
 
