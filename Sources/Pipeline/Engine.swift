@@ -31,6 +31,16 @@ struct Engine {
         var sentAt: NIODeadline?
     }
 
+    struct Outbox {
+        var seqs: [Int] = []
+        var requests: [Request] = []
+
+        mutating func clear() {
+            seqs.removeAll(keepingCapacity: true)
+            requests.removeAll(keepingCapacity: true)
+        }
+    }
+
     struct Session {
         var connection: ShieldConexConnection?
         var inFlight = 0
@@ -57,6 +67,8 @@ struct Engine {
     let jobId: String
 
     var sessions: [Session]
+    /// Requests chosen for each session in this round of dispatching, sent together.
+    var outbox: [Outbox]
     var limiter: RateLimiter?
     var aimd: AIMDController
     var wakePending = false
@@ -120,6 +132,7 @@ struct Engine {
         reused = try store.results(in: nextToWrite...Int.max)
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         sessions = Array(repeating: Session(), count: max(1, configuration.connections))
+        outbox = Array(repeating: Outbox(), count: sessions.count)
         limiter = configuration.rate.map { RateLimiter(rate: $0, burst: configuration.burst) }
         aimd = AIMDController(ceiling: configuration.rate)
         tlsContext = NIOSSLContextBox()
@@ -305,14 +318,13 @@ struct Engine {
             for (seq, index) in pendingReads { send(seq: seq, on: index) }
             pendingReads.removeAll(keepingCapacity: true)
         }
+        sendOutbox()
     }
 
+    /// Queues the request of `seq` for session `index`; ``sendOutbox()`` sends each session's
+    /// requests with one write and one flush on its event loop.
     mutating func send(seq: Int, on index: Int) {
-        guard let mapped = slots[seq]?.mapped, let connection = sessions[index].connection else {
-            // The session went down between choosing it and sending: count it as lost.
-            sink.yield(.answered(seq: seq, connection: index, generation: sessions[index].generation, .failure(ShieldConexError.connectionClosed)))
-            return
-        }
+        guard let slot = slots[seq], let mapped = slot.mapped else { return }
         let reference = "\(jobId):\(seq)"
         let request: Request
         switch action {
@@ -322,15 +334,35 @@ struct Engine {
                 reference: reference
             )
         case .detokenize:
-            request = .detokenize(bfid: slots[seq]!.bfid!, values: mapped.values, reference: reference)
+            request = .detokenize(bfid: slot.bfid!, values: mapped.values, reference: reference)
         case .read:
-            request = .read(bfid: slots[seq]!.bfid!, reference: reference)
+            request = .read(bfid: slot.bfid!, reference: reference)
         }
         slots[seq]!.sentAt = .now()
-        let sink = self.sink
-        let generation = sessions[index].generation
-        connection.send(request, timeout: nil).whenComplete { result in
-            sink.yield(.answered(seq: seq, connection: index, generation: generation, result))
+        outbox[index].seqs.append(seq)
+        outbox[index].requests.append(request)
+    }
+
+    mutating func sendOutbox() {
+        for index in outbox.indices where !outbox[index].seqs.isEmpty {
+            let generation = sessions[index].generation
+            let sink = self.sink
+            guard let connection = sessions[index].connection else {
+                // The session went down between choosing it and sending: the requests are lost.
+                for seq in outbox[index].seqs {
+                    sink.yield(.answered(seq: seq, connection: index, generation: generation, .failure(ShieldConexError.connectionClosed)))
+                }
+                outbox[index].clear()
+                continue
+            }
+            let futures = connection.send(outbox[index].requests)
+            for (position, future) in futures.enumerated() {
+                let seq = outbox[index].seqs[position]
+                future.whenComplete { result in
+                    sink.yield(.answered(seq: seq, connection: index, generation: generation, result))
+                }
+            }
+            outbox[index].clear()
         }
     }
 
