@@ -10,6 +10,7 @@ import ShieldConex
 struct Engine {
     enum Event: Sendable {
         case answered(seq: Int, connection: Int, generation: Int, Result<Response, any Error>)
+        case answers(connection: Int, generation: Int, [AnswerBatch.Answer])
         case connected(index: Int, ShieldConexConnection)
         case connectFailed(index: Int, any Error)
         case closed(index: Int, generation: Int)
@@ -47,6 +48,7 @@ struct Engine {
         var generation = 0
         var failures = 0
         var connecting = false
+        var answers: AnswerBatch?
     }
 
     let configuration: BatchJob.Configuration
@@ -298,18 +300,18 @@ struct Engine {
                 break
             }
             let seq = sendQueue.removeFirst()
-            guard var slot = slots[seq], slot.mapped != nil else { continue }
-            slot.attempts += 1
-            slots[seq] = slot
+            guard let position = slots.index(forKey: seq), slots.values[position].mapped != nil else { continue }
+            slots.values[position].attempts += 1
+            let attempts = slots.values[position].attempts
             sessions[index].inFlight += 1
             summary.requestsSent += 1
             sentSinceTick += 1
-            if slot.attempts > 1 { summary.retries += 1 }
+            if attempts > 1 { summary.retries += 1 }
             if action.isSafeToRepeat {
                 send(seq: seq, on: index)
             } else {
                 // A read must never go out twice: its going out is durable before it goes.
-                try store.record(RecordResult(seq: seq, status: .sent, attempts: slot.attempts))
+                try store.record(RecordResult(seq: seq, status: .sent, attempts: attempts))
                 pendingReads.append((seq, index))
             }
         }
@@ -324,21 +326,21 @@ struct Engine {
     /// Queues the request of `seq` for session `index`; ``sendOutbox()`` sends each session's
     /// requests with one write and one flush on its event loop.
     mutating func send(seq: Int, on index: Int) {
-        guard let slot = slots[seq], let mapped = slot.mapped else { return }
+        guard let position = slots.index(forKey: seq), let values = slots.values[position].mapped?.values else { return }
         let reference = "\(jobId):\(seq)"
         let request: Request
         switch action {
         case .tokenize:
             request = .tokenize(
-                templateRef: configuration.templateRef, values: mapped.values, omit: configuration.omit, store: configuration.store,
+                templateRef: configuration.templateRef, values: values, omit: configuration.omit, store: configuration.store,
                 reference: reference
             )
         case .detokenize:
-            request = .detokenize(bfid: slot.bfid!, values: mapped.values, reference: reference)
+            request = .detokenize(bfid: slots.values[position].bfid!, values: values, reference: reference)
         case .read:
-            request = .read(bfid: slot.bfid!, reference: reference)
+            request = .read(bfid: slots.values[position].bfid!, reference: reference)
         }
-        slots[seq]!.sentAt = .now()
+        slots.values[position].sentAt = .now()
         outbox[index].seqs.append(seq)
         outbox[index].requests.append(request)
     }
@@ -356,11 +358,16 @@ struct Engine {
                 continue
             }
             let futures = connection.send(outbox[index].requests)
+            guard let first = futures.first else { continue }
+            if sessions[index].answers == nil {
+                sessions[index].answers = AnswerBatch(eventLoop: first.eventLoop) { batch in
+                    sink.yield(.answers(connection: index, generation: generation, batch))
+                }
+            }
+            let answers = sessions[index].answers!
             for (position, future) in futures.enumerated() {
                 let seq = outbox[index].seqs[position]
-                future.whenComplete { result in
-                    sink.yield(.answered(seq: seq, connection: index, generation: generation, result))
-                }
+                future.whenComplete { result in answers.add(seq: seq, result: result) }
             }
             outbox[index].clear()
         }
@@ -374,8 +381,14 @@ struct Engine {
                 sessions[index].inFlight = max(0, sessions[index].inFlight - 1)
             }
             try answered(seq: seq, result: result)
+        case .answers(let index, let generation, let batch):
+            if sessions[index].generation == generation {
+                sessions[index].inFlight = max(0, sessions[index].inFlight - batch.count)
+            }
+            for answer in batch { try answered(seq: answer.seq, result: answer.result) }
         case .connected(let index, let connection):
             sessions[index].connection = connection
+            sessions[index].answers = nil
             sessions[index].connecting = false
             sessions[index].failures = 0
             sessions[index].generation += 1
@@ -449,30 +462,34 @@ struct Engine {
     }
 
     mutating func answered(seq: Int, result: Result<Response, any Error>) throws {
-        guard var slot = slots[seq], slot.result == nil, let mapped = slot.mapped else { return }
-        if let sentAt = slot.sentAt { latency.record(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds) }
+        // Slots are read and changed in place: copying one retains every array and string it holds.
+        guard let position = slots.index(forKey: seq), slots.values[position].result == nil, slots.values[position].mapped != nil else { return }
+        let attempts = slots.values[position].attempts
+        let mappedValues = slots.values[position].mapped!.values
+        if let sentAt = slots.values[position].sentAt { latency.record(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds) }
+        let outcome: RecordResult
         switch result {
         case .success(let response) where response.success:
-            guard let values = answeredValues(response, for: mapped) else {
-                slot.result = RecordResult(
+            guard let values = answeredValues(response, for: mappedValues) else {
+                outcome = RecordResult(
                     seq: seq, status: .rejected, messageId: response.messageId, errorCode: "answer-mismatch",
-                    message: "the answer has \(response.values?.count ?? 0) values for \(mapped.values.count) mapped", attempts: slot.attempts
+                    message: "the answer has \(response.values?.count ?? 0) values for \(mappedValues.count) mapped", attempts: attempts
                 )
                 break
             }
-            let bfid = action.producesBfid ? response.bfid : slot.bfid
+            let bfid = action.producesBfid ? response.bfid : slots.values[position].bfid
             guard let bfid else {
-                slot.result = RecordResult(
+                outcome = RecordResult(
                     seq: seq, status: .rejected, messageId: response.messageId, errorCode: "answer-mismatch",
-                    message: "the answer has no bfid", attempts: slot.attempts
+                    message: "the answer has no bfid", attempts: attempts
                 )
                 break
             }
-            slot.result = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: values, attempts: slot.attempts)
+            outcome = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: values, attempts: attempts)
             if action.answersPlaintext {
                 // The plaintext stays in memory until its line is written; the checkpoint learns only that it was done.
-                try store.record(RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, attempts: slot.attempts))
-                slots[seq] = slot
+                try store.record(RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, attempts: attempts))
+                slots.values[position].result = outcome
                 return
             }
         case .success(let response):
@@ -485,61 +502,61 @@ struct Engine {
             // A throttled request was not carried out, so even a read may go again; a read that
             // met a server error may have been carried out.
             let repeatable = action.isSafeToRepeat || code == .rateLimited
-            if let code, code.isTransient, repeatable, slot.attempts < configuration.retry.maxAttempts {
-                scheduleRetry(seq: seq, attempt: slot.attempts + 1)
+            if let code, code.isTransient, repeatable, attempts < configuration.retry.maxAttempts {
+                scheduleRetry(seq: seq, attempt: attempts + 1)
                 return
             }
             if let code, code.isTransient, !repeatable {
-                slot.result = RecordResult(
+                outcome = RecordResult(
                     seq: seq, status: .outcomeUnknown, messageId: response.messageId, errorCode: "outcome-unknown",
-                    message: "the read was answered with \(code): it may have been carried out, and a read is not sent twice", attempts: slot.attempts
+                    message: "the read was answered with \(code): it may have been carried out, and a read is not sent twice", attempts: attempts
                 )
                 break
             }
-            slot.result = RecordResult(
+            outcome = RecordResult(
                 seq: seq, status: .rejected, messageId: response.messageId, errorCode: code.map { String($0.rawValue) } ?? "unknown",
-                message: MessageRedaction.redact(response.failure?.message ?? "the service answered success: false"), attempts: slot.attempts
+                message: MessageRedaction.redact(response.failure?.message ?? "the service answered success: false"), attempts: attempts
             )
         case .failure(let error):
             let retryable = (error as? ShieldConexError)?.isRetryable ?? false
             if retryable, !action.isSafeToRepeat {
-                slot.result = RecordResult(
+                outcome = RecordResult(
                     seq: seq, status: .outcomeUnknown, errorCode: "outcome-unknown",
-                    message: MessageRedaction.redact("the answer was lost (\(error)); a read is not sent twice"), attempts: slot.attempts
+                    message: MessageRedaction.redact("the answer was lost (\(error)); a read is not sent twice"), attempts: attempts
                 )
                 break
             }
-            if retryable, slot.attempts < configuration.retry.maxAttempts {
-                scheduleRetry(seq: seq, attempt: slot.attempts + 1)
+            if retryable, attempts < configuration.retry.maxAttempts {
+                scheduleRetry(seq: seq, attempt: attempts + 1)
                 return
             }
-            slot.result = RecordResult(
-                seq: seq, status: .rejected, errorCode: "client-error", message: MessageRedaction.redact("\(error)"), attempts: slot.attempts
+            outcome = RecordResult(
+                seq: seq, status: .rejected, errorCode: "client-error", message: MessageRedaction.redact("\(error)"), attempts: attempts
             )
         }
-        try store.record(slot.result!)
-        slots[seq] = slot
+        try store.record(outcome)
+        slots.values[position].result = outcome
     }
 
     /// The answered values in the order of the mapped ones: tokens (tokenize, read) or plaintext
     /// (detokenize). Matched by field name, else by position; `nil` when they do not fit.
-    func answeredValues(_ response: Response, for mapped: MappedRecord) -> [String]? {
+    func answeredValues(_ response: Response, for mapped: [FieldValue]) -> [String]? {
         let answered = response.values ?? []
         if action == .tokenize && configuration.omit {
             // omit: the service keeps the tokens for a later read; the output gets empty values.
-            return Array(repeating: "", count: mapped.values.count)
+            return Array(repeating: "", count: mapped.count)
         }
-        guard answered.count >= mapped.values.count || action == .read else { return nil }
+        guard answered.count >= mapped.count || action == .read else { return nil }
         var values: [String] = []
-        values.reserveCapacity(mapped.values.count)
-        for (position, value) in mapped.values.enumerated() {
+        values.reserveCapacity(mapped.count)
+        for (position, value) in mapped.enumerated() {
             if position < answered.count, answered[position].name == value.name {
                 values.append(answered[position].value)
             } else if let match = answered.first(where: { $0.name == value.name }) {
                 values.append(match.value)
             } else if action == .read {
                 values.append(value.value)  // a field the tokenize job skipped (empty) stays as it was
-            } else if answered.count == mapped.values.count {
+            } else if answered.count == mapped.count {
                 values.append(answered[position].value)
             } else {
                 return nil
@@ -606,7 +623,8 @@ struct Engine {
     // MARK: Writing in order
 
     mutating func drain() throws {
-        while let slot = slots[nextToWrite], let result = slot.result {
+        while let position = slots.index(forKey: nextToWrite), let result = slots.values[position].result {
+            let slot = slots.remove(at: position).value
             switch result.status {
             case .done:
                 line.removeAll(keepingCapacity: true)
@@ -629,7 +647,6 @@ struct Engine {
                 }
             }
             lastWritten = (nextToWrite, slot.after)
-            slots.removeValue(forKey: nextToWrite)
             nextToWrite += 1
             uncommitted += 1
             if uncommitted >= configuration.commitEvery || ContinuousClock.now - lastCommit >= configuration.commitInterval {
