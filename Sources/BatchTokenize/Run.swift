@@ -33,7 +33,7 @@ extension BatchTokenize {
         @Flag(help: "Ask ShieldConex to store the bfid for a later tokenization-read.")
         var store = false
 
-        @Flag(help: "Ask ShieldConex not to return the tokens (read them later with 'read'); implies nothing about --store, which you want too.")
+        @Flag(help: "Ask ShieldConex not to return the tokens; give --store too, and read them later with 'read'.")
         var omit = false
 
         func run() async throws {
