@@ -176,8 +176,8 @@ struct Engine {
                 closeAll()
                 throw fatal
             }
-            if stopping && (inFlight == 0 || stopExpired) { break }
             if readerDone && slots.isEmpty { break }
+            if stopping && (inFlight == 0 || stopExpired) { break }
             guard let event = await iterator.next() else { break }
             try handle(event)
         }
@@ -185,7 +185,7 @@ struct Engine {
         summary.lowestRate = aimd.lowest
         let elapsed = ContinuousClock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        if stopping {
+        if stopping && !(readerDone && slots.isEmpty) {
             try commit()
             closeAll()
             let abandoned = inFlight

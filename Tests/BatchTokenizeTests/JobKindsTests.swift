@@ -50,9 +50,14 @@ import Testing
             #expect(Array(result.dropLast()) == expected, "record \(index + 1)")
             #expect(result.last == tokens.rows[index].last)
         }
-        // The plaintext never reached the checkpoint: resuming a detokenize job asks again.
-        let summary = try CheckpointStore.summary(path: CheckpointStore.defaultPath(forOutput: plain))
-        #expect(summary.complete)
+        // The plaintext never reached the checkpoint (a resumed detokenize job asks again).
+        let checkpoint = CheckpointStore.defaultPath(forOutput: plain)
+        #expect(try CheckpointStore.summary(path: checkpoint).complete)
+        var stored = FileManager.default.contents(atPath: checkpoint) ?? Data()
+        stored.append(FileManager.default.contents(atPath: checkpoint + "-wal") ?? Data())
+        #expect(!stored.isEmpty)
+        let leaked = input.rows.map { $0[1].filter(\.isNumber) }.filter { !$0.isEmpty && stored.range(of: Data($0.utf8)) != nil }
+        #expect(leaked.isEmpty, "\(leaked.count) card numbers found in the checkpoint")
     }
 
     @Test func detokenizingTheTokenizedNDJSONGivesBackTheInput() throws {
