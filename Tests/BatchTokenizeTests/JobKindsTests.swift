@@ -160,4 +160,27 @@ import Testing
         #expect(refused.status == 0, "\(refused.stderr)")
         #expect(refused.stdout.contains("irreversible"))
     }
+
+    /// Records the service will not detokenize (outside the window: 1403; irreversible: 1402)
+    /// become rejects with the service's code; the job finishes.
+    @Test func refusedDetokenizationsBecomeRejects() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        for (template, code) in [("timeboxed-not-yet", "1403"), ("irreversible-card", "1402")] {
+            let mapping = ["--map", "card_number=scx_token_card_number:digits,skip-empty", "--template-ref", template]
+            let tokenized = folder.path("\(template).csv")
+            let plain = folder.path("\(template).plain.csv")
+            let tokenize = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", tokenized], simulator: simulator)
+            #expect(tokenize.status == 0, "\(tokenize.stderr)")
+            let detokenize = try Self.command("detokenize", mapping + ["--input", tokenized, "--output", plain], simulator: simulator)
+            #expect(detokenize.status == 0, "\(detokenize.stderr)")
+            let sent = try TokenizeRunTests.readCSV(tokenized).rows.filter { !$0[1].isEmpty }.count
+            #expect(detokenize.stdout.contains("  \(code): \(sent)"), "\(detokenize.stdout)")
+            let rejects = try String(contentsOfFile: plain + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            #expect(rejects.filter { $0.contains(",\(code),") }.count == sent)
+            #expect(try TokenizeRunTests.readCSV(plain).rows.count == 200 - sent, "only the records without a token are written")
+        }
+    }
 }
