@@ -183,4 +183,37 @@ import Testing
             #expect(try TokenizeRunTests.readCSV(plain).rows.count == 200 - sent, "only the records without a token are written")
         }
     }
+
+    /// What cannot succeed stops the job before (or at) its first record, with its own exit code.
+    @Test func refusedJobsStopWithTheirExitCodes() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let base = ["--input", "samples/cards.csv", "--map", "card_number=scx_token_card_number:digits,skip-empty"]
+
+        let unknown = try Self.command("run", base + ["--template-ref", "no-such-template", "--output", folder.path("a.csv")], simulator: simulator)
+        #expect(unknown.status == 6)
+        #expect(unknown.stderr.contains("template-validate failed for templateRef no-such-template"))
+
+        // The key is good but not allowed this template: refused before the first record, checkpoint kept.
+        let output = folder.path("b.csv")
+        let denied = try Self.command("run", base + ["--template-ref", "restricted-card", "--output", output], simulator: simulator)
+        #expect(denied.status == 6)
+        #expect(denied.stderr.contains("template-validate failed for templateRef restricted-card"))
+        #expect(denied.stderr.contains("run the same command again"))
+        #expect(FileManager.default.fileExists(atPath: CheckpointStore.defaultPath(forOutput: output)))
+
+        let wrongKey = try CommandLineTests.run(
+            ["run", "--endpoint", simulator.url, "--template-ref", Self.template, "--output", folder.path("c.csv")] + base,
+            environment: ["SCX_API_KEY": "d3Jvbmc6a2V5"], directory: Self.root
+        )
+        #expect(wrongKey.status == 6)
+
+        let unreachable = try CommandLineTests.run(
+            ["run", "--endpoint", "ws://127.0.0.1:1", "--template-ref", Self.template, "--output", folder.path("d.csv")] + base,
+            environment: ["SCX_API_KEY": TokenizeRunTests.key], directory: Self.root
+        )
+        #expect(unreachable.status == 5)
+    }
 }
