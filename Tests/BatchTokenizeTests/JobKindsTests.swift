@@ -216,4 +216,34 @@ import Testing
         )
         #expect(unreachable.status == 5)
     }
+
+    @Test func omittedTokensOfAnNDJSONFileAreReadBackInPlace() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let mapping = ["--map", "$.card.number=card_number:digits,skip-empty", "--map", "$.card.cvv=card_cvv:skip-empty", "--template-ref", Self.template]
+        let omitted = folder.path("omitted.ndjson")
+        let tokenized = folder.path("tokenized.ndjson")
+        let read = folder.path("read.ndjson")
+        #expect(try Self.command("run", mapping + ["--input", "samples/cards.ndjson", "--output", omitted, "--omit", "--store"], simulator: simulator).status == 0)
+        #expect(try Self.command("run", mapping + ["--input", "samples/cards.ndjson", "--output", tokenized], simulator: simulator).status == 0)
+        let outcome = try Self.command("read", mapping + ["--input", omitted, "--output", read], simulator: simulator)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("the books balance: read"))
+        func records(_ path: String) throws -> [[String: Any]] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+        }
+        let direct = try records(tokenized)
+        let readBack = try records(read)
+        #expect(readBack.count == direct.count && !readBack.isEmpty)
+        for (left, right) in zip(readBack, direct) {
+            // Tokens are the same for the same value; bfids differ (one per tokenize request).
+            var left = left, right = right
+            #expect(left.removeValue(forKey: "bfid") != nil && right.removeValue(forKey: "bfid") != nil)
+            #expect(NSDictionary(dictionary: left).isEqual(to: right), "record \(left["id"] ?? "")")
+        }
+    }
 }
