@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 @main
@@ -11,31 +12,33 @@ struct BatchTokenize: AsyncParsableCommand {
             --key-file FILE; it is never taken from a command-line value. --endpoint local runs an \
             embedded ShieldConex simulator, so every command works without an account.
             """,
-        subcommands: [Run.self, Detokenize.self, Read.self, Verify.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self]
+        version: version,
+        subcommands: [
+            Run.self, Detokenize.self, Read.self, Verify.self, Validate.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self,
+        ]
     )
-}
 
-/// Process exit codes shared by the subcommands.
-enum ExitCodes {
-    /// The server answered, with `success: false`.
-    static let answeredFailure = ExitCode(3)
-    /// The server refused the API key (HTTP 401/403 or 8003/8004).
-    static let authentication = ExitCode(4)
-    /// The connection could not be made or was lost.
-    static let connection = ExitCode(5)
-    /// The service refused the job itself (8003, 8004, 1202, failed validation).
-    static let jobRefused = ExitCode(6)
-    /// A signal stopped the job; what was finished is committed and running it again resumes (EX_TEMPFAIL).
-    static let interrupted = ExitCode(75)
-}
+    static let version = "batch-tokenize 0.6.0"
 
-/// Logging for the executable: one stderr handler at the chosen level, bootstrapped once.
-enum LoggingSetup {
-    static func bootstrap(level: Logger.Level) {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+    /// Like ArgumentParser's `main`, except that every message is masked on its way out.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+            } else if !message.isEmpty {
+                Console.clearProgress()
+                Console.write(message)
+            }
+            Foundation.exit(code.rawValue)
         }
     }
 }

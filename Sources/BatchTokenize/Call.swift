@@ -42,7 +42,7 @@ extension BatchTokenize {
         }
 
         func run() async throws {
-            LoggingSetup.bootstrap(level: connection.logLevel)
+            connection.log.bootstrap()
             let logger = Logger(label: "batch-tokenize.call")
             let action = Action(rawValue: action)!
             let request: Request
@@ -65,8 +65,8 @@ extension BatchTokenize {
                 await client.close()
             } catch let error as ShieldConexError {
                 await resolved.shutdown()
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw error.isAuthenticationFailure ? ExitCodes.authentication : ExitCodes.connection
+                Console.write("error: \(error)")
+                throw error.isAuthenticationFailure ? ExitCodes.refused : ExitCodes.connection
             }
             await resolved.shutdown()
             print(response.raw ?? "")

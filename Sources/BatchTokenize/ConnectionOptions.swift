@@ -11,24 +11,13 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "staging, cert, production, local (embedded simulator), or a ws:// or wss:// URL.")
     var endpoint: String
 
-    @Option(help: "Read the API key from this file (mode 0600) instead of SCX_API_KEY.")
-    var keyFile: String?
+    @OptionGroup var credentials: CredentialOptions
 
-    @Option(help: "A PEM file of extra CA certificates to trust for wss:// (system roots stay trusted).")
-    var caFile: String?
+    @OptionGroup var timing: TimingOptions
 
-    @Option(help: "Seconds to wait for each answer.")
-    var timeout: Double = 30
-
-    @Option(help: "Seconds without sending after which a heartbeat is sent.")
-    var heartbeatInterval: Double = 5
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .warning
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        guard heartbeatInterval > 0 else { throw ValidationError("--heartbeat-interval must be positive") }
         if endpoint.lowercased() != "local" {
             do {
                 _ = try Endpoint(endpoint)
@@ -39,16 +28,12 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var connectionConfiguration: ConnectionConfiguration {
-        var configuration = ConnectionConfiguration()
-        configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
-        configuration.heartbeatInterval = .milliseconds(Int64(heartbeatInterval * 1000))
-        configuration.extraCAFile = caFile
-        return configuration
+        timing.connectionConfiguration(caFile: credentials.caFile)
     }
 
     /// The endpoint and key to use; for `local`, starts the embedded simulator first.
     func resolve(logger: Logger) async throws -> ResolvedEndpoint {
-        try await ResolvedEndpoint.resolve(endpoint: endpoint, keyFile: keyFile, logger: logger)
+        try await ResolvedEndpoint.resolve(endpoint: endpoint, credentials: credentials, logger: logger)
     }
 }
 
@@ -59,7 +44,7 @@ struct ResolvedEndpoint {
 
     /// `local` starts the embedded simulator with a generated key; anything else is parsed, and
     /// the key is read from `--key-file` or `SCX_API_KEY`.
-    static func resolve(endpoint name: String, keyFile: String?, logger: Logger) async throws -> ResolvedEndpoint {
+    static func resolve(endpoint name: String, credentials: CredentialOptions, logger: Logger) async throws -> ResolvedEndpoint {
         if name.lowercased() == "local" {
             let key = LocalSimulator.generateKey()
             var configuration = SimulatorConfiguration()
@@ -68,12 +53,7 @@ struct ResolvedEndpoint {
             let server = try await SimulatorServer.start(configuration: configuration, logger: logger)
             return ResolvedEndpoint(endpoint: try Endpoint(server.url), key: APIKey(key), simulator: server)
         }
-        let key: APIKey
-        do {
-            key = try APIKey.load(keyFile: keyFile)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let key = try credentials.load()
         do {
             return ResolvedEndpoint(endpoint: try Endpoint(name), key: key, simulator: nil)
         } catch {

@@ -41,11 +41,7 @@ struct JobOptions: ParsableArguments {
     @Option(help: "staging, cert, production, local (embedded simulator), or a ws:// or wss:// URL.")
     var endpoint: String?
 
-    @Option(help: "Read the API key from this file (mode 0600) instead of SCX_API_KEY.")
-    var keyFile: String?
-
-    @Option(help: "A PEM file of extra CA certificates to trust for wss://.")
-    var caFile: String?
+    @OptionGroup var credentials: CredentialOptions
 
     @Option(help: "Checkpoint file (default: <output>.checkpoint.sqlite).")
     var checkpoint: String?
@@ -62,11 +58,7 @@ struct JobOptions: ParsableArguments {
     @Option(help: "The largest burst under --rate (default: a tenth of a second's worth).")
     var burst: Double?
 
-    @Option(help: "Seconds to wait for each answer before the request is retried (or, for a read, given up as outcome-unknown).")
-    var timeout: Double = 30
-
-    @Option(help: "Seconds a connection may stay idle before a heartbeat is sent (keeps connections alive while the rate limit holds them back).")
-    var heartbeatInterval: Double = 5
+    @OptionGroup var timing: TimingOptions
 
     @Option(help: "Seconds that requests in flight get to answer after SIGINT/SIGTERM before they are abandoned.")
     var stopDeadline: Double = 10
@@ -74,8 +66,16 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Discard an existing checkpoint and start over.")
     var restart = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .warning
+    @OptionGroup var log: LogOptions
+
+    @Option(help: "Seconds between progress lines when stderr is not a terminal (on a terminal, one line is redrawn 4 times a second).")
+    var progressInterval: Double = 10
+
+    @Option(help: "Write the summary as JSON to this file at the end (figures and job identity; no secrets, no values).")
+    var report: String?
+
+    @Option(help: "Write the figures in Prometheus text format to this file at the end (atomically; for node_exporter's textfile collector).")
+    var metricsFile: String?
 
     /// The job file merged with the command line (which wins).
     func jobFile() throws -> JobConfiguration {

@@ -6,7 +6,8 @@ import Pipeline
 import ShieldConex
 
 /// Runs a tokenize, detokenize or read job from the command line: resolves the endpoint, turns
-/// the options into a job, runs it with signal handling, and maps its outcome to an exit code.
+/// the options into a job, runs it with progress and signal handling, prints the summary, writes
+/// the report and metrics files, and maps the outcome to an exit code.
 struct JobRunner {
     var action: JobAction
     var options: JobOptions
@@ -14,9 +15,90 @@ struct JobRunner {
     var store = false
     var omit = false
 
+    /// How a job ended, for the summary, the report and the exit status.
+    struct Ending {
+        var outcome: JobReport.Outcome
+        var exitCode: ExitCode
+        var summary: JobSummary?
+        var message: String?
+    }
+
     func run() async throws {
-        LoggingSetup.bootstrap(level: options.logLevel)
+        Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
+        options.log.bootstrap()
         let logger = Logger(label: "batch-tokenize.\(action.rawValue)")
+        let startedAt = Date()
+        let configuration = try await configure(logger: logger)
+        let resolved = try await ResolvedEndpoint.resolve(endpoint: configuration.endpointName, credentials: options.credentials, logger: logger)
+        var runnable = configuration
+        runnable.endpoint = resolved.endpoint
+        runnable.key = resolved.key
+        let display = ProgressDisplay(
+            mode: options.log.quiet ? .off : Console.isTerminal ? .terminal : .lines(interval: options.progressInterval),
+            format: options.log.logFormat, action: action.rawValue
+        )
+        runnable.progress = { display.update($0) }
+        let batchJob = BatchJob(configuration: runnable, logger: logger)
+        let resume = "run the same command again: batch-tokenize "
+            + CommandLine.arguments.dropFirst().filter { $0 != "--restart" }.map(Self.shellQuoted).joined(separator: " ")
+        let signals = SignalInterruptions(resumeHint: resume)
+        let ending: Ending
+        do {
+            switch try await batchJob.run(interruptions: signals.stream) {
+            case .alreadyComplete:
+                ending = Ending(
+                    outcome: .alreadyComplete, exitCode: ExitCodes.success,
+                    message: "the job is already complete (checkpoint \(runnable.checkpointPath)); nothing was sent. Use --restart to run it again."
+                )
+            case .completed(let summary):
+                if !summary.balances {
+                    ending = Ending(outcome: .failed, exitCode: ExitCodes.failure, summary: summary, message: "the books do not balance")
+                } else if summary.rejected + summary.outcomeUnknown > 0 {
+                    ending = Ending(
+                        outcome: .completedWithRejects, exitCode: ExitCodes.finishedWithRejects, summary: summary,
+                        message: "finished; \(summary.rejected + summary.outcomeUnknown) records are in the rejects file \(runnable.rejectsPath)"
+                    )
+                } else {
+                    ending = Ending(outcome: .completed, exitCode: ExitCodes.success, summary: summary)
+                }
+            }
+        } catch let error as JobError {
+            switch error.kind {
+            case .configuration:
+                ending = Ending(outcome: .configurationError, exitCode: ExitCodes.usage, summary: error.summary, message: "error: \(error)")
+            case .connection:
+                ending = Ending(
+                    outcome: .unreachable, exitCode: ExitCodes.connection, summary: error.summary,
+                    message: "error: \(error)\nthe checkpoint is kept: once the service can be reached, \(resume)"
+                )
+            case .fatalAnswer:
+                ending = Ending(
+                    outcome: .refused, exitCode: ExitCodes.refused, summary: error.summary,
+                    message: "error: \(error)\ncheck the key and the template (batch-tokenize validate); the checkpoint is kept: fix the cause, then \(resume)"
+                )
+            case .interrupted:
+                ending = Ending(outcome: .interrupted, exitCode: ExitCodes.interrupted, summary: error.summary, message: "\(error)\nto resume, \(resume)")
+            }
+        } catch {
+            ending = Ending(
+                outcome: .failed, exitCode: ExitCodes.failure,
+                message: "error: \(error)\nwhat was finished is committed; once the cause is fixed, \(resume)"
+            )
+        }
+        await resolved.shutdown()
+        display.finish()
+        if let summary = ending.summary {
+            Console.write("\(summary)\noutput: \(runnable.outputPath)\nrejects: \(runnable.rejectsPath)\n"
+                + String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
+        }
+        if let message = ending.message { Console.write(message) }
+        try writeReportAndMetrics(ending, configuration: runnable, job: batchJob, startedAt: startedAt)
+        if ending.exitCode != .success { throw ending.exitCode }
+    }
+
+    /// The job's configuration from the options and the job file; usage errors are thrown here,
+    /// before anything is connected.
+    func configure(logger: Logger) async throws -> BatchJob.Configuration {
         guard let inputPath = job.input?.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
         let format = job.input?.format ?? InputFormat.guess(path: inputPath)
         let delimiter = try usage { try JobConfiguration.delimiterByte(job.input?.delimiter) }
@@ -26,15 +108,24 @@ struct JobRunner {
         guard options.connections > 0, options.inFlight > 0 else { throw ValidationError("--connections and --in-flight must be positive") }
         if let rate = options.rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let burst = options.burst, burst < 1 { throw ValidationError("--burst must be at least 1") }
-        guard options.timeout > 0, options.heartbeatInterval > 0 else { throw ValidationError("--timeout and --heartbeat-interval must be positive") }
         guard options.stopDeadline >= 0 else { throw ValidationError("--stop-deadline must not be negative") }
+        guard options.progressInterval > 0 else { throw ValidationError("--progress-interval must be positive") }
         if omit && action != .tokenize { throw ValidationError("--omit is for tokenize jobs") }
         if omit && !store {
-            FileHandle.standardError.write(Data("warning: --omit without --store: the tokens can never be read back\n".utf8))
+            logger.warning("--omit without --store: the tokens can never be read back")
         }
-        let resolved = try await ResolvedEndpoint.resolve(endpoint: endpointName, keyFile: options.keyFile, logger: logger)
+        guard FileManager.default.isReadableFile(atPath: inputPath) else {
+            throw ValidationError("cannot read the input file \(inputPath)")
+        }
+        let endpoint: Endpoint
+        do {
+            // A placeholder for `local`: the embedded simulator's address is known once it runs.
+            endpoint = try Endpoint(endpointName.lowercased() == "local" ? "ws://127.0.0.1:1" : endpointName)
+        } catch {
+            throw ValidationError("--endpoint: \(error)")
+        }
         var configuration = BatchJob.Configuration(
-            endpoint: resolved.endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: resolved.key,
+            endpoint: endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: APIKey(""),
             templateRef: templateRef, inputPath: inputPath, format: format, instructions: job.instructions ?? [], outputPath: outputPath,
             rejectsPath: options.rejects ?? job.output?.rejects ?? outputPath + ".rejects.csv",
             checkpointPath: options.checkpoint ?? CheckpointStore.defaultPath(forOutput: outputPath)
@@ -51,42 +142,40 @@ struct JobRunner {
         configuration.burst = options.burst
         configuration.restart = options.restart
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
-        configuration.connection.extraCAFile = options.caFile
-        configuration.connection.requestTimeout = .milliseconds(Int64(options.timeout * 1000))
-        configuration.connection.heartbeatInterval = .milliseconds(Int64(options.heartbeatInterval * 1000))
+        configuration.connection = options.timing.connectionConfiguration(caFile: options.credentials.caFile)
+        configuration.masking = Console.masking
         if action == .detokenize {
-            FileHandle.standardError.write(Data("warning: \(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done\n".utf8))
+            logger.warning("\(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done")
         }
-        let resume = "run the same command again: batch-tokenize "
-            + CommandLine.arguments.dropFirst().filter { $0 != "--restart" }.map(Self.shellQuoted).joined(separator: " ")
-        let signals = SignalInterruptions(resumeHint: resume)
-        let outcome: BatchJob.Outcome
+        return configuration
+    }
+
+    /// `--report` and `--metrics-file`, written for every ending (a cron job is watched by them).
+    func writeReportAndMetrics(_ ending: Ending, configuration: BatchJob.Configuration, job: BatchJob, startedAt: Date) throws {
+        guard options.report != nil || options.metricsFile != nil else { return }
+        let finishedAt = Date()
+        let identity = JobReport.Job(
+            id: try? job.jobId(), action: action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
+            input: configuration.inputPath,
+            inputBytes: (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value,
+            format: configuration.format.rawValue, output: configuration.outputPath, rejects: configuration.rejectsPath,
+            checkpoint: configuration.checkpointPath, connections: configuration.connections, inFlight: configuration.inFlight,
+            rate: configuration.rate
+        )
+        let report = JobReport(
+            tool: BatchTokenize.version, outcome: ending.outcome, exitCode: ending.exitCode.rawValue, message: ending.message,
+            startedAt: timestamp(startedAt), finishedAt: timestamp(finishedAt), job: identity, summary: ending.summary ?? JobSummary(),
+            masking: Console.masking
+        )
         do {
-            outcome = try await BatchJob(configuration: configuration, logger: logger).run(interruptions: signals.stream)
-        } catch let error as JobError {
-            await resolved.shutdown()
-            switch error.kind {
-            case .configuration: throw ValidationError(error.message)
-            case .connection:
-                FileHandle.standardError.write(Data("error: \(error)\nthe checkpoint is kept: once the service can be reached, \(resume)\n".utf8))
-                throw ExitCodes.connection
-            case .fatalAnswer:
-                FileHandle.standardError.write(Data("error: \(error)\nthe checkpoint is kept: fix the cause, then \(resume)\n".utf8))
-                throw ExitCodes.jobRefused
-            case .interrupted:
-                FileHandle.standardError.write(Data("\(error)\nto resume, \(resume)\n".utf8))
-                throw ExitCodes.interrupted
+            if let path = options.report { try AtomicFile.write(try report.json(), to: path) }
+            if let path = options.metricsFile {
+                let text = PrometheusMetrics.render(report, finishedAtUnixSeconds: finishedAt.timeIntervalSince1970)
+                try AtomicFile.write(Data(text.utf8), to: path)
             }
-        }
-        await resolved.shutdown()
-        switch outcome {
-        case .alreadyComplete:
-            print("the job is already complete (checkpoint \(configuration.checkpointPath)); nothing was sent. Use --restart to run it again.")
-        case .completed(let summary):
-            print(summary)
-            print("output: \(outputPath)\nrejects: \(configuration.rejectsPath)")
-            print(String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
-            if !summary.balances { throw ExitCode.failure }
+        } catch {
+            Console.write("error: cannot write the report or metrics file: \(error)")
+            throw ExitCodes.failure
         }
     }
 

@@ -24,10 +24,10 @@ final class SignalInterruptions {
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 if received.increment() == 1 {
-                    FileHandle.standardError.write(Data("\nstopping: finishing the requests in flight and committing (a second signal exits at once; the job stays resumable)\n".utf8))
+                    Console.write("\nstopping: finishing the requests in flight and committing (a second signal exits at once; the job stays resumable)")
                     continuation.yield()
                 } else {
-                    FileHandle.standardError.write(Data("stopped at once. To resume: \(resumeHint)\n".utf8))
+                    Console.write("stopped at once. To resume: \(resumeHint)")
                     _exit(ExitCodes.interrupted.rawValue)
                 }
             }

@@ -58,7 +58,7 @@ extension BatchTokenize {
         var bfidColumn: String?
 
         func run() async throws {
-            LoggingSetup.bootstrap(level: connection.logLevel)
+            connection.log.bootstrap()
             let logger = Logger(label: "batch-tokenize.verify")
             guard sample > 0 else { throw ValidationError("--sample must be positive") }
             var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
@@ -86,16 +86,16 @@ extension BatchTokenize {
                     to: resolved.endpoint, key: resolved.key, configuration: connection.connectionConfiguration, logger: logger
                 )
             } catch let error as ShieldConexError where error.isAuthenticationFailure {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCodes.authentication
+                Console.write("error: \(error)")
+                throw ExitCodes.refused
             } catch {
-                FileHandle.standardError.write(Data("error: cannot connect: \(error)\n".utf8))
+                Console.write("error: cannot connect: \(error)")
                 throw ExitCodes.connection
             }
             let template = try await client.send(.templateValidate(templateRef: templateRef))
             guard template.success else {
-                FileHandle.standardError.write(Data("error: template-validate failed for \(templateRef): \(template.failure?.description ?? "refused")\n".utf8))
-                throw ExitCodes.jobRefused
+                Console.write("error: template-validate failed for \(templateRef): \(template.failure?.description ?? "refused")")
+                throw ExitCodes.refused
             }
             let answers = client.send(drawn.entries.map { Request.detokenize(bfid: $0.bfid, values: $0.tokens, reference: "verify:\($0.record)") })
             var matched = 0

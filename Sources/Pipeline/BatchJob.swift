@@ -46,6 +46,10 @@ public struct BatchJob: Sendable {
         public var commitInterval: Duration = .milliseconds(500)
         /// After an interruption, how long requests in flight may take to answer before they are abandoned.
         public var stopDeadline: Duration = .seconds(10)
+        /// Masks card numbers in the messages kept in the checkpoint and the rejects file.
+        public var masking = CardNumberMasking()
+        /// Called about four times a second while records are sent, from the job's task.
+        public var progress: (@Sendable (JobProgress) -> Void)?
 
         public init(
             endpoint: Endpoint, endpointName: String, key: APIKey, templateRef: String, inputPath: String, format: InputFormat,
@@ -93,6 +97,11 @@ public struct BatchJob: Sendable {
             inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath), mapping: mapping,
             options: options
         )
+    }
+
+    /// The short id sent in every reference, `<job id>:<seq>`; the same across resumes.
+    public func jobId() throws -> String {
+        try Self.jobId(of: identity())
     }
 
     /// Runs the job. A value arriving on `interruptions` stops it gracefully: no more records

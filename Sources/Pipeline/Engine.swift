@@ -93,6 +93,10 @@ struct Engine {
     var sentSinceTick = 0
     var lastTick = NIODeadline.now()
     var observedRate = 0.0
+    /// The input's size and the records finished before this run, for progress snapshots.
+    let inputSize: Int64
+    let finishedBefore: Int
+    var started = ContinuousClock.now
 
     init(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger) throws {
         self.configuration = configuration
@@ -131,6 +135,8 @@ struct Engine {
             try rejects.write(RejectsRenderer.headerLine)
         }
         nextToWrite = (point?.seq ?? -1) + 1
+        finishedBefore = nextToWrite
+        inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
         reused = try store.results(in: nextToWrite...Int.max)
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         sessions = Array(repeating: Session(), count: max(1, configuration.connections))
@@ -146,7 +152,7 @@ struct Engine {
     var inFlight: Int { sessions.reduce(0) { $0 + $1.inFlight } }
 
     mutating func run(interruptions: AsyncStream<Void>?) async throws -> JobSummary {
-        let started = ContinuousClock.now
+        started = ContinuousClock.now
         try await validate()
         for index in sessions.indices { connect(index, after: .zero) }
         let ticker = Task { [sink] in
@@ -171,9 +177,10 @@ struct Engine {
                 try dispatch()
             }
             try drain()
-            if let fatal {
+            if var fatal {
                 try commit()
                 closeAll()
+                fatal.summary = finishedSummary()
                 throw fatal
             }
             if readerDone && slots.isEmpty { break }
@@ -181,23 +188,53 @@ struct Engine {
             guard let event = await iterator.next() else { break }
             try handle(event)
         }
-        summary.latency = latency.summary
-        summary.lowestRate = aimd.lowest
-        let elapsed = ContinuousClock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary = finishedSummary()
         if stopping && !(readerDone && slots.isEmpty) {
             try commit()
             closeAll()
             let abandoned = inFlight
-            throw JobError(
+            var error = JobError(
                 .interrupted,
                 "interrupted: \(nextToWrite) records are finished and committed"
                     + (abandoned > 0 ? "; \(abandoned) requests in flight were abandoned" : "")
             )
+            error.summary = summary
+            throw error
         }
         try commit(complete: true)
         closeAll()
         return summary
+    }
+
+    /// The summary with the figures that are only known at the end.
+    func finishedSummary() -> JobSummary {
+        var finished = summary
+        finished.latency = latency.summary
+        finished.lowestRate = aimd.lowest
+        let elapsed = ContinuousClock.now - started
+        finished.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return finished
+    }
+
+    /// What the progress display shows.
+    func progress() -> JobProgress {
+        var progress = JobProgress()
+        progress.finished = nextToWrite
+        progress.finishedBefore = finishedBefore
+        let position = reader.nextPosition
+        if readerDone {
+            progress.total = position.seq
+            progress.totalIsEstimate = false
+        } else {
+            progress.total = JobProgress.estimateTotal(records: position.seq, bytesRead: position.offset, fileSize: inputSize)
+        }
+        progress.inFlight = inFlight
+        progress.errors = summary.rejected + summary.outcomeUnknown
+        progress.retries = summary.retries
+        progress.reconnects = summary.reconnects
+        let elapsed = ContinuousClock.now - started
+        progress.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return progress
     }
 
     /// partner-validate and template-validate before the first record.
@@ -258,7 +295,9 @@ struct Engine {
             }
             switch mapper.map(record) {
             case .failure(let error):
-                slot.result = RecordResult(seq: record.seq, status: .rejected, errorCode: error.code.rawValue, message: error.message, attempts: 0)
+                slot.result = RecordResult(
+                    seq: record.seq, status: .rejected, errorCode: error.code.rawValue, message: configuration.masking.mask(error.message), attempts: 0
+                )
                 try store.record(slot.result!)
             case .success(let mapped):
                 slot.mapped = mapped
@@ -432,6 +471,7 @@ struct Engine {
     }
 
     mutating func tick() {
+        configuration.progress?(progress())
         let now = NIODeadline.now()
         let seconds = Double((now - lastTick).nanoseconds) / 1e9
         if seconds > 0 {
@@ -515,14 +555,14 @@ struct Engine {
             }
             outcome = RecordResult(
                 seq: seq, status: .rejected, messageId: response.messageId, errorCode: code.map { String($0.rawValue) } ?? "unknown",
-                message: MessageRedaction.redact(response.failure?.message ?? "the service answered success: false"), attempts: attempts
+                message: configuration.masking.mask(response.failure?.message ?? "the service answered success: false"), attempts: attempts
             )
         case .failure(let error):
             let retryable = (error as? ShieldConexError)?.isRetryable ?? false
             if retryable, !action.isSafeToRepeat {
                 outcome = RecordResult(
                     seq: seq, status: .outcomeUnknown, errorCode: "outcome-unknown",
-                    message: MessageRedaction.redact("the answer was lost (\(error)); a read is not sent twice"), attempts: attempts
+                    message: configuration.masking.mask("the answer was lost (\(error)); a read is not sent twice"), attempts: attempts
                 )
                 break
             }
@@ -531,7 +571,7 @@ struct Engine {
                 return
             }
             outcome = RecordResult(
-                seq: seq, status: .rejected, errorCode: "client-error", message: MessageRedaction.redact("\(error)"), attempts: attempts
+                seq: seq, status: .rejected, errorCode: "client-error", message: configuration.masking.mask("\(error)"), attempts: attempts
             )
         }
         try store.record(outcome)
@@ -636,12 +676,12 @@ struct Engine {
             case .rejected, .outcomeUnknown, .sent:
                 line.removeAll(keepingCapacity: true)
                 rejectsRenderer.render(
-                    record: slot.record.number, line: slot.record.position.line, id: identifier?.id(of: slot.record),
+                    record: slot.record.number, line: slot.record.position.line, id: identifier?.id(of: slot.record).map(configuration.masking.mask),
                     code: result.errorCode ?? "unknown", message: result.message ?? "", into: &line
                 )
                 try rejects.write(line)
                 if result.status == .rejected {
-                    summary.rejectedByCode[result.errorCode ?? "unknown", default: 0] += 1
+                    summary.countRejection(code: result.errorCode ?? "unknown", message: result.message ?? "")
                 } else {
                     summary.outcomeUnknown += 1
                 }

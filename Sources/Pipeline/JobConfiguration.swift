@@ -35,6 +35,23 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         public var responseMasks: [Mask]?
     }
 
+    /// The pattern that masks card numbers wherever this tool shows text: the request mask on
+    /// the card-number field (the one mapped with `luhnCheck`, or else one whose path names a
+    /// card number or PAN), else ORCA's default for card numbers, `allButFirstSixLastFour`.
+    public var cardNumberPattern: MaskingPattern {
+        let masks = logSettings?.requestMasks ?? []
+        let luhnPaths = Set((instructions ?? []).filter { $0.luhnCheck == true }.map(\.transformationPath))
+        if let mask = masks.first(where: { $0.transformationPath.map(luhnPaths.contains) ?? false }) { return mask.pattern }
+        let cardNames = ["card_number", "cardnumber", "card-number", "pan", "account_number"]
+        if let mask = masks.first(where: { mask in
+            let path = (mask.transformationPath ?? "").lowercased()
+            return cardNames.contains { path == $0 || path.hasSuffix("." + $0) || path.hasSuffix("['" + $0 + "']") }
+        }) {
+            return mask.pattern
+        }
+        return .allButFirstSixLastFour
+    }
+
     public var endpoint: String?
     /// `tokenize` (default), `detokenize` or `read`.
     public var action: String?
@@ -82,28 +99,5 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         case ";": return UInt8(ascii: ";")
         case let other?: throw LoadError(description: "delimiter '\(other)' is not one of , tab | ;")
         }
-    }
-}
-
-/// The ORCA masking patterns, for the places where a value must be shown.
-public enum MaskingPattern: String, Sendable, Hashable, Codable, CaseIterable {
-    case all
-    case fourPlainFourMasked
-    case allButFirstSixLastFour
-    case allButFirstOneLastFour
-
-    /// `value` masked with `*`.
-    public func apply(to value: String) -> String {
-        let characters = Array(value)
-        let count = characters.count
-        func keep(_ index: Int) -> Bool {
-            switch self {
-            case .all: false
-            case .fourPlainFourMasked: (index / 4) % 2 == 0
-            case .allButFirstSixLastFour: count > 10 && (index < 6 || index >= count - 4)
-            case .allButFirstOneLastFour: count > 5 && (index < 1 || index >= count - 4)
-            }
-        }
-        return String(characters.enumerated().map { keep($0.offset) ? $0.element : "*" })
     }
 }

@@ -13,6 +13,8 @@ public struct JobError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var kind: Kind
     public var message: String
+    /// What the job did before it stopped, when it got as far as sending records.
+    public var summary: JobSummary?
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind

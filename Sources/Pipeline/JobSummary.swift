@@ -4,6 +4,9 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var done = 0
     public var passedThrough = 0
     public var rejectedByCode: [String: Int] = [:]
+    /// Rejections by error code and (masked) message, e.g. `1203 Invalid value`; at most
+    /// ``maximumReasons`` distinct ones, the rest counted under `other`.
+    public var rejectedByReason: [String: Int] = [:]
     public var outcomeUnknown = 0
     public var reusedFromCheckpoint = 0
     public var requestsSent = 0
@@ -19,6 +22,21 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var rejected: Int { rejectedByCode.values.reduce(0, +) }
 
+    public static let maximumReasons = 50
+
+    public mutating func countRejection(code: String, message: String) {
+        rejectedByCode[code, default: 0] += 1
+        let reason = message.isEmpty ? code : "\(code) \(message)"
+        if rejectedByReason[reason] != nil || rejectedByReason.count < Self.maximumReasons {
+            rejectedByReason[reason, default: 0] += 1
+        } else {
+            rejectedByReason["other", default: 0] += 1
+        }
+    }
+
+    /// Records per second over the run.
+    public var recordsPerSecond: Double { seconds > 0 ? Double(recordsRead) / seconds : 0 }
+
     /// Records read = done + passed through + rejected + outcome unknown.
     public var balances: Bool { recordsRead == done + passedThrough + rejected + outcomeUnknown }
 
@@ -30,6 +48,9 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
             "rejected: \(rejected)",
         ]
         for (code, count) in rejectedByCode.sorted(by: { $0.key < $1.key }) { lines.append("  \(code): \(count)") }
+        for (reason, count) in rejectedByReason.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+            lines.append("    \(count) × \(reason)")
+        }
         lines.append("outcome unknown: \(outcomeUnknown)")
         lines.append("requests sent: \(requestsSent) (retries \(retries), reconnects \(reconnects), results reused from the checkpoint \(reusedFromCheckpoint))")
         if throttled > 0 {

@@ -32,21 +32,40 @@ public struct APIKey: Sendable, Hashable, CustomStringConvertible {
         return APIKey(value)
     }
 
+    /// The key of a partner who holds an id and a secret key instead of the encoded key:
+    /// `base64("<partner id>:<partner key>")`, as HTTP Basic authentication (RFC 7617) builds it.
+    /// The partner key is read from a file, refused like a key file if others can read it.
+    public static func fromPartner(id: String, keyFile: String) throws -> APIKey {
+        guard !id.isEmpty, !id.contains(":") else {
+            throw LoadError(description: "--partner-id must be non-empty and must not contain ':'")
+        }
+        let secret = try readSecret(keyFile, what: "partner key file")
+        return APIKey(Data("\(id):\(secret)".utf8).base64EncodedString())
+    }
+
     /// Reads a key file, refusing one that other users could read.
     public static func fromFile(_ path: String) throws -> APIKey {
+        APIKey(try readSecret(path, what: "key file"))
+    }
+
+    /// The trimmed text of a file that only its owner may read.
+    static func readSecret(_ path: String, what: String) throws -> String {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw LoadError(description: "cannot read the key file \(path): \(String(cString: strerror(errno)))")
+            throw LoadError(description: "cannot read the \(what) \(path): \(String(cString: strerror(errno)))")
         }
         if info.st_mode & (S_IRWXG | S_IRWXO) != 0 {
-            throw LoadError(description: "the key file \(path) is readable by other users; run: chmod 600 \(path)")
+            throw LoadError(
+                description: "the \(what) \(path) is open to other users (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "refusing to use it. Fix it with: chmod 600 \(path)"
+            )
         }
         guard let data = FileManager.default.contents(atPath: path),
             let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
             !text.isEmpty
         else {
-            throw LoadError(description: "the key file \(path) is empty or not UTF-8 text")
+            throw LoadError(description: "the \(what) \(path) is empty or not UTF-8 text")
         }
-        return APIKey(text)
+        return text
     }
 }

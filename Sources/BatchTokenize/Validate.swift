@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShieldConex
+
+extension BatchTokenize {
+    /// Checks the credentials and a template before a job: `partner-validate`, then `template-validate`.
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that the credentials and the template are good, one line each.",
+            discussion: """
+                Connects, sends partner-validate (are the credentials accepted?) and template-validate \
+                (does the template exist and is it provisioned for these credentials?), and prints one \
+                line for each. Nothing is tokenized.
+
+                Example:
+                  SCX_API_KEY=... batch-tokenize validate --endpoint cert --template-ref 438ac8afecdd8035a21c126ee1fe6c19
+                  batch-tokenize validate --endpoint local --template-ref 438ac8afecdd8035a21c126ee1fe6c19
+
+                Exit status: 0 both good, 4 credentials or template refused, 5 service unreachable, 64 usage.
+                """
+        )
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: "The template to check (without it, only the credentials are checked).")
+        var templateRef: String?
+
+        func run() async throws {
+            connection.log.bootstrap()
+            let logger = Logger(label: "batch-tokenize.validate")
+            let resolved = try await connection.resolve(logger: logger)
+            let outcome = await Self.check(resolved: resolved, templateRef: templateRef, configuration: connection.connectionConfiguration, logger: logger)
+            await resolved.shutdown()
+            print(Console.mask(outcome.lines.joined(separator: "\n")))
+            if outcome.exitCode != .success { throw outcome.exitCode }
+        }
+
+        static func check(
+            resolved: ResolvedEndpoint, templateRef: String?, configuration: ConnectionConfiguration, logger: Logger
+        ) async -> (lines: [String], exitCode: ExitCode) {
+            let where_ = "on \(resolved.endpoint)"
+            let templateLine = templateRef.map { "template \($0): not checked" }
+            let client: ShieldConexConnection
+            do {
+                client = try await ShieldConexConnection.connect(to: resolved.endpoint, key: resolved.key, configuration: configuration, logger: logger)
+            } catch let error as ShieldConexError where error.isAuthenticationFailure {
+                return (["credentials: REFUSED \(where_) (\(error)); check SCX_API_KEY, --key-file or --partner-id"] + [templateLine].compactMap { $0 }, ExitCodes.refused)
+            } catch {
+                return (["credentials: not checked: cannot connect \(where_) (\(error))"] + [templateLine].compactMap { $0 }, ExitCodes.connection)
+            }
+            defer { Task { await client.close() } }
+            var lines: [String] = []
+            do {
+                let partner = try await client.send(.partnerValidate(reference: "validate"))
+                guard partner.success else {
+                    lines.append("credentials: REFUSED \(where_) (partner-validate: \(partner.failure?.description ?? "success: false"))")
+                    return (lines + [templateLine].compactMap { $0 }, ExitCodes.refused)
+                }
+                lines.append("credentials: good (partner-validate succeeded \(where_))")
+                guard let templateRef else { return (lines, ExitCodes.success) }
+                let template = try await client.send(.templateValidate(templateRef: templateRef, reference: "validate"))
+                guard template.success else {
+                    lines.append("template \(templateRef): REFUSED (template-validate: \(template.failure?.description ?? "not found or not provisioned for these credentials"))")
+                    return (lines, ExitCodes.refused)
+                }
+                lines.append("template \(templateRef): good (template-validate succeeded)")
+                return (lines, ExitCodes.success)
+            } catch {
+                lines.append("the connection failed \(where_) before the answers came: \(error)")
+                return (lines, ExitCodes.connection)
+            }
+        }
+    }
+}

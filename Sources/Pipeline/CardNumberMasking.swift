@@ -1,0 +1,55 @@
+/// Masks anything in a text that looks like a card number, with an ORCA masking pattern.
+///
+/// Every text that leaves the process or reaches the disk (log lines, error messages, the
+/// rejects file, the report, server messages kept in the checkpoint) passes through this: a run
+/// of 12 or more digits, with spaces or dashes allowed between them as in a printed card number,
+/// is replaced by its digits masked with `pattern`. Shorter numbers (error codes, counts, dates)
+/// are left alone.
+public struct CardNumberMasking: Sendable, Hashable {
+    public var pattern: MaskingPattern
+
+    public init(pattern: MaskingPattern = .allButFirstSixLastFour) {
+        self.pattern = pattern
+    }
+
+    /// The shortest digit run treated as a card number (PANs have 12 to 19 digits).
+    public static let minimumDigits = 12
+
+    public func mask(_ text: String) -> String {
+        // Most texts have no long digit run: count digits first and return them untouched.
+        var digits = 0
+        for byte in text.utf8 where byte &- UInt8(ascii: "0") < 10 { digits += 1 }
+        guard digits >= Self.minimumDigits else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            guard Self.isDigit(bytes[index]) else {
+                out.append(bytes[index])
+                index += 1
+                continue
+            }
+            // The longest run of digits, spaces and dashes that starts and ends with a digit.
+            var end = index
+            var lastDigit = index
+            var runDigits: [UInt8] = []
+            while end < bytes.count, Self.isDigit(bytes[end]) || bytes[end] == UInt8(ascii: " ") || bytes[end] == UInt8(ascii: "-") {
+                if Self.isDigit(bytes[end]) {
+                    runDigits.append(bytes[end])
+                    lastDigit = end
+                }
+                end += 1
+            }
+            if runDigits.count >= Self.minimumDigits {
+                out += pattern.apply(to: String(decoding: runDigits, as: UTF8.self)).utf8
+            } else {
+                out += bytes[index...lastDigit]
+            }
+            index = lastDigit + 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// The machine-readable end of a job (`--report FILE.json`): how it ended, what it did, and which
+/// job it was. Holds no key and no record value; every text in it is masked.
+public struct JobReport: Sendable, Hashable, Codable {
+    /// How the job ended; each has its own exit status.
+    public enum Outcome: String, Sendable, Hashable, Codable {
+        case completed
+        case completedWithRejects = "completed-with-rejects"
+        case alreadyComplete = "already-complete"
+        case interrupted
+        case refused
+        case unreachable
+        case configurationError = "configuration-error"
+        case failed
+    }
+
+    /// Which job: enough to find it again, never the key or a value.
+    public struct Job: Sendable, Hashable, Codable {
+        public var id: String?
+        public var action: String
+        public var endpoint: String
+        public var templateRef: String
+        public var input: String
+        public var inputBytes: Int64?
+        public var format: String
+        public var output: String
+        public var rejects: String
+        public var checkpoint: String
+        public var connections: Int
+        public var inFlight: Int
+        public var rate: Double?
+
+        public init(
+            id: String?, action: String, endpoint: String, templateRef: String, input: String, inputBytes: Int64?, format: String,
+            output: String, rejects: String, checkpoint: String, connections: Int, inFlight: Int, rate: Double?
+        ) {
+            self.id = id
+            self.action = action
+            self.endpoint = endpoint
+            self.templateRef = templateRef
+            self.input = input
+            self.inputBytes = inputBytes
+            self.format = format
+            self.output = output
+            self.rejects = rejects
+            self.checkpoint = checkpoint
+            self.connections = connections
+            self.inFlight = inFlight
+            self.rate = rate
+        }
+    }
+
+    public struct Records: Sendable, Hashable, Codable {
+        public var read: Int
+        public var done: Int
+        public var passedThrough: Int
+        public var rejected: Int
+        public var outcomeUnknown: Int
+        public var reusedFromCheckpoint: Int
+    }
+
+    public struct Requests: Sendable, Hashable, Codable {
+        public var sent: Int
+        public var retries: Int
+        public var reconnects: Int
+        public var throttled: Int
+        public var lowestRate: Double?
+    }
+
+    public struct Rejection: Sendable, Hashable, Codable {
+        public var reason: String
+        public var count: Int
+    }
+
+    public var tool: String
+    public var outcome: Outcome
+    public var exitCode: Int32
+    public var message: String?
+    public var startedAt: String
+    public var finishedAt: String
+    public var job: Job
+    public var records: Records
+    public var rejectedByCode: [String: Int]
+    public var rejectedByReason: [Rejection]
+    public var requests: Requests
+    public var seconds: Double
+    public var recordsPerSecond: Double
+    public var latencyMilliseconds: LatencySummary?
+
+    public init(
+        tool: String, outcome: Outcome, exitCode: Int32, message: String?, startedAt: String, finishedAt: String, job: Job,
+        summary: JobSummary, masking: CardNumberMasking
+    ) {
+        self.tool = tool
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.message = message.map(masking.mask)
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        var job = job
+        job.endpoint = masking.mask(job.endpoint)
+        job.input = masking.mask(job.input)
+        job.output = masking.mask(job.output)
+        job.rejects = masking.mask(job.rejects)
+        job.checkpoint = masking.mask(job.checkpoint)
+        self.job = job
+        records = Records(
+            read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
+            outcomeUnknown: summary.outcomeUnknown, reusedFromCheckpoint: summary.reusedFromCheckpoint
+        )
+        rejectedByCode = summary.rejectedByCode
+        rejectedByReason = summary.rejectedByReason
+            .map { Rejection(reason: masking.mask($0.key), count: $0.value) }
+            .sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
+        requests = Requests(
+            sent: summary.requestsSent, retries: summary.retries, reconnects: summary.reconnects, throttled: summary.throttled,
+            lowestRate: summary.lowestRate
+        )
+        seconds = summary.seconds
+        recordsPerSecond = summary.recordsPerSecond
+        latencyMilliseconds = summary.latency
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(UInt8(ascii: "\n"))
+        return data
+    }
+}

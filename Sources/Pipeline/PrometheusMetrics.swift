@@ -1,0 +1,67 @@
+/// A job's figures in the Prometheus text exposition format (version 0.0.4), for
+/// node_exporter's textfile collector: every sample is a gauge of the last run, labelled with
+/// the job id and action.
+public enum PrometheusMetrics {
+    public static func render(_ report: JobReport, finishedAtUnixSeconds: Double) -> String {
+        var out = ""
+        let base = [("job_id", report.job.id ?? ""), ("action", report.job.action), ("template_ref", report.job.templateRef)]
+
+        func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
+            out += "# HELP batch_tokenize_\(name) \(help)\n# TYPE batch_tokenize_\(name) gauge\n"
+            for sample in samples {
+                let labels = (base + sample.labels).map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
+                out += "batch_tokenize_\(name){\(labels)} \(format(sample.value))\n"
+            }
+        }
+
+        let records = report.records
+        family("records", "Records of the last run, by state.", [
+            ([("state", "read")], Double(records.read)),
+            ([("state", "done")], Double(records.done)),
+            ([("state", "passed_through")], Double(records.passedThrough)),
+            ([("state", "rejected")], Double(records.rejected)),
+            ([("state", "outcome_unknown")], Double(records.outcomeUnknown)),
+            ([("state", "reused_from_checkpoint")], Double(records.reusedFromCheckpoint)),
+        ])
+        family("rejected_records", "Rejected records of the last run, by error code.",
+            report.rejectedByCode.sorted { $0.key < $1.key }.map { ([("code", $0.key)], Double($0.value)) })
+        family("requests", "Requests of the last run, by kind.", [
+            ([("kind", "sent")], Double(report.requests.sent)),
+            ([("kind", "retry")], Double(report.requests.retries)),
+            ([("kind", "throttled")], Double(report.requests.throttled)),
+        ])
+        family("reconnects", "Connections re-opened during the last run.", [([], Double(report.requests.reconnects))])
+        family("duration_seconds", "Duration of the last run.", [([], report.seconds)])
+        family("records_per_second", "Records read per second over the last run.", [([], report.recordsPerSecond)])
+        if let latency = report.latencyMilliseconds {
+            family("latency_seconds", "Request latency of the last run (HdrHistogram quantiles; 1 is the maximum).", [
+                ([("quantile", "0.5")], latency.p50 / 1000),
+                ([("quantile", "0.9")], latency.p90 / 1000),
+                ([("quantile", "0.99")], latency.p99 / 1000),
+                ([("quantile", "1")], latency.max / 1000),
+            ])
+        }
+        family("exit_code", "Exit status of the last run (0 every record done, 2 finished with rejects; see --help).", [([], Double(report.exitCode))])
+        family("success", "1 if the last run finished every record, else 0.", [([], report.exitCode == 0 ? 1 : 0)])
+        family("last_run_timestamp_seconds", "When the last run ended (Unix time).", [([], finishedAtUnixSeconds)])
+        return out
+    }
+
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}
