@@ -12,8 +12,13 @@ extension BatchTokenize {
                 ACTION is one of: \(Action.allCases.map(\.rawValue).joined(separator: ", ")). \
                 --payload is the payload object as JSON, e.g. \
                 '{"templateRef":"...","values":[{"name":"card_number","value":"..."}]}'. \
+                Example:
+                  batch-tokenize call heartbeat --endpoint local
+                  SCX_API_KEY=... batch-tokenize call template-validate --endpoint cert \
+                    --payload '{"templateRef":"438ac8afecdd8035a21c126ee1fe6c19"}'
+
                 Exit status: 0 success, 3 the server answered success:false, 4 authentication refused, \
-                5 connection failure.
+                5 connection failure, 64 usage.
                 """
         )
 

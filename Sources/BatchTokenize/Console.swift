@@ -34,10 +34,12 @@ enum Console {
         masking.mask(text)
     }
 
-    /// Writes `text` (one or more lines) to stderr, masked.
-    static func write(_ text: String) {
+    /// Writes `text` (one or more lines) to stderr, masked (unless the caller masked it already,
+    /// as JSON lines are: their strings are masked, their numbers left intact).
+    static func write(_ text: String, alreadyMasked: Bool = false) {
         state.withLockedValue { state in
-            let masked = state.masking.mask(text.hasSuffix("\n") ? text : text + "\n")
+            let line = text.hasSuffix("\n") ? text : text + "\n"
+            let masked = alreadyMasked ? line : state.masking.mask(line)
             if let progress = state.progress {
                 emit("\r\u{1B}[2K" + masked + progress)
             } else {

@@ -16,6 +16,8 @@ extension BatchTokenize {
                   batch-tokenize detokenize --endpoint local --template-ref 438ac8afecdd8035a21c126ee1fe6c19 \\
                     --input cards.tokenized.csv --output cards.plain.csv \\
                     --map card_number=card_number --map card_exp=card_exp
+
+                \(ExitCodes.table)
                 """
         )
 
@@ -41,6 +43,8 @@ extension BatchTokenize {
                     --input cards.csv --output cards.omitted.csv --map card_number=card_number
                   batch-tokenize read --endpoint local --template-ref 438ac8afecdd8035a21c126ee1fe6c19 \\
                     --input cards.omitted.csv --output cards.tokenized.csv --map card_number=card_number
+
+                \(ExitCodes.table)
                 """
         )
 

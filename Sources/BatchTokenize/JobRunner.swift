@@ -56,7 +56,8 @@ struct JobRunner {
                 } else if summary.rejected + summary.outcomeUnknown > 0 {
                     ending = Ending(
                         outcome: .completedWithRejects, exitCode: ExitCodes.finishedWithRejects, summary: summary,
-                        message: "finished; \(summary.rejected + summary.outcomeUnknown) records are in the rejects file \(runnable.rejectsPath)"
+                        message: "finished with rejects (rejected: \(summary.rejected), outcome unknown: \(summary.outcomeUnknown)); "
+                            + "see \(runnable.rejectsPath)"
                     )
                 } else {
                     ending = Ending(outcome: .completed, exitCode: ExitCodes.success, summary: summary)
@@ -87,12 +88,23 @@ struct JobRunner {
         }
         await resolved.shutdown()
         display.finish()
-        if let summary = ending.summary {
-            Console.write("\(summary)\noutput: \(runnable.outputPath)\nrejects: \(runnable.rejectsPath)\n"
-                + String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
+        let report = makeReport(ending, configuration: runnable, job: batchJob, startedAt: startedAt)
+        switch options.log.logFormat {
+        case .text:
+            if let summary = ending.summary {
+                Console.write("\(summary)\noutput: \(runnable.outputPath)\nrejects: \(runnable.rejectsPath)\n"
+                    + String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
+            }
+            if let message = ending.message { Console.write(message) }
+        case .json:
+            // One line for the whole ending, so that a log aggregator gets it as one event.
+            let encoded = (try? JSONSerialization.jsonObject(with: report.json())) ?? [:]
+            Console.write(MaskedLogHandler.jsonLine([
+                "time": timestamp(), "level": ending.exitCode == .success ? "notice" : "error", "logger": "batch-tokenize.\(action.rawValue)",
+                "message": ending.message ?? "finished", "report": encoded,
+            ]), alreadyMasked: true)
         }
-        if let message = ending.message { Console.write(message) }
-        try writeReportAndMetrics(ending, configuration: runnable, job: batchJob, startedAt: startedAt)
+        try write(report)
         if ending.exitCode != .success { throw ending.exitCode }
     }
 
@@ -150,10 +162,8 @@ struct JobRunner {
         return configuration
     }
 
-    /// `--report` and `--metrics-file`, written for every ending (a cron job is watched by them).
-    func writeReportAndMetrics(_ ending: Ending, configuration: BatchJob.Configuration, job: BatchJob, startedAt: Date) throws {
-        guard options.report != nil || options.metricsFile != nil else { return }
-        let finishedAt = Date()
+    /// What `--report` holds (and, with `--log-format json`, the last log line).
+    func makeReport(_ ending: Ending, configuration: BatchJob.Configuration, job: BatchJob, startedAt: Date) -> JobReport {
         let identity = JobReport.Job(
             id: try? job.jobId(), action: action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
             input: configuration.inputPath,
@@ -162,15 +172,19 @@ struct JobRunner {
             checkpoint: configuration.checkpointPath, connections: configuration.connections, inFlight: configuration.inFlight,
             rate: configuration.rate
         )
-        let report = JobReport(
+        return JobReport(
             tool: BatchTokenize.version, outcome: ending.outcome, exitCode: ending.exitCode.rawValue, message: ending.message,
-            startedAt: timestamp(startedAt), finishedAt: timestamp(finishedAt), job: identity, summary: ending.summary ?? JobSummary(),
+            startedAt: timestamp(startedAt), finishedAt: timestamp(), job: identity, summary: ending.summary ?? JobSummary(),
             masking: Console.masking
         )
+    }
+
+    /// `--report` and `--metrics-file`, written for every ending (a cron job is watched by them).
+    func write(_ report: JobReport) throws {
         do {
             if let path = options.report { try AtomicFile.write(try report.json(), to: path) }
             if let path = options.metricsFile {
-                let text = PrometheusMetrics.render(report, finishedAtUnixSeconds: finishedAt.timeIntervalSince1970)
+                let text = PrometheusMetrics.render(report, finishedAtUnixSeconds: Date().timeIntervalSince1970)
                 try AtomicFile.write(Data(text.utf8), to: path)
             }
         } catch {

@@ -25,7 +25,7 @@ struct MaskedLogHandler: LogHandler {
         var all = metadata
         if let explicit = event.metadata { all.merge(explicit) { $1 } }
         if let error = event.error { all["error"] = "\(error)" }
-        Console.write(Self.render(level: event.level, label: label, message: "\(event.message)", metadata: all, format: format))
+        Console.write(Self.render(level: event.level, label: label, message: "\(event.message)", metadata: all, format: format), alreadyMasked: format == .json)
     }
 
     static func render(level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, format: LogFormat) -> String {
@@ -41,9 +41,19 @@ struct MaskedLogHandler: LogHandler {
         }
     }
 
-    /// One JSON object on one line, keys sorted.
+    /// One JSON object on one line, keys sorted, every string in it masked (numbers are left
+    /// as they are, so the line stays valid JSON: write it with `alreadyMasked: true`).
     static func jsonLine(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let masking = Console.masking
+        func masked(_ value: Any) -> Any {
+            switch value {
+            case let text as String: masking.mask(text)
+            case let object as [String: Any]: object.mapValues(masked)
+            case let array as [Any]: array.map(masked)
+            default: value
+            }
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: masked(object), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

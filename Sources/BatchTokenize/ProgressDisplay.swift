@@ -53,10 +53,10 @@ final class ProgressDisplay: Sendable {
             }
         }
         guard let output else { return }
-        if case .terminal = mode {
-            Console.showProgress(output)
-        } else {
-            Console.write(output)
+        switch (mode, format) {
+        case (.terminal, _): Console.showProgress(output)
+        case (_, .json): Console.write(output, alreadyMasked: true)
+        default: Console.write(output)
         }
     }
 

@@ -20,8 +20,13 @@ extension BatchTokenize {
                     --input samples/cards.csv --output /tmp/cards.tokenized.csv \\
                     --map card_number=card_number:digits,luhn,skip-empty --map card_exp=card_exp
 
-                Exit status: 0 finished (rejects included), 5 service unreachable, 6 job refused \
-                (credentials, permission, template), 64 usage, 75 interrupted (run it again to resume).
+                  batch-tokenize run --config samples/job-cards-csv.json --endpoint cert --key-file ~/.scx.key \
+                    --output cards.tokenized.csv --report run.json --metrics-file /var/lib/node_exporter/batch_tokenize.prom
+
+                On a terminal a progress line is redrawn in place; otherwise a progress line is logged \
+                every --progress-interval seconds. The summary goes to stderr at the end.
+
+                \(ExitCodes.table)
                 """
         )
 

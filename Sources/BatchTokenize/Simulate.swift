@@ -14,6 +14,10 @@ extension BatchTokenize {
                 The first line on stdout is 'listening on ws://HOST:PORT' (wss:// with --tls-cert). \
                 Accepted keys come from --key (repeatable) or SCX_API_KEY; these are test keys of the \
                 simulator, not credentials. Stop with SIGINT or SIGTERM; the counters are printed then.
+
+                Example:
+                  batch-tokenize simulate --port 8765 --key dGVzdDprZXk= --latency-ms 2 --error-rate 0.01
+                  SCX_API_KEY=dGVzdDprZXk= batch-tokenize run --endpoint ws://127.0.0.1:8765 --config samples/job-cards-csv.json
                 """
         )
 
@@ -59,6 +63,9 @@ extension BatchTokenize {
         @Flag(help: "Derive tokenize bfids from the request's reference and values, so that re-sent requests get the same bfid (for byte-for-byte comparisons of runs; the real service issues a new bfid per request).")
         var deterministicIds = false
 
+        @Flag(help: "Quote the value in invalid-value answers, as some services do (for testing that clients mask them).")
+        var echoValuesInErrors = false
+
         @Option(help: "Log level.")
         var logLevel: Logger.Level = .warning
 
@@ -101,6 +108,7 @@ extension BatchTokenize {
             configuration.maxConnections = maxConnections
             configuration.seed = seed
             configuration.deterministicIds = deterministicIds
+            configuration.echoValuesInErrors = echoValuesInErrors
 
             let server = try await SimulatorServer.start(configuration: configuration, logger: logger)
             print("listening on \(server.url)")

@@ -6,7 +6,14 @@ extension BatchTokenize {
     /// Prints what a checkpoint holds; works while the job is running.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a job's checkpoint: identity, progress, rejects, completeness."
+            abstract: "Show a job's checkpoint: identity, progress, rejects, completeness.",
+            discussion: """
+                Reads the checkpoint without changing it, so it can watch a job that is running.
+
+                Example:
+                  batch-tokenize status --output /tmp/cards.tokenized.csv
+                  batch-tokenize status --checkpoint /tmp/cards.tokenized.csv.checkpoint.sqlite --json
+                """
         )
 
         @Option(help: "The checkpoint file.")

@@ -100,6 +100,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         self.finishedAt = finishedAt
         var job = job
         job.endpoint = masking.mask(job.endpoint)
+        job.templateRef = masking.mask(job.templateRef)
         job.input = masking.mask(job.input)
         job.output = masking.mask(job.output)
         job.rejects = masking.mask(job.rejects)
@@ -117,9 +118,11 @@ public struct JobReport: Sendable, Hashable, Codable {
             sent: summary.requestsSent, retries: summary.retries, reconnects: summary.reconnects, throttled: summary.throttled,
             lowestRate: summary.lowestRate
         )
-        seconds = summary.seconds
-        recordsPerSecond = summary.recordsPerSecond
+        // Rounded: figures, not long digit runs (which would read like card numbers to a scanner).
+        seconds = (summary.seconds * 1000).rounded() / 1000
+        recordsPerSecond = (summary.recordsPerSecond * 10).rounded() / 10
         latencyMilliseconds = summary.latency
+        requests.lowestRate = summary.lowestRate.map { $0.rounded() }
     }
 
     public func json() throws -> Data {

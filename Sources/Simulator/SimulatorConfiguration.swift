@@ -30,6 +30,9 @@ public struct SimulatorConfiguration: Sendable {
     /// runs can be compared byte for byte. Off by default (the real service issues a new bfid
     /// for every request).
     public var deterministicIds = false
+    /// Invalid-value answers quote the value ("Invalid value 4000... for field card_number"), as
+    /// some services do: for testing that clients never show such messages unmasked.
+    public var echoValuesInErrors = false
     /// Secret for tokens and bfids. The default is fixed, so tokens are the same across runs
     /// (token idempotency holds across simulator restarts, as it does against the real service).
     public var tokenSecret = "batch-tokenize simulator token secret v1"

@@ -150,7 +150,8 @@ public final class SimulatorEngine: Sendable {
                 return failure(traceId: traceId, action: action, .unknownField, "Field \(value.name) is not in the template")
             }
             guard let token = cipher.tokenize(value.value) else {
-                return failure(traceId: traceId, action: action, .invalidValue, "Invalid value for field \(value.name)")
+                let quoted = configuration.echoValuesInErrors ? " \(value.value)" : ""
+                return failure(traceId: traceId, action: action, .invalidValue, "Invalid value\(quoted) for field \(value.name)")
             }
             tokens.append(FieldValue(name: value.name, value: token))
         }

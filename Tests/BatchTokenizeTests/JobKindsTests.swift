@@ -34,7 +34,7 @@ import Testing
         let detokenize = try Self.command("detokenize", job + ["--input", tokenized, "--output", plain, "--rejects", folder.path("d.rejects.csv")], simulator: simulator)
         #expect(detokenize.status == 0, "\(detokenize.stderr)")
         #expect(detokenize.stderr.contains("plaintext"), "the user is warned that the output holds cardholder data")
-        #expect(detokenize.stdout.contains("the books balance: read 200 = done 200"))
+        #expect(detokenize.stderr.contains("the books balance: read 200 = done 200"))
 
         let mode = try #require(FileManager.default.attributesOfItem(atPath: plain)[.posixPermissions] as? Int)
         #expect(mode == 0o600)
@@ -73,7 +73,7 @@ import Testing
         let tokenize = try Self.command(
             "run", mapping + ["--input", "samples/cards.ndjson", "--output", tokenized, "--template-ref", Self.template], simulator: simulator
         )
-        #expect(tokenize.status == 0, "\(tokenize.stderr)")
+        #expect(tokenize.status == 2, "\(tokenize.stderr)")
         let detokenize = try Self.command(
             "detokenize", mapping + ["--input", tokenized, "--output", plain, "--template-ref", Self.template], simulator: simulator
         )
@@ -103,7 +103,7 @@ import Testing
         let tokenized = folder.path("tokenized.csv")
         let read = folder.path("read.csv")
         let omit = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", omitted, "--omit", "--store"], simulator: simulator)
-        #expect(omit.status == 0, "\(omit.stderr)")
+        #expect([0, 2].contains(omit.status), "\(omit.stderr)")
         let direct = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", tokenized], simulator: simulator)
         #expect(direct.status == 0, "\(direct.stderr)")
         let omittedRows = try TokenizeRunTests.readCSV(omitted).rows
@@ -112,11 +112,11 @@ import Testing
         let outcome = try Self.command(
             "read", mapping.dropFirst(2) + ["--map", "card_number=card_number", "--input", omitted, "--output", read], simulator: simulator
         )
-        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect([0, 2].contains(outcome.status), "\(outcome.stderr)")
         // Drops can also exhaust a tokenize record's retries (it is then a reject of that run):
         // the read job reads whatever the omit run wrote.
         #expect(omittedRows.count > 150)
-        #expect(outcome.stdout.contains("the books balance: read \(omittedRows.count)"))
+        #expect(outcome.stderr.contains("the books balance: read \(omittedRows.count)"))
         let readRows = try TokenizeRunTests.readCSV(read).rows
         let rejects = try String(contentsOfFile: read + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         let unknown = rejects.filter { $0.contains(",outcome-unknown,") }
@@ -134,7 +134,7 @@ import Testing
         // Connections were dropped with reads in flight: those are outcome-unknown, never re-sent.
         #expect(!unknown.isEmpty)
         #expect(Self.counter("tokenization-read", in: counters) <= omittedRows.count)
-        #expect(outcome.stdout.contains("outcome unknown: \(unknown.count)"))
+        #expect(outcome.stderr.contains("outcome unknown: \(unknown.count)"))
     }
 
     @Test func verifyChecksASampleAndSaysWhenTheTemplateIsIrreversible() throws {
@@ -182,9 +182,9 @@ import Testing
             let tokenize = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", tokenized], simulator: simulator)
             #expect(tokenize.status == 0, "\(tokenize.stderr)")
             let detokenize = try Self.command("detokenize", mapping + ["--input", tokenized, "--output", plain], simulator: simulator)
-            #expect(detokenize.status == 0, "\(detokenize.stderr)")
+            #expect(detokenize.status == 2, "\(detokenize.stderr)")
             let sent = try TokenizeRunTests.readCSV(tokenized).rows.filter { !$0[1].isEmpty }.count
-            #expect(detokenize.stdout.contains("  \(code): \(sent)"), "\(detokenize.stdout)")
+            #expect(detokenize.stderr.contains("  \(code): \(sent)"), "\(detokenize.stderr)")
             let rejects = try String(contentsOfFile: plain + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
             #expect(rejects.filter { $0.contains(",\(code),") }.count == sent)
             #expect(try TokenizeRunTests.readCSV(plain).rows.count == 200 - sent, "only the records without a token are written")
@@ -200,13 +200,13 @@ import Testing
         let base = ["--input", "samples/cards.csv", "--map", "card_number=scx_token_card_number:digits,skip-empty"]
 
         let unknown = try Self.command("run", base + ["--template-ref", "no-such-template", "--output", folder.path("a.csv")], simulator: simulator)
-        #expect(unknown.status == 6)
+        #expect(unknown.status == 4)
         #expect(unknown.stderr.contains("template-validate failed for templateRef no-such-template"))
 
         // The key is good but not allowed this template: refused before the first record, checkpoint kept.
         let output = folder.path("b.csv")
         let denied = try Self.command("run", base + ["--template-ref", "restricted-card", "--output", output], simulator: simulator)
-        #expect(denied.status == 6)
+        #expect(denied.status == 4)
         #expect(denied.stderr.contains("template-validate failed for templateRef restricted-card"))
         #expect(denied.stderr.contains("run the same command again"))
         #expect(FileManager.default.fileExists(atPath: CheckpointStore.defaultPath(forOutput: output)))
@@ -215,7 +215,7 @@ import Testing
             ["run", "--endpoint", simulator.url, "--template-ref", Self.template, "--output", folder.path("c.csv")] + base,
             environment: ["SCX_API_KEY": "d3Jvbmc6a2V5"], directory: Self.root
         )
-        #expect(wrongKey.status == 6)
+        #expect(wrongKey.status == 4)
 
         let unreachable = try CommandLineTests.run(
             ["run", "--endpoint", "ws://127.0.0.1:1", "--template-ref", Self.template, "--output", folder.path("d.csv")] + base,
@@ -237,7 +237,7 @@ import Testing
         #expect(try Self.command("run", mapping + ["--input", "samples/cards.ndjson", "--output", tokenized], simulator: simulator).status == 0)
         let outcome = try Self.command("read", mapping + ["--input", omitted, "--output", read], simulator: simulator)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("the books balance: read"))
+        #expect(outcome.stderr.contains("the books balance: read"))
         func records(_ path: String) throws -> [[String: Any]] {
             try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
                 try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])

@@ -70,7 +70,7 @@ import Testing
 
         let resumed = try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout.contains("results reused from the checkpoint"))
+        #expect(resumed.stderr.contains("results reused from the checkpoint"))
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
     }
 
@@ -156,8 +156,8 @@ import Testing
             ["--input", input, "--output", output, "--template-ref", Self.template, "--rate", "2000"] + Self.mapping, simulator: simulator
         )
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("done: 20000"))
-        #expect(outcome.stdout.contains("send rate lowered to"), "\(outcome.stdout)")
+        #expect(outcome.stderr.contains("done: 20000"))
+        #expect(outcome.stderr.contains("send rate lowered to"), "\(outcome.stderr)")
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
         let counters = simulator.stop()
         let throttled = JobKindsTests.counter("1429", in: counters)
@@ -181,8 +181,8 @@ import Testing
             simulator: simulator
         )
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("done: 20000"))
-        #expect(outcome.stdout.contains("reconnects 0,"), "\(outcome.stdout)")
+        #expect(outcome.stderr.contains("done: 20000"))
+        #expect(outcome.stderr.contains("reconnects 0,"), "\(outcome.stderr)")
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
         let counters = simulator.stop()
         #expect(JobKindsTests.counter("heartbeat", in: counters) > 0)

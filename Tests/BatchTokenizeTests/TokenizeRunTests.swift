@@ -89,7 +89,7 @@ import Testing
         let output = folder.path("cards.tokenized.csv")
         let outcome = try Self.tokenize(["--config", "samples/job-cards-csv.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("the books balance: read 200"))
+        #expect(outcome.stderr.contains("the books balance: read 200"))
         let rows = try Self.checkOutput(input: DryRunCommandTests.projectRoot + "/samples/cards.csv", output: output, expectedRows: 200)
         let input = try Self.readCSV(DryRunCommandTests.projectRoot + "/samples/cards.csv").rows
 
@@ -110,7 +110,7 @@ import Testing
         // A second run finds the job complete and sends nothing.
         let again = try Self.tokenize(["--config", "samples/job-cards-csv.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
         #expect(again.status == 0)
-        #expect(again.stdout.contains("already complete"))
+        #expect(again.stderr.contains("already complete"))
         let counters = simulator.stop()
         #expect(counters.contains("tokenization-tokenize: 200"))
     }
@@ -123,7 +123,7 @@ import Testing
         let output = folder.path("cards.tokenized.ndjson")
         let outcome = try Self.tokenize(["--config", "samples/job-cards-ndjson.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("the books balance: read 200"))
+        #expect(outcome.stderr.contains("the books balance: read 200"))
         let inputLines = try String(contentsOfFile: DryRunCommandTests.projectRoot + "/samples/cards.ndjson", encoding: .utf8).split(separator: "\n")
         let outputLines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
         #expect(outputLines.count == inputLines.count)
@@ -156,8 +156,8 @@ import Testing
             simulator: simulator
         )
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("done: 20000"))
-        #expect(outcome.stdout.contains("the books balance"))
+        #expect(outcome.stderr.contains("done: 20000"))
+        #expect(outcome.stderr.contains("the books balance"))
         _ = try Self.checkOutput(input: input, output: output, expectedRows: 20_000)
         let counters = simulator.stop()
         #expect(counters.contains("8001:"), "server errors were injected")
@@ -177,7 +177,7 @@ import Testing
             simulator: simulator
         )
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("done: 1000"))
+        #expect(outcome.stderr.contains("done: 1000"))
         let counters = simulator.stop()
         #expect(!counters.contains("1429:"), "the service never throttled: \(counters)")
     }
