@@ -43,6 +43,7 @@ extension BatchTokenize {
 
         func run() async throws {
             let job = try options.jobFile()
+            Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
             guard let inputPath = job.input?.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
             let inputFormat = job.input?.format ?? InputFormat.guess(path: inputPath)
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(job.input?.delimiter) }
@@ -80,8 +81,8 @@ extension BatchTokenize {
                 if case .failure(let error) = outcome, let rejectsFile {
                     rejectLine.removeAll(keepingCapacity: true)
                     renderer.render(
-                        record: record.number, line: record.position.line, id: identifier?.id(of: record),
-                        code: error.code.rawValue, message: error.message, into: &rejectLine
+                        record: record.number, line: record.position.line, id: identifier?.id(of: record).map(Console.mask),
+                        code: error.code.rawValue, message: Console.mask(error.message), into: &rejectLine
                     )
                     try rejectsFile.write(rejectLine)
                 }

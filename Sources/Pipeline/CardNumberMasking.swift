@@ -51,5 +51,30 @@ public struct CardNumberMasking: Sendable, Hashable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `text` masked as by ``mask(_:)``, and then every occurrence of one of `values` (a record's
+    /// own mapped values, 3 characters or more, standing as a word of their own) masked entirely:
+    /// for messages from the service, which may quote a CVV or an expiry date.
+    public func mask(_ text: String, values: [String]) -> String {
+        var out = mask(text)
+        for value in values where value.count >= 3 && out.contains(value) {
+            out = Self.replaceWords(value, in: out, with: MaskingPattern.all.apply(to: value))
+        }
+        return out
+    }
+
+    static func replaceWords(_ word: String, in text: String, with replacement: String) -> String {
+        var result = ""
+        var rest = text[...]
+        while let range = rest.range(of: word) {
+            let before = range.lowerBound == rest.startIndex ? result.last : rest[rest.index(before: range.lowerBound)]
+            let after = range.upperBound == rest.endIndex ? nil : rest[range.upperBound]
+            let standsAlone = !(before.map { $0.isLetter || $0.isNumber } ?? false) && !(after.map { $0.isLetter || $0.isNumber } ?? false)
+            result += rest[..<range.lowerBound]
+            result += standsAlone ? replacement : String(rest[range])
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+
     static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 }

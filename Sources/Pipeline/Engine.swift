@@ -555,7 +555,8 @@ struct Engine {
             }
             outcome = RecordResult(
                 seq: seq, status: .rejected, messageId: response.messageId, errorCode: code.map { String($0.rawValue) } ?? "unknown",
-                message: configuration.masking.mask(response.failure?.message ?? "the service answered success: false"), attempts: attempts
+                message: configuration.masking.mask(response.failure?.message ?? "the service answered success: false", values: mappedValues.map(\.value)),
+                attempts: attempts
             )
         case .failure(let error):
             let retryable = (error as? ShieldConexError)?.isRetryable ?? false

@@ -67,6 +67,7 @@ import Testing
             1,\(good),1228,123
             2,\(good),1228,\(Self.spaced(echoed))
             \(idPan),\(badLuhn),1228,123
+            6,\(good),1228,98x7
             4,\(shortRow)
             5,\(good),1228,"\(quoted)
 
@@ -116,7 +117,9 @@ import Testing
         for pan in pans where pan != pathPan {
             #expect(!checkpoint.contains(pan), "the checkpoint holds card number \(pans.firstIndex(of: pan)!)")
         }
+        #expect(rejects.contains("Invalid value **** for field card_cvv"), "a quoted CVV is masked whole: \(rejects)")
         for (index, text) in shown.enumerated() {
+            #expect(!text.contains("98x7"), "text \(index) shows a CVV")
             for pan in pans {
                 #expect(!text.contains(pan), "text \(index) shows card number \(pans.firstIndex(of: pan)!)")
                 #expect(!text.contains(Self.spaced(pan)), "text \(index) shows a spaced card number")

@@ -52,6 +52,13 @@ import Testing
         #expect(masked == "value \(pattern.apply(to: Self.pan)) refused")
     }
 
+    @Test func aRecordsOwnValuesAreMaskedWhereTheyStandAlone() {
+        let masking = CardNumberMasking()
+        #expect(masking.mask("Invalid value 987 for field card_cvv", values: ["987", Self.pan]) == "Invalid value *** for field card_cvv")
+        #expect(masking.mask("error 19870 at 987", values: ["987"]) == "error 19870 at ***")
+        #expect(masking.mask("bad \(Self.pan) and 12", values: [Self.pan, "12"]) == "bad 400000******7899 and 12")
+    }
+
     @Test func theJobFilePatternIsTheCardNumberFieldsMask() throws {
         let text = """
             {"instructions": [
