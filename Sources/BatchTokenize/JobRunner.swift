@@ -41,7 +41,7 @@ struct JobRunner {
         let batchJob = BatchJob(configuration: runnable, logger: logger)
         let resume = "run the same command again: batch-tokenize "
             + CommandLine.arguments.dropFirst().filter { $0 != "--restart" }.map(Self.shellQuoted).joined(separator: " ")
-        let signals = SignalInterruptions(resumeHint: resume)
+        let signals = SignalInterruptions(resumeHint: resume, logger: logger)
         let ending: Ending
         do {
             switch try await batchJob.run(interruptions: signals.stream) {

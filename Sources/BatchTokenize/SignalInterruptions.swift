@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,8 @@ final class SignalInterruptions {
     let stream: AsyncStream<Void>
     private let sources: [any DispatchSourceSignal]
 
-    init(resumeHint: String) {
+    /// The messages go through `logger`, so that they take the job's log format.
+    init(resumeHint: String, logger: Logger) {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
         self.stream = stream
         let queue = DispatchQueue(label: "batch-tokenize.signals")
@@ -24,10 +26,10 @@ final class SignalInterruptions {
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 if received.increment() == 1 {
-                    Console.write("\nstopping: finishing the requests in flight and committing (a second signal exits at once; the job stays resumable)")
+                    logger.warning("stopping: finishing the requests in flight and committing (a second signal exits at once; the job stays resumable)")
                     continuation.yield()
                 } else {
-                    Console.write("stopped at once. To resume: \(resumeHint)")
+                    logger.error("stopped at once. To resume: \(resumeHint)")
                     _exit(ExitCodes.interrupted.rawValue)
                 }
             }
