@@ -209,6 +209,7 @@ struct Engine {
     /// The summary with the figures that are only known at the end.
     func finishedSummary() -> JobSummary {
         var finished = summary
+        finished.finishedBefore = finishedBefore
         finished.latency = latency.summary
         finished.lowestRate = aimd.lowest
         let elapsed = ContinuousClock.now - started

@@ -52,6 +52,8 @@ public struct JobReport: Sendable, Hashable, Codable {
     }
 
     public struct Records: Sendable, Hashable, Codable {
+        /// Finished by earlier runs of a resumed job; `read` counts this run's records only.
+        public var finishedByEarlierRuns: Int
         public var read: Int
         public var done: Int
         public var passedThrough: Int
@@ -107,7 +109,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         job.checkpoint = masking.mask(job.checkpoint)
         self.job = job
         records = Records(
-            read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
+            finishedByEarlierRuns: summary.finishedBefore, read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
             outcomeUnknown: summary.outcomeUnknown, reusedFromCheckpoint: summary.reusedFromCheckpoint
         )
         rejectedByCode = summary.rejectedByCode

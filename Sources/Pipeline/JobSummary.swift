@@ -1,5 +1,7 @@
 /// What a job did, and whether the books balance.
 public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Records finished by earlier runs of a resumed job (not read again by this one).
+    public var finishedBefore = 0
     public var recordsRead = 0
     public var done = 0
     public var passedThrough = 0
@@ -41,7 +43,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var balances: Bool { recordsRead == done + passedThrough + rejected + outcomeUnknown }
 
     public var description: String {
-        var lines = [
+        var lines = finishedBefore > 0 ? ["records finished by earlier runs (resumed after them): \(finishedBefore)"] : []
+        lines += [
             "records read: \(recordsRead)",
             "done: \(done)",
             "passed through (nothing to tokenize): \(passedThrough)",

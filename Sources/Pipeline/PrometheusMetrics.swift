@@ -22,6 +22,7 @@ public enum PrometheusMetrics {
             ([("state", "rejected")], Double(records.rejected)),
             ([("state", "outcome_unknown")], Double(records.outcomeUnknown)),
             ([("state", "reused_from_checkpoint")], Double(records.reusedFromCheckpoint)),
+            ([("state", "finished_by_earlier_runs")], Double(records.finishedByEarlierRuns)),
         ])
         family("rejected_records", "Rejected records of the last run, by error code.",
             report.rejectedByCode.sorted { $0.key < $1.key }.map { ([("code", $0.key)], Double($0.value)) })

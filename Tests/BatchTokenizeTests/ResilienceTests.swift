@@ -71,6 +71,7 @@ import Testing
         let resumed = try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("results reused from the checkpoint"))
+        #expect(resumed.stderr.contains("records finished by earlier runs (resumed after them): \(point.seq + 1)\nrecords read: \(20_000 - point.seq - 1)"))
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
     }
 
