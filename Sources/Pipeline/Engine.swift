@@ -210,6 +210,7 @@ struct Engine {
     func finishedSummary() -> JobSummary {
         var finished = summary
         finished.finishedBefore = finishedBefore
+        finished.unfinished = slots.count
         finished.latency = latency.summary
         finished.lowestRate = aimd.lowest
         let elapsed = ContinuousClock.now - started

@@ -59,6 +59,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var passedThrough: Int
         public var rejected: Int
         public var outcomeUnknown: Int
+        /// Read but not finished when the run stopped early; read again on resume.
+        public var unfinished: Int
         public var reusedFromCheckpoint: Int
     }
 
@@ -110,7 +112,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         self.job = job
         records = Records(
             finishedByEarlierRuns: summary.finishedBefore, read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
-            outcomeUnknown: summary.outcomeUnknown, reusedFromCheckpoint: summary.reusedFromCheckpoint
+            outcomeUnknown: summary.outcomeUnknown, unfinished: summary.unfinished, reusedFromCheckpoint: summary.reusedFromCheckpoint
         )
         rejectedByCode = summary.rejectedByCode
         rejectedByReason = summary.rejectedByReason

@@ -10,6 +10,9 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     /// ``maximumReasons`` distinct ones, the rest counted under `other`.
     public var rejectedByReason: [String: Int] = [:]
     public var outcomeUnknown = 0
+    /// Records read but not finished when the run stopped early (interrupted, refused,
+    /// unreachable): nothing of them is written, and the resumed run reads them again.
+    public var unfinished = 0
     public var reusedFromCheckpoint = 0
     public var requestsSent = 0
     public var retries = 0
@@ -40,7 +43,7 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var recordsPerSecond: Double { seconds > 0 ? Double(recordsRead) / seconds : 0 }
 
     /// Records read = done + passed through + rejected + outcome unknown.
-    public var balances: Bool { recordsRead == done + passedThrough + rejected + outcomeUnknown }
+    public var balances: Bool { recordsRead == done + passedThrough + rejected + outcomeUnknown + unfinished }
 
     public var description: String {
         var lines = finishedBefore > 0 ? ["records finished by earlier runs (resumed after them): \(finishedBefore)"] : []
@@ -61,9 +64,10 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
         }
         if let latency { lines.append("latency: \(latency)") }
         lines.append(String(format: "time: %.2f s, %.0f records/s", seconds, seconds > 0 ? Double(recordsRead) / seconds : 0))
-        lines.append(balances
-            ? "the books balance: read \(recordsRead) = done \(done) + passed through \(passedThrough) + rejected \(rejected) + outcome unknown \(outcomeUnknown)"
-            : "THE BOOKS DO NOT BALANCE: read \(recordsRead) ≠ done \(done) + passed through \(passedThrough) + rejected \(rejected) + outcome unknown \(outcomeUnknown)")
+        if unfinished > 0 { lines.append("unfinished (the run stopped first; read again on resume): \(unfinished)") }
+        let parts = "done \(done) + passed through \(passedThrough) + rejected \(rejected) + outcome unknown \(outcomeUnknown)"
+            + (unfinished > 0 ? " + unfinished \(unfinished)" : "")
+        lines.append(balances ? "the books balance: read \(recordsRead) = \(parts)" : "THE BOOKS DO NOT BALANCE: read \(recordsRead) ≠ \(parts)")
         return lines.joined(separator: "\n")
     }
 }
