@@ -43,7 +43,6 @@ extension BatchTokenize {
 
         func run() async throws {
             let job = try options.jobFile()
-            Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
             guard let inputPath = job.input?.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
             let inputFormat = job.input?.format ?? InputFormat.guess(path: inputPath)
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(job.input?.delimiter) }
@@ -55,6 +54,7 @@ extension BatchTokenize {
                 ).run()
                 return
             }
+            Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
             let opened = try usage { try InputSource.open(path: inputPath, format: inputFormat, delimiter: delimiterByte) }
             let mapper = try usage { try FieldMapper(instructions: job.instructions ?? [], format: inputFormat, header: opened.header) }
             _ = try usage {

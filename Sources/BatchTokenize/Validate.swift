@@ -39,25 +39,26 @@ extension BatchTokenize {
         static func check(
             resolved: ResolvedEndpoint, templateRef: String?, configuration: ConnectionConfiguration, logger: Logger
         ) async -> (lines: [String], exitCode: ExitCode) {
-            let where_ = "on \(resolved.endpoint)"
-            let templateLine = templateRef.map { "template \($0): not checked" }
+            let place = "on \(resolved.endpoint)"
+            // The template's line when the credentials failed first.
+            let unchecked = templateRef.map { ["template \($0): not checked"] } ?? []
             let client: ShieldConexConnection
             do {
                 client = try await ShieldConexConnection.connect(to: resolved.endpoint, key: resolved.key, configuration: configuration, logger: logger)
             } catch let error as ShieldConexError where error.isAuthenticationFailure {
-                return (["credentials: REFUSED \(where_) (\(error)); check SCX_API_KEY, --key-file or --partner-id"] + [templateLine].compactMap { $0 }, ExitCodes.refused)
+                return (["credentials: REFUSED \(place) (\(error)); check SCX_API_KEY, --key-file or --partner-id"] + unchecked, ExitCodes.refused)
             } catch {
-                return (["credentials: not checked: cannot connect \(where_) (\(error))"] + [templateLine].compactMap { $0 }, ExitCodes.connection)
+                return (["credentials: not checked: cannot connect \(place) (\(error))"] + unchecked, ExitCodes.connection)
             }
             defer { Task { await client.close() } }
             var lines: [String] = []
             do {
                 let partner = try await client.send(.partnerValidate(reference: "validate"))
                 guard partner.success else {
-                    lines.append("credentials: REFUSED \(where_) (partner-validate: \(partner.failure?.description ?? "success: false"))")
-                    return (lines + [templateLine].compactMap { $0 }, ExitCodes.refused)
+                    lines.append("credentials: REFUSED \(place) (partner-validate: \(partner.failure?.description ?? "success: false"))")
+                    return (lines + unchecked, ExitCodes.refused)
                 }
-                lines.append("credentials: good (partner-validate succeeded \(where_))")
+                lines.append("credentials: good (partner-validate succeeded \(place))")
                 guard let templateRef else { return (lines, ExitCodes.success) }
                 let template = try await client.send(.templateValidate(templateRef: templateRef, reference: "validate"))
                 guard template.success else {
@@ -67,7 +68,7 @@ extension BatchTokenize {
                 lines.append("template \(templateRef): good (template-validate succeeded)")
                 return (lines, ExitCodes.success)
             } catch {
-                lines.append("the connection failed \(where_) before the answers came: \(error)")
+                lines.append("the connection failed \(place) before the answers came: \(error)")
                 return (lines, ExitCodes.connection)
             }
         }

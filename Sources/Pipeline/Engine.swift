@@ -206,6 +206,12 @@ struct Engine {
         return summary
     }
 
+    /// Seconds since the run started.
+    var elapsedSeconds: Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
     /// The summary with the figures that are only known at the end.
     func finishedSummary() -> JobSummary {
         var finished = summary
@@ -213,8 +219,7 @@ struct Engine {
         finished.unfinished = slots.count
         finished.latency = latency.summary
         finished.lowestRate = aimd.lowest
-        let elapsed = ContinuousClock.now - started
-        finished.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        finished.seconds = elapsedSeconds
         return finished
     }
 
@@ -234,8 +239,7 @@ struct Engine {
         progress.errors = summary.rejected + summary.outcomeUnknown
         progress.retries = summary.retries
         progress.reconnects = summary.reconnects
-        let elapsed = ContinuousClock.now - started
-        progress.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        progress.seconds = elapsedSeconds
         return progress
     }
 
