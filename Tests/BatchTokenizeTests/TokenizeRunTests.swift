@@ -64,8 +64,9 @@ import Testing
     }
 
     /// Every output row matches its input row: untouched columns equal, mapped ones tokenized.
-    static func checkOutput(input: String, output: String, expectedRows: Int) throws -> [[String]] {
-        let source = try readCSV(input)
+    static func checkOutput(input: String, output: String, expectedRows: Int, skipping rejected: Set<Int> = []) throws -> [[String]] {
+        var source = try readCSV(input)
+        source.rows = source.rows.enumerated().filter { !rejected.contains($0.offset + 1) }.map(\.element)
         let result = try readCSV(output)
         #expect(result.header == source.header + ["bfid"])
         #expect(result.rows.count == expectedRows)
@@ -155,10 +156,16 @@ import Testing
              "--map", "card_number=card_number:luhn", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"],
             simulator: simulator
         )
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("done: 20000"))
+        // A record that meets a drop or an 8001 on each of its 5 attempts is a reject (rare, but a
+        // busy machine has seen it): every other record is in the output, in order.
+        let rejects = try Self.readCSV(output + ".rejects.csv").rows
+        #expect(rejects.count <= 5 && rejects.allSatisfy { $0[3] == "client-error" || $0[3] == "8001" }, "\(rejects)")
+        #expect(outcome.status == (rejects.isEmpty ? 0 : 2), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("done: \(20_000 - rejects.count)"))
         #expect(outcome.stderr.contains("the books balance"))
-        _ = try Self.checkOutput(input: input, output: output, expectedRows: 20_000)
+        _ = try Self.checkOutput(
+            input: input, output: output, expectedRows: 20_000 - rejects.count, skipping: Set(rejects.compactMap { Int($0[0]) })
+        )
         let counters = simulator.stop()
         #expect(counters.contains("8001:"), "server errors were injected")
         #expect(!counters.contains("dropped on purpose: 0,"), "connections were dropped")
