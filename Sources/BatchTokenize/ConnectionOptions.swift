@@ -28,7 +28,7 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     var connectionConfiguration: ConnectionConfiguration {
-        timing.connectionConfiguration(caFile: credentials.caFile)
+        timing.connectionConfiguration(credentials: credentials)
     }
 
     /// The endpoint and key to use; for `local`, starts the embedded simulator first.
@@ -53,12 +53,15 @@ struct ResolvedEndpoint {
             let server = try await SimulatorServer.start(configuration: configuration, logger: logger)
             return ResolvedEndpoint(endpoint: try Endpoint(server.url), key: APIKey(key), simulator: server)
         }
-        let key = try credentials.load()
+        let endpoint: Endpoint
         do {
-            return ResolvedEndpoint(endpoint: try Endpoint(name), key: key, simulator: nil)
+            endpoint = try Endpoint(name)
+            // Before the key is read: a key must never be sent in clear text by mistake.
+            try endpoint.checkTransport(allowInsecure: credentials.allowInsecureTransport)
         } catch {
             throw ValidationError("--endpoint: \(error)")
         }
+        return ResolvedEndpoint(endpoint: endpoint, key: try credentials.load(), simulator: nil)
     }
 
     func shutdown() async {

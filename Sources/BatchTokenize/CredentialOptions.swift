@@ -16,6 +16,9 @@ struct CredentialOptions: ParsableArguments {
     @Option(help: "A PEM file of extra CA certificates to trust for wss:// (system roots stay trusted).")
     var caFile: String?
 
+    @Flag(help: "Allow ws:// (no TLS) to a host that is not this machine. The API key and the card data then cross the network in clear text.")
+    var allowInsecureTransport = false
+
     func validate() throws {
         if (partnerId == nil) != (partnerKeyFile == nil) {
             throw ValidationError("--partner-id and --partner-key-file go together")

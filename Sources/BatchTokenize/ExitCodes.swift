@@ -18,7 +18,8 @@ enum ExitCodes {
     static let connection = ExitCode(5)
     /// Usage, configuration or input: a bad option, job file, mapping, key file or input file (EX_USAGE).
     static let usage = ExitCode.validationFailure
-    /// A signal stopped the job; what was finished is committed and running it again resumes (EX_TEMPFAIL).
+    /// A signal stopped the job, or records were still failing transiently when their retry
+    /// budget ran out; what was finished is committed and running it again resumes (EX_TEMPFAIL).
     static let interrupted = ExitCode(75)
 
     /// The table for `--help`.
@@ -30,6 +31,7 @@ enum ExitCodes {
           4   authentication, permission or template refused
           5   service unreachable (run the same command again to resume)
           64  usage, configuration or input error
-          75  interrupted by a signal (run the same command again to resume)
+          75  interrupted by a signal, or records still failing transiently (throttling, server
+              errors) after --retry-for: run the same command again to resume
         """
 }

@@ -60,6 +60,9 @@ struct JobOptions: ParsableArguments {
 
     @OptionGroup var timing: TimingOptions
 
+    @Option(help: "Seconds a record that fails transiently (8001, 1429, timeouts, lost connections) keeps being retried, with backoff up to 30 s between attempts; after that it goes to the rejects file as transient and the next run sends it again.")
+    var retryFor: Double = 600
+
     @Option(help: "Seconds that requests in flight get to answer after SIGINT/SIGTERM before they are abandoned.")
     var stopDeadline: Double = 10
 
@@ -76,6 +79,10 @@ struct JobOptions: ParsableArguments {
 
     @Option(help: "Write the figures in Prometheus text format to this file at the end (atomically; for node_exporter's textfile collector).")
     var metricsFile: String?
+
+    func validate() throws {
+        guard retryFor >= 0 else { throw ValidationError("--retry-for must not be negative") }
+    }
 
     /// The job file merged with the command line (which wins).
     func jobFile() throws -> JobConfiguration {

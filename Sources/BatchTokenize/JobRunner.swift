@@ -77,6 +77,11 @@ struct JobRunner {
                     outcome: .refused, exitCode: ExitCodes.refused, summary: error.summary,
                     message: "error: \(error)\ncheck the key and the template (batch-tokenize validate); the checkpoint is kept: fix the cause, then \(resume)"
                 )
+            case .transient:
+                ending = Ending(
+                    outcome: .transientFailures, exitCode: ExitCodes.interrupted, summary: error.summary,
+                    message: "\(error)\nthe checkpoint is kept; once the service recovers, \(resume) (only those records are sent again)"
+                )
             case .interrupted:
                 ending = Ending(outcome: .interrupted, exitCode: ExitCodes.interrupted, summary: error.summary, message: "\(error)\nto resume, \(resume)")
             }
@@ -154,7 +159,8 @@ struct JobRunner {
         configuration.burst = options.burst
         configuration.restart = options.restart
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
-        configuration.connection = options.timing.connectionConfiguration(caFile: options.credentials.caFile)
+        configuration.retry.budget = .milliseconds(Int64(options.retryFor * 1000))
+        configuration.connection = options.timing.connectionConfiguration(credentials: options.credentials)
         configuration.masking = Console.masking
         if action == .detokenize {
             logger.warning("\(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done")

@@ -14,11 +14,12 @@ struct TimingOptions: ParsableArguments {
         guard heartbeatInterval > 0 else { throw ValidationError("--heartbeat-interval must be positive") }
     }
 
-    func connectionConfiguration(caFile: String?) -> ConnectionConfiguration {
+    func connectionConfiguration(credentials: CredentialOptions) -> ConnectionConfiguration {
         var configuration = ConnectionConfiguration()
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.heartbeatInterval = .milliseconds(Int64(heartbeatInterval * 1000))
-        configuration.extraCAFile = caFile
+        configuration.extraCAFile = credentials.caFile
+        configuration.allowInsecureTransport = credentials.allowInsecureTransport
         return configuration
     }
 }

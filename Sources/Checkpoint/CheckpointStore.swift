@@ -272,6 +272,7 @@ public final class CheckpointStore {
             switch RecordResult.Status(rawValue: counts.int(0)) {
             case .done: summary.done += count
             case .rejected: summary.rejectedByErrorCode[counts.text(1) ?? "unknown", default: 0] += count
+            case .transient: summary.transient += count
             case .outcomeUnknown, .sent, nil: summary.outcomeUnknown += count
             }
             first = min(first, counts.double(3))

@@ -10,6 +10,8 @@ public struct CheckpointSummary: Sendable, Hashable, Codable {
     public var done: Int
     public var rejectedByErrorCode: [String: Int]
     public var outcomeUnknown: Int
+    /// Records that failed transiently when their retry budget ran out: sent again by the next run.
+    public var transient = 0
     public var firstUpdate: Date?
     public var lastUpdate: Date?
     public var complete: Bool
@@ -22,11 +24,12 @@ public struct CheckpointSummary: Sendable, Hashable, Codable {
             "job: \(identity.action) with template \(identity.templateRef) on \(identity.endpoint)",
             "input: \(identity.inputPath) (\(identity.input.size) bytes)",
             "records committed: \(recordsCommitted)",
-            "results stored: \(resultsStored) (done \(done), rejected \(rejected), outcome unknown \(outcomeUnknown))",
+            "results stored: \(resultsStored) (done \(done), rejected \(rejected), outcome unknown \(outcomeUnknown), transient \(transient))",
         ]
         for (code, count) in rejectedByErrorCode.sorted(by: { $0.key < $1.key }) {
             lines.append("  rejected \(code): \(count)")
         }
+        if transient > 0 { lines.append("  transient (sent again by the next run): \(transient)") }
         lines.append("first update: \(firstUpdate.map(formatter.string(from:)) ?? "none")")
         lines.append("last update: \(lastUpdate.map(formatter.string(from:)) ?? "none")")
         lines.append(complete ? "complete: yes" : "complete: no (run the same command again to resume)")

@@ -11,6 +11,10 @@ public struct RecordResult: Sendable, Hashable {
         /// Sent, and not yet answered: recorded before a request that must not be repeated
         /// (`tokenization-read`) goes out. Found on resume, it becomes outcome-unknown.
         case sent = 4
+        /// Still failing for a transient reason (throttling, server error, lost answers) when its
+        /// retry budget ran out: written to the rejects file as transient, never reused; the next
+        /// run sends it again.
+        case transient = 5
     }
 
     public var seq: Int

@@ -1,26 +1,39 @@
 import NIOCore
 
-/// Lowers the send rate when the service throttles (1429) and raises it again when it stops:
-/// additive increase, multiplicative decrease. Pure state: the caller passes the time.
+/// Lowers the send rate while the service answers a rising share of requests with a transient
+/// failure, whatever its code (8001, our simulator's 1429, timeouts, lost connections), and raises
+/// it again when they stop: additive increase, multiplicative decrease. Pure state: the caller
+/// passes the time and every answer.
+///
+/// One transient answer among many is noise (8001 is also the service's "internal error"); a
+/// share of them is the service pushing back. The share is an exponentially weighted average
+/// over about the last 100 answers.
 public struct AIMDController: Sendable, Hashable {
     /// The configured limit, which the rate never exceeds; `nil` when the job has none.
     public let ceiling: Double?
-    /// The rate now in force; `nil` until the first throttling answer of an unlimited job.
+    /// The rate now in force; `nil` until the first decrease of an unlimited job.
     public private(set) var rate: Double?
     /// The lowest rate it has come down to.
     public private(set) var lowest: Double?
-    /// Each decrease multiplies the rate by this.
-    public var decrease = 0.7
+    /// The share of transient answers among recent answers (0...1).
+    public private(set) var transientShare = 0.0
+    /// The weight of one answer in the share.
+    public var shareWeight = 0.01
+    /// The share above which the rate comes down.
+    public var shareThreshold = 0.05
+    /// Each decrease multiplies the rate by this: gentle, so that the rate stays close to what
+    /// the service allows.
+    public var decrease = 0.9
     /// Answers to requests sent before a decrease are not a reason for another one this soon.
     public var holdAfterDecrease: TimeAmount = .milliseconds(250)
-    /// The rate starts to recover once no throttling answer has come for this long ...
+    /// The rate starts to recover once the share has stayed low for this long ...
     public var quietBeforeIncrease: TimeAmount = .seconds(1)
     /// ... by this share of the rate at the first decrease, per second.
-    public var increasePerSecond = 0.1
+    public var increasePerSecond = 0.05
     public var floor = 1.0
 
     private var lastDecrease: NIODeadline?
-    private var lastThrottle: NIODeadline?
+    private var lastPushback: NIODeadline?
     private var lastIncrease: NIODeadline?
     private var step: Double?
 
@@ -29,10 +42,13 @@ public struct AIMDController: Sendable, Hashable {
         self.rate = ceiling
     }
 
-    /// A throttling answer arrived; `observedRate` is the send rate of the last moments (used
-    /// when no limit was set). Returns the new rate when it changed.
-    public mutating func throttled(now: NIODeadline, observedRate: Double) -> Double? {
-        lastThrottle = now
+    /// An answer arrived (`transient`: a throttling or transient failure). `observedRate` is the
+    /// send rate of the last moments (used when no limit was set). Returns the new rate when it
+    /// came down.
+    public mutating func answered(transient: Bool, now: NIODeadline, observedRate: Double) -> Double? {
+        transientShare += shareWeight * ((transient ? 1 : 0) - transientShare)
+        guard transient, transientShare > shareThreshold else { return nil }
+        lastPushback = now
         if let lastDecrease, now - lastDecrease < holdAfterDecrease { return nil }
         let current = rate ?? max(observedRate, floor)
         let lowered = max(floor, current * decrease)
@@ -44,9 +60,9 @@ public struct AIMDController: Sendable, Hashable {
         return lowered
     }
 
-    /// Called now and then: returns the raised rate once the throttling has stopped.
+    /// Called now and then: returns the raised rate once the push-back has stopped.
     public mutating func tick(now: NIODeadline) -> Double? {
-        guard let current = rate, let step, let lastThrottle, now - lastThrottle >= quietBeforeIncrease else { return nil }
+        guard let current = rate, let step, let lastPushback, now - lastPushback >= quietBeforeIncrease else { return nil }
         let since = lastIncrease.map { Double((now - $0).nanoseconds) / 1e9 } ?? 0
         lastIncrease = now
         var raised = current + step * since

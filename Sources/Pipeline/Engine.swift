@@ -30,6 +30,10 @@ struct Engine {
         var result: RecordResult?
         var attempts = 0
         var sentAt: NIODeadline?
+        /// When the record first failed transiently: its retry budget runs from here.
+        var failingSince: NIODeadline?
+        /// A retry is scheduled (not in flight).
+        var waitingToRetry = false
     }
 
     struct Outbox {
@@ -78,7 +82,15 @@ struct Engine {
     var sendQueue: [Int] = []
     /// Reads recorded as sent, waiting for that record to be durable before they go out.
     var pendingReads: [(seq: Int, session: Int)] = []
-    var reused: [Int: RecordResult]
+    /// Results of earlier runs for records not yet read, loaded a chunk of seqs at a time.
+    var reused: [Int: RecordResult] = [:]
+    var reusedThrough: Int
+    /// After the first transient failure is written, the commit point stays before it, so that
+    /// the next run reads that record again (and reuses every stored result after it).
+    var commitFrozen = false
+    /// When a connection was last up (or the run started): a service that refuses every
+    /// handshake with 429/503 is given the retry budget, not a number of attempts.
+    var lastConnected = NIODeadline.now()
     var nextToWrite: Int
     var readerDone = false
     var stopping = false
@@ -137,7 +149,7 @@ struct Engine {
         nextToWrite = (point?.seq ?? -1) + 1
         finishedBefore = nextToWrite
         inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
-        reused = try store.results(in: nextToWrite...Int.max)
+        reusedThrough = nextToWrite - 1
         (events, sink) = AsyncStream.makeStream(of: Event.self)
         sessions = Array(repeating: Session(), count: max(1, configuration.connections))
         outbox = Array(repeating: Outbox(), count: sessions.count)
@@ -188,22 +200,51 @@ struct Engine {
             guard let event = await iterator.next() else { break }
             try handle(event)
         }
-        summary = finishedSummary()
         if stopping && !(readerDone && slots.isEmpty) {
+            try giveUpWaitingRetries()
+            try drain()
+            summary = finishedSummary()
             try commit()
             closeAll()
             let abandoned = inFlight
             var error = JobError(
                 .interrupted,
-                "interrupted: \(nextToWrite) records are finished and committed"
+                "interrupted: \((store.commitPoint?.seq ?? -1) + 1) records are finished and committed"
                     + (abandoned > 0 ? "; \(abandoned) requests in flight were abandoned" : "")
+                    + (summary.transient > 0 ? "; \(summary.transient) waiting to be retried are in the rejects file as transient" : "")
             )
             error.summary = summary
             throw error
         }
-        try commit(complete: true)
+        summary = finishedSummary()
+        try commit(complete: !commitFrozen)
         closeAll()
+        if commitFrozen {
+            var error = JobError(
+                .transient,
+                "\(summary.transient) records were still failing for a transient reason (throttling, server errors, lost "
+                    + "connections) when their retry budget (--retry-for) ran out; they are in the rejects file as transient"
+            )
+            error.summary = summary
+            throw error
+        }
         return summary
+    }
+
+    /// At a stop, records waiting out a retry backoff become transient rejects: written in
+    /// order with the rest, and sent again by the next run.
+    mutating func giveUpWaitingRetries() throws {
+        for position in slots.indices where slots.values[position].waitingToRetry && slots.values[position].result == nil {
+            let seq = slots.keys[position]
+            let result = RecordResult(
+                seq: seq, status: .transient, errorCode: "transient",
+                message: "transient: the run stopped while the record waited to be retried; the next run of the same command sends it again",
+                attempts: slots.values[position].attempts
+            )
+            try store.record(result)
+            slots.values[position].result = result
+            slots.values[position].waitingToRetry = false
+        }
     }
 
     /// Seconds since the run started.
@@ -277,7 +318,11 @@ struct Engine {
             }
             summary.recordsRead += 1
             var slot = Slot(record: record, after: reader.nextPosition)
-            if let stored = reused.removeValue(forKey: record.seq) {
+            if record.seq > reusedThrough {
+                reusedThrough = record.seq + Self.reusedChunk - 1
+                reused = try store.results(in: record.seq...reusedThrough)
+            }
+            if let stored = reused.removeValue(forKey: record.seq), stored.status != .transient {
                 switch stored.status {
                 case .sent:
                     // A read that went out before the last run stopped, its answer never recorded.
@@ -328,6 +373,9 @@ struct Engine {
             slots[record.seq] = slot
         }
     }
+
+    /// How many seqs of stored results are loaded at once on a resume.
+    static let reusedChunk = 8_192
 
     // MARK: Sending
 
@@ -436,6 +484,7 @@ struct Engine {
             sessions[index].answers = nil
             sessions[index].connecting = false
             sessions[index].failures = 0
+            lastConnected = .now()
             sessions[index].generation += 1
             let generation = sessions[index].generation
             let sink = self.sink
@@ -445,9 +494,20 @@ struct Engine {
             sessions[index].connecting = false
             sessions[index].failures += 1
             logger.warning("connection failed", metadata: ["session.id": "\(index)", "error": "\(error)"])
-            if let failure = error as? ShieldConexError, failure.isAuthenticationFailure {
+            let failure = error as? ShieldConexError
+            let allDown = sessions.allSatisfy { $0.connection == nil }
+            if let failure, failure.isAuthenticationFailure {
                 fatal = JobError(.fatalAnswer, "\(failure)")
-            } else if sessions.allSatisfy({ $0.connection == nil }) && sessions[index].failures >= 8 {
+            } else if let failure, failure.isTransientRefusal {
+                // 429/503: the service is there but busy; it gets the retry budget, and its Retry-After.
+                let refusedFor = Duration.nanoseconds((NIODeadline.now() - lastConnected).nanoseconds)
+                if allDown && !configuration.retry.allowsRetry(after: refusedFor) {
+                    fatal = JobError(.connection, "\(configuration.endpoint) refused every connection for \(Self.describe(refusedFor)): \(failure)")
+                } else if !stopping {
+                    let backoff = configuration.retry.backoff(beforeAttempt: sessions[index].failures + 1)
+                    connect(index, after: max(backoff, failure.retryAfter ?? .zero))
+                }
+            } else if allDown && sessions[index].failures >= 8 {
                 fatal = JobError(.connection, "cannot reach \(configuration.endpoint) after \(sessions[index].failures) attempts: \(error)")
             } else if !stopping {
                 connect(index, after: configuration.retry.backoff(beforeAttempt: sessions[index].failures + 1))
@@ -460,6 +520,8 @@ struct Engine {
             summary.reconnects += 1
             connect(index, after: configuration.retry.backoff(beforeAttempt: 2))
         case .retryDue(let seq):
+            guard let position = slots.index(forKey: seq), slots.values[position].waitingToRetry else { return }
+            slots.values[position].waitingToRetry = false
             sendQueue.append(seq)
         case .rateWake:
             wakePending = false
@@ -495,11 +557,17 @@ struct Engine {
         }
     }
 
-    /// A 1429 answer: lower the send rate (once per hold period).
-    mutating func throttled() {
-        summary.throttled += 1
-        guard configuration.adaptiveRate, let lowered = aimd.throttled(now: .now(), observedRate: observedRate) else { return }
-        logger.info("the service is throttling: lowering the send rate", metadata: ["rate": "\(Int(lowered))"])
+    /// Every answer feeds the congestion controller: a rising share of transient ones (whatever
+    /// their code) lowers the send rate.
+    mutating func congestion(transient: Bool) {
+        if transient { summary.throttled += 1 }
+        guard configuration.adaptiveRate,
+            let lowered = aimd.answered(transient: transient, now: .now(), observedRate: observedRate)
+        else { return }
+        logger.info(
+            "the service is pushing back (transient answers): lowering the send rate",
+            metadata: ["rate": "\(Int(lowered))", "transient.share": "\(Int(aimd.transientShare * 100))%"]
+        )
         if limiter == nil {
             limiter = RateLimiter(rate: lowered)
         } else {
@@ -512,10 +580,12 @@ struct Engine {
         guard let position = slots.index(forKey: seq), slots.values[position].result == nil, slots.values[position].mapped != nil else { return }
         let attempts = slots.values[position].attempts
         let mappedValues = slots.values[position].mapped!.values
-        if let sentAt = slots.values[position].sentAt { latency.record(nanoseconds: (NIODeadline.now() - sentAt).nanoseconds) }
+        let now = NIODeadline.now()
+        if let sentAt = slots.values[position].sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
         let outcome: RecordResult
         switch result {
         case .success(let response) where response.success:
+            congestion(transient: false)
             guard let values = answeredValues(response, for: mappedValues) else {
                 outcome = RecordResult(
                     seq: seq, status: .rejected, messageId: response.messageId, errorCode: "answer-mismatch",
@@ -540,19 +610,22 @@ struct Engine {
             }
         case .success(let response):
             let code = response.failure?.code
-            if code == .rateLimited { throttled() }
+            let transient = code?.isTransient ?? false
+            congestion(transient: transient)
             if let code, code.isFatal {
                 fatal = JobError(.fatalAnswer, "the service answered \(response.failure!): the job cannot go on")
                 return
             }
-            // A throttled request was not carried out, so even a read may go again; a read that
-            // met a server error may have been carried out.
-            let repeatable = action.isSafeToRepeat || code == .rateLimited
-            if let code, code.isTransient, repeatable, attempts < configuration.retry.maxAttempts {
-                scheduleRetry(seq: seq, attempt: attempts + 1)
-                return
-            }
-            if let code, code.isTransient, !repeatable {
+            if transient, let code {
+                // A throttled request (1429) was not carried out, so even a read may go again; a
+                // read that met 8001 (the service's "internal error") may have been carried out.
+                if action.isSafeToRepeat || code == .rateLimited {
+                    if let given = retryOrGiveUp(position: position, now: now, reason: "the service answered \(code)") {
+                        outcome = RecordResult(seq: seq, status: .transient, messageId: response.messageId, errorCode: String(code.rawValue), message: given, attempts: attempts)
+                        break
+                    }
+                    return
+                }
                 outcome = RecordResult(
                     seq: seq, status: .outcomeUnknown, messageId: response.messageId, errorCode: "outcome-unknown",
                     message: "the read was answered with \(code): it may have been carried out, and a read is not sent twice", attempts: attempts
@@ -566,6 +639,7 @@ struct Engine {
             )
         case .failure(let error):
             let retryable = (error as? ShieldConexError)?.isRetryable ?? false
+            congestion(transient: retryable)
             if retryable, !action.isSafeToRepeat {
                 outcome = RecordResult(
                     seq: seq, status: .outcomeUnknown, errorCode: "outcome-unknown",
@@ -573,8 +647,11 @@ struct Engine {
                 )
                 break
             }
-            if retryable, attempts < configuration.retry.maxAttempts {
-                scheduleRetry(seq: seq, attempt: attempts + 1)
+            if retryable {
+                if let given = retryOrGiveUp(position: position, now: now, reason: configuration.masking.mask("\(error)")) {
+                    outcome = RecordResult(seq: seq, status: .transient, errorCode: "transient", message: given, attempts: attempts)
+                    break
+                }
                 return
             }
             outcome = RecordResult(
@@ -583,6 +660,27 @@ struct Engine {
         }
         try store.record(outcome)
         slots.values[position].result = outcome
+    }
+
+    /// A transient failure: schedules the record's next attempt while its retry budget lasts
+    /// (and the run is not stopping), and returns `nil`; else returns the message of its
+    /// transient reject.
+    mutating func retryOrGiveUp(position: Dictionary<Int, Slot>.Index, now: NIODeadline, reason: String) -> String? {
+        let since = slots.values[position].failingSince ?? now
+        slots.values[position].failingSince = since
+        let elapsed = Duration.nanoseconds((now - since).nanoseconds)
+        guard !stopping, configuration.retry.allowsRetry(after: elapsed) else {
+            return "transient: \(reason); still failing after \(Self.describe(elapsed)) and \(slots.values[position].attempts) attempts; "
+                + "not finished: the next run of the same command sends it again"
+        }
+        slots.values[position].waitingToRetry = true
+        scheduleRetry(seq: slots.keys[position], attempt: slots.values[position].attempts + 1)
+        return nil
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return seconds < 60 ? String(format: "%.1f s", seconds) : String(format: "%.1f min", seconds / 60)
     }
 
     /// The answered values in the order of the mapped ones: tokens (tokenize, read) or plaintext
@@ -680,17 +778,23 @@ struct Engine {
                     try output.write(line)
                 }
                 if result.bfid == nil { summary.passedThrough += 1 } else { summary.done += 1 }
-            case .rejected, .outcomeUnknown, .sent:
+            case .rejected, .outcomeUnknown, .sent, .transient:
+                if result.status == .transient && !commitFrozen {
+                    // Everything before it is committed; from here on the commit point stays put, so
+                    // the next run reads this record again (and reuses the stored results after it).
+                    try commit()
+                    commitFrozen = true
+                }
                 line.removeAll(keepingCapacity: true)
                 rejectsRenderer.render(
                     record: slot.record.number, line: slot.record.position.line, id: identifier?.id(of: slot.record).map(configuration.masking.mask),
                     code: result.errorCode ?? "unknown", message: result.message ?? "", into: &line
                 )
                 try rejects.write(line)
-                if result.status == .rejected {
-                    summary.countRejection(code: result.errorCode ?? "unknown", message: result.message ?? "")
-                } else {
-                    summary.outcomeUnknown += 1
+                switch result.status {
+                case .rejected: summary.countRejection(code: result.errorCode ?? "unknown", message: result.message ?? "")
+                case .transient: summary.transient += 1
+                default: summary.outcomeUnknown += 1
                 }
             }
             lastWritten = (nextToWrite, slot.after)
@@ -703,6 +807,15 @@ struct Engine {
     }
 
     mutating func commit(complete: Bool = false) throws {
+        if commitFrozen {
+            // The files stay synced and the results stored; only the commit point does not move.
+            try output.sync()
+            try rejects.sync()
+            try store.flush()
+            uncommitted = 0
+            lastCommit = ContinuousClock.now
+            return
+        }
         guard let lastWritten else {
             if complete {
                 try output.sync()

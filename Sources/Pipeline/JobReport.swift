@@ -9,6 +9,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         case completedWithRejects = "completed-with-rejects"
         case alreadyComplete = "already-complete"
         case interrupted
+        /// Records still failing transiently when their retry budget ran out: run again.
+        case transientFailures = "transient-failures"
         case refused
         case unreachable
         case configurationError = "configuration-error"
@@ -59,6 +61,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var passedThrough: Int
         public var rejected: Int
         public var outcomeUnknown: Int
+        /// Still failing transiently when their retry budget ran out; sent again by the next run.
+        public var transient: Int
         /// Read but not finished when the run stopped early; read again on resume.
         public var unfinished: Int
         public var reusedFromCheckpoint: Int
@@ -112,7 +116,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         self.job = job
         records = Records(
             finishedByEarlierRuns: summary.finishedBefore, read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
-            outcomeUnknown: summary.outcomeUnknown, unfinished: summary.unfinished, reusedFromCheckpoint: summary.reusedFromCheckpoint
+            outcomeUnknown: summary.outcomeUnknown, transient: summary.transient, unfinished: summary.unfinished, reusedFromCheckpoint: summary.reusedFromCheckpoint
         )
         rejectedByCode = summary.rejectedByCode
         rejectedByReason = summary.rejectedByReason

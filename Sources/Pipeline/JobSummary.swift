@@ -10,6 +10,9 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     /// ``maximumReasons`` distinct ones, the rest counted under `other`.
     public var rejectedByReason: [String: Int] = [:]
     public var outcomeUnknown = 0
+    /// Records still failing for a transient reason when their retry budget ran out (or the run
+    /// stopped): in the rejects file as transient, sent again by the next run.
+    public var transient = 0
     /// Records read but not finished when the run stopped early (interrupted, refused,
     /// unreachable): nothing of them is written, and the resumed run reads them again.
     public var unfinished = 0
@@ -17,7 +20,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var requestsSent = 0
     public var retries = 0
     public var reconnects = 0
-    /// Throttling answers (1429), and the lowest send rate they brought the job down to.
+    /// Transient answers (8001, 1429, timeouts, lost connections), and the lowest send rate they
+    /// brought the job down to.
     public var throttled = 0
     public var lowestRate: Double?
     public var latency: LatencySummary?
@@ -42,8 +46,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Records per second over the run.
     public var recordsPerSecond: Double { seconds > 0 ? Double(recordsRead) / seconds : 0 }
 
-    /// Records read = done + passed through + rejected + outcome unknown.
-    public var balances: Bool { recordsRead == done + passedThrough + rejected + outcomeUnknown + unfinished }
+    /// Records read = done + passed through + rejected + outcome unknown + transient + unfinished.
+    public var balances: Bool { recordsRead == done + passedThrough + rejected + outcomeUnknown + transient + unfinished }
 
     public var description: String {
         var lines = finishedBefore > 0 ? ["records finished by earlier runs (resumed after them): \(finishedBefore)"] : []
@@ -58,14 +62,16 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
             lines.append("    \(count) × \(reason)")
         }
         lines.append("outcome unknown: \(outcomeUnknown)")
+        if transient > 0 { lines.append("transient, will be retried (the next run sends them again): \(transient)") }
         lines.append("requests sent: \(requestsSent) (retries \(retries), reconnects \(reconnects), results reused from the checkpoint \(reusedFromCheckpoint))")
         if throttled > 0 {
-            lines.append("throttled answers: \(throttled)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
+            lines.append("transient answers (throttling, server errors, lost answers; retried): \(throttled)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
         }
         if let latency { lines.append("latency: \(latency)") }
         lines.append(String(format: "time: %.2f s, %.0f records/s", seconds, seconds > 0 ? Double(recordsRead) / seconds : 0))
         if unfinished > 0 { lines.append("unfinished (the run stopped first; read again on resume): \(unfinished)") }
         let parts = "done \(done) + passed through \(passedThrough) + rejected \(rejected) + outcome unknown \(outcomeUnknown)"
+            + (transient > 0 ? " + transient \(transient)" : "")
             + (unfinished > 0 ? " + unfinished \(unfinished)" : "")
         lines.append(balances ? "the books balance: read \(recordsRead) = \(parts)" : "THE BOOKS DO NOT BALANCE: read \(recordsRead) ≠ \(parts)")
         return lines.joined(separator: "\n")

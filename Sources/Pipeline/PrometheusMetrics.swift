@@ -21,6 +21,7 @@ public enum PrometheusMetrics {
             ([("state", "passed_through")], Double(records.passedThrough)),
             ([("state", "rejected")], Double(records.rejected)),
             ([("state", "outcome_unknown")], Double(records.outcomeUnknown)),
+            ([("state", "transient")], Double(records.transient)),
             ([("state", "unfinished")], Double(records.unfinished)),
             ([("state", "reused_from_checkpoint")], Double(records.reusedFromCheckpoint)),
             ([("state", "finished_by_earlier_runs")], Double(records.finishedByEarlierRuns)),

@@ -20,6 +20,9 @@ public struct ConnectionConfiguration: Sendable {
     public var maxMessageSize: Int = 4 << 20
     /// A PEM file of extra CA certificates, trusted in addition to the system's roots.
     public var extraCAFile: String?
+    /// Allow `ws://` (no TLS) to a host that is not a loopback address. Default off: the key and
+    /// the card data would cross the network in clear text.
+    public var allowInsecureTransport = false
     /// Keep each response's raw text in ``Response/raw`` (for `call`; off on the hot path).
     public var keepRawResponses = false
 

@@ -55,6 +55,20 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         return "\(scheme.rawValue)://\(hostPart)\(portPart)\(path == "/" ? "" : path)"
     }
 
+    /// Whether the host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+    public var isLoopback: Bool {
+        let lowered = host.lowercased()
+        if lowered == "localhost" || lowered.hasSuffix(".localhost") || lowered == "::1" { return true }
+        let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Whether this endpoint may be used under the transport policy: `wss://` always, `ws://`
+    /// to a loopback address, or anywhere when `allowInsecure` is set.
+    public func checkTransport(allowInsecure: Bool) throws(ShieldConexError) {
+        if scheme == .ws && !isLoopback && !allowInsecure { throw .insecureTransport(host: host) }
+    }
+
     /// The value of the HTTP `Host` header.
     var hostHeader: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host

@@ -95,7 +95,7 @@ public final class ShieldConexConnection: Sendable {
 extension ShieldConexConnection {
     enum UpgradeResult {
         case websocket(any Channel)
-        case notUpgraded(EventLoopFuture<HTTPResponseHead>)
+        case notUpgraded(EventLoopFuture<HandshakeRefusalHandler.Refusal>)
     }
 
     /// Builds the TLS context for `wss://` connections: the system's roots plus an optional
@@ -103,6 +103,7 @@ extension ShieldConexConnection {
     public static func makeTLSContext(extraCAFile: String?) throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .fullVerification
+        tls.minimumTLSVersion = .tlsv12
         if let extraCAFile {
             tls.additionalTrustRoots = [.file(extraCAFile)]
         }
@@ -115,7 +116,8 @@ extension ShieldConexConnection {
 
     /// Connects and completes the WebSocket handshake with `Authorization: Basic <key>`.
     ///
-    /// A 401 or 403 answer to the handshake throws ``ShieldConexError/authenticationFailed(status:)``.
+    /// A 401 or 403 answer to the handshake throws ``ShieldConexError/authenticationFailed(status:message:)``,
+    /// any other answer but 101 ``ShieldConexError/handshakeRefused(status:reason:retryAfter:)``.
     public static func connect(
         to endpoint: Endpoint,
         key: APIKey,
@@ -124,6 +126,7 @@ extension ShieldConexConnection {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "shieldconex")
     ) async throws -> ShieldConexConnection {
+        try endpoint.checkTransport(allowInsecure: configuration.allowInsecureTransport)
         let sslContext: NIOSSLContext?
         if endpoint.scheme == .wss {
             sslContext = try tlsContext ?? makeTLSContext(extraCAFile: configuration.extraCAFile)
@@ -161,15 +164,19 @@ extension ShieldConexConnection {
         switch result {
         case .websocket(let channel):
             return ShieldConexConnection(channel: channel, endpoint: endpoint)
-        case .notUpgraded(let headFuture):
-            let head = try? await headFuture.get()
-            let status = Int(head?.status.code ?? 0)
-            if status == 401 || status == 403 {
-                throw ShieldConexError.authenticationFailed(status: status)
+        case .notUpgraded(let refusalFuture):
+            let refusal: HandshakeRefusalHandler.Refusal
+            // A server that sends a head and then neither a body end nor a close gets two seconds.
+            let cutOff = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            defer { cutOff.cancel() }
+            do {
+                refusal = try await refusalFuture.get()
+            } catch {
+                channel.close(promise: nil)
+                throw translateHandshakeError(error)
             }
-            throw ShieldConexError.handshakeFailed(
-                status == 0 ? "the server did not switch protocols" : "the server answered HTTP \(status) instead of 101"
-            )
+            channel.close(promise: nil)
+            throw HandshakeRefusal.error(head: refusal.head, body: refusal.body)
         }
     }
 
@@ -191,11 +198,22 @@ extension ShieldConexConnection {
     private static func translateHandshakeError(_ error: any Error) -> ShieldConexError {
         switch error {
         case let error as ShieldConexError: error
-        case let error as NIOSSLError: .tls("\(error)")
-        case let error as BoringSSLError: .tls("\(error)")
-        case let error as NIOSSLExtraError: .tls("\(error)")
+        case let error as NIOSSLError: tlsError("\(error)")
+        case let error as BoringSSLError: tlsError("\(error)")
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            .certificateNotTrusted("it is not valid for the host name")
+        case let error as NIOSSLExtraError: tlsError("\(error)")
         default: .handshakeFailed("\(error)")
         }
+    }
+
+    /// A certificate that did not verify is said in words; other TLS failures as they came.
+    private static func tlsError(_ text: String) -> ShieldConexError {
+        let lowered = text.lowercased()
+        if lowered.contains("certificate_verify_failed") || lowered.contains("certificate verify failed") {
+            return .certificateNotTrusted("it is not signed by a trusted certificate authority, or has expired")
+        }
+        return .tls(text)
     }
 
     private static func configurePipeline(
@@ -229,7 +247,8 @@ extension ShieldConexConnection {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: endpoint.hostHeader)
         headers.add(name: "Authorization", value: key.authorizationHeader)
-        headers.add(name: "Content-Length", value: "0")
+        // Nothing else: strict servers (Python's websockets, some proxies) refuse a handshake
+        // that announces a body, even `Content-Length: 0` (RFC 6455 §4.1 lists what belongs here).
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.path, headers: headers)
         let upgradeConfiguration = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
             upgradeRequestHead: head,
@@ -238,7 +257,7 @@ extension ShieldConexConnection {
                 channel.eventLoop.makeCompletedFuture {
                     let catcher = HandshakeRefusalHandler(eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(catcher)
-                    return UpgradeResult.notUpgraded(catcher.head)
+                    return UpgradeResult.notUpgraded(catcher.refusal)
                 }
             }
         )
@@ -246,38 +265,72 @@ extension ShieldConexConnection {
     }
 }
 
-/// Catches the HTTP response of a refused handshake so that its status can be reported, then closes.
+/// Catches the HTTP response of a refused handshake (its head and up to 4 KiB of its body) so
+/// that its status, reason, `Retry-After` and message can be reported, then closes.
 final class HandshakeRefusalHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    private let promise: EventLoopPromise<HTTPResponseHead>
-    private var completed = false
-    var head: EventLoopFuture<HTTPResponseHead> { promise.futureResult }
-
-    private func complete(_ result: Result<HTTPResponseHead, any Error>) {
-        guard !completed else { return }
-        completed = true
-        promise.completeWith(result)
+    struct Refusal: Sendable {
+        var head: HTTPResponseHead
+        var body: [UInt8]
     }
+
+    static let bodyLimit = 4096
+
+    private let promise: EventLoopPromise<Refusal>
+    private var head: HTTPResponseHead?
+    private var body: [UInt8] = []
+    private var completed = false
+    var refusal: EventLoopFuture<Refusal> { promise.futureResult }
 
     init(eventLoop: any EventLoop) {
         promise = eventLoop.makePromise()
     }
 
+    private func complete(_ result: Result<Refusal, any Error>) {
+        guard !completed else { return }
+        completed = true
+        promise.completeWith(result)
+    }
+
+    /// The head alone is enough once the body is complete, cut off, or the connection ends.
+    private func completeWithWhatCame(orFail error: ShieldConexError) {
+        if let head {
+            complete(.success(Refusal(head: head, body: body)))
+        } else {
+            complete(.failure(error))
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) {
-            complete(.success(head))
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body(let buffer):
+            let room = Self.bodyLimit - body.count
+            if room > 0 { body.append(contentsOf: buffer.readableBytesView.prefix(room)) }
+            if body.count >= Self.bodyLimit {
+                completeWithWhatCame(orFail: .handshakeFailed("the handshake answer was cut off"))
+                context.close(promise: nil)
+            }
+        case .end:
+            completeWithWhatCame(orFail: .handshakeFailed("the handshake answer had no head"))
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        complete(.failure(ShieldConexError.handshakeFailed("the server closed the connection during the handshake")))
+        completeWithWhatCame(orFail: .handshakeFailed("the server closed the connection during the handshake"))
         context.fireChannelInactive()
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        completeWithWhatCame(orFail: .handshakeFailed("\(error)"))
+        context.close(promise: nil)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
-        complete(.failure(ShieldConexError.handshakeFailed("the handshake was abandoned")))
+        completeWithWhatCame(orFail: .handshakeFailed("the handshake was abandoned"))
     }
 }
 

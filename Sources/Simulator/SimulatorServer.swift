@@ -159,6 +159,7 @@ final class HandshakeRefusalResponder: ChannelInboundHandler, RemovableChannelHa
             engine.update { $0.handshakesRefused += 1 }
         } else if head.headers.contains(name: "Upgrade") {
             status = .serviceUnavailable
+            headers.add(name: "Retry-After", value: "1")
             body = "{\"success\":false,\"code\":8001,\"message\":\"Too many connections\"}"
         } else {
             status = .upgradeRequired

@@ -2,53 +2,71 @@ import NIOCore
 import Pipeline
 import Testing
 
+/// The congestion controller: a rising share of transient answers, whatever their code, lowers
+/// the rate; a quiet spell raises it again. Time and answers are passed in.
 struct AIMDControllerTests {
     let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
-    @Test func throttlingLowersTheRateOncePerHoldPeriod() {
-        var aimd = AIMDController(ceiling: 1_000)
-        #expect(aimd.throttled(now: start, observedRate: 0) == 700)
-        // Answers to requests sent before the decrease do not lower it again at once.
-        #expect(aimd.throttled(now: start + .milliseconds(100), observedRate: 0) == nil)
-        #expect(abs((aimd.throttled(now: start + .milliseconds(300), observedRate: 0) ?? 0) - 490) < 1e-9)
-        #expect(abs((aimd.rate ?? 0) - 490) < 1e-9)
-        #expect(aimd.lowest == aimd.rate)
+    /// Feeds `count` answers, one in `every` transient, one millisecond apart; returns the decreases.
+    static func feed(
+        _ aimd: inout AIMDController, count: Int, transientEvery every: Int, from start: NIODeadline, observedRate: Double = 0
+    ) -> [Double] {
+        var decreases: [Double] = []
+        for index in 0..<count {
+            let now = start + .milliseconds(Int64(index))
+            if let lowered = aimd.answered(transient: every > 0 && index % every == 0, now: now, observedRate: observedRate) {
+                decreases.append(lowered)
+            }
+        }
+        return decreases
     }
 
-    @Test func anUnlimitedJobStartsFromTheRateItWasSending() {
+    @Test func aLoneTransientAnswerAmongManyIsNoise() {
+        var aimd = AIMDController(ceiling: 1_000)
+        // One in a hundred (1%) stays below the 5% threshold: no decrease, however long.
+        #expect(Self.feed(&aimd, count: 5_000, transientEvery: 100, from: start).isEmpty)
+        #expect(aimd.rate == 1_000)
+    }
+
+    @Test func aRisingShareLowersTheRateOncePerHoldPeriod() {
+        var aimd = AIMDController(ceiling: 1_000)
+        // One in three for a second: the share crosses 5% within tens of answers, and the
+        // rate comes down by 10% at most once per 250 ms.
+        let decreases = Self.feed(&aimd, count: 1_000, transientEvery: 3, from: start)
+        #expect(decreases.count == 4)
+        #expect(abs(decreases[0] - 900) < 1e-9)
+        #expect(abs(decreases[1] - 810) < 1e-9)
+        #expect(abs((aimd.rate ?? 0) - 656.1) < 1e-6)
+        #expect(aimd.lowest == aimd.rate)
+        #expect(aimd.transientShare > 0.2)
+    }
+
+    @Test func withoutALimitItStartsFromTheObservedRate() {
         var aimd = AIMDController(ceiling: nil)
         #expect(aimd.rate == nil)
-        #expect(aimd.throttled(now: start, observedRate: 2_000) == 1_400)
+        let decreases = Self.feed(&aimd, count: 100, transientEvery: 1, from: start, observedRate: 2_000)
+        #expect(decreases.first == 1_800)
     }
 
-    @Test func theRateRecoversAdditivelyAfterQuietAndNeverPassesTheCeiling() {
+    @Test func theRateRecoversAfterAQuietSpellUpToTheCeiling() {
         var aimd = AIMDController(ceiling: 1_000)
-        _ = aimd.throttled(now: start, observedRate: 0)
-        // Not while throttling is recent.
-        #expect(aimd.tick(now: start + .milliseconds(500)) == nil)
-        // After a second of quiet: 10% of the starting rate per second.
-        let raised = aimd.tick(now: start + .seconds(2))
-        #expect(abs((raised ?? 0) - (700 + 100 * 2)) < 1e-9)
-        #expect(aimd.tick(now: start + .seconds(10)) == 1_000)
-        #expect(aimd.tick(now: start + .seconds(20)) == nil, "already at the ceiling")
+        _ = Self.feed(&aimd, count: 100, transientEvery: 1, from: start)
+        #expect(aimd.rate == 900)
+        let last = start + .milliseconds(99)
+        #expect(aimd.tick(now: last + .milliseconds(500)) == nil, "not quiet for long enough")
+        // Successes bring the share down; the rate rises by 5% of 1,000 per second.
+        _ = Self.feed(&aimd, count: 500, transientEvery: 0, from: last + .milliseconds(1))
+        let raised = aimd.tick(now: last + .seconds(2))
+        #expect(raised != nil && raised! > 900 && raised! < 1_000)
+        #expect(aimd.tick(now: last + .seconds(10)) == 1_000)
+        #expect(aimd.tick(now: last + .seconds(20)) == nil, "already at the ceiling")
     }
 
-    @Test func neverBelowTheFloor() {
+    @Test func itNeverGoesBelowTheFloor() {
         var aimd = AIMDController(ceiling: 2)
-        var now = start
-        for _ in 0..<20 {
-            _ = aimd.throttled(now: now, observedRate: 0)
-            now = now + .seconds(1)
+        for step in 0..<50 {
+            _ = aimd.answered(transient: true, now: start + .seconds(Int64(step)), observedRate: 0)
         }
         #expect(aimd.rate == 1)
-    }
-
-    @Test func adjustingTheLimiterKeepsEarnedTokensWithinTheNewBurst() {
-        var limiter = RateLimiter(rate: 1_000, burst: 100)
-        limiter.adjust(rate: 100)
-        #expect(limiter.rate == 100 && limiter.burst == 10)
-        var granted = 0
-        while limiter.take(now: start) == nil { granted += 1 }
-        #expect(granted == 10)
     }
 }

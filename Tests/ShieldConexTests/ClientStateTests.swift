@@ -46,6 +46,17 @@ import Testing
         #expect(Set(keys.map { $0.map(String.init).joined(separator: ".") }).count > 95)
     }
 
+    @Test func maskingKeysComeFromABufferRefilledFourKiBAtATime() {
+        var generator = MaskingKeyGenerator()
+        var seen = Set<[UInt8]>()
+        // Three refills: no key repeats across them (a stuck or reused buffer would).
+        for _ in 0..<(3 * MaskingKeyGenerator.bufferSize / 4) { seen.insert(Array(generator.nextMaskingKey())) }
+        #expect(seen.count > 3 * MaskingKeyGenerator.bufferSize / 4 - 8)
+        #expect(generator.keysLeftInBuffer == 0)
+        _ = generator.nextMaskingKey()
+        #expect(generator.keysLeftInBuffer == MaskingKeyGenerator.bufferSize / 4 - 1)
+    }
+
     @Test(arguments: [
         ("staging", "wss://secure-staging-ws.shieldconex.com", "secure-staging-ws.shieldconex.com", 443),
         ("cert", "wss://secure-cert-ws.shieldconex.com", "secure-cert-ws.shieldconex.com", 443),

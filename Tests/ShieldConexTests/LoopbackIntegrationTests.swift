@@ -145,7 +145,7 @@ import Testing
 
     @Test func aRefusedKeyIsAnAuthenticationError() async throws {
         let harness = try await LoopbackHarness.start()
-        await #expect(throws: ShieldConexError.authenticationFailed(status: 401)) {
+        await #expect(throws: ShieldConexError.authenticationFailed(status: 401, message: "8003 Authentication Error")) {
             _ = try await harness.connect(key: "d3Jvbmc6a2V5")
         }
         #expect(harness.server.statistics.handshakesRefused == 1)
@@ -155,9 +155,12 @@ import Testing
     @Test func tooManyConnectionsAreRefusedAtTheHandshake() async throws {
         let harness = try await LoopbackHarness.start { $0.maxConnections = 1 }
         let first = try await harness.connect()
-        await #expect(throws: ShieldConexError.handshakeFailed("the server answered HTTP 503 instead of 101")) {
+        let refusal = ShieldConexError.handshakeRefused(status: 503, reason: "Service Unavailable", retryAfter: .seconds(1))
+        await #expect(throws: refusal) {
             _ = try await harness.connect()
         }
+        #expect(refusal.isRetryable && refusal.isTransientRefusal)
+        #expect(refusal.description == "handshake refused: HTTP 503 Service Unavailable (the server asks to retry after 1 s)")
         await first.close()
         await harness.stop()
     }
