@@ -46,6 +46,9 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Checkpoint file (default: <output>.checkpoint.sqlite).")
     var checkpoint: String?
 
+    @Flag(help: "Send a record's several regex matches of one field in one request, the field name repeated (only for a service known to accept that). By default the k-th match of each field goes in the k-th request and the bfid column holds the bfids separated by spaces.")
+    var allowRepeatedFields = false
+
     @Option(help: "WebSocket connections.")
     var connections = 4
 

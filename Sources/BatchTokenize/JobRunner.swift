@@ -153,6 +153,7 @@ struct JobRunner {
         configuration.bfidColumn = options.bfidColumn ?? job.output?.bfidColumn ?? "bfid"
         configuration.store = store
         configuration.omit = omit
+        configuration.allowRepeatedFields = options.allowRepeatedFields
         configuration.connections = options.connections
         configuration.inFlight = options.inFlight
         configuration.rate = options.rate

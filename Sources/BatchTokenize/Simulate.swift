@@ -48,8 +48,14 @@ extension BatchTokenize {
         @Option(help: "Reset a connection (TCP RST) when its request N+1 arrives.")
         var dropAfter: Int?
 
-        @Option(help: "Requests per second allowed per key; excess is answered with 1429.")
+        @Option(help: "Requests per second allowed per key; excess is answered with --throttle-code.")
         var rateLimit: Double?
+
+        @Option(help: "The error code of throttled answers: 1429 (default) or 8001 (the only server-side code the ORCA document lists).")
+        var throttleCode: Int = 1429
+
+        @Flag(help: "Answer 1004 'Duplicate field: NAME' to a request that names a field twice in its values, as a strict service may.")
+        var refuseRepeatedFields = false
 
         @Option(help: "Close connections that send nothing for this many seconds.")
         var idleTimeout: Double?
@@ -76,6 +82,7 @@ extension BatchTokenize {
             if let latencyMs, latencyMs < 0 { throw ValidationError("--latency-ms must not be negative") }
             if let dropAfter, dropAfter < 0 { throw ValidationError("--drop-after must not be negative") }
             if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+            guard [1429, 8001].contains(throttleCode) else { throw ValidationError("--throttle-code must be 1429 or 8001") }
             if let idleTimeout, idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
             if let maxConnections, maxConnections <= 0 { throw ValidationError("--max-connections must be positive") }
         }
@@ -104,6 +111,8 @@ extension BatchTokenize {
             configuration.errorRate = errorRate
             configuration.dropAfter = dropAfter
             configuration.rateLimit = rateLimit
+            configuration.throttleCode = ErrorCode(throttleCode)
+            configuration.refuseRepeatedFields = refuseRepeatedFields
             configuration.idleTimeout = idleTimeout.map { .milliseconds(Int64($0 * 1000)) }
             configuration.maxConnections = maxConnections
             configuration.seed = seed

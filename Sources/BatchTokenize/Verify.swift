@@ -97,16 +97,34 @@ extension BatchTokenize {
                 Console.write("error: template-validate failed for \(templateRef): \(template.failure?.description ?? "refused")")
                 throw ExitCodes.refused
             }
-            let answers = client.send(drawn.entries.map { Request.detokenize(bfid: $0.bfid, values: $0.tokens, reference: "verify:\($0.record)") })
-            var matched = 0
-            var mismatched: [Int] = []
+            // A record whose bfid column holds several bfids was sent as several requests (the
+            // k-th match of each field in the k-th): it is checked the same way, group by group.
+            var requests: [Request] = []
+            var parts: [(entry: Int, indices: [Int])] = []
             var failed: [String: [Int]] = [:]
-            for (entry, answer) in zip(drawn.entries, answers) {
+            for (index, entry) in drawn.entries.enumerated() {
+                let bfids = entry.bfid.split(separator: MappedRecord.bfidSeparator).map(String.init)
+                let groups = bfids.count > 1 ? MappedRecord.groups(of: entry.tokens.map(\.name)) : [Array(entry.tokens.indices)]
+                guard groups.count == bfids.count else {
+                    failed["bfid-mismatch", default: []].append(entry.record)
+                    continue
+                }
+                for (group, indices) in groups.enumerated() {
+                    requests.append(.detokenize(bfid: bfids[group], values: indices.map { entry.tokens[$0] }, reference: "verify:\(entry.record)"))
+                    parts.append((index, indices))
+                }
+            }
+            let answers = client.send(requests)
+            var outcome = [Bool?](repeating: true, count: drawn.entries.count)  // nil: not checked
+            for (part, answer) in zip(parts, answers) {
+                let entry = drawn.entries[part.entry]
+                guard outcome[part.entry] != nil else { continue }
                 let response: Response
                 do {
                     response = try await answer.get()
                 } catch {
                     failed["client-error", default: []].append(entry.record)
+                    outcome[part.entry] = nil
                     continue
                 }
                 if let failure = response.failure, !response.success {
@@ -116,11 +134,18 @@ extension BatchTokenize {
                         return
                     }
                     failed[failure.code.map { "\($0.rawValue)" } ?? "unknown", default: []].append(entry.record)
+                    outcome[part.entry] = nil
                     continue
                 }
                 let values = response.values ?? []
-                let same = entry.plaintext.allSatisfy { plain in values.first { $0.name == plain.name }?.value == plain.value }
-                if same && values.count == entry.plaintext.count { matched += 1 } else { mismatched.append(entry.record) }
+                let plaintext = part.indices.map { entry.plaintext[$0] }
+                let same = plaintext.allSatisfy { plain in values.first { $0.name == plain.name }?.value == plain.value }
+                if !(same && values.count == plaintext.count) { outcome[part.entry] = false }
+            }
+            var matched = 0
+            var mismatched: [Int] = []
+            for (index, result) in outcome.enumerated() where !failed.values.contains(where: { $0.contains(drawn.entries[index].record) }) {
+                if result == true { matched += 1 } else if result == false { mismatched.append(drawn.entries[index].record) }
             }
             await client.close()
             print("matched: \(matched) of \(drawn.entries.count)")

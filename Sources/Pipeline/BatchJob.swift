@@ -29,6 +29,11 @@ public struct BatchJob: Sendable {
         /// Tokenize with `omit: true`: the service returns no tokens (read them later with a read job);
         /// the mapped values are written empty.
         public var omit = false
+        /// Send a record's several regex matches of one field in one request, the field name
+        /// repeated. Off by default: the documents never say a name may repeat, and a strict
+        /// service refuses the whole record (1004); by default the k-th match of each field goes
+        /// in the k-th request, and the bfid column holds the record's bfids separated by spaces.
+        public var allowRepeatedFields = false
         public var connections = 4
         public var inFlight = 64
         /// Requests per second over all connections (and across reconnects); `nil` for no limit.
@@ -92,6 +97,7 @@ public struct BatchJob: Sendable {
             "idColumn": configuration.idColumn ?? "",
         ]
         if configuration.omit { options["omit"] = "true" }
+        if configuration.allowRepeatedFields { options["allowRepeatedFields"] = "true" }
         return JobIdentity(
             action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
             inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath), mapping: mapping,

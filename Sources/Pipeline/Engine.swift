@@ -34,6 +34,15 @@ struct Engine {
         var failingSince: NIODeadline?
         /// A retry is scheduled (not in flight).
         var waitingToRetry = false
+        /// The next send repeats a request that failed (counted as a retry).
+        var isRetry = false
+        /// A record whose values name a field twice goes as several requests, one after the
+        /// other: the groups (indices into the mapped values), the one being sent, and what the
+        /// earlier ones answered.
+        var groups: [[Int]]?
+        var group = 0
+        var groupTokens: [String] = []
+        var groupBfids: [String] = []
     }
 
     struct Outbox {
@@ -356,9 +365,19 @@ struct Engine {
                     slot.result = RecordResult(seq: record.seq, status: .done, attempts: 0)
                     try store.record(slot.result!)
                 } else if let bfidReader {
-                    if let bfid = bfidReader.id(of: record), !bfid.isEmpty {
+                    if !configuration.allowRepeatedFields, let groups = mapped.requestGroups { slot.groups = groups }
+                    if let bfid = bfidReader.id(of: record), !bfid.isEmpty,
+                        slot.groups.map({ $0.count == bfid.split(separator: MappedRecord.bfidSeparator).count }) ?? true
+                    {
                         slot.bfid = bfid
                         sendQueue.append(record.seq)
+                    } else if let bfid = bfidReader.id(of: record), !bfid.isEmpty {
+                        slot.result = RecordResult(
+                            seq: record.seq, status: .rejected, errorCode: "bfid-mismatch",
+                            message: "the record has \(slot.groups?.count ?? 1) groups of values but \(bfid.split(separator: MappedRecord.bfidSeparator).count) bfids in '\(configuration.bfidColumn)'",
+                            attempts: 0
+                        )
+                        try store.record(slot.result!)
                     } else {
                         slot.result = RecordResult(
                             seq: record.seq, status: .rejected, errorCode: "missing-bfid",
@@ -367,6 +386,10 @@ struct Engine {
                         try store.record(slot.result!)
                     }
                 } else {
+                    if !configuration.allowRepeatedFields, let groups = mapped.requestGroups {
+                        slot.groups = groups
+                        slot.groupTokens = Array(repeating: "", count: mapped.values.count)
+                    }
                     sendQueue.append(record.seq)
                 }
             }
@@ -399,7 +422,10 @@ struct Engine {
             sessions[index].inFlight += 1
             summary.requestsSent += 1
             sentSinceTick += 1
-            if attempts > 1 { summary.retries += 1 }
+            if slots.values[position].isRetry {
+                summary.retries += 1
+                slots.values[position].isRetry = false
+            }
             if action.isSafeToRepeat {
                 send(seq: seq, on: index)
             } else {
@@ -419,8 +445,10 @@ struct Engine {
     /// Queues the request of `seq` for session `index`; ``sendOutbox()`` sends each session's
     /// requests with one write and one flush on its event loop.
     mutating func send(seq: Int, on index: Int) {
-        guard let position = slots.index(forKey: seq), let values = slots.values[position].mapped?.values else { return }
-        let reference = "\(jobId):\(seq)"
+        guard let position = slots.index(forKey: seq), slots.values[position].mapped != nil else { return }
+        let values = requestValues(position)
+        let group = slots.values[position].group
+        let reference = group == 0 ? "\(jobId):\(seq)" : "\(jobId):\(seq).\(group)"
         let request: Request
         switch action {
         case .tokenize:
@@ -429,13 +457,27 @@ struct Engine {
                 reference: reference
             )
         case .detokenize:
-            request = .detokenize(bfid: slots.values[position].bfid!, values: values, reference: reference)
+            request = .detokenize(bfid: requestBfid(position), values: values, reference: reference)
         case .read:
-            request = .read(bfid: slots.values[position].bfid!, reference: reference)
+            request = .read(bfid: requestBfid(position), reference: reference)
         }
         slots.values[position].sentAt = .now()
         outbox[index].seqs.append(seq)
         outbox[index].requests.append(request)
+    }
+
+    /// The values of the request being sent for a slot: all of them, or its current group's.
+    func requestValues(_ position: Dictionary<Int, Slot>.Index) -> [FieldValue] {
+        let values = slots.values[position].mapped!.values
+        guard let groups = slots.values[position].groups else { return values }
+        return groups[slots.values[position].group].map { values[$0] }
+    }
+
+    /// The bfid of the request being sent (detokenize, read): the current group's.
+    func requestBfid(_ position: Dictionary<Int, Slot>.Index) -> String {
+        let bfid = slots.values[position].bfid!
+        guard slots.values[position].groups != nil else { return bfid }
+        return String(bfid.split(separator: MappedRecord.bfidSeparator)[slots.values[position].group])
     }
 
     mutating func sendOutbox() {
@@ -579,7 +621,7 @@ struct Engine {
         // Slots are read and changed in place: copying one retains every array and string it holds.
         guard let position = slots.index(forKey: seq), slots.values[position].result == nil, slots.values[position].mapped != nil else { return }
         let attempts = slots.values[position].attempts
-        let mappedValues = slots.values[position].mapped!.values
+        let mappedValues = requestValues(position)
         let now = NIODeadline.now()
         if let sentAt = slots.values[position].sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
         let outcome: RecordResult
@@ -593,15 +635,16 @@ struct Engine {
                 )
                 break
             }
-            let bfid = action.producesBfid ? response.bfid : slots.values[position].bfid
-            guard let bfid else {
+            let answeredBfid = action.producesBfid ? response.bfid : requestBfid(position)
+            guard let answeredBfid else {
                 outcome = RecordResult(
                     seq: seq, status: .rejected, messageId: response.messageId, errorCode: "answer-mismatch",
                     message: "the answer has no bfid", attempts: attempts
                 )
                 break
             }
-            outcome = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: values, attempts: attempts)
+            guard let (bfid, tokens) = completeGroup(position, bfid: answeredBfid, tokens: values) else { return }
+            outcome = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: tokens, attempts: attempts)
             if action.answersPlaintext {
                 // The plaintext stays in memory until its line is written; the checkpoint learns only that it was done.
                 try store.record(RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, attempts: attempts))
@@ -662,6 +705,31 @@ struct Engine {
         slots.values[position].result = outcome
     }
 
+    /// One request of a record answered with success. For a record sent as several requests,
+    /// keeps its answer and queues the next group (returning `nil`); returns the record's bfid
+    /// column and tokens once every group is in.
+    mutating func completeGroup(_ position: Dictionary<Int, Slot>.Index, bfid: String, tokens: [String]) -> (String, [String])? {
+        guard let groups = slots.values[position].groups else { return (bfid, tokens) }
+        let group = slots.values[position].group
+        if !tokens.isEmpty {
+            if slots.values[position].groupTokens.isEmpty {
+                slots.values[position].groupTokens = Array(repeating: "", count: slots.values[position].mapped!.values.count)
+            }
+            for (offset, index) in groups[group].enumerated() where offset < tokens.count {
+                slots.values[position].groupTokens[index] = tokens[offset]
+            }
+        }
+        slots.values[position].groupBfids.append(bfid)
+        guard group + 1 == groups.count else {
+            slots.values[position].group = group + 1
+            slots.values[position].failingSince = nil
+            sendQueue.append(slots.keys[position])
+            return nil
+        }
+        let all = slots.values[position].groupTokens
+        return (slots.values[position].groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), all)
+    }
+
     /// A transient failure: schedules the record's next attempt while its retry budget lasts
     /// (and the run is not stopping), and returns `nil`; else returns the message of its
     /// transient reject.
@@ -674,6 +742,7 @@ struct Engine {
                 + "not finished: the next run of the same command sends it again"
         }
         slots.values[position].waitingToRetry = true
+        slots.values[position].isRetry = true
         scheduleRetry(seq: slots.keys[position], attempt: slots.values[position].attempts + 1)
         return nil
     }

@@ -80,6 +80,7 @@ public struct FieldMapper: @unchecked Sendable {
     public func map(_ record: InputRecord) -> Result<MappedRecord, RecordError> {
         var values: [FieldValue] = []
         var targets: [MappedRecord.Target] = []
+        var repeatsNames = false
         for entry in compiled {
             let instruction = entry.instruction
             let found: (location: MappedRecord.Target.Location, text: String)
@@ -119,6 +120,7 @@ public struct FieldMapper: @unchecked Sendable {
                     values.append(FieldValue(name: instruction.fieldName, value: value))
                 }
                 if !pieces.isEmpty { targets.append(.init(location: found.location, original: text, pieces: pieces)) }
+                if pieces.count > 1 { repeatsNames = true }
                 continue
             }
             var value = found.text
@@ -133,7 +135,7 @@ public struct FieldMapper: @unchecked Sendable {
             targets.append(.init(location: found.location, original: found.text, pieces: [(nil, values.count)]))
             values.append(FieldValue(name: instruction.fieldName, value: value))
         }
-        return .success(MappedRecord(record: record, values: values, targets: targets))
+        return .success(MappedRecord(record: record, values: values, targets: targets, repeatsNames: repeatsNames))
     }
 
     static func normalized(_ value: String) -> String {

@@ -33,4 +33,37 @@ public struct MappedRecord: Sendable {
     /// The `{name, value}` pairs to send, in order. Empty when nothing is to be tokenized.
     public var values: [FieldValue]
     public var targets: [Target]
+    /// Whether `values` names a field more than once (a regex found several matches).
+    public var repeatsNames = false
+
+    public init(record: InputRecord, values: [FieldValue], targets: [Target], repeatsNames: Bool = false) {
+        self.record = record
+        self.values = values
+        self.targets = targets
+        self.repeatsNames = repeatsNames
+    }
+
+    /// The values split into requests that never name a field twice: the k-th request holds the
+    /// k-th value of each field (indices into `values`, in order). `nil` when one request does.
+    public var requestGroups: [[Int]]? {
+        guard repeatsNames else { return nil }
+        return Self.groups(of: values.map(\.name))
+    }
+
+    /// The k-th occurrence of each name goes to group k.
+    public static func groups(of names: [String]) -> [[Int]] {
+        var seen: [String: Int] = [:]
+        var groups: [[Int]] = []
+        for (index, name) in names.enumerated() {
+            let occurrence = seen[name, default: 0]
+            seen[name] = occurrence + 1
+            if occurrence == groups.count { groups.append([]) }
+            groups[occurrence].append(index)
+        }
+        return groups
+    }
+
+    /// The bfid column of a record sent as several requests: their bfids, separated by a space
+    /// (bfids are base64 and never hold one).
+    public static let bfidSeparator: Character = " "
 }

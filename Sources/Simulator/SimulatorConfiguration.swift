@@ -1,3 +1,5 @@
+import ShieldConex
+
 /// Settings of a ``SimulatorServer``: where it listens, what it serves, and the faults it injects.
 public struct SimulatorConfiguration: Sendable {
     /// Address to bind. Default `127.0.0.1`.
@@ -19,6 +21,12 @@ public struct SimulatorConfiguration: Sendable {
     public var dropAfter: Int?
     /// Requests per second allowed per key (burst: one second's worth); excess is answered with 1429.
     public var rateLimit: Double?
+    /// The error code of a throttled answer: 1429 (ours) by default, or 8001, the only
+    /// server-side code the ORCA document lists, as a real service may use.
+    public var throttleCode: ErrorCode = .rateLimited
+    /// Answer 1004 (`Duplicate field: NAME`) to a request whose `values` name a field twice, as
+    /// a strict service may: the documents never say that a name may repeat.
+    public var refuseRepeatedFields = false
     /// Close connections (close frame 1001) that sent nothing for this long. Default never.
     public var idleTimeout: Duration?
     /// At most this many WebSocket connections at once; more are refused with HTTP 503.

@@ -97,7 +97,7 @@ public final class SimulatorEngine: Sendable {
         count(action: action)
         if request.action != .heartbeat {
             if let rate = configuration.rateLimit, !takeRateToken(key: key, rate: rate) {
-                return failure(traceId: traceId, action: action, .rateLimited, "Rate limit exceeded")
+                return failure(traceId: traceId, action: action, configuration.throttleCode, "Rate limit exceeded")
             }
             if faultRoll < configuration.errorRate {
                 return failure(traceId: traceId, action: action, .serverError, "Server error.")
@@ -110,6 +110,10 @@ public final class SimulatorEngine: Sendable {
             try request.validate()
         } catch {
             return failure(traceId: traceId, action: action, .invalidPayload, "Invalid payload: \(error)")
+        }
+        if configuration.refuseRepeatedFields, let values = request.values, let repeated = Self.repeatedName(in: values) {
+            update { $0.repeatedFieldsRefused += 1 }
+            return failure(traceId: traceId, action: action, .invalidPayload, "Duplicate field: \(repeated)")
         }
         switch request.action {
         case .heartbeat:
@@ -135,6 +139,13 @@ public final class SimulatorEngine: Sendable {
 
     private func isAllowed(key: String, template: Template) -> Bool {
         template.allowedKeys?.contains(key) ?? true
+    }
+
+    /// The first field name that `values` holds twice.
+    static func repeatedName(in values: [FieldValue]) -> String? {
+        var seen = Set<String>()
+        for value in values where !seen.insert(value.name).inserted { return value.name }
+        return nil
     }
 
     private func tokenize(_ request: Request, traceId: String, now: Date) -> Response {

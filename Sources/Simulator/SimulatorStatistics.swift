@@ -17,6 +17,8 @@ public struct SimulatorStatistics: Sendable, Hashable, CustomStringConvertible {
     /// Connections reset on purpose (`dropAfter`) and closed for idleness.
     public var connectionsDropped = 0
     public var connectionsIdleClosed = 0
+    /// Requests refused with 1004 because their values named a field twice (`refuseRepeatedFields`).
+    public var repeatedFieldsRefused = 0
 
     public var totalRequests: Int { requestsByAction.values.reduce(0, +) }
 
@@ -33,6 +35,7 @@ public struct SimulatorStatistics: Sendable, Hashable, CustomStringConvertible {
         lines.append("  connections: \(connectionsAccepted) accepted, \(handshakesRefused) refused, peak \(peakConnections) open")
         lines.append("  connections dropped on purpose: \(connectionsDropped), closed for idleness: \(connectionsIdleClosed)")
         lines.append("  peak in-flight: \(peakInFlight)")
+        lines.append("  repeated fields refused: \(repeatedFieldsRefused)")
         return lines.joined(separator: "\n")
     }
 }
