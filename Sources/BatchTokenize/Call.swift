@@ -63,8 +63,8 @@ extension BatchTokenize {
             configuration.keepRawResponses = true
             let response: Response
             do {
-                let client = try await ShieldConexConnection.connect(
-                    to: resolved.endpoint, key: resolved.key, configuration: configuration, logger: logger
+                let client = try await ShieldConexConnection.connectRetryingRefusals(
+                    to: resolved.endpoint, key: resolved.key, for: .seconds(60), configuration: configuration, logger: logger
                 )
                 response = try await client.send(request)
                 await client.close()

@@ -44,13 +44,23 @@ extension BatchTokenize {
             let unchecked = templateRef.map { ["template \($0): not checked"] } ?? []
             let client: ShieldConexConnection
             do {
-                client = try await ShieldConexConnection.connect(to: resolved.endpoint, key: resolved.key, configuration: configuration, logger: logger)
+                client = try await ShieldConexConnection.connectRetryingRefusals(
+                    to: resolved.endpoint, key: resolved.key, for: .seconds(60), configuration: configuration, logger: logger
+                )
             } catch let error as ShieldConexError where error.isAuthenticationFailure {
                 return (["credentials: REFUSED \(place) (\(error)); check SCX_API_KEY, --key-file or --partner-id"] + unchecked, ExitCodes.refused)
             } catch {
                 return (["credentials: not checked: cannot connect \(place) (\(error))"] + unchecked, ExitCodes.connection)
             }
-            defer { Task { await client.close() } }
+            let outcome = await validations(client: client, place: place, templateRef: templateRef, unchecked: unchecked)
+            // Closed with a close handshake before the process ends (a strict server logs a bare TCP close as an error).
+            await client.close()
+            return outcome
+        }
+
+        static func validations(
+            client: ShieldConexConnection, place: String, templateRef: String?, unchecked: [String]
+        ) async -> (lines: [String], exitCode: ExitCode) {
             var lines: [String] = []
             do {
                 let partner = try await client.send(.partnerValidate(reference: "validate"))

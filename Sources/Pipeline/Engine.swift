@@ -297,8 +297,8 @@ struct Engine {
     func validate() async throws {
         let connection: ShieldConexConnection
         do {
-            connection = try await ShieldConexConnection.connect(
-                to: configuration.endpoint, key: configuration.key, configuration: configuration.connection,
+            connection = try await ShieldConexConnection.connectRetryingRefusals(
+                to: configuration.endpoint, key: configuration.key, for: configuration.retry.budget, configuration: configuration.connection,
                 tlsContext: try tlsContext.context(for: configuration), logger: logger
             )
         } catch let error as ShieldConexError where error.isAuthenticationFailure {
@@ -306,12 +306,22 @@ struct Engine {
         } catch {
             throw JobError(.connection, "cannot connect to \(configuration.endpoint): \(error)")
         }
-        defer { Task { await connection.close() } }
-        let partner = try await connection.send(.partnerValidate(reference: "\(jobId):validate"))
+        let partner: Response
+        let template: Response
+        do {
+            // A throttled validation is asked again: the job should not fail on the service's busy second.
+            partner = try await connection.sendRetryingTransient(.partnerValidate(reference: "\(jobId):validate"), for: configuration.retry.budget)
+            template = try await connection.sendRetryingTransient(
+                .templateValidate(templateRef: configuration.templateRef, reference: "\(jobId):validate"), for: configuration.retry.budget
+            )
+            await connection.close()
+        } catch {
+            await connection.close()
+            throw JobError(.connection, "the connection to \(configuration.endpoint) failed while validating: \(error)")
+        }
         guard partner.success else {
             throw JobError(.fatalAnswer, "partner-validate failed: \(partner.failure?.description ?? "the credentials were not accepted")")
         }
-        let template = try await connection.send(.templateValidate(templateRef: configuration.templateRef, reference: "\(jobId):validate"))
         guard template.success else {
             throw JobError(.fatalAnswer, "template-validate failed for templateRef \(configuration.templateRef): \(template.failure?.description ?? "not found or not provisioned for this partner")")
         }

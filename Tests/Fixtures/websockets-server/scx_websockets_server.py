@@ -176,6 +176,8 @@ def main():
     parser.add_argument("--refuse-status", type=int, default=503)
     parser.add_argument("--retry-after", type=str, default=None)
     args = parser.parse_args()
+    # A parent may start us with these blocked (Foundation's Process does); we stop on them.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     service = Service(args)
 
     def process_request(connection, request):

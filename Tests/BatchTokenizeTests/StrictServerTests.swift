@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+
+/// The real `batch-tokenize` against a ShieldConex-shaped server that we did not write: Python's
+/// `websockets` 15.x with its default handshake checks (Tests/Fixtures/websockets-server), over
+/// loopback. It refuses a handshake that announces a body, throttles with 8001 and can refuse a
+/// field name repeated in one request.
+@Suite(.serialized) struct StrictServerTests {
+    typealias Folder = TokenizeRunTests.Folder
+    static let key = "c3RyaWN0OmtleQ=="
+    static let template = "438ac8afecdd8035a21c126ee1fe6c19"
+    static let root = DryRunCommandTests.projectRoot
+
+    /// A running fixture server; `stop()` returns its counters.
+    final class StrictServer {
+        let process = Process()
+        let url: String
+        let output = Pipe()
+
+        static let python: String = {
+            let setup = Process()
+            setup.executableURL = URL(fileURLWithPath: "/bin/bash")
+            setup.arguments = [StrictServerTests.root + "/scripts/strict-server-venv.sh"]
+            let out = Pipe()
+            setup.standardOutput = out
+            try? setup.run()
+            let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            setup.waitUntilExit()
+            return path.trimmingCharacters(in: .whitespacesAndNewlines)
+        }()
+
+        init(_ arguments: [String] = []) throws {
+            let python = Self.python
+            try #require(FileManager.default.isExecutableFile(atPath: python), "the websockets 15 virtualenv could not be made")
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [StrictServerTests.root + "/Tests/Fixtures/websockets-server/scx_websockets_server.py", "--key", StrictServerTests.key]
+                + arguments
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var first = Data()
+            while !first.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                first.append(chunk)
+            }
+            let line = String(decoding: first, as: UTF8.self).split(separator: "\n").first ?? ""
+            url = String(line.dropFirst("listening on ".count))
+        }
+
+        /// Stops the server and returns its counters.
+        func stop() -> [String: Double] {
+            process.interrupt()
+            let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            var counters: [String: Double] = [:]
+            for line in rest.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2, let value = Double(parts[1]) { counters[String(parts[0])] = value }
+            }
+            return counters
+        }
+    }
+
+    static func command(_ arguments: [String], key: String = StrictServerTests.key) throws -> CommandLineTests.Outcome {
+        try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": key], directory: root)
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try CommandLineTests.json(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func callEveryAction() throws {
+        let server = try StrictServer()
+        defer { _ = server.stop() }
+        for action in ["heartbeat", "partner-validate"] {
+            let outcome = try Self.command(["call", action, "--endpoint", server.url])
+            #expect(outcome.status == 0, "\(action): \(outcome.stderr)")
+            #expect(try Self.json(outcome.stdout)["success"] as? Bool == true)
+        }
+        let template = try Self.command(["call", "template-validate", "--endpoint", server.url, "--payload", "{\"templateRef\": \"\(Self.template)\"}"])
+        #expect(template.status == 0, "\(template.stderr)")
+        let tokenized = try Self.command(["call", "tokenization-tokenize", "--endpoint", server.url, "--payload", "@samples/tokenize-payload.json"])
+        #expect(tokenized.status == 0, "\(tokenized.stderr)")
+        let answer = try Self.json(tokenized.stdout)
+        let payload = try #require(answer["payload"] as? [String: Any])
+        let bfid = try #require(payload["bfid"] as? String)
+        let tokens = try #require(payload["values"] as? [[String: String]])
+        #expect(tokens.count == 3)
+        let detokenize = String(
+            decoding: try JSONSerialization.data(withJSONObject: ["bfid": bfid, "values": tokens] as [String: Any]), as: UTF8.self
+        )
+        let plain = try Self.command(["call", "tokenization-detokenize", "--endpoint", server.url, "--payload", detokenize])
+        // The fixture answers detokenize with the spec sample's "succes" spelling.
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("\"succes\": true"))
+        let read = try Self.command(["call", "tokenization-read", "--endpoint", server.url, "--payload", "{\"bfid\": \"\(bfid)\"}"])
+        #expect(read.status == 0, "\(read.stderr)")
+        // A read succeeds once per bfid: the second is 1203, and `call` says the service answered no.
+        let again = try Self.command(["call", "tokenization-read", "--endpoint", server.url, "--payload", "{\"bfid\": \"\(bfid)\"}"])
+        #expect(again.status == 3)
+    }
+
+    @Test func validateWithAGoodAndABadKey() throws {
+        let server = try StrictServer()
+        defer { _ = server.stop() }
+        let good = try Self.command(["validate", "--endpoint", server.url, "--template-ref", Self.template])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.contains("credentials: good"))
+        let bad = try Self.command(["validate", "--endpoint", server.url, "--template-ref", Self.template], key: "YmFkOmtleQ==")
+        #expect(bad.status == 4)
+        #expect(bad.stdout.contains("authentication"))
+        // The server's own message from its JSON body, with its code.
+        #expect(bad.stdout.contains("HTTP 401: 8003 Authentication Error"))
+        let call = try Self.command(["call", "heartbeat", "--endpoint", server.url], key: "YmFkOmtleQ==")
+        #expect(call.status == 4)
+        #expect(call.stderr.contains("authentication"))
+    }
+
+    @Test func busyHandshakesAreRetriedAfterRetryAfter() throws {
+        // Two 503s with Retry-After: 1, then a 429: the run waits and goes on, no record lost.
+        let server = try StrictServer(["--refuse-handshakes", "3", "--refuse-status", "503", "--retry-after", "1"])
+        let folder = try Folder()
+        defer { folder.remove() }
+        let output = folder.path("out.csv")
+        let run = try Self.command([
+            "run", "--endpoint", server.url, "--template-ref", Self.template, "--input", "samples/cards.csv", "--output", output,
+            "--map", "card_number=card_number:digits,luhn,skip-empty", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv",
+        ])
+        let counters = server.stop()
+        #expect(run.status == 0 || run.status == 2, "\(run.stderr)")
+        #expect(counters["handshakes_refused"] == 3)
+        #expect(run.stderr.contains("the books balance"))
+    }
+
+    @Test func anyOtherRefusalIsReportedWithItsStatus() throws {
+        let server = try StrictServer(["--refuse-handshakes", "1", "--refuse-status", "418"])
+        defer { _ = server.stop() }
+        let call = try Self.command(["call", "heartbeat", "--endpoint", server.url])
+        #expect(call.status == 5)
+        #expect(call.stderr.contains("handshake refused: HTTP 418 I'm a teapot"))
+    }
+
+    @Test func wsToAnotherHostNeedsItsOwnFlag() throws {
+        let refused = try Self.command(["call", "heartbeat", "--endpoint", "ws://192.0.2.1:9"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("clear text") && refused.stderr.contains("--allow-insecure-transport"))
+        // With the flag it is allowed, and then fails only because nothing listens there.
+        let allowed = try Self.command(["call", "heartbeat", "--endpoint", "ws://192.0.2.1:9", "--allow-insecure-transport", "--timeout", "1"])
+        #expect(allowed.status == 5)
+        #expect(!allowed.stderr.contains("clear text"))
+    }
+
+    /// At least 20,000 records under an 8001 rate limit below the requested rate, 20 ms away:
+    /// every record tokenized, few requests sent twice, and the service's limit used.
+    @Test(arguments: ["websockets", "simulator"])
+    func aThrottledRunFinishesEveryRecordAtTheLimit(server kind: String) throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let records = 20_000
+        let limit = 1_500.0
+        let input = folder.path("cards.csv")
+        try OperatorExperienceTests.cardsCSV(rows: records, to: input)
+        let output = folder.path("out.csv")
+        let rejects = folder.path("rejects.csv")
+        let url: String
+        var stop: () -> (tokenize: Double, okPerSecond: Double?)
+        if kind == "websockets" {
+            let server = try StrictServer(["--latency-ms", "20", "--rate-limit", "\(Int(limit))"])
+            url = server.url
+            stop = {
+                let counters = server.stop()
+                return (counters["tokenize"] ?? 0, counters["tokenize_ok_per_second"])
+            }
+        } else {
+            let simulator = try TokenizeRunTests.SimulatorProcess([
+                "--latency-ms", "20", "--rate-limit", "\(Int(limit))", "--throttle-code", "8001",
+            ])
+            url = simulator.url
+            stop = { (Double(JobKindsTests.counter("tokenization-tokenize", in: simulator.stop())), nil) }
+        }
+        let run = try CommandLineTests.run(
+            [
+                "run", "--endpoint", url, "--template-ref", Self.template, "--input", input, "--output", output, "--rejects", rejects,
+                "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--rate", "\(Int(limit * 1.5))",
+                "--report", folder.path("report.json"),
+            ],
+            environment: ["SCX_API_KEY": kind == "websockets" ? Self.key : TokenizeRunTests.key], directory: Self.root
+        )
+        let (sent, okPerSecond) = stop()
+        #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
+        let rows = try TokenizeRunTests.readCSV(output).rows
+        #expect(rows.count == records)
+        #expect(try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n").count == 1, "only the header")
+        #expect(sent / Double(records) < 1.25, "\(sent) requests for \(records) records")
+        let report = try CommandLineTests.json(String(contentsOfFile: folder.path("report.json"), encoding: .utf8))
+        let rate = try #require(report["recordsPerSecond"] as? Double)
+        #expect(rate >= limit * 0.9 && rate <= limit * 1.1, "\(rate) records/s against a limit of \(limit)/s")
+        if let okPerSecond {
+            #expect(okPerSecond >= limit * 0.9 && okPerSecond <= limit * 1.1, "the server saw \(okPerSecond)/s")
+        }
+        #expect(run.stderr.contains("transient answers"), "the summary counts the throttled answers")
+    }
+}
