@@ -216,7 +216,7 @@ extension ShieldConexConnection {
         return .tls(text)
     }
 
-    private static func configurePipeline(
+    static func configurePipeline(
         channel: any Channel, endpoint: Endpoint, key: APIKey, sslContext: NIOSSLContext?,
         configuration: ConnectionConfiguration, logger: Logger
     ) throws -> EventLoopFuture<UpgradeResult> {

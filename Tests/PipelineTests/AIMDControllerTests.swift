@@ -56,7 +56,7 @@ struct AIMDControllerTests {
         #expect(aimd.tick(now: last + .milliseconds(500)) == nil, "not quiet for long enough")
         // Successes bring the share down; the rate rises by 5% of 1,000 per second.
         _ = Self.feed(&aimd, count: 500, transientEvery: 0, from: last + .milliseconds(1))
-        let raised = aimd.tick(now: last + .seconds(2))
+        let raised = aimd.tick(now: last + .milliseconds(1_500))
         #expect(raised != nil && raised! > 900 && raised! < 1_000)
         #expect(aimd.tick(now: last + .seconds(10)) == 1_000)
         #expect(aimd.tick(now: last + .seconds(20)) == nil, "already at the ceiling")

@@ -117,3 +117,16 @@ import Testing
         #expect(throws: Instruction.ParseError.self) { try Instruction(shortForm: "a=b:fast") }
     }
 }
+
+/// A record whose regex finds several values is split into requests that never name a field twice.
+struct RequestGroupTests {
+    @Test func theKthValueOfEachFieldGoesInTheKthRequest() {
+        #expect(MappedRecord.groups(of: ["a", "b", "c"]) == [[0, 1, 2]])
+        #expect(MappedRecord.groups(of: ["n", "e", "x", "x", "x"]) == [[0, 1, 2], [3], [4]])
+        #expect(MappedRecord.groups(of: ["x", "a", "x", "b", "x"]) == [[0, 1, 3], [2], [4]])
+        #expect(MappedRecord.groups(of: []) == [])
+        for groups in [MappedRecord.groups(of: ["x", "a", "x", "b", "x"]), MappedRecord.groups(of: ["n", "e", "x", "x"])] {
+            #expect(groups.flatMap { $0 }.sorted() == Array(0..<groups.flatMap { $0 }.count), "every value in exactly one group")
+        }
+    }
+}
