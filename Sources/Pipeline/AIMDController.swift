@@ -7,7 +7,9 @@ import NIOCore
 ///
 /// One transient answer among many is noise (8001 is also the service's "internal error"); a
 /// share of them is the service pushing back. The share is an exponentially weighted average
-/// over about the last 100 answers.
+/// over about the last 100 answers; after a decrease, another needs fresh evidence: at least
+/// ``minimumAnswers`` answers since, more than ``shareThreshold`` of them transient (else a slow
+/// job, whose last 100 answers span many seconds, would keep cutting on old news).
 public struct AIMDController: Sendable, Hashable {
     /// The configured limit, which the rate never exceeds; `nil` when the job has none.
     public let ceiling: Double?
@@ -21,6 +23,8 @@ public struct AIMDController: Sendable, Hashable {
     public var shareWeight = 0.01
     /// The share above which the rate comes down.
     public var shareThreshold = 0.05
+    /// Answers needed since the last decrease before the next one.
+    public var minimumAnswers = 10
     /// Each decrease multiplies the rate by this: gentle, so that the rate stays close to what
     /// the service allows.
     public var decrease = 0.9
@@ -36,6 +40,8 @@ public struct AIMDController: Sendable, Hashable {
     private var lastPushback: NIODeadline?
     private var lastIncrease: NIODeadline?
     private var step: Double?
+    private var answersSinceDecrease = 0
+    private var transientSinceDecrease = 0
 
     public init(ceiling: Double?) {
         self.ceiling = ceiling
@@ -47,9 +53,17 @@ public struct AIMDController: Sendable, Hashable {
     /// came down.
     public mutating func answered(transient: Bool, now: NIODeadline, observedRate: Double) -> Double? {
         transientShare += shareWeight * ((transient ? 1 : 0) - transientShare)
+        answersSinceDecrease += 1
+        if transient { transientSinceDecrease += 1 }
         guard transient, transientShare > shareThreshold else { return nil }
         lastPushback = now
-        if let lastDecrease, now - lastDecrease < holdAfterDecrease { return nil }
+        if let lastDecrease {
+            guard now - lastDecrease >= holdAfterDecrease, answersSinceDecrease >= minimumAnswers,
+                Double(transientSinceDecrease) > shareThreshold * Double(answersSinceDecrease)
+            else { return nil }
+        }
+        answersSinceDecrease = 0
+        transientSinceDecrease = 0
         let current = rate ?? max(observedRate, floor)
         let lowered = max(floor, current * decrease)
         if step == nil { step = max(1, current * increasePerSecond) }

@@ -41,6 +41,23 @@ struct AIMDControllerTests {
         #expect(aimd.transientShare > 0.2)
     }
 
+    /// A slow job (20 answers a second) meets a short burst of throttling, then none: the share
+    /// of the last ~100 answers stays above 5% for seconds, but without fresh transient answers
+    /// after a decrease there is no further one (this collapsed a 20/s job to 1/s).
+    @Test func aSlowJobIsNotCutAgainOnOldNews() {
+        var aimd = AIMDController(ceiling: 30)
+        var decreases: [Double] = []
+        for index in 0..<200 {
+            // Answers 50 ms apart; the 10 first of them throttled, then one in 30.
+            let transient = index < 10 || index % 30 == 0
+            if let lowered = aimd.answered(transient: transient, now: start + .milliseconds(Int64(index * 50)), observedRate: 0) {
+                decreases.append(lowered)
+            }
+        }
+        #expect(decreases.count <= 2, "\(decreases)")
+        #expect((aimd.rate ?? 0) >= 30 * 0.9 * 0.9 - 1e-9)
+    }
+
     @Test func withoutALimitItStartsFromTheObservedRate() {
         var aimd = AIMDController(ceiling: nil)
         #expect(aimd.rate == nil)
@@ -64,7 +81,7 @@ struct AIMDControllerTests {
 
     @Test func itNeverGoesBelowTheFloor() {
         var aimd = AIMDController(ceiling: 2)
-        for step in 0..<50 {
+        for step in 0..<500 {
             _ = aimd.answered(transient: true, now: start + .seconds(Int64(step)), observedRate: 0)
         }
         #expect(aimd.rate == 1)
