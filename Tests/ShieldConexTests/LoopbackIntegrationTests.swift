@@ -178,12 +178,15 @@ import Testing
             #expect(try await client.send(.partnerValidate()).success)
             await client.close()
         }
-        // Without the test CA, verification fails: it is never switched off.
-        await #expect(throws: ShieldConexError.self) {
+        // Without the test CA, verification fails: it is never switched off, and the error says
+        // so in words and names the fix.
+        let error = await #expect(throws: ShieldConexError.self) {
             _ = try await ShieldConexConnection.connect(
                 to: try Endpoint("wss://localhost:\(harness.server.port)"), key: APIKey(LoopbackHarness.key)
             )
         }
+        #expect(error?.description.contains("certificate could not be verified") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("--ca-file") == true)
         await harness.stop()
     }
 
