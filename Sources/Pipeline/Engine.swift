@@ -286,7 +286,7 @@ struct Engine {
             progress.total = JobProgress.estimateTotal(records: position.seq, bytesRead: position.offset, fileSize: inputSize)
         }
         progress.inFlight = inFlight
-        progress.errors = summary.rejected + summary.outcomeUnknown
+        progress.errors = summary.rejected + summary.outcomeUnknown + summary.transient
         progress.retries = summary.retries
         progress.reconnects = summary.reconnects
         progress.seconds = elapsedSeconds

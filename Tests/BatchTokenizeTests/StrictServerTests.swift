@@ -38,14 +38,7 @@ import Testing
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            var first = Data()
-            while !first.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                first.append(chunk)
-            }
-            let line = String(decoding: first, as: UTF8.self).split(separator: "\n").first ?? ""
-            url = String(line.dropFirst("listening on ".count))
+            url = TokenizeRunTests.SimulatorProcess.listeningURL(in: output)
         }
 
         /// Stops the server and returns its counters.

@@ -21,6 +21,11 @@ import Testing
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
+            url = Self.listeningURL(in: output)
+        }
+
+        /// The URL of a server's first stdout line, `listening on URL` (empty if it never came).
+        static func listeningURL(in output: Pipe) -> String {
             var first = Data()
             while !first.contains(UInt8(ascii: "\n")) {
                 let chunk = output.fileHandleForReading.availableData
@@ -28,7 +33,7 @@ import Testing
                 first.append(chunk)
             }
             let line = String(decoding: first, as: UTF8.self).split(separator: "\n").first ?? ""
-            url = String(line.dropFirst("listening on ".count))
+            return String(line.dropFirst("listening on ".count))
         }
 
         /// Stops the simulator and returns its counters.
