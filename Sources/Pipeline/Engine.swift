@@ -375,16 +375,17 @@ struct Engine {
                     slot.result = RecordResult(seq: record.seq, status: .done, attempts: 0)
                     try store.record(slot.result!)
                 } else if let bfidReader {
-                    if !configuration.allowRepeatedFields, let groups = mapped.requestGroups { slot.groups = groups }
-                    if let bfid = bfidReader.id(of: record), !bfid.isEmpty,
-                        slot.groups.map({ $0.count == bfid.split(separator: MappedRecord.bfidSeparator).count }) ?? true
-                    {
+                    // The bfid column says how the record was tokenized: one bfid, one request (the
+                    // one-request form); several, one request per group of values.
+                    let bfids = bfidReader.id(of: record).map { $0.split(separator: MappedRecord.bfidSeparator).count } ?? 0
+                    if bfids > 1, let groups = mapped.requestGroups { slot.groups = groups }
+                    if let bfid = bfidReader.id(of: record), !bfid.isEmpty, bfids == (slot.groups?.count ?? 1) {
                         slot.bfid = bfid
                         sendQueue.append(record.seq)
                     } else if let bfid = bfidReader.id(of: record), !bfid.isEmpty {
                         slot.result = RecordResult(
                             seq: record.seq, status: .rejected, errorCode: "bfid-mismatch",
-                            message: "the record has \(slot.groups?.count ?? 1) groups of values but \(bfid.split(separator: MappedRecord.bfidSeparator).count) bfids in '\(configuration.bfidColumn)'",
+                            message: "the record has \(mapped.requestGroups?.count ?? 1) groups of values but \(bfids) bfids in '\(configuration.bfidColumn)'",
                             attempts: 0
                         )
                         try store.record(slot.result!)
@@ -803,7 +804,9 @@ struct Engine {
         guard !wakePending else { return }
         wakePending = true
         let sink = self.sink
-        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: wait) { sink.yield(.rateWake) }
+        // Not sooner than 5 ms: under a rate limit a wake-up per token (every 0.5 ms at 2,000/s)
+        // costs a task hop per request; the bucket keeps what accrues meanwhile (up to its burst).
+        MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: max(wait, .milliseconds(5))) { sink.yield(.rateWake) }
     }
 
     /// Retries wait on an event-loop timer: precise, and independent of the task pool.
