@@ -68,8 +68,8 @@ final class ProgressDisplay: Sendable {
     func terminalLine(_ progress: JobProgress, rate: Double) -> String {
         var parts = ["\(action) \(Self.grouped(progress.finished)) / \(total(progress, grouped: true))"]
         if let percent = percent(progress) { parts.append(String(format: "%.1f%%", percent)) }
-        parts.append("\(Self.grouped(Int(rate.rounded()))) rec/s")
-        parts.append("ETA \(eta(progress, rate: rate).map(Self.clock) ?? "--:--")")
+        parts.append("\(Self.grouped(JobProgress.wholeRate(rate))) rec/s")
+        parts.append("ETA \(JobProgress.clock(eta(progress, rate: rate)))")
         parts.append("in flight \(progress.inFlight)")
         parts.append("errors \(progress.errors)")
         parts.append("reconnects \(progress.reconnects)")
@@ -83,13 +83,13 @@ final class ProgressDisplay: Sendable {
             var text = "\(timestamp()) progress: \(progress.finished) of \(total(progress, grouped: false)) records"
             if let percent = percent(progress) { text += String(format: " (%.1f%%)", percent) }
             text += String(format: ", %.0f records/s", rate)
-            text += ", ETA \(etaSeconds.map(Self.clock) ?? "unknown")"
+            text += ", ETA \(JobProgress.clock(etaSeconds))"
             text += ", in flight \(progress.inFlight), errors \(progress.errors), retries \(progress.retries), reconnects \(progress.reconnects)"
             return text
         case .json:
             var object: [String: Any] = [
                 "time": timestamp(), "level": "info", "logger": "batch-tokenize.progress", "message": "progress",
-                "finished": progress.finished, "totalIsEstimate": progress.totalIsEstimate, "recordsPerSecond": rate.rounded(),
+                "finished": progress.finished, "totalIsEstimate": progress.totalIsEstimate, "recordsPerSecond": JobProgress.wholeRate(rate),
                 "inFlight": progress.inFlight, "errors": progress.errors, "retries": progress.retries, "reconnects": progress.reconnects,
                 "elapsedSeconds": (progress.seconds * 10).rounded() / 10,
             ]
@@ -110,15 +110,7 @@ final class ProgressDisplay: Sendable {
     }
 
     func eta(_ progress: JobProgress, rate: Double) -> Double? {
-        guard let total = progress.total, rate > 0 else { return nil }
-        return Double(max(0, total - progress.finished)) / rate
-    }
-
-    /// `1:02:03` or `2:03`.
-    static func clock(_ seconds: Double) -> String {
-        let whole = Int(seconds.rounded())
-        let (hours, minutes, secs) = (whole / 3600, whole / 60 % 60, whole % 60)
-        return hours > 0 ? String(format: "%d:%02d:%02d", hours, minutes, secs) : String(format: "%d:%02d", minutes, secs)
+        JobProgress.eta(total: progress.total, finished: progress.finished, rate: rate)
     }
 
     /// `1,234,567`.

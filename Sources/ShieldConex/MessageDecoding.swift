@@ -36,7 +36,8 @@ extension Response {
                     case "timestamp":
                         if try scanner.peek() == .number {
                             let text = try scanner.readNumberText()
-                            response.timestamp = Int64(text) ?? Double(text).map { Int64($0) }
+                            // A server's number never traps: out of range (1e19, NaN) is no timestamp.
+                            response.timestamp = Int64(text) ?? Double(text).flatMap { Int64(exactly: $0.rounded(.down)) }
                         } else {
                             try scanner.skipValue()
                         }

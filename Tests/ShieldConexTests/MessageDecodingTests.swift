@@ -15,6 +15,17 @@ import Testing
         #expect(response.values == [FieldValue(name: "f", value: "v")])
     }
 
+    /// Numbers out of any integer's range are an absent value, never a trap (a timestamp of
+    /// 1e19 trapped in `Int64(Double)`: any frame could end a night's run).
+    @Test(arguments: ["1e19", "-1e19", "1e308", "-0.5", "123456789012345678901234567890", "1.5", "9223372036854775807", "9.3e18"])
+    func outOfRangeNumbersNeverTrap(number: String) throws {
+        let response = try decode(#"{"traceId":"t","action":"heartbeat","success":true,"payload":{"timestamp":\#(number)}}"#)
+        #expect(response.success)
+        if let value = Int64(number) { #expect(response.timestamp == value) }
+        let code = try decode(#"{"traceId":"t","success":false,"payload":{"errorCode":\#(number),"message":"m"}}"#)
+        #expect(code.success == false)
+    }
+
     @Test func unknownErrorCodeIsKept() throws {
         let response = try decode(#"{"traceId":"t","success":false,"payload":{"errorCode":7777,"message":"Something new"}}"#)
         #expect(response.failure?.code == ErrorCode(7777))
