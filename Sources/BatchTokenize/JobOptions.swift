@@ -83,9 +83,6 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Write the figures in Prometheus text format to this file at the end (atomically; for node_exporter's textfile collector).")
     var metricsFile: String?
 
-    func validate() throws {
-        guard retryFor >= 0 else { throw ValidationError("--retry-for must not be negative") }
-    }
 
     /// The job file merged with the command line (which wins).
     func jobFile() throws -> JobConfiguration {

@@ -122,11 +122,16 @@ struct JobRunner {
         guard let endpointName = options.endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
         guard let templateRef = options.templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
         guard let outputPath = options.output ?? job.output?.path else { throw ValidationError("no output: give --output FILE or output.path in the job file") }
-        guard options.connections > 0, options.inFlight > 0 else { throw ValidationError("--connections and --in-flight must be positive") }
-        if let rate = options.rate, rate <= 0 { throw ValidationError("--rate must be positive") }
-        if let burst = options.burst, burst < 1 { throw ValidationError("--burst must be at least 1") }
-        guard options.stopDeadline >= 0 else { throw ValidationError("--stop-deadline must not be negative") }
-        guard options.progressInterval > 0 else { throw ValidationError("--progress-interval must be positive") }
+        try OptionRange.check(options.connections, "--connections", 1...1_024)
+        try OptionRange.check(options.inFlight, "--in-flight", 1...65_536)
+        if options.connections * options.inFlight > 1 << 20 {
+            throw ValidationError("--connections × --in-flight must be at most 1048576 (got \(options.connections * options.inFlight))")
+        }
+        if let rate = options.rate { try OptionRange.check(rate, "--rate", 0.001...10_000_000, unit: " requests/s") }
+        if let burst = options.burst { try OptionRange.check(burst, "--burst", 1...10_000_000) }
+        try OptionRange.check(options.stopDeadline, "--stop-deadline", 0...86_400, unit: " s")
+        try OptionRange.check(options.progressInterval, "--progress-interval", 0.01...86_400, unit: " s")
+        try OptionRange.check(options.retryFor, "--retry-for", 0...OptionRange.week, unit: " s")
         if omit && action != .tokenize { throw ValidationError("--omit is for tokenize jobs") }
         if omit && !store {
             logger.warning("--omit without --store: the tokens can never be read back")

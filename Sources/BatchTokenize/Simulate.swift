@@ -79,11 +79,12 @@ extension BatchTokenize {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
             guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
             if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
-            if let latencyMs, latencyMs < 0 { throw ValidationError("--latency-ms must not be negative") }
+            guard errorRate.isFinite else { throw ValidationError("--error-rate must be between 0 and 1") }
+            if let latencyMs { try OptionRange.check(latencyMs, "--latency-ms", 0...600_000) }
             if let dropAfter, dropAfter < 0 { throw ValidationError("--drop-after must not be negative") }
-            if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+            if let rateLimit { try OptionRange.check(rateLimit, "--rate-limit", 0.001...10_000_000, unit: " requests/s") }
             guard [1429, 8001].contains(throttleCode) else { throw ValidationError("--throttle-code must be 1429 or 8001") }
-            if let idleTimeout, idleTimeout <= 0 { throw ValidationError("--idle-timeout must be positive") }
+            if let idleTimeout { try OptionRange.check(idleTimeout, "--idle-timeout", 0.001...86_400, unit: " s") }
             if let maxConnections, maxConnections <= 0 { throw ValidationError("--max-connections must be positive") }
         }
 

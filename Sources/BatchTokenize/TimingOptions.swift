@@ -10,8 +10,8 @@ struct TimingOptions: ParsableArguments {
     var heartbeatInterval: Double = 5
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        guard heartbeatInterval > 0 else { throw ValidationError("--heartbeat-interval must be positive") }
+        try OptionRange.check(timeout, "--timeout", 0.001...86_400, unit: " s")
+        try OptionRange.check(heartbeatInterval, "--heartbeat-interval", 0.001...3_600, unit: " s")
     }
 
     func connectionConfiguration(credentials: CredentialOptions) -> ConnectionConfiguration {

@@ -60,7 +60,7 @@ extension BatchTokenize {
         func run() async throws {
             connection.log.bootstrap()
             let logger = Logger(label: "batch-tokenize.verify")
-            guard sample > 0 else { throw ValidationError("--sample must be positive") }
+            try OptionRange.check(sample, "--sample", 1...1_000_000)
             var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
             if !maps.isEmpty { job.instructions = try usage { try maps.map { try Instruction(shortForm: $0) } } }
             guard let templateRef = templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }

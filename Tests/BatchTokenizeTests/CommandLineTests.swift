@@ -166,3 +166,32 @@ import Testing
         #expect(duplicate.stderr.contains("field 'f' is mapped twice"))
     }
 }
+
+/// Numbers on the command line that are out of range, not finite, or whose product overflows
+/// are usage errors that name the allowed range, never a trap (`--timeout 1e300` trapped in
+/// `Int64(seconds * 1000)`).
+@Suite(.serialized) struct OptionRangeTests {
+    @Test(arguments: [
+        ["--timeout", "1e300"], ["--timeout", "nan"], ["--heartbeat-interval", "inf"], ["--rate", "nan"], ["--rate=-1"],
+        ["--burst", "1e300"], ["--stop-deadline", "1e300"], ["--retry-for", "inf"], ["--progress-interval", "nan"],
+        ["--connections", "100000"], ["--connections", "1024", "--in-flight", "65536"], ["--in-flight", "0"],
+    ])
+    func outOfRangeNumbersAreUsageErrors(option: [String]) throws {
+        let folder = try TokenizeRunTests.Folder()
+        defer { folder.remove() }
+        let outcome = try CommandLineTests.run(
+            ["run", "--endpoint", "local", "--input", "samples/cards.csv", "--output", folder.path("out.csv"), "--template-ref",
+             "438ac8afecdd8035a21c126ee1fe6c19", "--map", "card_number=card_number"] + option,
+            directory: DryRunCommandTests.projectRoot
+        )
+        #expect(outcome.status == 64, "\(option): \(outcome.stderr)")
+        #expect(outcome.stderr.contains("must be"), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("out.csv")), "nothing is written")
+    }
+
+    @Test(arguments: [["--latency-ms", "1e300"], ["--rate-limit", "nan"], ["--idle-timeout", "inf"], ["--error-rate", "nan"]])
+    func outOfRangeSimulatorNumbersAreUsageErrors(option: [String]) throws {
+        let outcome = try CommandLineTests.run(["simulate", "--port", "0", "--key", "eDp5"] + option)
+        #expect(outcome.status == 64, "\(option): \(outcome.stderr)")
+    }
+}
