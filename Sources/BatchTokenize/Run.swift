@@ -64,7 +64,11 @@ extension BatchTokenize {
                 )
             }
             let identifier = try usage {
-                try job.input?.idColumn.map { try RecordIdentifier(idColumn: $0, format: inputFormat, header: opened.header) }
+                try job.input?.idColumn.map { name in
+                    let identifier = try RecordIdentifier(idColumn: name, format: inputFormat, header: opened.header)
+                    try identifier.checkNotMapped(by: mapper, name: name)
+                    return identifier
+                }
             }
             let rejectsFile = try (options.rejects ?? job.output?.rejects).map { path in
                 let file = try OutputFile(path: path)

@@ -141,7 +141,11 @@ struct Engine {
                 format: configuration.format, header: opened.header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
                 writesBfid: configuration.action.producesBfid
             )
-            identifier = try configuration.idColumn.map { try RecordIdentifier(idColumn: $0, format: configuration.format, header: opened.header) }
+            identifier = try configuration.idColumn.map { name throws(MappingError) in
+                let identifier = try RecordIdentifier(idColumn: name, format: configuration.format, header: opened.header)
+                try identifier.checkNotMapped(by: mapper, name: name)
+                return identifier
+            }
             bfidReader = configuration.action.producesBfid
                 ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: opened.header)
         } catch let error as MappingError {

@@ -7,6 +7,14 @@ public struct FieldMapper: @unchecked Sendable {
     enum Locator {
         case csvColumn(Int)
         case json(JSONPath)
+
+        /// Where it reads, whatever the spelling (`$.a.b` and `$['a']['b']` are one place).
+        var place: [JSONPath.Component] {
+            switch self {
+            case .csvColumn(let index): [.index(index)]
+            case .json(let path): path.components
+            }
+        }
     }
 
     struct Compiled {
@@ -25,6 +33,7 @@ public struct FieldMapper: @unchecked Sendable {
     public init(instructions: [Instruction], format: InputFormat, header: CSVHeader?) throws(MappingError) {
         guard !instructions.isEmpty else { throw MappingError("no mapping: give --map COLUMN=FIELD or instructions in the job file") }
         var seenFields = Set<String>()
+        var seenPlaces: [[JSONPath.Component]: String] = [:]
         var compiled: [Compiled] = []
         for (number, instruction) in zip(1..., instructions) {
             let label = "instruction \(number) (\(instruction.transformationType.rawValue) '\(instruction.transformationPath)')"
@@ -70,6 +79,13 @@ public struct FieldMapper: @unchecked Sendable {
                 }
                 compiled.append(Compiled(instruction: instruction, locator: try locate(source), pattern: pattern))
             }
+            // Two instructions that read one place would both write their tokens there: one
+            // would be lost (CSV) or the splices would overlap (NDJSON).
+            let place = compiled[compiled.count - 1].locator.place
+            if let earlier = seenPlaces[place] {
+                throw MappingError("\(label) reads the same place as \(earlier); map each column or path once")
+            }
+            seenPlaces[place] = label
         }
         self.format = format
         self.compiled = compiled

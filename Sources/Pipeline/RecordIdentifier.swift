@@ -24,6 +24,26 @@ public struct RecordIdentifier: Sendable {
         }
     }
 
+    /// Refuses an id column that the mapping reads (a mapped column, a regex source, or a path
+    /// inside or around one): its values are what the job protects, and the rejects file and
+    /// the report would show them.
+    public func checkNotMapped(by mapper: FieldMapper, name: String) throws(MappingError) {
+        let place: [JSONPath.Component]
+        switch locator {
+        case .csvColumn(let index): place = [.index(index)]
+        case .json(let path): place = path.components
+        }
+        for entry in mapper.compiled {
+            let read = entry.locator.place
+            if read.starts(with: place) || place.starts(with: read) {
+                throw MappingError(
+                    "the id column '\(name)' is read by the mapping (\(entry.instruction.transformationType.rawValue) "
+                        + "'\(entry.instruction.source ?? entry.instruction.transformationPath)'); choose a column that holds no sensitive value"
+                )
+            }
+        }
+    }
+
     /// The id of `record`, or `nil` when the record could not be parsed or has no such value.
     public func id(of record: InputRecord) -> String? {
         switch (locator, record.content) {

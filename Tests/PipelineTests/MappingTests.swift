@@ -89,6 +89,33 @@ import Testing
         #expect(throws: Never.self) { try OutputRenderer(format: .csv, header: header, bfidColumn: "scx_bfid") }
     }
 
+    /// Two instructions that read one place (`$.card.cvv` to two fields) trapped in the NDJSON
+    /// renderer after the answers were checkpointed, and lost a token on CSV: refused up front.
+    @Test func twoInstructionsReadingOnePlaceAreRefused() throws {
+        let header = CSVHeader(names: ["id", "card"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false)
+        #expect(throws: MappingError("instruction 2 (key 'card') reads the same place as instruction 1 (key 'card'); map each column or path once")) {
+            try FieldMapper(instructions: [Instruction(.key, "card", fieldName: "a"), Instruction(.key, "card", fieldName: "b")], format: .csv, header: header)
+        }
+        #expect(throws: MappingError.self) {
+            try FieldMapper(
+                instructions: [Instruction(.key, "card", fieldName: "a"), Instruction(.regex, "[0-9]+", fieldName: "b", source: "card")], format: .csv,
+                header: header
+            )
+        }
+        #expect(throws: MappingError.self) {
+            try FieldMapper(
+                instructions: [Instruction(.jsonpath, "$.card.cvv", fieldName: "a"), Instruction(.jsonpath, "$['card']['cvv']", fieldName: "b")],
+                format: .ndjson, header: nil
+            )
+        }
+        #expect(throws: Never.self) {
+            try FieldMapper(
+                instructions: [Instruction(.jsonpath, "$.card.cvv", fieldName: "a"), Instruction(.jsonpath, "$.card.exp", fieldName: "b")],
+                format: .ndjson, header: nil
+            )
+        }
+    }
+
     @Test func invalidConfigurationIsReportedExactly() throws {
         let header = CSVHeader(names: ["id", "card"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false)
         #expect(throws: MappingError("instruction 1 (key 'pan'): no column 'pan' in the header (columns: id, card)")) {
@@ -128,5 +155,34 @@ struct RequestGroupTests {
         for groups in [MappedRecord.groups(of: ["x", "a", "x", "b", "x"]), MappedRecord.groups(of: ["n", "e", "x", "x"])] {
             #expect(groups.flatMap { $0 }.sorted() == Array(0..<groups.flatMap { $0 }.count), "every value in exactly one group")
         }
+    }
+}
+
+/// The id column names records in the rejects file and the report: it may not be one the
+/// mapping reads (its values are what the job protects).
+struct IdColumnTests {
+    static let header = CSVHeader(
+        names: ["id", "card", "notes"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false
+    )
+
+    @Test func aMappedColumnOrRegexSourceIsRefused() throws {
+        let mapper = try FieldMapper(
+            instructions: [Instruction(.key, "card", fieldName: "card_number"), Instruction(.regex, "[0-9]{13,19}", fieldName: "acct", source: "notes")],
+            format: .csv, header: Self.header
+        )
+        for name in ["card", "notes"] {
+            #expect(throws: MappingError.self) { try RecordIdentifier(idColumn: name, format: .csv, header: Self.header).checkNotMapped(by: mapper, name: name) }
+        }
+        #expect(throws: Never.self) { try RecordIdentifier(idColumn: "id", format: .csv, header: Self.header).checkNotMapped(by: mapper, name: "id") }
+    }
+
+    @Test func aPathInsideOrAroundAMappedOneIsRefused() throws {
+        let mapper = try FieldMapper(instructions: [Instruction(.jsonpath, "$.card.number", fieldName: "card_number")], format: .ndjson, header: nil)
+        for name in ["card", "$.card", "$.card.number", "$['card']['number']"] {
+            #expect(throws: MappingError.self, "\(name)") {
+                try RecordIdentifier(idColumn: name, format: .ndjson, header: nil).checkNotMapped(by: mapper, name: name)
+            }
+        }
+        #expect(throws: Never.self) { try RecordIdentifier(idColumn: "id", format: .ndjson, header: nil).checkNotMapped(by: mapper, name: "id") }
     }
 }
