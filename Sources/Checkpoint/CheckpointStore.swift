@@ -87,7 +87,8 @@ public final class CheckpointStore {
         guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
             throw CheckpointError("\(path): SQLite refused WAL journal mode")
         }
-        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY")
+        // secure_delete: tokens dropped at a commit are overwritten, not left in free space.
+        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON")
         try database.execute(Self.schema)
 
         let select = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
@@ -158,7 +159,7 @@ public final class CheckpointStore {
             try insert.bind(2, result.status.rawValue)
             try insert.bind(3, result.bfid)
             try insert.bind(4, result.messageId)
-            try insert.bind(5, result.encodedTokens)
+            try insert.bind(5, blob: result.encodedTokens)
             try insert.bind(6, result.errorCode)
             try insert.bind(7, result.message)
             try insert.bind(8, result.attempts)
@@ -198,10 +199,16 @@ public final class CheckpointStore {
         return found
     }
 
+    /// A BLOB is this version's encoding; text is an older checkpoint's.
+    static func tokens(in row: SQLiteStatement, column: Int32) -> [String] {
+        if row.isBlob(column) { return row.blob(column).flatMap(RecordResult.decodeTokens) ?? [] }
+        return RecordResult.decodeLegacyTokens(row.text(column))
+    }
+
     static func result(from row: SQLiteStatement) -> RecordResult {
         RecordResult(
             seq: row.int(0), status: RecordResult.Status(rawValue: row.int(1)) ?? .outcomeUnknown, bfid: row.text(2),
-            messageId: row.text(3), tokens: RecordResult.decodeTokens(row.text(4)), errorCode: row.text(5),
+            messageId: row.text(3), tokens: tokens(in: row, column: 4), errorCode: row.text(5),
             message: row.text(6), attempts: row.int(7)
         )
     }
@@ -228,12 +235,23 @@ public final class CheckpointStore {
             try upsert.bind(5, point.rejectsOffset)
             try upsert.bind(6, Date().timeIntervalSince1970)
             try upsert.run()
+            // Tokens are needed only until their output line is durable, which it now is: the
+            // records this commit covers keep their bfid and messageId (the audit trail), not
+            // their tokens (a CVV's token is sensitive authentication data in another form).
+            let drop = try database.statement("UPDATE result SET tokens = NULL WHERE seq > ? AND seq <= ? AND tokens IS NOT NULL")
+            try drop.bind(1, commitPoint?.seq ?? -1)
+            try drop.bind(2, point.seq)
+            try drop.run()
             if complete {
                 try database.statement("UPDATE job SET complete = 1 WHERE id = 1").run()
             }
         }
         commitPoint = point
-        if complete { isComplete = true }
+        if complete {
+            isComplete = true
+            // Nothing of the dropped tokens stays in the write-ahead log either.
+            try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     static func readCommitPoint(_ database: SQLiteDatabase) throws -> CommitPoint? {

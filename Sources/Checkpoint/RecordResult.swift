@@ -40,27 +40,49 @@ public struct RecordResult: Sendable, Hashable {
         self.attempts = attempts
     }
 
-    /// Tokens are joined with the ASCII unit separator, which no token contains.
-    static let separator: Character = "\u{1F}"
-
-    var encodedTokens: String? {
-        switch tokens.count {
-        case 0: return nil
-        case 1: return tokens[0]
-        default:
-            var text = ""
-            text.reserveCapacity(tokens.reduce(tokens.count) { $0 + $1.utf8.count })
-            for (index, token) in tokens.enumerated() {
-                if index > 0 { text.append(Self.separator) }
-                text.append(token)
-            }
-            return text
+    /// Tokens as a BLOB that round-trips every string (empty, NUL, U+001F, any Unicode): a
+    /// 32-bit little-endian count, then each token as a 32-bit little-endian byte length and
+    /// its UTF-8 bytes. No tokens: `nil` (NULL).
+    var encodedTokens: [UInt8]? {
+        guard !tokens.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(4 + tokens.reduce(0) { $0 + 4 + $1.utf8.count })
+        func append(_ value: Int) {
+            let word = UInt32(truncatingIfNeeded: value)
+            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
         }
+        append(tokens.count)
+        for token in tokens {
+            append(token.utf8.count)
+            bytes.append(contentsOf: token.utf8)
+        }
+        return bytes
     }
 
-    static func decodeTokens(_ text: String?) -> [String] {
+    /// Reads what ``encodedTokens`` wrote; `nil` for bytes it did not write (a damaged checkpoint).
+    static func decodeTokens(_ bytes: [UInt8]) -> [String]? {
+        var offset = 0
+        func word() -> Int? {
+            guard offset + 4 <= bytes.count else { return nil }
+            defer { offset += 4 }
+            return (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) }
+        }
+        guard let count = word(), count <= bytes.count else { return nil }
+        var tokens: [String] = []
+        tokens.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let length = word(), length <= bytes.count - offset else { return nil }
+            tokens.append(String(decoding: bytes[offset..<offset + length], as: UTF8.self))
+            offset += length
+        }
+        return offset == bytes.count ? tokens : nil
+    }
+
+    /// Tokens as checkpoints before this encoding kept them: text joined with U+001F (which
+    /// could not hold an empty single token, a NUL or a U+001F; read for old checkpoints only).
+    static func decodeLegacyTokens(_ text: String?) -> [String] {
         guard let text, !text.isEmpty else { return [] }
-        return text.split(separator: separator, omittingEmptySubsequences: false).map(String.init)
+        return text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
     }
 }
 

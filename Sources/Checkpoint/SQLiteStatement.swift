@@ -60,6 +60,18 @@ public final class SQLiteStatement {
         try check(status, "binding parameter \(index)")
     }
 
+    public func bind(_ index: Int32, blob value: [UInt8]?) throws {
+        let status: Int32
+        if let value {
+            status = value.withUnsafeBytes { bytes in
+                sqlite3_bind_blob(pointer, index, bytes.baseAddress, Int32(bytes.count), csqlite_transient())
+            }
+        } else {
+            status = sqlite3_bind_null(pointer, index)
+        }
+        try check(status, "binding parameter \(index)")
+    }
+
     // MARK: Stepping
 
     /// Steps once: `true` when a row is available, `false` when done.
@@ -90,9 +102,22 @@ public final class SQLiteStatement {
 
     public func double(_ column: Int32) -> Double { sqlite3_column_double(pointer, column) }
 
+    /// The column as text, all of its bytes (a NUL inside does not cut it short).
     public func text(_ column: Int32) -> String? {
         guard let bytes = sqlite3_column_text(pointer, column) else { return nil }
-        return String(cString: bytes)
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// Whether the column holds a BLOB (as opposed to text, a number or NULL).
+    public func isBlob(_ column: Int32) -> Bool { sqlite3_column_type(pointer, column) == SQLITE_BLOB }
+
+    /// The column's bytes (a BLOB, or the text's UTF-8); `nil` for NULL.
+    public func blob(_ column: Int32) -> [UInt8]? {
+        guard !isNull(column) else { return nil }
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        guard count > 0, let bytes = sqlite3_column_blob(pointer, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// The context is only built on failure: binding is on the hot path.

@@ -360,9 +360,17 @@ struct Engine {
                 case .done where action.answersPlaintext && stored.bfid != nil:
                     break  // plaintext is never checkpointed: ask again (detokenize is safe to repeat)
                 default:
+                    let remapped = mapper.map(record)
+                    // A stored result that no longer fits the record (a damaged row) is asked again,
+                    // never rendered with tokens that are not there.
+                    if stored.status == .done, stored.bfid != nil, case .success(let mapped) = remapped,
+                        stored.tokens.count != mapped.values.count
+                    {
+                        break
+                    }
                     summary.reusedFromCheckpoint += 1
                     slot.result = stored
-                    if case .success(let mapped) = mapper.map(record) { slot.mapped = mapped }
+                    if case .success(let mapped) = remapped { slot.mapped = mapped }
                     slots[record.seq] = slot
                     continue
                 }

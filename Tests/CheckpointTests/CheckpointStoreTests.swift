@@ -18,6 +18,28 @@ import Testing
         )
     }
 
+    /// Tokens round-trip whatever they hold: one empty token was stored as '' and read back as
+    /// none (a one-field --omit job then crashed on every resume), NUL cut a token short, U+001F
+    /// split one in two.
+    @Test(arguments: [[""], ["", ""], ["a\u{0}b"], ["x\u{1F}y", "z"], ["ñ€😀", "", "\u{0}"], [], ["4000 0000 0000 0002"]])
+    func tokensRoundTripWhateverTheyHold(tokens: [String]) throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: Self.identity())
+        try store.record(RecordResult(seq: 7, status: .done, bfid: "b", tokens: tokens))
+        try store.flush()
+        #expect(try store.results(in: 0...10)[7]?.tokens == tokens)
+        #expect(try store.result(seq: 7)?.tokens == tokens)
+    }
+
+    @Test func damagedTokenBytesAreNoTokens() {
+        #expect(RecordResult.decodeTokens([1, 0, 0, 0, 9, 0, 0, 0, 65]) == nil)
+        #expect(RecordResult.decodeTokens([255, 255, 255, 255]) == nil)
+        #expect(RecordResult.decodeTokens([0, 0, 0, 0, 1]) == nil, "trailing bytes")
+        #expect(RecordResult.decodeTokens([]) == nil)
+        #expect(RecordResult.decodeLegacyTokens("a\u{1F}b") == ["a", "b"])
+    }
+
     @Test func wrapperBindsReadsAndReportsErrors() throws {
         let folder = try Folder()
         defer { folder.remove() }

@@ -55,13 +55,45 @@ import Testing
             let bytes = [UInt8](data)
             let leakedPANs = pans.filter { Self.contains(bytes, Array($0.utf8)) }.count
             #expect(leakedPANs == 0, "card numbers found in the checkpoint\(suffix) file")
-            // A stored CVV would follow the token separator.
-            let leakedCVVs = searchable.filter { Self.contains(bytes, [0x1F] + Array($0.utf8)) }.count
+            // A stored CVV would follow its length in the tokens' encoding.
+            let leakedCVVs = searchable.filter { Self.contains(bytes, [UInt8($0.utf8.count), 0, 0, 0] + Array($0.utf8)) }.count
             #expect(leakedCVVs == 0, "CVVs found in the checkpoint\(suffix) file")
         }
         #expect(scanned >= 2)
-        // The tokens themselves are there.
-        #expect(try store.result(seq: 0)?.tokens.first == panCipher.tokenize(pans[0]))
+        // Committed records keep their bfid and messageId, not their tokens.
+        #expect(try store.result(seq: 0)?.tokens == [])
+        #expect(try store.result(seq: 0)?.bfid == "djE60")
+    }
+
+    /// Tokens live only until their output line is durable: at each commit the records it covers
+    /// lose them, and a finished job leaves none in the database, its WAL or free pages (PCI DSS
+    /// 3.3.1: no sensitive authentication data, in any form that can be turned back, after use).
+    @Test func aFinishedJobLeavesNoTokenBehind() throws {
+        let folder = try CheckpointStoreTests.Folder()
+        defer { folder.remove() }
+        let store = try CheckpointStore(path: folder.path("job.sqlite"), identity: CheckpointStoreTests.identity())
+        let tokens = (0..<300).map { "tok\(100_000 + $0 * 7)x" }
+        for (seq, token) in tokens.enumerated() {
+            try store.record(RecordResult(seq: seq, status: .done, bfid: "bfid-\(seq)", messageId: "m\(seq)", tokens: [token, "cvv\(seq)tok"]))
+            if seq == 149 {
+                try store.commit(CommitPoint(seq: seq, inputOffset: 0, inputLine: 1, outputOffset: 0, rejectsOffset: 0))
+                #expect(try store.result(seq: 149)?.tokens == [], "committed: dropped")
+            }
+            if seq == 150 {
+                try store.flush()
+                #expect(try store.result(seq: 150)?.tokens == [tokens[150], "cvv150tok"], "not yet committed: kept")
+            }
+        }
+        try store.commit(CommitPoint(seq: 299, inputOffset: 0, inputLine: 1, outputOffset: 0, rejectsOffset: 0), complete: true)
+        let count = try SQLiteDatabase(path: store.path, mode: .readOnly).statement("SELECT COUNT(*) FROM result WHERE tokens IS NOT NULL")
+        #expect(try count.step() && count.int(0) == 0)
+        for suffix in ["", "-wal", "-journal"] {
+            guard let data = FileManager.default.contents(atPath: store.path + suffix) else { continue }
+            let bytes = [UInt8](data)
+            #expect(tokens.filter { Self.contains(bytes, Array($0.utf8)) }.isEmpty, "tokens found in the checkpoint\(suffix) file")
+            #expect(!Self.contains(bytes, Array("cvv17tok".utf8)), "a CVV token found in the checkpoint\(suffix) file")
+        }
+        #expect(try store.result(seq: 299)?.bfid == "bfid-299", "bfids stay: the audit trail")
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
