@@ -26,7 +26,7 @@ extension BatchTokenize {
             configuration.batchSize = 200
             let store = try CheckpointStore(path: CheckpointStore.defaultPath(forOutput: output), identity: identity, configuration: configuration)
             let point = store.commitPoint
-            let file = try OutputFile(path: output, truncateTo: point?.outputOffset ?? 0)
+            let file = try OutputFile(path: output, resumeAt: point?.outputOffset, expected: nil)
             var seq = (point?.seq ?? -1) + 1
             while seq < records {
                 // Results may run ahead of the output, as answers do; reuse them when present.

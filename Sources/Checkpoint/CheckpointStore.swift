@@ -56,6 +56,11 @@ public final class CheckpointStore {
             attempts INTEGER NOT NULL,
             updated_at REAL NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS file (
+            name TEXT PRIMARY KEY,
+            device INTEGER NOT NULL,
+            inode INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS commit_point (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             seq INTEGER NOT NULL,
@@ -211,6 +216,25 @@ public final class CheckpointStore {
             messageId: row.text(3), tokens: tokens(in: row, column: 4), errorCode: row.text(5),
             message: row.text(6), attempts: row.int(7)
         )
+    }
+
+    // MARK: Files
+
+    /// The identity recorded for one of the job's files (`output`, `rejects`), if any.
+    public func fileIdentity(_ name: String) throws -> FileIdentity? {
+        let select = try database.statement("SELECT device, inode FROM file WHERE name = ?")
+        try select.bind(1, name)
+        guard try select.step() else { return nil }
+        return FileIdentity(device: UInt64(bitPattern: select.int64(0)), inode: UInt64(bitPattern: select.int64(1)))
+    }
+
+    /// Records the identity of a file the job created (durably, before the first commit needs it).
+    public func setFileIdentity(_ name: String, _ identity: FileIdentity) throws {
+        let upsert = try database.statement("INSERT OR REPLACE INTO file (name, device, inode) VALUES (?, ?, ?)")
+        try upsert.bind(1, name)
+        try upsert.bind(2, Int64(bitPattern: identity.device))
+        try upsert.bind(3, Int64(bitPattern: identity.inode))
+        try upsert.run()
     }
 
     // MARK: Commit point

@@ -153,9 +153,15 @@ struct Engine {
         }
         reader = opened.reader
         // Only a detokenize output holds plaintext; every output is created 0600 all the same.
-        output = try OutputFile(path: configuration.outputPath, truncateTo: point?.outputOffset ?? 0)
-        rejects = try OutputFile(path: configuration.rejectsPath, truncateTo: point?.rejectsOffset ?? 0)
+        do {
+            output = try OutputFile(path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"))
+            rejects = try OutputFile(path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"))
+        } catch let error as OutputFile.IOError {
+            throw JobError(.configuration, error.description)
+        }
         if point == nil {
+            try store.setFileIdentity("output", output.identity)
+            try store.setFileIdentity("rejects", rejects.identity)
             try output.write(renderer.headerLine())
             try rejects.write(RejectsRenderer.headerLine)
         }

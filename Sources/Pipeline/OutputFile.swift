@@ -3,10 +3,17 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Checkpoint
 
 /// An output file written through a buffer: bytes are collected and written in large blocks;
 /// `flush()` hands them to the kernel, `sync()` makes them durable. `offset` counts every byte
 /// written so far, buffered or not, so a checkpoint can record where the file ends.
+///
+/// It never damages what it finds: it is opened without following a symlink; an existing
+/// regular file must be the user's and is set to `mode` before the first byte; a resumed file
+/// must exist, be the same file (device and inode) and be at least as long as its committed
+/// part, which is never padded; it is locked, so two runs cannot write one file. Devices and
+/// FIFOs (`/dev/null`) are written as they are.
 public final class OutputFile {
     public struct IOError: Error, CustomStringConvertible {
         public var description: String
@@ -17,27 +24,92 @@ public final class OutputFile {
     private var buffer: [UInt8] = []
     private let bufferLimit: Int
     public private(set) var offset: Int64
+    /// The file's device and inode, to recognise it on resume.
+    public let identity: FileIdentity
 
-    /// Opens `path` for writing with `mode` (0600 by default), truncated to `truncateTo` bytes
-    /// (0: a new, empty file) and positioned at its end.
-    public init(path: String, mode: mode_t = 0o600, truncateTo length: Int64 = 0, bufferLimit: Int = 256 * 1024) throws {
+    /// Creates `path` (or empties the user's regular file there) for writing with `mode`.
+    public convenience init(path: String, mode: mode_t = 0o600, bufferLimit: Int = 256 * 1024) throws {
+        try self.init(path: path, mode: mode, resumeAt: nil, expected: nil, bufferLimit: bufferLimit)
+    }
+
+    /// Opens `path` for writing with `mode` (0600 by default). Without `resumeAt` the file is
+    /// created or emptied; with it, the existing file is cut back to that many bytes (its
+    /// committed part) and written on from there, and it must be `expected` when that is known.
+    public init(path: String, mode: mode_t = 0o600, resumeAt length: Int64?, expected: FileIdentity?, bufferLimit: Int = 256 * 1024) throws {
         self.path = path
         self.bufferLimit = bufferLimit
-        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw IOError(description: "cannot open \(path) for writing: \(String(cString: strerror(errno)))") }
-        var info = stat()
-        let isRegular = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
-        // Devices and pipes (/dev/null, a FIFO) are written as they are.
-        guard !isRegular || (ftruncate(fd, off_t(length)) == 0 && lseek(fd, off_t(length), SEEK_SET) >= 0) else {
+        let resuming = length != nil
+        let restart = "; to start the job over, run it again with --restart"
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (resuming ? 0 : O_CREAT), mode)
+        guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
-            close(fd)
-            throw IOError(description: "cannot truncate \(path) to \(length) bytes: \(reason)")
+            switch errno {
+            case ENOENT where resuming:
+                throw IOError(description: "\(path) is missing, but the checkpoint says its first \(length!) bytes are committed: restore it\(restart)")
+            case ELOOP:
+                throw IOError(description: "\(path) is a symbolic link; refusing to write through it (give the real path)")
+            default:
+                throw IOError(description: "cannot open \(path) for writing: \(reason)")
+            }
         }
-        offset = length
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw IOError(description: "cannot inspect \(path): \(String(cString: strerror(errno)))")
+        }
+        identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFREG {
+            if let problem = Self.prepareRegularFile(fd, info: info, identity: identity, path: path, mode: mode, resumeAt: length, expected: expected) {
+                close(fd)
+                throw IOError(description: problem)
+            }
+            if !resuming { Self.syncDirectory(of: path) }
+        } else if kind != S_IFCHR && kind != S_IFIFO {
+            close(fd)
+            throw IOError(description: "\(path) is not a regular file")
+        }
+        offset = length ?? 0
         buffer.reserveCapacity(bufferLimit)
     }
 
     deinit { close(fd) }
+
+    /// Checks and prepares an open regular file; returns why it must not be written, if so.
+    private static func prepareRegularFile(
+        _ fd: Int32, info: stat, identity: FileIdentity, path: String, mode: mode_t, resumeAt length: Int64?, expected: FileIdentity?
+    ) -> String? {
+        let restart = "; to start the job over, run it again with --restart"
+        if info.st_uid != geteuid() { return "\(path) belongs to another user; refusing to write into it" }
+        if let length {
+            if let expected, expected != identity {
+                return "\(path) is not the file this job wrote (it was deleted or replaced since)\(restart)"
+            }
+            if Int64(info.st_size) < length {
+                return "\(path) has \(info.st_size) bytes, fewer than the \(length) the checkpoint committed (it was cut short)\(restart)"
+            }
+        }
+        // Before the first byte: an existing file keeps no looser mode than ours.
+        if info.st_mode & 0o777 != mode, fchmod(fd, mode) != 0 {
+            return "cannot set \(path) to mode \(String(mode, radix: 8)): \(String(cString: strerror(errno)))"
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 { return "another run is writing \(path); wait for it to end, or stop it" }
+        guard ftruncate(fd, off_t(length ?? 0)) == 0, lseek(fd, off_t(length ?? 0), SEEK_SET) >= 0 else {
+            return "cannot prepare \(path): \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+
+    /// Makes a new directory entry durable: a file created and then lost with its directory's
+    /// unsynced metadata would be a committed output that vanished.
+    static func syncDirectory(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { return }
+        _ = fsync(dfd)
+        close(dfd)
+    }
 
     public func write(_ bytes: [UInt8]) throws {
         buffer.append(contentsOf: bytes)

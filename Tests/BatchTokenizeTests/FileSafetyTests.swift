@@ -1,0 +1,58 @@
+import Checkpoint
+import Foundation
+import Testing
+
+/// What an operator can do to a job's files between two runs, and what the next run does about
+/// it: refuse, with the way out, rather than pad, overwrite or follow.
+@Suite(.serialized) struct FileSafetyTests {
+    typealias Folder = TokenizeRunTests.Folder
+    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
+    static let template = "438ac8afecdd8035a21c126ee1fe6c19"
+
+    /// Kill a run, then delete its output, or cut it short: the next run refuses (exit 64, naming
+    /// --restart) instead of writing a file that starts with megabytes of NUL and no header;
+    /// `--restart` then does the whole job.
+    @Test func aDeletedOrShortenedOutputIsRefusedOnResume() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 20_000, to: input)
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let output = folder.path("out.csv")
+        let arguments = ["run", "--endpoint", simulator.url, "--input", input, "--output", output, "--template-ref", Self.template,
+                         "--rate", "2000"] + ResilienceTests.mapping
+        let (process, _) = try ResilienceTests.start(arguments)
+        ResilienceTests.waitForCommit(CheckpointStore.defaultPath(forOutput: output), atLeast: 2_000, while: process)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        for damage in ["shorten", "delete rejects", "delete"] {
+            let saved = try Data(contentsOf: URL(fileURLWithPath: output))
+            let savedRejects = try Data(contentsOf: URL(fileURLWithPath: output + ".rejects.csv"))
+            switch damage {
+            case "delete": try FileManager.default.removeItem(atPath: output)
+            case "shorten": try saved.prefix(100).write(to: URL(fileURLWithPath: output))
+            default: try FileManager.default.removeItem(atPath: output + ".rejects.csv")
+            }
+            let resumed = try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key])
+            #expect(resumed.status == 64, "\(damage): \(resumed.stderr)")
+            #expect(resumed.stderr.contains("--restart"), "\(damage): \(resumed.stderr)")
+            if damage == "delete" {
+                #expect(resumed.stderr.contains("is missing"))
+                #expect(!FileManager.default.fileExists(atPath: output), "nothing written in its place")
+            }
+            if damage == "shorten" {
+                #expect(resumed.stderr.contains("cut short"))
+                #expect(try Data(contentsOf: URL(fileURLWithPath: output)).count == 100, "left as it was")
+            }
+            // Put the bytes back (in place where the file still exists; a deleted one comes back
+            // as another file, which the next resume would refuse as replaced).
+            try saved.write(to: URL(fileURLWithPath: output))
+            try savedRejects.write(to: URL(fileURLWithPath: output + ".rejects.csv"))
+        }
+        let restarted = try CommandLineTests.run(arguments + ["--restart"], environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        #expect(restarted.status == 0, "\(restarted.stderr)")
+        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
+    }
+}
