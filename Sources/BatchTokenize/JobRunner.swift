@@ -152,6 +152,10 @@ struct JobRunner {
             rejectsPath: options.rejects ?? job.output?.rejects ?? outputPath + ".rejects.csv",
             checkpointPath: options.checkpoint ?? CheckpointStore.defaultPath(forOutput: outputPath)
         )
+        try DistinctFiles.check([
+            ("--input", inputPath), ("--output", outputPath), ("--rejects", configuration.rejectsPath),
+            ("--checkpoint", configuration.checkpointPath), ("--report", options.report), ("--metrics-file", options.metricsFile),
+        ])
         configuration.action = action
         configuration.delimiter = delimiter
         configuration.idColumn = job.input?.idColumn

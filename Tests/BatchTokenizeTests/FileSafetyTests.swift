@@ -56,3 +56,40 @@ import Testing
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
     }
 }
+
+/// Two roles, one file: refused before anything is opened for writing (`--output` equal to
+/// `--input` truncated the input).
+@Suite(.serialized) struct DistinctFilesTests {
+    @Test(arguments: ["same path", "dot path", "symlinked folder", "hard link", "rejects", "checkpoint", "report", "metrics"])
+    func twoRolesOneFileAreRefused(kind: String) throws {
+        let folder = try TokenizeRunTests.Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        let original = try Data(contentsOf: URL(fileURLWithPath: DryRunCommandTests.projectRoot + "/samples/cards.csv"))
+        try original.write(to: URL(fileURLWithPath: input))
+        var output = folder.path("out.csv")
+        var extra: [String] = []
+        switch kind {
+        case "same path": output = input
+        case "dot path": output = folder.path("./sub/../cards.csv")
+        case "symlinked folder":
+            try FileManager.default.createSymbolicLink(atPath: folder.path("alias"), withDestinationPath: folder.url.path)
+            output = folder.path("alias/cards.csv")
+        case "hard link":
+            try FileManager.default.linkItem(atPath: input, toPath: folder.path("linked.csv"))
+            output = folder.path("linked.csv")
+        case "rejects": extra = ["--rejects", input]
+        case "checkpoint": extra = ["--checkpoint", output]
+        case "report": extra = ["--report", output + ".rejects.csv"]
+        default: extra = ["--metrics-file", input]
+        }
+        try FileManager.default.createDirectory(atPath: folder.path("sub"), withIntermediateDirectories: true)
+        let outcome = try CommandLineTests.run(
+            ["run", "--endpoint", "local", "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
+             "--map", "card_number=card_number"] + extra
+        )
+        #expect(outcome.status == 64, "\(kind): \(outcome.stderr)")
+        #expect(outcome.stderr.contains("are the same file"), "\(kind): \(outcome.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == original, "the input is untouched")
+    }
+}
