@@ -79,15 +79,22 @@ public final class CheckpointStore {
     /// checkpoint of another job is refused with every difference spelled out, unless `restart`
     /// discards it.
     public init(path: String, identity: JobIdentity, restart: Bool = false, configuration: Configuration = .init()) throws {
-        if restart { Self.remove(path: path) }
         self.path = path
         self.identity = identity
         self.configuration = configuration
-        database = try SQLiteDatabase(path: path)
-        lockDescriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // The lock first, on a file of its own that is never deleted: --restart beside a live run
+        // must not delete the checkpoint under it (two processes would then write one job).
+        lockDescriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lockDescriptor >= 0, flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
             if lockDescriptor >= 0 { close(lockDescriptor) }
             throw CheckpointError("another run is using the checkpoint \(path); wait for it to end, or stop it")
+        }
+        if restart { Self.remove(path: path) }
+        do {
+            database = try SQLiteDatabase(path: path)
+        } catch {
+            close(lockDescriptor)
+            throw error
         }
         guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
             throw CheckpointError("\(path): SQLite refused WAL journal mode")

@@ -93,3 +93,33 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == original, "the input is untouched")
     }
 }
+
+/// A second run beside a live one is refused, with `--restart` too (it deleted the checkpoint
+/// before taking the lock, and two processes then wrote one job), and so is a second job with
+/// its own checkpoint that writes the same output.
+@Suite(.serialized) struct LiveRunTests {
+    @Test func restartAndASecondCheckpointAreRefusedBesideALiveRun() throws {
+        let folder = try TokenizeRunTests.Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 3_000, to: input)
+        let simulator = try TokenizeRunTests.SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let output = folder.path("out.csv")
+        let arguments = ["run", "--endpoint", simulator.url, "--input", input, "--output", output, "--template-ref",
+                         "438ac8afecdd8035a21c126ee1fe6c19", "--rate", "500"] + ResilienceTests.mapping
+        let (live, _) = try ResilienceTests.start(arguments)
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        ResilienceTests.waitForCommit(checkpoint, atLeast: 100, while: live)
+        let key = ["SCX_API_KEY": TokenizeRunTests.key]
+        let restart = try CommandLineTests.run(arguments + ["--restart"], environment: key)
+        #expect(restart.status == 64, "\(restart.stderr)")
+        #expect(restart.stderr.contains("another run is using the checkpoint"))
+        let other = try CommandLineTests.run(arguments + ["--checkpoint", folder.path("other.sqlite")], environment: key)
+        #expect(other.status == 64, "\(other.stderr)")
+        #expect(other.stderr.contains("another run is writing"))
+        live.waitUntilExit()
+        #expect(live.terminationStatus == 0)
+        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 3_000)
+    }
+}
