@@ -43,9 +43,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // prctl is variadic, which Swift cannot call: one C function for the executable.
+        .target(name: "CShims"),
         .executableTarget(
             name: "BatchTokenize",
             dependencies: [
+                "CShims",
                 "ShieldConex",
                 "Pipeline",
                 "Checkpoint",

@@ -14,7 +14,7 @@ struct BatchTokenize: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Run.self, Detokenize.self, Read.self, Verify.self, Validate.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self,
+            Run.self, Detokenize.self, Read.self, Verify.self, Validate.self, Status.self, Call.self, Simulate.self, CheckpointWriter.self, CrashForTests.self,
         ]
     )
 
@@ -22,6 +22,7 @@ struct BatchTokenize: AsyncParsableCommand {
 
     /// Like ArgumentParser's `main`, except that every message is masked on its way out.
     static func main() async {
+        CrashHygiene.apply()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

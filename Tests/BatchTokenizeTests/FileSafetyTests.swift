@@ -123,3 +123,38 @@ import Testing
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 3_000)
     }
 }
+
+/// A crash prints no memory and leaves no core dump. Run here *without* SWIFT_BACKTRACE=enable=no
+/// on purpose: the process must switch the backtracer off itself (it printed registers and the
+/// memory they pointed at). Output goes to a file and a deadline guards the run, so a backtracer
+/// that did start cannot hold the test for minutes.
+@Suite(.serialized) struct CrashHygieneTests {
+    @Test func aCrashPrintsNoMemoryAndDumpsNoCore() throws {
+        let folder = try TokenizeRunTests.Folder()
+        defer { folder.remove() }
+        let held = "4000001234567899"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["_crash", "--hold", held]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = nil
+        process.environment = environment
+        process.currentDirectoryURL = folder.url
+        _ = FileManager.default.createFile(atPath: folder.path("stderr"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: folder.path("stderr")))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try log.close()
+        let output = try String(contentsOfFile: folder.path("stderr"), encoding: .utf8)
+        #expect(process.terminationReason == .uncaughtSignal, "it did crash: \(output)")
+        #expect(!output.contains("Backtracing") && !output.contains("Program crashed") && !output.contains("Registers"), "\(output)")
+        #expect(!output.contains(held) && !output.contains("4000 0012"), "the held value is not printed")
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
+        #expect(!left.contains { $0.hasPrefix("core") }, "no core dump: \(left)")
+    }
+}
