@@ -88,14 +88,29 @@ public struct CSVReader: RecordReader {
                     content = .csv(relative)
                 }
                 return InputRecord(position: position, bytes: bytes, ending: ending, content: content)
-            case .malformed(let error, let next, let lines):
+            case .malformed(let error, var next, let lines):
+                let end = max(start, min(next, file.count))
+                let endsLine = end > start && file.bytes[end - 1] == 0x0A
+                var bytes = Array(file.bytes[start..<min(end, start + maxRecordBytes)])
+                while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+                if !endsLine && !file.isAtEnd && next >= file.count {
+                    // Its first line goes on past the window: skip to its end in constant memory.
+                    next = try skipToLineEnd()
+                }
                 index = next
                 advance(to: next, lines: lines)
-                let end = max(start, min(next, file.count))
-                var bytes = Array(file.bytes[start..<end])
-                while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
                 return InputRecord(position: position, bytes: bytes, ending: .lf, content: .invalid(error))
             }
+        }
+    }
+
+    /// Drops the window and reads on to the next line feed; returns the index after it (or the
+    /// end of the file).
+    private mutating func skipToLineEnd() throws -> Int {
+        while true {
+            _ = try file.refill(keepingFrom: file.count)
+            if let lineFeed = file.bytes[0..<file.count].firstIndex(of: 0x0A) { return lineFeed + 1 }
+            if file.isAtEnd { return file.count }
         }
     }
 
@@ -220,7 +235,14 @@ public struct CSVReader: RecordReader {
                     j += 1
                 }
                 if j >= count {
-                    if !atEnd { return .needMore }
+                    if !atEnd {
+                        // The limit holds inside an unquoted field too (a 100 MiB last field grew
+                        // the window to match); checked only when the window must grow.
+                        if j - start > maxRecordBytes {
+                            return .done(resync(start: start, error: RecordError(.recordTooLarge, "the record is longer than \(maxRecordBytes) bytes"), bytes: bytes, count: count))
+                        }
+                        return .needMore
+                    }
                     fields.append(CSVField(range: fieldStart..<j, quoted: false))
                     return .done(.record(fields: fields, contentEnd: j, next: j, ending: .none, newlines: newlines))
                 }

@@ -145,3 +145,32 @@ import Testing
         }
     }
 }
+
+/// The record size limit holds inside an unquoted field and on the header line: a 100 MiB last
+/// field was accepted and took the reader to 252 MiB.
+struct CSVLimitTests {
+    @Test func aLongUnquotedFieldIsARecordTooLargeAndReadingGoesOn() throws {
+        let long = String(repeating: "x", count: 5 << 20)
+        let file = try TempFile("id,notes\n1,short\n2,\(long)\n3,after\n")
+        defer { file.remove() }
+        var reader = try CSVReader(path: file.path, maxRecordBytes: 1 << 20)
+        var records: [InputRecord] = []
+        while let record = try reader.next() { records.append(record) }
+        #expect(records.count == 3)
+        guard records.count == 3 else { return }
+        if case .invalid(let error) = records[1].content { #expect(error.code == .recordTooLarge) } else { Issue.record("record 2 was accepted") }
+        #expect(records[1].bytes.count <= 1 << 20, "the reject keeps at most the limit")
+        guard case .csv(let fields) = records[2].content else { Issue.record("record 3 is not read"); return }
+        #expect(fields.map { $0.value(in: records[2].bytes) } == ["3", "after"])
+        #expect(records[2].position.line == 4)
+        // Reading from record 3's offset gives the same record.
+        var resumed = try CSVReader(path: file.path, from: records[2].position, maxRecordBytes: 1 << 20)
+        #expect(try resumed.next()?.bytes == records[2].bytes)
+    }
+
+    @Test func aHeaderLongerThanTheLimitIsRefused() throws {
+        let file = try TempFile("id,\(String(repeating: "h", count: 2 << 20))\n1,2\n")
+        defer { file.remove() }
+        #expect(throws: (any Error).self) { try CSVReader(path: file.path, maxRecordBytes: 1 << 20) }
+    }
+}
