@@ -36,4 +36,17 @@ public struct CSVHeader: Sendable, Hashable {
     public var hasByteOrderMark: Bool
 
     public func index(of column: String) -> Int? { names.firstIndex(of: column) }
+
+    /// The columns for a message: a file without a header row makes its first data row the
+    /// header, so a cell is shown only when it looks like a name (no digit, short), otherwise
+    /// by its position (`#3`). A card number, an expiry, a CVV never reach stderr this way.
+    public var describedColumns: String {
+        names.enumerated().map { index, name in
+            Self.looksLikeAName(name) ? name : "#\(index + 1)"
+        }.joined(separator: ", ")
+    }
+
+    static func looksLikeAName(_ cell: String) -> Bool {
+        !cell.isEmpty && cell.utf8.count <= 64 && !cell.unicodeScalars.contains { $0.properties.numericType != nil }
+    }
 }

@@ -46,7 +46,7 @@ public struct FieldMapper: @unchecked Sendable {
                 case .csv:
                     if text.hasPrefix("$") { throw MappingError("\(label): a JSONPath does not apply to CSV input; name a column") }
                     guard let header, let index = header.index(of: text) else {
-                        let columns = header?.names.joined(separator: ", ") ?? ""
+                        let columns = header?.describedColumns ?? ""
                         throw MappingError("\(label): no column '\(text)' in the header (columns: \(columns))")
                     }
                     return .csvColumn(index)

@@ -12,7 +12,7 @@ public struct RecordIdentifier: Sendable {
         switch format {
         case .csv:
             guard let index = header?.index(of: idColumn) else {
-                throw MappingError("id column '\(idColumn)' is not in the header (columns: \(header?.names.joined(separator: ", ") ?? ""))")
+                throw MappingError("id column '\(idColumn)' is not in the header (columns: \(header?.describedColumns ?? ""))")
             }
             locator = .csvColumn(index)
         case .ndjson:

@@ -186,3 +186,22 @@ struct IdColumnTests {
         #expect(throws: Never.self) { try RecordIdentifier(idColumn: "id", format: .ndjson, header: nil).checkNotMapped(by: mapper, name: "id") }
     }
 }
+
+/// A CSV without a header row makes its first data row the header: the help that lists the
+/// columns must not print its cells (a card number, an expiry, a CVV).
+struct HeaderlessCSVTests {
+    @Test func columnsThatCouldBeDataAreShownByPosition() throws {
+        let file = try TempFile("4000001234567899,1229,123,Jane Doe\n4000001234567881,0130,456,John Roe\n")
+        defer { file.remove() }
+        let reader = try CSVReader(path: file.path)
+        let error = #expect(throws: MappingError.self) {
+            try FieldMapper(instructions: [Instruction(.key, "card_number", fieldName: "card_number")], format: .csv, header: reader.header)
+        }
+        let message = error?.description ?? ""
+        #expect(message.contains("#1, #2, #3"), "\(message)")
+        for cell in ["4000001234567899", "1229", "123,"] { #expect(!message.contains(cell), "\(message)") }
+        let id = #expect(throws: MappingError.self) { try RecordIdentifier(idColumn: "id", format: .csv, header: reader.header) }
+        let idMessage = id.map { "\($0)" } ?? ""
+        #expect(idMessage.contains("#1") && !idMessage.contains("4000001234567899"), "\(idMessage)")
+    }
+}
