@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CheckpointTests",
-            dependencies: ["Checkpoint", "Simulator", "ShieldConex"]
+            dependencies: ["Checkpoint", "Simulator", "ShieldConex", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Pipeline",

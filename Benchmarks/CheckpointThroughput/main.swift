@@ -21,7 +21,7 @@ func cpuSeconds() -> Double {
 
 let identity = JobIdentity(
     action: "tokenize", endpoint: "local", templateRef: "438ac8afecdd8035a21c126ee1fe6c19", inputPath: "bench.csv",
-    input: InputFingerprint(size: 1, modified: 0, sha256: "bench"), mapping: "card_number,card_exp,card_cvv", options: [:]
+    input: InputFingerprint(size: 1, modified: 0, digest: "bench"), mapping: "card_number,card_exp,card_cvv", options: [:]
 )
 var configuration = CheckpointStore.Configuration()
 configuration.batchSize = batch

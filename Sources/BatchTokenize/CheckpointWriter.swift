@@ -20,7 +20,7 @@ extension BatchTokenize {
         func run() throws {
             let identity = JobIdentity(
                 action: "tokenize", endpoint: "local", templateRef: "crash-test", inputPath: "generated",
-                input: InputFingerprint(size: Int64(records), modified: 0, sha256: "none"), mapping: "line", options: [:]
+                input: InputFingerprint(size: Int64(records), modified: 0, digest: "none"), mapping: "line", options: [:]
             )
             var configuration = CheckpointStore.Configuration()
             configuration.batchSize = 200

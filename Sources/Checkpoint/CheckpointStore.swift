@@ -54,7 +54,8 @@ public final class CheckpointStore {
             error_code TEXT,
             message TEXT,
             attempts INTEGER NOT NULL,
-            updated_at REAL NOT NULL
+            updated_at REAL NOT NULL,
+            digest BLOB
         );
         CREATE TABLE IF NOT EXISTS file (
             name TEXT PRIMARY KEY,
@@ -91,18 +92,24 @@ public final class CheckpointStore {
         }
         if restart { Self.remove(path: path) }
         do {
+            // Whatever fails from here on must not leave the lock held by this process.
             database = try SQLiteDatabase(path: path)
+            (isComplete, isNew, commitPoint) = try Self.prepare(database, path: path, identity: identity)
         } catch {
             close(lockDescriptor)
             throw error
         }
+    }
+
+    /// Sets the database up and checks (or records) the job it belongs to.
+    private static func prepare(_ database: SQLiteDatabase, path: String, identity: JobIdentity) throws -> (complete: Bool, new: Bool, CommitPoint?) {
         guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
             throw CheckpointError("\(path): SQLite refused WAL journal mode")
         }
         // secure_delete: tokens dropped at a commit are overwritten, not left in free space.
         try database.execute("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON")
         try database.execute(Self.schema)
-
+        try migrate(database)
         let select = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
         if try select.step(), let text = select.text(0) {
             let stored = try JobIdentity.decoded(text)
@@ -114,17 +121,21 @@ public final class CheckpointStore {
                         + "\nrun with --restart to discard it and start over, or use --checkpoint to choose another file"
                 )
             }
-            isComplete = select.int(1) != 0
-            isNew = false
-        } else {
-            let insert = try database.statement("INSERT INTO job (id, identity, complete, created_at) VALUES (1, ?, 0, ?)")
-            try insert.bind(1, try identity.encoded())
-            try insert.bind(2, Date().timeIntervalSince1970)
-            try insert.run()
-            isComplete = false
-            isNew = true
+            return (select.int(1) != 0, false, try readCommitPoint(database))
         }
-        commitPoint = try Self.readCommitPoint(database)
+        let insert = try database.statement("INSERT INTO job (id, identity, complete, created_at) VALUES (1, ?, 0, ?)")
+        try insert.bind(1, try identity.encoded())
+        try insert.bind(2, Date().timeIntervalSince1970)
+        try insert.run()
+        return (false, true, try readCommitPoint(database))
+    }
+
+    /// Columns added since the first checkpoints.
+    private static func migrate(_ database: SQLiteDatabase) throws {
+        let columns = try database.statement("SELECT name FROM pragma_table_info('result')")
+        var names = Set<String>()
+        while try columns.step() { if let name = columns.text(0) { names.insert(name) } }
+        if !names.contains("digest") { try database.execute("ALTER TABLE result ADD COLUMN digest BLOB") }
     }
 
     deinit {
@@ -159,8 +170,8 @@ public final class CheckpointStore {
     private func insertPending() throws {
         let insert = try database.statement(
             """
-            INSERT OR REPLACE INTO result (seq, status, bfid, message_id, tokens, error_code, message, attempts, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO result (seq, status, bfid, message_id, tokens, error_code, message, attempts, updated_at, digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         )
         let now = Date().timeIntervalSince1970
@@ -176,6 +187,7 @@ public final class CheckpointStore {
             try insert.bind(7, result.message)
             try insert.bind(8, result.attempts)
             try insert.bind(9, now)
+            try insert.bind(10, blob: result.digest)
             try insert.run()
             insert.resetForReuse()
         }
@@ -187,7 +199,7 @@ public final class CheckpointStore {
     public func result(seq: Int) throws -> RecordResult? {
         if let buffered = pending.last(where: { $0.seq == seq }) { return buffered }
         let select = try database.statement(
-            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts FROM result WHERE seq = ?"
+            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts, digest FROM result WHERE seq = ?"
         )
         try select.bind(1, seq)
         guard try select.step() else { return nil }
@@ -198,7 +210,7 @@ public final class CheckpointStore {
     /// out of order before a crash).
     public func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
         let select = try database.statement(
-            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts FROM result WHERE seq BETWEEN ? AND ?"
+            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts, digest FROM result WHERE seq BETWEEN ? AND ?"
         )
         try select.bind(1, range.lowerBound)
         try select.bind(2, range.upperBound)
@@ -221,7 +233,7 @@ public final class CheckpointStore {
         RecordResult(
             seq: row.int(0), status: RecordResult.Status(rawValue: row.int(1)) ?? .outcomeUnknown, bfid: row.text(2),
             messageId: row.text(3), tokens: tokens(in: row, column: 4), errorCode: row.text(5),
-            message: row.text(6), attempts: row.int(7)
+            message: row.text(6), attempts: row.int(7), digest: row.blob(8)
         )
     }
 

@@ -31,7 +31,7 @@ public struct JobIdentity: Sendable, Hashable, Codable {
         if templateRef != other.templateRef { found.append("templateRef: checkpoint has \(templateRef), this run \(other.templateRef)") }
         if inputPath != other.inputPath { found.append("input path: checkpoint has \(inputPath), this run \(other.inputPath)") }
         if input.size != other.input.size { found.append("input size: checkpoint has \(input.size) bytes, the file now has \(other.input.size)") }
-        if input.sha256 != other.input.sha256 { found.append("input content: the file's first or last MiB changed") }
+        if input.digest != other.input.digest { found.append("input content: the file's first or last MiB changed") }
         // A new mtime alone (same size and hashed content) is a touched file, not another input.
         if mapping != other.mapping { found.append("mapping: checkpoint has \(mapping), this run \(other.mapping)") }
         for key in Set(options.keys).union(other.options.keys).sorted() where options[key] != other.options[key] {

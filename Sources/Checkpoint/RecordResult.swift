@@ -25,11 +25,15 @@ public struct RecordResult: Sendable, Hashable {
     public var errorCode: String?
     public var message: String?
     public var attempts: Int
+    /// A keyed digest (``DigestKey``) of the record's mapped values as they were when this
+    /// result was stored: a result is reused on resume only for the record as it is now.
+    public var digest: [UInt8]?
 
     public init(
         seq: Int, status: Status, bfid: String? = nil, messageId: String? = nil, tokens: [String] = [],
-        errorCode: String? = nil, message: String? = nil, attempts: Int = 1
+        errorCode: String? = nil, message: String? = nil, attempts: Int = 1, digest: [UInt8]? = nil
     ) {
+        self.digest = digest
         self.seq = seq
         self.status = status
         self.bfid = bfid

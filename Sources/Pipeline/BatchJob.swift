@@ -35,6 +35,10 @@ public struct BatchJob: Sendable {
         /// in the k-th request, and the bfid column holds the record's bfids separated by spaces.
         public var allowRepeatedFields = false
         public var connections = 4
+        /// The key of the checkpoint's digests of card data, from the API key (fixed for `local`).
+        public var digestKey: DigestKey {
+            endpointName == "local" ? .local : DigestKey(secret: key.authorizationHeader)
+        }
         public var inFlight = 64
         /// Requests per second over all connections (and across reconnects); `nil` for no limit.
         public var rate: Double?
@@ -100,7 +104,7 @@ public struct BatchJob: Sendable {
         if configuration.allowRepeatedFields { options["allowRepeatedFields"] = "true" }
         return JobIdentity(
             action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
-            inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath), mapping: mapping,
+            inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey), mapping: mapping,
             options: options
         )
     }

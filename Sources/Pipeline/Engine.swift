@@ -43,6 +43,8 @@ struct Engine {
         var group = 0
         var groupTokens: [String] = []
         var groupBfids: [String] = []
+        /// The keyed digest of the record's values as read now, stored with its result.
+        var digest: [UInt8]?
     }
 
     struct Outbox {
@@ -80,6 +82,7 @@ struct Engine {
     let sink: AsyncStream<Event>.Continuation
     let tlsContext: NIOSSLContextBox
     let jobId: String
+    let digestKey: DigestKey
 
     var sessions: [Session]
     /// Requests chosen for each session in this round of dispatching, sent together.
@@ -124,6 +127,7 @@ struct Engine {
         self.action = configuration.action
         self.store = store
         self.jobId = jobId
+        self.digestKey = configuration.digestKey
         self.logger = logger
         let point = store.commitPoint
         let opened: (reader: any RecordReader, header: CSVHeader?)
@@ -374,6 +378,9 @@ struct Engine {
                     {
                         break
                     }
+                    // A record edited in place since its result was stored is sent again: the
+                    // result belongs to the values it had then.
+                    if let digest = stored.digest, digest != recordDigest(record, remapped) { break }
                     summary.reusedFromCheckpoint += 1
                     slot.result = stored
                     if case .success(let mapped) = remapped { slot.mapped = mapped }
@@ -381,16 +388,19 @@ struct Engine {
                     continue
                 }
             }
-            switch mapper.map(record) {
+            let mapping = mapper.map(record)
+            slot.digest = recordDigest(record, mapping)
+            switch mapping {
             case .failure(let error):
                 slot.result = RecordResult(
-                    seq: record.seq, status: .rejected, errorCode: error.code.rawValue, message: configuration.masking.mask(error.message), attempts: 0
+                    seq: record.seq, status: .rejected, errorCode: error.code.rawValue, message: configuration.masking.mask(error.message), attempts: 0,
+                    digest: slot.digest
                 )
                 try store.record(slot.result!)
             case .success(let mapped):
                 slot.mapped = mapped
                 if mapped.values.isEmpty {
-                    slot.result = RecordResult(seq: record.seq, status: .done, attempts: 0)
+                    slot.result = RecordResult(seq: record.seq, status: .done, attempts: 0, digest: slot.digest)
                     try store.record(slot.result!)
                 } else if let bfidReader {
                     // The bfid column says how the record was tokenized: one bfid, one request (the
@@ -404,13 +414,13 @@ struct Engine {
                         slot.result = RecordResult(
                             seq: record.seq, status: .rejected, errorCode: "bfid-mismatch",
                             message: "the record has \(mapped.requestGroups?.count ?? 1) groups of values but \(bfids) bfids in '\(configuration.bfidColumn)'",
-                            attempts: 0
+                            attempts: 0, digest: slot.digest
                         )
                         try store.record(slot.result!)
                     } else {
                         slot.result = RecordResult(
                             seq: record.seq, status: .rejected, errorCode: "missing-bfid",
-                            message: "the record has no value in '\(configuration.bfidColumn)'", attempts: 0
+                            message: "the record has no value in '\(configuration.bfidColumn)'", attempts: 0, digest: slot.digest
                         )
                         try store.record(slot.result!)
                     }
@@ -423,6 +433,22 @@ struct Engine {
                 }
             }
             slots[record.seq] = slot
+        }
+    }
+
+    /// The keyed digest of a record's mapped values (its bytes when it does not map).
+    func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
+        switch mapping {
+        case .success(let mapped):
+            var parts: [[UInt8]] = []
+            parts.reserveCapacity(mapped.values.count * 2)
+            for value in mapped.values {
+                parts.append(Array(value.name.utf8))
+                parts.append(Array(value.value.utf8))
+            }
+            return digestKey.digest(parts)
+        case .failure:
+            return digestKey.digest([record.bytes])
         }
     }
 
@@ -676,7 +702,9 @@ struct Engine {
             outcome = RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, tokens: tokens, attempts: attempts)
             if action.answersPlaintext {
                 // The plaintext stays in memory until its line is written; the checkpoint learns only that it was done.
-                try store.record(RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, attempts: attempts))
+                try store.record(
+                    RecordResult(seq: seq, status: .done, bfid: bfid, messageId: response.messageId, attempts: attempts, digest: slots.values[position].digest)
+                )
                 slots.values[position].result = outcome
                 return
             }
@@ -730,8 +758,10 @@ struct Engine {
                 seq: seq, status: .rejected, errorCode: "client-error", message: configuration.masking.mask("\(error)"), attempts: attempts
             )
         }
-        try store.record(outcome)
-        slots.values[position].result = outcome
+        var stamped = outcome
+        stamped.digest = slots.values[position].digest
+        try store.record(stamped)
+        slots.values[position].result = stamped
     }
 
     /// One request of a record answered with success. For a record sent as several requests,

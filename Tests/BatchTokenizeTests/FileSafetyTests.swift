@@ -1,5 +1,6 @@
-import Checkpoint
+@testable import Checkpoint
 import Foundation
+import ShieldConex
 import Testing
 
 /// What an operator can do to a job's files between two runs, and what the next run does about
@@ -156,5 +157,62 @@ import Testing
         #expect(!output.contains(held) && !output.contains("4000 0012"), "the held value is not printed")
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
         #expect(!left.contains { $0.hasPrefix("core") }, "no core dump: \(left)")
+    }
+}
+
+/// A record edited in place after a kill (the middle of a file over 2 MiB, the same size, so the
+/// input fingerprint sees no change) is sent again on resume: a stored result is reused only for
+/// the values it was stored for (a keyed digest of them). Compared byte for byte with a straight
+/// run over the edited file, both against `--deterministic-ids` simulators.
+@Suite(.serialized) struct EditedRecordTests {
+    @Test func aRecordEditedAfterAKillIsSentAgain() throws {
+        let folder = try TokenizeRunTests.Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 50_000, to: input)
+        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let output = folder.path("out.csv")
+        func arguments(_ url: String, _ output: String) -> [String] {
+            ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
+            ] + ResilienceTests.mapping
+        }
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        let (process, _) = try ResilienceTests.start(arguments(simulator.url, output))
+        // Past the fingerprint's first MiB (about 19,000 records).
+        ResilienceTests.waitForCommit(checkpoint, atLeast: 25_000, while: process)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        // A record whose result is stored but not committed: the resume would reuse it.
+        let summary = try CheckpointStore.summary(path: checkpoint)
+        let committed = try #require(summary.commitPoint?.seq)
+        let database = try SQLiteDatabase(path: checkpoint, mode: .readOnly)
+        let select = try database.statement("SELECT seq FROM result WHERE seq > ? AND status = 1 AND tokens IS NOT NULL ORDER BY seq LIMIT 1")
+        try select.bind(1, committed)
+        try #require(try select.step(), "no stored result beyond the commit point to edit")
+        let seq = select.int(0)
+        #expect(seq > 20_000, "in the middle of the file, outside the fingerprint's first MiB")
+
+        // Its card number changes to another of the same length (the file keeps its size).
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: input))
+        let body = String(seq)
+        let old = Luhn.appendingCheckDigit(to: "400000" + String(repeating: "0", count: 9 - body.count) + body)
+        let new = Luhn.appendingCheckDigit(to: "400001" + String(repeating: "0", count: 9 - body.count) + body)
+        let range = try #require(bytes.range(of: Data("C\(seq),\(old),".utf8)))
+        bytes.replaceSubrange(range, with: Data("C\(seq),\(new),".utf8))
+        try bytes.write(to: URL(fileURLWithPath: input))
+
+        let resumed = try CommandLineTests.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let reference = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let straight = folder.path("straight.csv")
+        let clean = try CommandLineTests.run(arguments(reference.url, straight), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        _ = reference.stop()
+        #expect(clean.status == 0)
+        let rows = try TokenizeRunTests.readCSV(output).rows
+        let expected = try TokenizeRunTests.readCSV(straight).rows
+        #expect(rows[seq] == expected[seq], "record \(seq + 1) has the token of its new value")
+        #expect(rows.count == expected.count)
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -14,7 +15,7 @@ import Testing
     static func identity(templateRef: String = "tpl", mapping: String = "card_number=card_number", size: Int64 = 100) -> JobIdentity {
         JobIdentity(
             action: "tokenize", endpoint: "local", templateRef: templateRef, inputPath: "in.csv",
-            input: InputFingerprint(size: size, modified: 1, sha256: "abc"), mapping: mapping, options: ["store": "false"]
+            input: InputFingerprint(size: size, modified: 1, digest: "abc"), mapping: mapping, options: ["store": "false"]
         )
     }
 
@@ -157,16 +158,33 @@ import Testing
         defer { folder.remove() }
         let small = folder.path("small")
         try Data("abc".utf8).write(to: URL(fileURLWithPath: small))
-        let first = try InputFingerprint.of(path: small)
+        let key = DigestKey(secret: "k")
+        let first = try InputFingerprint.of(path: small, key: key)
         #expect(first.size == 3)
         try Data("abd".utf8).write(to: URL(fileURLWithPath: small))
-        #expect(try InputFingerprint.of(path: small).sha256 != first.sha256)
+        #expect(try InputFingerprint.of(path: small, key: key).digest != first.digest)
         let large = folder.path("large")
         var bytes = [UInt8](repeating: 7, count: 5 << 20)
         try Data(bytes).write(to: URL(fileURLWithPath: large))
-        let before = try InputFingerprint.of(path: large)
+        let before = try InputFingerprint.of(path: large, key: key)
         bytes[bytes.count - 1] = 8
         try Data(bytes).write(to: URL(fileURLWithPath: large))
-        #expect(try InputFingerprint.of(path: large).sha256 != before.sha256)
+        #expect(try InputFingerprint.of(path: large, key: key).digest != before.digest)
+    }
+
+    /// The fingerprint of a small input (a few records) is keyed: no plain SHA-256 of card data,
+    /// which could be searched by hashing guesses. Another key, another digest.
+    @Test func fingerprintsAreKeyed() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let small = folder.path("small")
+        let content = Array("id,card\n1,4000001234567899\n".utf8)
+        try Data(content).write(to: URL(fileURLWithPath: small))
+        let fingerprint = try InputFingerprint.of(path: small, key: DigestKey(secret: "Basic a2V5"))
+        let plain = SHA256.hash(data: Array(String(content.count).utf8) + content).map { String(format: "%02x", $0) }.joined()
+        let wholePlain = SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined()
+        #expect(fingerprint.digest != plain && fingerprint.digest != wholePlain)
+        #expect(try InputFingerprint.of(path: small, key: DigestKey(secret: "Basic b3RoZXI=")).digest != fingerprint.digest)
+        #expect(try InputFingerprint.of(path: small, key: DigestKey(secret: "Basic a2V5")).digest == fingerprint.digest)
     }
 }
