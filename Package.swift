@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "batch-tokenize", targets: ["BatchTokenize"]),
         .library(name: "ShieldConex", targets: ["ShieldConex"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        // For Fuzz/ (its own package, so that libFuzzer's flags never reach this build).
+        .library(name: "Pipeline", targets: ["Pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

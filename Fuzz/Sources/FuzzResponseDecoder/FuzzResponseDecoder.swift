@@ -1,0 +1,12 @@
+import NIOCore
+import ShieldConex
+
+/// Bytes of a frame from the server → a `Response` or an error, never a trap (a timestamp of
+/// 1e19 trapped once).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzResponseDecoder(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let buffer = ByteBuffer(bytes: UnsafeRawBufferPointer(start: start, count: count))
+    _ = try? Response.decode(buffer)
+    _ = try? IncomingRequest.decode(buffer)
+    return 0
+}
