@@ -22,3 +22,17 @@ public func fuzzRejectsRoundTrip(_ start: UnsafeRawPointer, _ count: Int) -> CIn
     if values[2] != id || values[4] != message { fatalError("id or message differs after a round trip") }
     return 0
 }
+
+// SwiftPM links an executable's entry point as `FuzzRejectsRoundTrip_main`; libFuzzer's driver runs from it.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzRejectsRoundTrip_main")
+public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return runFuzzerDriver(&count, &arguments, fuzzRejectsRoundTrip)
+}
