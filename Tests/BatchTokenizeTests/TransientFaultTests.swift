@@ -1,4 +1,4 @@
-import Checkpoint
+@testable import Checkpoint
 import Foundation
 import Testing
 
@@ -59,9 +59,37 @@ import Testing
         )
         let again = try CommandLineTests.run(arguments(healthy, output), environment: key, directory: Self.root)
         #expect(again.status == 0 && again.stderr.contains("already complete"), "\(again.stderr)")
+
+        // The job is finished: its checkpoint holds no token (each commit dropped those it
+        // covered), neither in the database nor in its WAL; bfids stay.
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        let database = try SQLiteDatabase(path: checkpoint, mode: .readOnly)
+        let count = try database.statement("SELECT COUNT(*), COUNT(bfid) FROM result WHERE tokens IS NOT NULL")
+        #expect(try count.step() && count.int(0) == 0)
+        let tokens = try TokenizeRunTests.readCSV(output).rows.map { $0[1] }.filter { $0.count >= 12 }
+        #expect(tokens.count > 100)
+        for suffix in ["", "-wal"] {
+            guard let data = FileManager.default.contents(atPath: checkpoint + suffix) else { continue }
+            let bytes = [UInt8](data)
+            let found = tokens.filter { PlaintextAtRestScan.contains(bytes, Array($0.utf8)) }
+            #expect(found.isEmpty, "\(found.count) tokens in the checkpoint\(suffix) after the job finished")
+        }
     }
 
-    /// NDJSON whose notes hold 0, 1, 2 or 3 card numbers, for a regex instruction.
+    /// A byte search for the checkpoint scans.
+enum PlaintextAtRestScan {
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+}
+
+/// NDJSON whose notes hold 0, 1, 2 or 3 card numbers, for a regex instruction.
     static func notesNDJSON(records: Int, to path: String) throws {
         var text = ""
         for row in 0..<records {
