@@ -69,7 +69,15 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         public var description: String
     }
 
+    /// Job files are small; a larger one is a mistake (the wrong file), not a job.
+    static let maximumSize = 1 << 20
+
     public static func load(path: String) throws -> JobConfiguration {
+        // An empty file is refused before Foundation reads it (reading an empty file leaks 4 KiB
+        // in FoundationEssentials: found by Fuzz/FuzzJobFile), a huge one before it is read.
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        if size == 0 { throw LoadError(description: "the job file \(path) is empty") }
+        if let size, size > maximumSize { throw LoadError(description: "the job file \(path) is larger than 1 MiB: is it the right file?") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LoadError(description: "cannot read the job file \(path)")
         }

@@ -205,3 +205,15 @@ struct HeaderlessCSVTests {
         #expect(idMessage.contains("#1") && !idMessage.contains("4000001234567899"), "\(idMessage)")
     }
 }
+
+/// Inputs the fuzzers found, kept as regression tests (Fuzz/artifacts/…).
+struct FuzzRegressionTests {
+    /// Fuzz/FuzzJobFile: an empty job file reached FoundationEssentials' file reader, which leaks
+    /// 4 KiB for an empty file; it is refused before that, with a clear message.
+    @Test func anEmptyJobFileIsRefusedBeforeItIsRead() throws {
+        let file = try TempFile("")
+        defer { file.remove() }
+        let error = #expect(throws: JobConfiguration.LoadError.self) { try JobConfiguration.load(path: file.path) }
+        #expect(error?.description.contains("is empty") == true)
+    }
+}
