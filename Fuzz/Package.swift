@@ -8,14 +8,15 @@ let package = Package(
     name: "batch-tokenize-fuzz",
     dependencies: [.package(path: "../"), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")],
     targets: [
-        .executableTarget(name: "FuzzCSVReader", dependencies: [.product(name: "Pipeline", package: "main")]),
-        .executableTarget(name: "FuzzNDJSONReader", dependencies: [.product(name: "Pipeline", package: "main")]),
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "FuzzCSVReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
+        .executableTarget(name: "FuzzNDJSONReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
         .executableTarget(
             name: "FuzzResponseDecoder",
-            dependencies: [.product(name: "ShieldConex", package: "main"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["FuzzSupport", .product(name: "ShieldConex", package: "main"), .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .executableTarget(name: "FuzzJobFile", dependencies: [.product(name: "Pipeline", package: "main")]),
-        .executableTarget(name: "FuzzRejectsRoundTrip", dependencies: [.product(name: "Pipeline", package: "main")]),
+        .executableTarget(name: "FuzzJobFile", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
+        .executableTarget(name: "FuzzRejectsRoundTrip", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
     ],
     swiftLanguageModes: [.v6]
 )

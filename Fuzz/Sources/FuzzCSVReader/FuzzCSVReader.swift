@@ -1,11 +1,12 @@
 import Foundation
+import FuzzSupport
 import Pipeline
 
 /// Bytes → CSV records: never a trap; and reading from any record's position gives that record
 /// again (resume relies on it).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCSVReader(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-    let path = FuzzFile.write(start, count, name: "csv")
+    let path = fuzzInputFile(start, count, name: "csv")
     guard var reader = try? CSVReader(path: path, maxRecordBytes: 4096) else { return 0 }
     var records: [InputRecord] = []
     while let record = try? reader.next(), records.count < 10_000 { records.append(record) }
@@ -17,24 +18,7 @@ public func fuzzCSVReader(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-enum FuzzFile {
-    static func write(_ start: UnsafeRawPointer, _ count: Int, name: String) -> String {
-        let path = NSTemporaryDirectory() + "fuzz-\(getpid())-\(name)"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
-        return path
-    }
-}
-
-// SwiftPM links an executable's entry point as `FuzzCSVReader_main`; libFuzzer's driver runs from it.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzCSVReader_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzCSVReader)
+    runFuzzer(argc, argv, fuzzCSVReader)
 }

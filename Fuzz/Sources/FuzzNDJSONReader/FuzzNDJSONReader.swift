@@ -1,12 +1,12 @@
 import Foundation
+import FuzzSupport
 import Pipeline
 
 /// Bytes → NDJSON records and a mapping over them: never a trap; a record re-read from its
 /// position is the same.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNDJSONReader(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-    let path = NSTemporaryDirectory() + "fuzz-\(getpid())-ndjson"
-    FileManager.default.createFile(atPath: path, contents: Data(bytes: start, count: count))
+    let path = fuzzInputFile(start, count, name: "ndjson")
     guard var reader = try? NDJSONReader(path: path) else { return 0 }
     let mapper = try? FieldMapper(
         instructions: [
@@ -26,16 +26,7 @@ public func fuzzNDJSONReader(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's entry point as `FuzzNDJSONReader_main`; libFuzzer's driver runs from it.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzNDJSONReader_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzNDJSONReader)
+    runFuzzer(argc, argv, fuzzNDJSONReader)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import Pipeline
 
 /// What we write, our reader reads back the same: a rejects line whose id and message are the
@@ -12,7 +13,7 @@ public func fuzzRejectsRoundTrip(_ start: UnsafeRawPointer, _ count: Int) -> CIn
     var line = RejectsRenderer.headerLine
     RejectsRenderer().render(record: 7, line: 9, id: id, code: "1006", message: message, into: &line)
     let path = NSTemporaryDirectory() + "fuzz-\(getpid())-rejects.csv"
-    FileManager.default.createFile(atPath: path, contents: Data(line))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(line))
     guard var reader = try? CSVReader(path: path, maxRecordBytes: 1 << 22) else { fatalError("our rejects header does not read back") }
     guard let record = try? reader.next(), case .csv(let fields) = record.content else { fatalError("our rejects line does not read back") }
     let values = fields.map { $0.value(in: record.bytes) }
@@ -23,16 +24,7 @@ public func fuzzRejectsRoundTrip(_ start: UnsafeRawPointer, _ count: Int) -> CIn
     return 0
 }
 
-// SwiftPM links an executable's entry point as `FuzzRejectsRoundTrip_main`; libFuzzer's driver runs from it.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzRejectsRoundTrip_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzRejectsRoundTrip)
+    runFuzzer(argc, argv, fuzzRejectsRoundTrip)
 }

@@ -1,3 +1,4 @@
+import FuzzSupport
 import NIOCore
 import ShieldConex
 
@@ -11,16 +12,7 @@ public func fuzzResponseDecoder(_ start: UnsafeRawPointer, _ count: Int) -> CInt
     return 0
 }
 
-// SwiftPM links an executable's entry point as `FuzzResponseDecoder_main`; libFuzzer's driver runs from it.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzResponseDecoder_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzResponseDecoder)
+    runFuzzer(argc, argv, fuzzResponseDecoder)
 }
