@@ -4,7 +4,8 @@ import NIOWebSocket
 
 /// The client's protocol logic on one WebSocket channel: gives each request a traceId, keeps
 /// it in the in-flight table, matches answers by traceId in any order, times requests out,
-/// sends heartbeats when idle, answers pings, and runs the close handshake.
+/// sends a heartbeat every interval, closes the connection when it is dead (``ConnectionHealth``),
+/// answers pings, and runs the close handshake.
 ///
 /// Any loss of the channel fails every request still in flight, at once, with a retryable error.
 public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -31,8 +32,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var inFlight = InFlightTable<Pending>()
     private var scratch = JSONWriter(capacity: 1024)
     private var state = State.open
-    private var lastOutbound = NIODeadline.uptimeNanoseconds(0)
-    private var heartbeatPending = false
+    private var health = ConnectionHealth(interval: .seconds(5), now: .uptimeNanoseconds(0))
     private var timer: RepeatedTask?
     private var closePromises: [EventLoopPromise<Void>] = []
     /// Between a read and its read-complete, flushes are held back and done once at the end:
@@ -55,7 +55,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     public var peakInFlight: Int { inFlight.peak }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        lastOutbound = context.eventLoop.now
+        health = ConnectionHealth(interval: heartbeatInterval, now: context.eventLoop.now)
         let shortest = min(requestTimeout, heartbeatInterval, heartbeatTimeout)
         let tick = max(TimeAmount.milliseconds(5), min(TimeAmount.milliseconds(500), TimeAmount.nanoseconds(shortest.nanoseconds / 4)))
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -100,7 +100,6 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count)
         buffer.writeBytes(scratch.bytes)
         inFlight.insert(id, deadline: deadline, value: pending)
-        lastOutbound = now
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: masks.nextMaskingKey(), data: buffer)
         context.write(wrapOutboundOut(frame), promise: promise)
     }
@@ -165,7 +164,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
             if configuration.keepRawResponses { response.raw = String(buffer: data) }
             promise.succeed(response)
         case .heartbeat:
-            heartbeatPending = false
+            health.heartbeatAnswered()
             if !response.success {
                 logger.notice("heartbeat answered with failure", metadata: ["error": "\(response.failure?.description ?? "")"])
             }
@@ -220,23 +219,31 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     // MARK: Timers
 
     private func tick(context: ChannelHandlerContext) {
+        guard case .open = state else { return }
         let now = context.eventLoop.now
+        var expired = (requests: 0, heartbeat: false)
         for (_, pending) in inFlight.removeExpired(now: now) {
             switch pending {
             case .request(let promise):
+                expired.requests += 1
                 promise.fail(ShieldConexError.timeout)
             case .heartbeat:
-                logger.warning("heartbeat not answered in time; closing the connection")
-                state = .closed(.heartbeatTimeout)
-                failAll(.heartbeatTimeout)
-                context.close(promise: nil)
-                return
+                expired.heartbeat = true
             }
         }
-        guard case .open = state, !heartbeatPending, now - lastOutbound >= heartbeatInterval else { return }
-        heartbeatPending = true
-        send(.heartbeat(), pending: .heartbeat, deadline: now + heartbeatTimeout, now: now, context: context, promise: nil)
-        context.flush()
+        switch health.tick(now: now, expired: expired) {
+        case .none:
+            break
+        case .sendHeartbeat:
+            send(.heartbeat(), pending: .heartbeat, deadline: now + heartbeatTimeout, now: now, context: context, promise: nil)
+            context.flush()
+        case .close(let reason):
+            // A half-open connection answers nothing: its other requests go again on another.
+            logger.warning("the connection is dead; closing it", metadata: ["reason": "\(reason.error)"])
+            state = .closed(reason.error)
+            failAll(reason.error)
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Closing
@@ -264,7 +271,6 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         for pending in inFlight.removeAll() {
             if case .request(let promise) = pending { promise.fail(error) }
         }
-        heartbeatPending = false
     }
 }
 

@@ -67,8 +67,12 @@ public final class ShieldConexConnection: Sendable {
             }
         }
         let channel = self.channel
-        let ready = commands
-        channel.eventLoop.execute { Self.submit(ready, on: channel) }
+        if channel.eventLoop.inEventLoop {
+            Self.submit(commands, on: channel)
+        } else {
+            let ready = commands
+            channel.eventLoop.execute { Self.submit(ready, on: channel) }
+        }
         return futures
     }
 

@@ -127,8 +127,9 @@ public struct BatchJob: Sendable {
             throw JobError(.configuration, error.description)
         }
         if store.isComplete { return .alreadyComplete }
-        var engine = try Engine(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger)
-        return .completed(try await engine.run(interruptions: interruptions))
+        return .completed(
+            try await Engine.run(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger, interruptions: interruptions)
+        )
     }
 
     /// A short id derived from the job identity (less the endpoint): the same across resumes,

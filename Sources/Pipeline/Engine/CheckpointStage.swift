@@ -1,0 +1,141 @@
+import Checkpoint
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The one stage of a run that touches the disk: every call into the ``CheckpointStore`` (results,
+/// reads marked as sent, commit points) and every write and `fsync` of the output and rejects
+/// files. The event loop collects a batch (results, output bytes, rejects bytes) and hands it to a
+/// thread of the stage's own with ``submit(_:)``; the thread carries batches out in order, so the
+/// loop never waits on the disk. The rest of the engine does not know when batches are written: it
+/// asks ``undurable`` (results not yet safe from a kill) and ``isBusy`` (the writer is behind:
+/// stop reading and sending until it catches up).
+///
+/// Everything but `results(in:)` is called on the loop; the writer thread holds `lock` while it
+/// uses the store, and the loop takes it only to read results of earlier runs on a resume.
+final class CheckpointStage {
+    enum Durability: Sendable {
+        /// The batch's results reach the database (safe from a kill of the process).
+        case stored
+        /// ... and the output and rejects files are synced (the commit point stays put).
+        case synced
+        /// ... and the commit point moves to here, durably (`complete`: the job is done).
+        case committed(CommitPoint, complete: Bool)
+    }
+
+    private struct Batch {
+        var results: [RecordResult] = []
+        var output: [UInt8] = []
+        var rejects: [UInt8] = []
+    }
+
+    let loop: any EventLoop
+    private let writer: NIOThreadPool
+    private let lock = NIOLock()
+    private let store: CheckpointStore
+    private let output: OutputFile
+    private let rejects: OutputFile
+    private var batch = Batch()
+    /// Batches in the writer's hands.
+    private(set) var outstanding = 0
+    private var resultsInWriter = 0
+    /// Where the output and rejects files end once every batch is written.
+    private(set) var outputOffset: Int64
+    private(set) var rejectsOffset: Int64
+    /// The commit point as last submitted.
+    private(set) var commitPoint: CommitPoint?
+    /// The most batches in the writer's hands before ``isBusy``.
+    let maxOutstanding = 2
+
+    init(store: CheckpointStore, output: OutputFile, rejects: OutputFile, loop: any EventLoop) {
+        self.store = store
+        self.output = output
+        self.rejects = rejects
+        self.loop = loop
+        outputOffset = output.offset
+        rejectsOffset = rejects.offset
+        commitPoint = store.commitPoint
+        writer = NIOThreadPool(numberOfThreads: 1)
+        writer.start()
+    }
+
+    /// Results recorded and not yet in the database: lost if the process dies now.
+    var undurable: Int { batch.results.count + resultsInWriter }
+    var isBusy: Bool { outstanding >= maxOutstanding }
+    /// Bytes of output waiting in the loop's batch.
+    var bufferedBytes: Int { batch.output.count + batch.rejects.count }
+    var hasWork: Bool { !batch.results.isEmpty || !batch.output.isEmpty || !batch.rejects.isEmpty }
+
+    func record(_ result: RecordResult) {
+        batch.results.append(result)
+    }
+
+    func writeOutput(_ line: [UInt8]) {
+        batch.output.append(contentsOf: line)
+        outputOffset += Int64(line.count)
+    }
+
+    func writeReject(_ line: [UInt8]) {
+        batch.rejects.append(contentsOf: line)
+        rejectsOffset += Int64(line.count)
+    }
+
+    /// Hands the batch to the writer; the future completes on the loop once it is carried out
+    /// with `durability`.
+    @discardableResult
+    func submit(_ durability: Durability = .stored) -> EventLoopFuture<Void> {
+        let work = batch
+        batch = Batch()
+        batch.results.reserveCapacity(work.results.count)
+        batch.output.reserveCapacity(work.output.count)
+        outstanding += 1
+        resultsInWriter += work.results.count
+        if case .committed(let point, _) = durability { commitPoint = point }
+        let (store, output, rejects, lock) = (self.store, self.output, self.rejects, self.lock)
+        let box = UnsafeTransfer((store, output, rejects))
+        let done = writer.runIfActive(eventLoop: loop) {
+            let (store, output, rejects) = box.value
+            try lock.withLock {
+                for result in work.results { try store.record(result) }
+                if !work.output.isEmpty { try output.write(work.output) }
+                if !work.rejects.isEmpty { try rejects.write(work.rejects) }
+                switch durability {
+                case .stored:
+                    try store.flush()
+                case .synced:
+                    try output.sync()
+                    try rejects.sync()
+                    try store.flush()
+                case .committed(let point, let complete):
+                    try output.sync()
+                    try rejects.sync()
+                    try store.commit(point, complete: complete)
+                }
+            }
+        }
+        return done.assumeIsolated().always { [self] _ in
+            outstanding -= 1
+            resultsInWriter -= work.results.count
+        }.nonisolated()
+    }
+
+    /// Stored results of earlier runs (a resume), read on the loop.
+    func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
+        try lock.withLock { try store.results(in: range) }
+    }
+
+    /// Stops the writer thread once every batch handed to it is carried out.
+    func shutdown() async {
+        try? await writer.shutdownGracefully()
+    }
+}
+
+/// Hands a value that is not `Sendable` to the writer thread, which is its only user from then on
+/// (or it is used under the stage's lock).
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+@available(*, unavailable)
+extension CheckpointStage: Sendable {}

@@ -1,0 +1,118 @@
+import NIOCore
+import ShieldConex
+
+/// Which records go out now, and on which connection: the records ready to send in order, the
+/// limits on requests in flight (per connection, through the pool) and on results not yet
+/// durable, the rate limit and its congestion controller (``AIMDController``), and the rule
+/// that a read is durable before it leaves. Pure state: the time is passed in.
+public struct DispatchPlanner: Sendable {
+    /// One round of dispatching, for the driver to carry out in this order.
+    public struct Plan: Sendable, Equatable {
+        /// Write the checkpoint's pending batch first (it holds a quarter of the undurable limit).
+        public var flushFirst = false
+        /// The records to send, each with the session chosen for it.
+        public var sends: [Send] = []
+        /// The records must be durable as sent before they leave (a read is never sent twice):
+        /// record them as sent, flush, then send.
+        public var durableBeforeSending = false
+        /// The rate limit holds the rest back: plan again after this long.
+        public var wakeAfter: TimeAmount?
+
+        public init() {}
+    }
+
+    public struct Send: Sendable, Equatable {
+        public var seq: Int
+        public var session: Int
+    }
+
+    /// Requests sent whose results are not yet durable, at most: the most a kill can cost in
+    /// requests sent again.
+    public let undurableLimit: Int
+    public let action: JobAction
+    public let adaptiveRate: Bool
+    public private(set) var queue = SeqQueue(capacity: 256)
+    public private(set) var limiter: RateLimiter?
+    public private(set) var aimd: AIMDController
+    /// The send rate of the last second or so (requests/s), for the congestion controller.
+    public private(set) var observedRate = 0.0
+    private var wakePending = false
+    private var sentSinceTick = 0
+    private var lastTick: NIODeadline
+
+    public init(action: JobAction, undurableLimit: Int, rate: Double?, burst: Double?, adaptiveRate: Bool, now: NIODeadline) {
+        self.action = action
+        self.undurableLimit = max(1, undurableLimit)
+        self.adaptiveRate = adaptiveRate
+        limiter = rate.map { RateLimiter(rate: $0, burst: burst) }
+        aimd = AIMDController(ceiling: rate)
+        lastTick = now
+    }
+
+    /// A record (or its next request) is ready to go.
+    public mutating func enqueue(_ seq: Int) {
+        queue.append(seq)
+    }
+
+    public var queued: Int { queue.count }
+
+    /// Chooses what to send now: records in order, each on the least-loaded connection with
+    /// room, while the results not yet durable (`undurable`: stored but not flushed) plus those
+    /// in flight stay under the limit and the rate limit has a token.
+    public mutating func plan(now: NIODeadline, pool: inout ConnectionPoolStateMachine, undurable: Int) -> Plan {
+        var plan = Plan()
+        var undurable = undurable
+        if undurable >= max(1, undurableLimit / 4) {
+            plan.flushFirst = true
+            undurable = 0
+        }
+        while !queue.isEmpty, pool.inFlight + undurable < undurableLimit, let session = pool.leastLoaded() {
+            if limiter != nil, let wait = limiter!.take(now: now) {
+                if !wakePending {
+                    wakePending = true
+                    // Not sooner than 5 ms: under a rate limit a wake-up per token (every 0.5 ms at
+                    // 2,000/s) costs more than it buys; the bucket keeps what accrues meanwhile.
+                    plan.wakeAfter = max(wait, .milliseconds(5))
+                }
+                break
+            }
+            let seq = queue.popFirst()!
+            pool.sent(on: session)
+            sentSinceTick += 1
+            plan.sends.append(Send(seq: seq, session: session))
+        }
+        plan.durableBeforeSending = !action.isSafeToRepeat && !plan.sends.isEmpty
+        return plan
+    }
+
+    /// The wake-up a plan asked for has come.
+    public mutating func woke() {
+        wakePending = false
+    }
+
+    /// Every answer feeds the congestion controller: a rising share of transient ones (whatever
+    /// their code) lowers the send rate. Returns the lowered rate when it came down.
+    public mutating func answered(transient: Bool, now: NIODeadline) -> Double? {
+        guard adaptiveRate, let lowered = aimd.answered(transient: transient, now: now, observedRate: observedRate) else { return nil }
+        if limiter == nil {
+            limiter = RateLimiter(rate: lowered)
+        } else {
+            limiter!.adjust(rate: lowered)
+        }
+        return lowered
+    }
+
+    /// Called about every 250 ms: the observed rate, and the rate's recovery once push-back stops.
+    public mutating func tick(now: NIODeadline) {
+        let seconds = Double((now - lastTick).nanoseconds) / 1e9
+        if seconds > 0 {
+            // Smoothed over about a second.
+            observedRate = observedRate * 0.5 + Double(sentSinceTick) / seconds * 0.5
+        }
+        sentSinceTick = 0
+        lastTick = now
+        if adaptiveRate, let raised = aimd.tick(now: now) {
+            limiter?.adjust(rate: raised)
+        }
+    }
+}

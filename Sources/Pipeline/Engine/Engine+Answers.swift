@@ -1,0 +1,97 @@
+import Checkpoint
+import NIOCore
+import ShieldConex
+
+extension Engine {
+    /// An answer (or the failure of a request), on the loop where it arrived.
+    func answered(seq: Int, session: Int, generation: Int, _ result: Result<Response, any Error>) {
+        pool.answered(on: session, generation: generation)
+        classify(seq: seq, result)
+        schedulePump()
+    }
+
+    func classify(seq: Int, _ result: Result<Response, any Error>) {
+        guard window.contains(seq), window[seq]!.outcome == nil, window[seq]!.mapped != nil else { return }
+        let now = NIODeadline.now()
+        if let sentAt = window[seq]!.sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
+        let transient = AnswerClassifier.isTransient(result)
+        if transient { summary.throttled += 1 }
+        if let lowered = planner.answered(transient: transient, now: now) {
+            logger.info(
+                "the service is pushing back (transient answers): lowering the send rate",
+                metadata: ["rate": "\(Int(lowered))", "transient.share": "\(Int(planner.aimd.transientShare * 100))%"]
+            )
+        }
+        let request = AnswerClassifier.Request(
+            values: window[seq]!.requestValues, bfid: window[seq]!.requestBfid, attempts: window[seq]!.attempts,
+            failingSince: window[seq]!.failingSince
+        )
+        let attempts = request.attempts
+        let digest = window[seq]!.digest
+        switch classifier.classify(result, of: request, now: now, stopping: stopping, random: &random) {
+        case .done(let answeredBfid, let values, let messageId):
+            guard let (bfid, values) = completeGroup(seq, bfid: answeredBfid, values: values) else { return }
+            // The plaintext of a detokenize stays in memory until its line is written; the
+            // checkpoint learns only that it was done.
+            stage.record(
+                RecordResult(
+                    seq: seq, status: .done, bfid: bfid, messageId: messageId, tokens: action.answersPlaintext ? [] : values, attempts: attempts,
+                    digest: digest
+                )
+            )
+            window[seq]!.outcome = .done(bfid: bfid, values: values)
+        case .retry(let delay, let failingSince):
+            window[seq]!.failingSince = failingSince
+            window[seq]!.waitingToRetry = true
+            window[seq]!.isRetry = true
+            // Retries wait on the loop's timer: precise, and independent of the task pool.
+            loop.scheduleTask(in: delay.timeAmount) { [self] in retryDue(seq) }
+        case .rejected(let code, let message, let messageId):
+            fail(seq, .rejected, code: code, message: message, messageId: messageId, attempts: attempts, digest: digest)
+        case .transient(let code, let message, let messageId):
+            fail(seq, .transient, code: code, message: message, messageId: messageId, attempts: attempts, digest: digest)
+        case .outcomeUnknown(let message, let messageId):
+            fail(seq, .outcomeUnknown, code: "outcome-unknown", message: message, messageId: messageId, attempts: attempts, digest: digest)
+        case .fatal(let message):
+            if fatal == nil { fatal = JobError(.fatalAnswer, message) }
+        }
+    }
+
+    private func fail(
+        _ seq: Int, _ status: RecordResult.Status, code: String, message: String, messageId: String?, attempts: Int, digest: [UInt8]?
+    ) {
+        stage.record(RecordResult(seq: seq, status: status, messageId: messageId, errorCode: code, message: message, attempts: attempts, digest: digest))
+        window[seq]!.outcome = .failed(status, code: code, message: message)
+    }
+
+    func retryDue(_ seq: Int) {
+        guard window.contains(seq), window[seq]!.waitingToRetry else { return }
+        window[seq]!.waitingToRetry = false
+        planner.enqueue(seq)
+        pump()
+    }
+
+    /// One request of a record answered with success. For a record sent as several requests,
+    /// keeps its answer and queues the next group (returning `nil`); returns the record's bfid
+    /// column and values once every group is in.
+    func completeGroup(_ seq: Int, bfid: String, values: [String]) -> (String, [String])? {
+        guard let groups = window[seq]!.groups else { return (bfid, values) }
+        let group = window[seq]!.group
+        if !values.isEmpty {
+            if window[seq]!.groupTokens.isEmpty {
+                window[seq]!.groupTokens = Array(repeating: "", count: window[seq]!.mapped!.values.count)
+            }
+            for (offset, index) in groups[group].enumerated() where offset < values.count {
+                window[seq]!.groupTokens[index] = values[offset]
+            }
+        }
+        window[seq]!.groupBfids.append(bfid)
+        guard group + 1 == groups.count else {
+            window[seq]!.group = group + 1
+            window[seq]!.failingSince = nil
+            planner.enqueue(seq)
+            return nil
+        }
+        return (window[seq]!.groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), window[seq]!.groupTokens)
+    }
+}

@@ -1,0 +1,70 @@
+import NIOCore
+import ShieldConex
+
+extension Engine {
+    /// Carries out what the pool decided; `error` is the failure that led to it, if any.
+    func perform(_ action: ConnectionPoolStateMachine.Action, error: (any Error)?) {
+        let reason = error.map { "\($0)" } ?? "no connection"
+        switch action {
+        case .none:
+            break
+        case .connect(let session, let delay):
+            connect(session, after: delay)
+        case .giveUpAuthentication:
+            if fatal == nil { fatal = JobError(.fatalAnswer, reason) }
+        case .giveUpBusy(let refusedFor):
+            if fatal == nil {
+                fatal = JobError(.connection, "\(configuration.endpoint) refused every connection for \(AnswerClassifier.describe(refusedFor)): \(reason)")
+            }
+        case .giveUpUnreachable(let attempts):
+            if fatal == nil { fatal = JobError(.connection, "cannot reach \(configuration.endpoint) after \(attempts) attempts: \(reason)") }
+        }
+    }
+
+    /// Opens a connection for `session` after `delay`, on the engine's loop (so that its answers
+    /// arrive where the engine runs).
+    func connect(_ session: Int, after delay: Duration) {
+        let (configuration, logger, tls, loop) = (self.configuration, self.logger, tlsContext, self.loop)
+        loop.scheduleTask(in: delay.timeAmount) { [self] in
+            Task {
+                do {
+                    let connection = try await ShieldConexConnection.connect(
+                        to: configuration.endpoint, key: configuration.key, configuration: configuration.connection,
+                        tlsContext: try tls.context(for: configuration), group: loop, logger: logger
+                    )
+                    loop.execute { self.connected(session, connection) }
+                } catch {
+                    loop.execute { self.connectFailed(session, error) }
+                }
+            }
+        }
+    }
+
+    func connected(_ session: Int, _ connection: ShieldConexConnection) {
+        guard !finishing else {
+            Task { await connection.close() }
+            return
+        }
+        let generation = pool.connected(session, now: .now())
+        connections[session] = connection
+        connection.closeFuture.whenComplete { [self] _ in closed(session, generation: generation) }
+        if stopping { Task { await connection.close() } }
+        pump()
+    }
+
+    func connectFailed(_ session: Int, _ error: any Error) {
+        guard !finishing else { return }
+        logger.warning("connection failed", metadata: ["session.id": "\(session)", "error": "\(error)"])
+        let failure = ConnectionPoolStateMachine.ConnectFailure(error)
+        perform(pool.connectFailed(session, failure, now: .now(), random: &random), error: error)
+        pump()
+    }
+
+    func closed(_ session: Int, generation: Int) {
+        guard pool.sessions[session].generation == generation else { return }
+        connections[session] = nil
+        guard !finishing else { return }
+        perform(pool.closed(session, generation: generation, random: &random), error: nil)
+        schedulePump()
+    }
+}

@@ -1,0 +1,116 @@
+import Checkpoint
+import NIOCore
+import ShieldConex
+
+extension Engine {
+    /// Ends the job: commits what is finished, closes the connections, and completes the run's
+    /// promise once the checkpoint stage has carried out the last batch.
+    func finish() {
+        finishing = true
+        timer?.cancel()
+        if let failure {
+            closeAll()
+            promise.fail(failure)
+            return
+        }
+        let ending: Result<JobSummary, any Error>
+        let last: EventLoopFuture<Void>
+        if var fatal {
+            last = commit()
+            fatal.summary = finishedSummary()
+            ending = .failure(fatal)
+        } else if stopping && !(readerDone && window.isEmpty) {
+            giveUpWaitingRetries()
+            do { try drain() } catch { failWith(error); return }
+            summary = finishedSummary()
+            last = commit()
+            let abandoned = pool.inFlight
+            var error = JobError(
+                .interrupted,
+                "interrupted: \((stage.commitPoint?.seq ?? -1) + 1) records are finished and committed"
+                    + (abandoned > 0 ? "; \(abandoned) requests in flight were abandoned" : "")
+                    + (summary.transient > 0 ? "; \(summary.transient) waiting to be retried are in the rejects file as transient" : "")
+            )
+            error.summary = summary
+            ending = .failure(error)
+        } else {
+            summary = finishedSummary()
+            last = commit(complete: !commitFrozen)
+            if commitFrozen {
+                var error = JobError(
+                    .transient,
+                    "\(summary.transient) records were still failing for a transient reason (throttling, server errors, lost "
+                        + "connections) when their retry budget (--retry-for) ran out; they are in the rejects file as transient"
+                )
+                error.summary = summary
+                ending = .failure(error)
+            } else {
+                ending = .success(summary)
+            }
+        }
+        closeAll()
+        last.whenComplete { [self] written in
+            switch written {
+            case .success: promise.completeWith(ending)
+            case .failure(let error): promise.fail(error)
+            }
+        }
+    }
+
+    private func failWith(_ error: any Error) {
+        closeAll()
+        promise.fail(error)
+    }
+
+    /// At a stop, records waiting out a retry backoff become transient rejects: written in
+    /// order with the rest, and sent again by the next run.
+    func giveUpWaitingRetries() {
+        for seq in window.seqs where window[seq]!.waitingToRetry && window[seq]!.outcome == nil {
+            let message = "transient: the run stopped while the record waited to be retried; the next run of the same command sends it again"
+            let attempts = window[seq]!.attempts
+            stage.record(RecordResult(seq: seq, status: .transient, errorCode: "transient", message: message, attempts: attempts))
+            window[seq]!.outcome = .failed(.transient, code: "transient", message: message)
+            window[seq]!.waitingToRetry = false
+        }
+    }
+
+    func closeAll() {
+        for connection in connections {
+            if let connection { Task { await connection.close() } }
+        }
+    }
+
+    var elapsedSeconds: Double { Double((NIODeadline.now() - started).nanoseconds) / 1e9 }
+
+    /// The summary with the figures that are only known at the end.
+    func finishedSummary() -> JobSummary {
+        var finished = summary
+        finished.finishedBefore = finishedBefore
+        finished.unfinished = window.count
+        finished.reconnects = pool.reconnects
+        finished.latency = latency.summary
+        finished.lowestRate = planner.aimd.lowest
+        finished.seconds = elapsedSeconds
+        return finished
+    }
+
+    /// What the progress display shows.
+    func progress() -> JobProgress {
+        var progress = JobProgress()
+        progress.finished = window.nextToWrite
+        progress.finishedBefore = finishedBefore
+        let position = reader.nextPosition
+        if readerDone {
+            progress.total = position.seq
+            progress.totalIsEstimate = false
+        } else {
+            progress.total = JobProgress.estimateTotal(records: position.seq, bytesRead: position.offset, fileSize: inputSize)
+        }
+        progress.inFlight = pool.inFlight
+        progress.errors = summary.rejected + summary.outcomeUnknown + summary.transient
+        progress.retries = summary.retries
+        progress.reconnects = pool.reconnects
+        progress.seconds = elapsedSeconds
+        return progress
+    }
+}

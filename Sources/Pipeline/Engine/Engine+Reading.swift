@@ -1,0 +1,119 @@
+import Checkpoint
+import ShieldConex
+
+extension Engine {
+    /// How many seqs of stored results are loaded at once on a resume.
+    static let reusedChunk = 8_192
+
+    /// Reads records while the window has room and the send queue is short: each is mapped,
+    /// finished at once when it cannot be sent (or when an earlier run's result is reused), or
+    /// queued to be sent.
+    func fill() throws {
+        while !readerDone, !window.isFull, planner.queued < configuration.inFlight * 2 {
+            guard let record = try reader.next() else {
+                readerDone = true
+                return
+            }
+            summary.recordsRead += 1
+            var slot = EngineSlot(record: record, after: reader.nextPosition)
+            if record.seq > reusedThrough {
+                reusedThrough = record.seq + Self.reusedChunk - 1
+                reused = try stage.results(in: record.seq...reusedThrough)
+            }
+            if let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
+                window.append(slot)
+                continue
+            }
+            let mapping = mapper.map(record)
+            slot.digest = recordDigest(record, mapping)
+            switch mapping {
+            case .failure(let error):
+                finishLocally(&slot, .rejected, code: error.code.rawValue, message: configuration.masking.mask(error.message))
+            case .success(let mapped):
+                slot.mapped = mapped
+                if mapped.values.isEmpty {
+                    slot.outcome = .done(bfid: nil, values: [])
+                    stage.record(RecordResult(seq: record.seq, status: .done, attempts: 0, digest: slot.digest))
+                } else if let bfidReader {
+                    // The bfid column says how the record was tokenized: one bfid, one request (the
+                    // one-request form); several, one request per group of values.
+                    let bfid = bfidReader.id(of: record) ?? ""
+                    let bfids = bfid.split(separator: MappedRecord.bfidSeparator).count
+                    if bfids > 1, let groups = mapped.requestGroups { slot.groups = groups }
+                    if !bfid.isEmpty, bfids == (slot.groups?.count ?? 1) {
+                        slot.bfid = bfid
+                        planner.enqueue(record.seq)
+                    } else if !bfid.isEmpty {
+                        finishLocally(
+                            &slot, .rejected, code: "bfid-mismatch",
+                            message: "the record has \(mapped.requestGroups?.count ?? 1) groups of values but \(bfids) bfids in '\(configuration.bfidColumn)'"
+                        )
+                    } else {
+                        finishLocally(&slot, .rejected, code: "missing-bfid", message: "the record has no value in '\(configuration.bfidColumn)'")
+                    }
+                } else {
+                    if !configuration.allowRepeatedFields, let groups = mapped.requestGroups {
+                        slot.groups = groups
+                        slot.groupTokens = Array(repeating: "", count: mapped.values.count)
+                    }
+                    planner.enqueue(record.seq)
+                }
+            }
+            window.append(slot)
+        }
+    }
+
+    /// A record finished without a request (it cannot be sent): its result is stored.
+    private func finishLocally(_ slot: inout EngineSlot, _ status: RecordResult.Status, code: String, message: String) {
+        slot.outcome = .failed(status, code: code, message: message)
+        stage.record(RecordResult(seq: slot.record.seq, status: status, errorCode: code, message: message, attempts: 0, digest: slot.digest))
+    }
+
+    /// Takes an earlier run's result for a record when it still fits; `false` to ask again.
+    private func reuse(_ stored: RecordResult, into slot: inout EngineSlot) -> Bool {
+        switch stored.status {
+        case .sent:
+            // A read that went out before the last run stopped, its answer never recorded.
+            finishLocally(
+                &slot, .outcomeUnknown, code: "outcome-unknown",
+                message: "the read was sent before the previous run stopped and its answer was not recorded; it is not sent again"
+            )
+            return true
+        case .done where action.answersPlaintext && stored.bfid != nil:
+            return false  // plaintext is never checkpointed: ask again (detokenize is safe to repeat)
+        default:
+            let remapped = mapper.map(slot.record)
+            // A stored result that no longer fits the record (a damaged row) is asked again,
+            // never rendered with tokens that are not there.
+            if stored.status == .done, stored.bfid != nil, case .success(let mapped) = remapped, stored.tokens.count != mapped.values.count {
+                return false
+            }
+            // A record edited in place since its result was stored is sent again: the result
+            // belongs to the values it had then.
+            if let digest = stored.digest, digest != recordDigest(slot.record, remapped) { return false }
+            summary.reusedFromCheckpoint += 1
+            switch stored.status {
+            case .done: slot.outcome = .done(bfid: stored.bfid, values: stored.tokens)
+            default: slot.outcome = .failed(stored.status, code: stored.errorCode ?? "unknown", message: stored.message ?? "")
+            }
+            if case .success(let mapped) = remapped { slot.mapped = mapped }
+            return true
+        }
+    }
+
+    /// The keyed digest of a record's mapped values (its bytes when it does not map).
+    func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
+        switch mapping {
+        case .success(let mapped):
+            var parts: [[UInt8]] = []
+            parts.reserveCapacity(mapped.values.count * 2)
+            for value in mapped.values {
+                parts.append(Array(value.name.utf8))
+                parts.append(Array(value.value.utf8))
+            }
+            return digestKey.digest(parts)
+        case .failure:
+            return digestKey.digest([record.bytes])
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Checkpoint
+import NIOCore
+import ShieldConex
+
+extension Engine {
+    /// One round of dispatching: what the planner lets go now leaves with one write and one
+    /// flush per connection.
+    func dispatch() {
+        let plan = planner.plan(now: .now(), pool: &pool, undurable: stage.undurable)
+        if plan.flushFirst { watch(stage.submit()) }
+        if let wait = plan.wakeAfter {
+            loop.scheduleTask(in: wait) { [self] in
+                planner.woke()
+                pump()
+            }
+        }
+        guard !plan.sends.isEmpty else { return }
+        for send in plan.sends {
+            window[send.seq]!.attempts += 1
+            summary.requestsSent += 1
+            if window[send.seq]!.isRetry {
+                summary.retries += 1
+                window[send.seq]!.isRetry = false
+            }
+        }
+        guard plan.durableBeforeSending else {
+            send(plan.sends)
+            return
+        }
+        // A read must never go out twice: its going out is durable before it goes.
+        for send in plan.sends {
+            stage.record(RecordResult(seq: send.seq, status: .sent, attempts: window[send.seq]!.attempts))
+        }
+        let generations = plan.sends.map { pool.sessions[$0.session].generation }
+        stage.submit().whenComplete { [self] result in
+            if case .failure(let error) = result {
+                if failure == nil { failure = error }
+                schedulePump()
+                return
+            }
+            var ready: [DispatchPlanner.Send] = []
+            for (send, generation) in zip(plan.sends, generations) {
+                if pool.sessions[send.session].generation == generation && pool.sessions[send.session].state == .up {
+                    ready.append(send)
+                } else {
+                    // Its connection went down before it left: it was never sent, so it may go.
+                    planner.enqueue(send.seq)
+                }
+            }
+            send(ready)
+            schedulePump()
+        }
+    }
+
+    /// Sends the requests of `sends`, grouped by connection, each with one write and one flush.
+    func send(_ sends: [DispatchPlanner.Send]) {
+        guard !sends.isEmpty else { return }
+        let now = NIODeadline.now()
+        var bySession: [[Int]] = Array(repeating: [], count: connections.count)
+        for send in sends { bySession[send.session].append(send.seq) }
+        for (session, seqs) in bySession.enumerated() where !seqs.isEmpty {
+            let generation = pool.sessions[session].generation
+            guard let connection = connections[session] else {
+                // The session went down between choosing it and sending: the requests are lost.
+                for seq in seqs { answered(seq: seq, session: session, generation: generation, .failure(ShieldConexError.connectionClosed)) }
+                continue
+            }
+            var requests: [Request] = []
+            requests.reserveCapacity(seqs.count)
+            for seq in seqs {
+                requests.append(request(for: seq))
+                window[seq]!.sentAt = now
+            }
+            let futures = connection.send(requests)
+            for (seq, future) in zip(seqs, futures) {
+                future.whenComplete { [self] result in answered(seq: seq, session: session, generation: generation, result) }
+            }
+        }
+    }
+
+    /// The request of a record's next (or only) group.
+    func request(for seq: Int) -> Request {
+        let group = window[seq]!.group
+        let reference = group == 0 ? "\(jobId):\(seq)" : "\(jobId):\(seq).\(group)"
+        let values = window[seq]!.requestValues
+        switch action {
+        case .tokenize:
+            return .tokenize(
+                templateRef: configuration.templateRef, values: values, omit: configuration.omit, store: configuration.store, reference: reference
+            )
+        case .detokenize:
+            return .detokenize(bfid: window[seq]!.requestBfid!, values: values, reference: reference)
+        case .read:
+            return .read(bfid: window[seq]!.requestBfid!, reference: reference)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Checkpoint
+import NIOCore
+
+extension Engine {
+    /// Writes the finished records at the front of the window, in input order, and commits
+    /// every `commitEvery` records or `commitInterval`.
+    func drain() throws {
+        var now: NIODeadline?
+        while let (seq, slot) = window.popFinished({ $0.isFinished }) {
+            switch slot.outcome! {
+            case .done(let bfid, let values):
+                if let mapped = slot.mapped {
+                    line.removeAll(keepingCapacity: true)
+                    renderer.render(mapped, tokens: values, bfid: bfid ?? "", into: &line)
+                    stage.writeOutput(line)
+                }
+                if bfid == nil { summary.passedThrough += 1 } else { summary.done += 1 }
+            case .failed(let status, let code, let message):
+                if status == .transient && !commitFrozen {
+                    // Everything before it is committed; from here on the commit point stays put, so
+                    // the next run reads this record again (and reuses the stored results after it).
+                    watch(commit())
+                    commitFrozen = true
+                }
+                line.removeAll(keepingCapacity: true)
+                rejectsRenderer.render(
+                    record: slot.record.number, line: slot.record.position.line, id: identifier?.id(of: slot.record).map(configuration.masking.mask),
+                    code: code, message: message, into: &line
+                )
+                stage.writeReject(line)
+                switch status {
+                case .rejected: summary.countRejection(code: code, message: message)
+                case .transient: summary.transient += 1
+                default: summary.outcomeUnknown += 1
+                }
+            }
+            lastWritten = (seq, slot.after)
+            uncommitted += 1
+            if now == nil { now = .now() }
+            if uncommitted >= configuration.commitEvery || now! - lastCommit >= configuration.commitInterval.timeAmount {
+                watch(commit())
+            }
+        }
+        if stage.bufferedBytes >= 256 * 1024 && !stage.isBusy { watch(stage.submit()) }
+    }
+
+    /// Hands a commit point (after what is written so far) to the checkpoint stage.
+    @discardableResult
+    func commit(complete: Bool = false) -> EventLoopFuture<Void> {
+        uncommitted = 0
+        lastCommit = .now()
+        if commitFrozen {
+            // The files stay synced and the results stored; only the commit point does not move.
+            return stage.submit(.synced)
+        }
+        guard let lastWritten else {
+            guard complete else { return stage.submit() }
+            let point = stage.commitPoint
+                ?? CommitPoint(seq: -1, inputOffset: 0, inputLine: 1, outputOffset: stage.outputOffset, rejectsOffset: stage.rejectsOffset)
+            return stage.submit(.committed(point, complete: true))
+        }
+        let point = CommitPoint(
+            seq: lastWritten.seq, inputOffset: lastWritten.after.offset, inputLine: lastWritten.after.line,
+            outputOffset: stage.outputOffset, rejectsOffset: stage.rejectsOffset
+        )
+        return stage.submit(.committed(point, complete: complete))
+    }
+}

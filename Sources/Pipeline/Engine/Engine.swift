@@ -1,0 +1,233 @@
+import Checkpoint
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ShieldConex
+
+/// The driver of a job: runs the engine's state machines (``ReorderWindow``,
+/// ``DispatchPlanner``, ``AnswerClassifier``, ``ConnectionPoolStateMachine``) on one event loop
+/// and carries out what they decide. Answers are handled where they arrive, on the loop that
+/// their connections share; timers are that loop's scheduled tasks; the disk is the
+/// ``CheckpointStage``'s, on a thread of its own.
+///
+/// Confined to `loop`: every method but ``run(configuration:store:jobId:logger:interruptions:)``
+/// is called on it (hence `@unchecked Sendable`: closures that the loop runs capture it).
+final class Engine: @unchecked Sendable {
+    let configuration: BatchJob.Configuration
+    let action: JobAction
+    let logger: Logger
+    let loop: any EventLoop
+    let jobId: String
+    let digestKey: DigestKey
+    let mapper: FieldMapper
+    let renderer: OutputRenderer
+    let identifier: RecordIdentifier?
+    let bfidReader: RecordIdentifier?
+    let rejectsRenderer = RejectsRenderer()
+    let classifier: AnswerClassifier
+    let tlsContext: NIOSSLContextBox
+    var reader: any RecordReader
+    let stage: CheckpointStage
+    var window: ReorderWindow<EngineSlot>
+    var planner: DispatchPlanner
+    var pool: ConnectionPoolStateMachine
+    var connections: [ShieldConexConnection?]
+    var random = SystemRandomNumberGenerator()
+    let promise: EventLoopPromise<JobSummary>
+
+    /// Results of earlier runs for records not yet read, loaded a chunk of seqs at a time.
+    var reused: [Int: RecordResult] = [:]
+    var reusedThrough: Int
+    /// After the first transient failure is written, the commit point stays before it, so that
+    /// the next run reads that record again (and reuses every stored result after it).
+    var commitFrozen = false
+    var readerDone = false
+    var stopping = false
+    var stopExpired = false
+    var finishing = false
+    var pumpScheduled = false
+    var summary = JobSummary()
+    var latency = LatencyRecorder()
+    var fatal: JobError?
+    /// A failure of the disk or the reader: the job ends with it, as it came.
+    var failure: (any Error)?
+    var lastCommit = NIODeadline.now()
+    var uncommitted = 0
+    var lastWritten: (seq: Int, after: RecordPosition)?
+    var line: [UInt8] = []
+    var timer: RepeatedTask?
+    let debug = ProcessInfo.processInfo.environment["BT_DEBUG"] != nil
+    /// The input's size and the records finished before this run, for progress snapshots.
+    let inputSize: Int64
+    let finishedBefore: Int
+    let started = NIODeadline.now()
+
+    init(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, loop: any EventLoop) throws {
+        self.configuration = configuration
+        self.action = configuration.action
+        self.jobId = jobId
+        self.digestKey = configuration.digestKey
+        self.logger = logger
+        self.loop = loop
+        let point = store.commitPoint
+        let opened: (reader: any RecordReader, header: CSVHeader?)
+        do {
+            let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) }
+            opened = try InputSource.open(path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start)
+            var mapper = try FieldMapper(
+                instructions: configuration.action == .tokenize ? configuration.instructions : configuration.instructions.map(\.forTokens),
+                format: configuration.format, header: opened.header
+            )
+            // A read fills columns that an --omit tokenize job left empty.
+            mapper.acceptsEmpty = configuration.action == .read
+            self.mapper = mapper
+            renderer = try OutputRenderer(
+                format: configuration.format, header: opened.header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
+                writesBfid: configuration.action.producesBfid
+            )
+            identifier = try configuration.idColumn.map { name throws(MappingError) in
+                let identifier = try RecordIdentifier(idColumn: name, format: configuration.format, header: opened.header)
+                try identifier.checkNotMapped(by: mapper, name: name)
+                return identifier
+            }
+            bfidReader = configuration.action.producesBfid
+                ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: opened.header)
+        } catch let error as MappingError {
+            throw JobError(.configuration, error.description)
+        }
+        reader = opened.reader
+        // Only a detokenize output holds plaintext; every output is created 0600 all the same.
+        let output: OutputFile
+        let rejects: OutputFile
+        do {
+            output = try OutputFile(path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"))
+            rejects = try OutputFile(path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"))
+        } catch let error as OutputFile.IOError {
+            throw JobError(.configuration, error.description)
+        }
+        if point == nil {
+            try store.setFileIdentity("output", output.identity)
+            try store.setFileIdentity("rejects", rejects.identity)
+        }
+        stage = CheckpointStage(store: store, output: output, rejects: rejects, loop: loop)
+        if point == nil {
+            stage.writeOutput(renderer.headerLine())
+            stage.writeReject(RejectsRenderer.headerLine)
+        }
+        let start = (point?.seq ?? -1) + 1
+        finishedBefore = start
+        inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
+        reusedThrough = start - 1
+        let connections = max(1, configuration.connections)
+        let inFlight = max(1, configuration.inFlight)
+        // Wide enough that a record waiting out a retry backoff does not stall the others for long.
+        window = ReorderWindow(start: start, limit: connections * inFlight * 16)
+        let now = NIODeadline.now()
+        planner = DispatchPlanner(
+            action: action, undurableLimit: connections * inFlight, rate: configuration.rate, burst: configuration.burst,
+            adaptiveRate: configuration.adaptiveRate, now: now
+        )
+        pool = ConnectionPoolStateMachine(count: connections, maxInFlight: inFlight, policy: configuration.retry, now: now)
+        self.connections = Array(repeating: nil, count: connections)
+        classifier = AnswerClassifier(action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking)
+        tlsContext = NIOSSLContextBox()
+        promise = loop.makePromise()
+    }
+
+    /// Runs a job: checks the credentials and the template, then runs the engine on one event
+    /// loop until every record is finished, the job is interrupted or it cannot go on.
+    static func run(
+        configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, interruptions: AsyncStream<Void>?
+    ) async throws -> JobSummary {
+        let tlsContext = NIOSSLContextBox()
+        try await Preflight.check(configuration: configuration, tlsContext: tlsContext, reference: "\(jobId):validate", logger: logger)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let engine = try Engine(configuration: configuration, store: store, jobId: jobId, logger: logger, loop: loop)
+        let listener = Task {
+            guard let interruptions else { return }
+            for await _ in interruptions { loop.execute { engine.interrupt() } }
+        }
+        defer { listener.cancel() }
+        loop.execute { engine.start() }
+        do {
+            let summary = try await engine.promise.futureResult.get()
+            await engine.stage.shutdown()
+            return summary
+        } catch {
+            await engine.stage.shutdown()
+            throw error
+        }
+    }
+
+    func start() {
+        timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in tick() }
+        for action in pool.start() { perform(action, error: nil) }
+        pump()
+    }
+
+    /// One step of the job: read and send what the limits allow, write what is finished in
+    /// order, and end the job when there is nothing left to do.
+    func pump() {
+        guard !finishing else { return }
+        do {
+            if !stopping && fatal == nil && failure == nil && !stage.isBusy {
+                try fill()
+                dispatch()
+            }
+            try drain()
+        } catch let error as JobError {
+            fatal = error
+        } catch {
+            failure = error
+        }
+        if fatal != nil || failure != nil || (readerDone && window.isEmpty) || (stopping && (pool.inFlight == 0 || stopExpired)) {
+            finish()
+        }
+    }
+
+    /// Pumps once after the events that are already queued on the loop (the rest of a read
+    /// burst's answers): one round of dispatching for them all.
+    func schedulePump() {
+        guard !pumpScheduled else { return }
+        pumpScheduled = true
+        loop.execute { [self] in
+            pumpScheduled = false
+            pump()
+        }
+    }
+
+    /// Watches a batch handed to the checkpoint stage: a disk that fails ends the job.
+    func watch(_ future: EventLoopFuture<Void>) {
+        future.whenComplete { [self] result in
+            if case .failure(let error) = result, failure == nil { failure = error }
+            schedulePump()
+        }
+    }
+
+    func tick() {
+        configuration.progress?(progress())
+        planner.tick(now: .now())
+        // Results wait at most a tick before they are durable.
+        if stage.hasWork && stage.outstanding == 0 { watch(stage.submit()) }
+        if debug {
+            let state = pool.sessions.map { "\($0.state)/\($0.inFlight)" }.joined(separator: " ")
+            FileHandle.standardError.write(
+                Data("debug: next \(window.nextToWrite) slots \(window.count) queue \(planner.queued) sessions \(state) rate \(planner.limiter.map { "\($0.rate)" } ?? "unlimited")\n".utf8)
+            )
+        }
+        schedulePump()
+    }
+
+    func interrupt() {
+        guard !stopping, !finishing else { return }
+        stopping = true
+        pool.stop()
+        logger.notice("stopping: no more records are read; waiting for the requests in flight", metadata: ["in-flight": "\(pool.inFlight)"])
+        loop.scheduleTask(in: configuration.stopDeadline.timeAmount) { [self] in
+            stopExpired = true
+            pump()
+        }
+        pump()
+    }
+}

@@ -1,0 +1,61 @@
+import Checkpoint
+import NIOCore
+import ShieldConex
+
+/// One record in the reorder window, from when it is read until its line is written. Changed in
+/// place in the window (never copied on the hot path: a copy retains every array and string it holds).
+struct EngineSlot {
+    /// How a record ended, in memory: what its output or rejects line needs. The checkpoint keeps
+    /// a ``Checkpoint/RecordResult`` of it, without plaintext.
+    enum Outcome {
+        /// `values`: tokens (tokenize, read) or plaintext (detokenize, never checkpointed);
+        /// `bfid` `nil`: passed through (nothing to send).
+        case done(bfid: String?, values: [String])
+        /// A line of the rejects file: `status` is rejected, outcome-unknown or transient.
+        case failed(RecordResult.Status, code: String, message: String)
+    }
+
+    var record: InputRecord
+    var mapped: MappedRecord?
+    var after: RecordPosition
+    /// The bfid read from the record (detokenize and read jobs).
+    var bfid: String?
+    var outcome: Outcome?
+    var attempts = 0
+    var sentAt: NIODeadline?
+    /// When the record first failed transiently: its retry budget runs from here.
+    var failingSince: NIODeadline?
+    /// A retry is scheduled (not in flight).
+    var waitingToRetry = false
+    /// The next send repeats a request that failed (counted as a retry).
+    var isRetry = false
+    /// A record whose values name a field twice goes as several requests, one after the other:
+    /// the groups (indices into the mapped values), the one being sent, and what the earlier
+    /// ones answered.
+    var groups: [[Int]]?
+    var group = 0
+    var groupTokens: [String] = []
+    var groupBfids: [String] = []
+    /// The keyed digest of the record's values as read now, stored with its result.
+    var digest: [UInt8]?
+
+    init(record: InputRecord, after: RecordPosition) {
+        self.record = record
+        self.after = after
+    }
+
+    var isFinished: Bool { outcome != nil }
+
+    /// The values of the request being sent: all of them, or the current group's.
+    var requestValues: [FieldValue] {
+        let values = mapped!.values
+        guard let groups else { return values }
+        return groups[group].map { values[$0] }
+    }
+
+    /// The bfid of the request being sent (detokenize, read): the current group's.
+    var requestBfid: String? {
+        guard let bfid, groups != nil else { return bfid }
+        return String(bfid.split(separator: MappedRecord.bfidSeparator)[group])
+    }
+}

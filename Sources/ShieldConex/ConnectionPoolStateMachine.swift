@@ -1,0 +1,169 @@
+import NIOCore
+
+/// The sessions of a job's connection pool, as pure state: which are up, connecting or waiting
+/// to connect again, how many requests each has in flight, which generation of connection each
+/// is on (answers of a replaced connection do not count against its successor), the reconnect
+/// backoff and when to give up. It takes events and the time and returns what to do; the driver
+/// opens and closes the connections. (Heartbeats and dead-connection detection of one
+/// connection are ``ConnectionHealth``, run by the connection's handler.)
+public struct ConnectionPoolStateMachine: Sendable {
+    public enum SessionState: Sendable, Hashable {
+        /// Connecting, or waiting out a backoff before connecting.
+        case connecting
+        case up
+        /// Lost, and not connecting again (the pool is stopping).
+        case down
+    }
+
+    public struct Session: Sendable, Hashable {
+        public internal(set) var state = SessionState.connecting
+        public internal(set) var generation = 0
+        public internal(set) var inFlight = 0
+        /// Failed connection attempts since it was last up.
+        public internal(set) var failures = 0
+    }
+
+    /// Why a connection attempt failed, as the pool needs to know it.
+    public enum ConnectFailure: Sendable, Hashable {
+        /// 401/403 at the handshake: nothing to retry.
+        case authentication
+        /// 429/503 at the handshake: the service is there but busy (with its `Retry-After`).
+        case busy(retryAfter: Duration?)
+        /// Anything else: unreachable, TLS, a refused handshake.
+        case unreachable
+
+        public init(_ error: any Error) {
+            guard let error = error as? ShieldConexError else {
+                self = .unreachable
+                return
+            }
+            if error.isAuthenticationFailure {
+                self = .authentication
+            } else if error.isTransientRefusal {
+                self = .busy(retryAfter: error.retryAfter)
+            } else {
+                self = .unreachable
+            }
+        }
+    }
+
+    public enum Action: Sendable, Hashable {
+        case none
+        /// Open a connection for the session after `after`.
+        case connect(session: Int, after: Duration)
+        /// Stop the job: the credentials were refused.
+        case giveUpAuthentication
+        /// Stop the job: the service refused every connection (busy) for longer than the budget.
+        case giveUpBusy(refusedFor: Duration)
+        /// Stop the job: no connection could be opened after `attempts` attempts.
+        case giveUpUnreachable(attempts: Int)
+    }
+
+    public private(set) var sessions: [Session]
+    /// The most requests in flight on one connection.
+    public let maxInFlight: Int
+    /// Failed attempts in a row (with every session down) before the job gives up on an
+    /// unreachable service. A busy one (429/503) is given the retry budget instead.
+    public let giveUpAfter: Int
+    public let policy: RetryPolicy
+    public private(set) var inFlight = 0
+    /// Connections lost while the job ran (each is opened again).
+    public private(set) var reconnects = 0
+    public private(set) var stopping = false
+    /// When a connection was last up (or the pool started).
+    private var lastUp: NIODeadline
+
+    public init(count: Int, maxInFlight: Int, policy: RetryPolicy, giveUpAfter: Int = 8, now: NIODeadline) {
+        sessions = Array(repeating: Session(), count: max(1, count))
+        self.maxInFlight = max(1, maxInFlight)
+        self.policy = policy
+        self.giveUpAfter = giveUpAfter
+        lastUp = now
+    }
+
+    /// The first connections: one per session, at once.
+    public func start() -> [Action] { sessions.indices.map { .connect(session: $0, after: .zero) } }
+
+    public var allDown: Bool { !sessions.contains { $0.state == .up } }
+    public var upCount: Int { sessions.reduce(0) { $0 + ($1.state == .up ? 1 : 0) } }
+
+    /// A connection of `session` is up; returns its generation, which its answers and its
+    /// closing carry.
+    public mutating func connected(_ session: Int, now: NIODeadline) -> Int {
+        sessions[session].state = .up
+        sessions[session].failures = 0
+        sessions[session].generation += 1
+        inFlight -= sessions[session].inFlight
+        sessions[session].inFlight = 0
+        lastUp = now
+        return sessions[session].generation
+    }
+
+    public mutating func connectFailed<Random: RandomNumberGenerator>(
+        _ session: Int, _ failure: ConnectFailure, now: NIODeadline, random: inout Random
+    ) -> Action {
+        sessions[session].failures += 1
+        let failures = sessions[session].failures
+        switch failure {
+        case .authentication:
+            return .giveUpAuthentication
+        case .busy(let retryAfter):
+            let refusedFor = Duration.nanoseconds((now - lastUp).nanoseconds)
+            if allDown && !policy.allowsRetry(after: refusedFor) { return .giveUpBusy(refusedFor: refusedFor) }
+            return reconnect(session, after: max(policy.backoff(beforeAttempt: failures + 1, using: &random), retryAfter ?? .zero))
+        case .unreachable:
+            if allDown && failures >= giveUpAfter { return .giveUpUnreachable(attempts: failures) }
+            return reconnect(session, after: policy.backoff(beforeAttempt: failures + 1, using: &random))
+        }
+    }
+
+    /// The connection of `session` closed (for whatever reason). Its requests in flight failed
+    /// with it (each is classified by the engine); a closing of an older generation is ignored.
+    public mutating func closed<Random: RandomNumberGenerator>(_ session: Int, generation: Int, random: inout Random) -> Action {
+        guard sessions[session].generation == generation, sessions[session].state == .up else { return .none }
+        inFlight -= sessions[session].inFlight
+        sessions[session].inFlight = 0
+        sessions[session].state = .down
+        guard !stopping else { return .none }
+        reconnects += 1
+        return reconnect(session, after: policy.backoff(beforeAttempt: 2, using: &random))
+    }
+
+    private mutating func reconnect(_ session: Int, after delay: Duration) -> Action {
+        guard !stopping else {
+            sessions[session].state = .down
+            return .none
+        }
+        sessions[session].state = .connecting
+        return .connect(session: session, after: delay)
+    }
+
+    /// The open session with the fewest requests in flight and room for one more.
+    public func leastLoaded() -> Int? {
+        var best: Int?
+        var fewest = maxInFlight
+        for index in sessions.indices where sessions[index].state == .up && sessions[index].inFlight < fewest {
+            best = index
+            fewest = sessions[index].inFlight
+        }
+        return best
+    }
+
+    public mutating func sent(on session: Int) {
+        sessions[session].inFlight += 1
+        inFlight += 1
+    }
+
+    /// `count` answers (or failures) of requests sent on `session`'s connection `generation`.
+    public mutating func answered(on session: Int, generation: Int, count: Int = 1) {
+        guard sessions[session].generation == generation, sessions[session].state == .up else { return }
+        let answered = min(count, sessions[session].inFlight)
+        sessions[session].inFlight -= answered
+        inFlight -= answered
+    }
+
+    /// No more connections are opened; the ones up stay until the driver closes them.
+    public mutating func stop() {
+        stopping = true
+    }
+}
