@@ -1,4 +1,5 @@
 import Pipeline
+import ShieldConex
 import Testing
 
 /// Backoff doubles from 50 ms with ±50% jitter, never above 30 s; a record is retried for a time

@@ -151,17 +151,28 @@ import Testing
         }
     }
 
-    @Test func requestTimesOut() throws {
+    /// A request unanswered at its deadline fails with a timeout, and the connection is treated
+    /// as dead (half-open): it is closed, and the other requests on it fail at once, retryable,
+    /// to go again on another connection.
+    @Test func aRequestPastItsTimeoutFailsAndClosesTheConnection() throws {
         var configuration = ConnectionConfiguration()
         configuration.requestTimeout = .seconds(2)
         let harness = try Harness(configuration: configuration)
         let future = harness.send(.partnerValidate())
         _ = try harness.nextRequest()
-        harness.loop.advanceTime(by: .milliseconds(1500))
+        harness.loop.advanceTime(by: .milliseconds(1000))
+        let later = harness.send(.partnerValidate())
+        _ = try harness.nextRequest()
+        harness.loop.advanceTime(by: .milliseconds(500))
         #expect(Self.isPending(future))
         harness.loop.advanceTime(by: .seconds(1))
         #expect(throws: ShieldConexError.timeout) { try Self.outcome(future)?.get() }
-        #expect(harness.channel.isActive)
+        #expect(!harness.channel.isActive)
+        guard case .failure(let error as ShieldConexError)? = Self.outcome(later) else {
+            Issue.record("the other request did not fail with the connection")
+            return
+        }
+        #expect(error.isRetryable && "\(error)".contains("not answered in time"))
     }
 
     @Test func idleConnectionSendsHeartbeatsAndStaysUpWhenAnswered() throws {
@@ -196,16 +207,26 @@ import Testing
         #expect(!harness.channel.isActive)
     }
 
-    @Test func busyConnectionSendsNoHeartbeat() throws {
+    /// Heartbeats go on a busy connection too: a half-open one is found within the heartbeat
+    /// timeout, not only when a request times out.
+    @Test func aBusyConnectionSendsAHeartbeatEveryIntervalToo() throws {
         var configuration = ConnectionConfiguration()
         configuration.heartbeatInterval = .seconds(5)
         let harness = try Harness(configuration: configuration)
+        var actions: [String?] = []
         for _ in 0..<4 {
             harness.loop.advanceTime(by: .seconds(3))
             _ = harness.send(.partnerValidate())
-            #expect(try harness.nextRequest().actionName == "partner-validate")
+            while let frame = try harness.nextFrame() {
+                let request = try IncomingRequest.decode(frame.data)
+                actions.append(request.actionName)
+                if request.actionName == "heartbeat" {
+                    try harness.answer(Response(traceId: request.traceId!, action: "heartbeat", success: true, timestamp: 1))
+                }
+            }
         }
-        #expect(try harness.nextFrame() == nil)
+        #expect(actions.filter { $0 == "partner-validate" }.count == 4)
+        #expect(actions.filter { $0 == "heartbeat" }.count == 2, "\(actions)")
     }
 
     @Test func gracefulCloseSendsACloseFrameAndWaitsForTheAnswer() throws {

@@ -24,6 +24,11 @@ public struct DispatchPlanner: Sendable {
     public struct Send: Sendable, Equatable {
         public var seq: Int
         public var session: Int
+
+        public init(seq: Int, session: Int) {
+            self.seq = seq
+            self.session = session
+        }
     }
 
     /// Requests sent whose results are not yet durable, at most: the most a kill can cost in

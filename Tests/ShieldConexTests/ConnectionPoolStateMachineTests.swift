@@ -1,0 +1,107 @@
+import NIOCore
+import ShieldConex
+import Testing
+
+/// The pool's sessions through their states, with no sockets and no clock: generations,
+/// least-loaded choice, reconnect backoff, when to give up (unreachable, busy, refused).
+struct ConnectionPoolStateMachineTests {
+    struct Fixed: RandomNumberGenerator {
+        mutating func next() -> UInt64 { 1 << 63 }  // the middle of every jitter range
+    }
+
+    let start = NIODeadline.uptimeNanoseconds(5_000_000_000)
+    var random = Fixed()
+
+    func pool(_ count: Int = 2, maxInFlight: Int = 4) -> ConnectionPoolStateMachine {
+        ConnectionPoolStateMachine(count: count, maxInFlight: maxInFlight, policy: RetryPolicy(), now: start)
+    }
+
+    @Test func everySessionConnectsAtOnceAndEachConnectionIsANewGeneration() {
+        var pool = pool(3)
+        #expect(pool.start() == [.connect(session: 0, after: .zero), .connect(session: 1, after: .zero), .connect(session: 2, after: .zero)])
+        #expect(pool.allDown && pool.leastLoaded() == nil)
+        #expect(pool.connected(1, now: start) == 1)
+        #expect(pool.leastLoaded() == 1 && !pool.allDown && pool.upCount == 1)
+        #expect(pool.connected(1, now: start) == 2)
+    }
+
+    @Test func theLeastLoadedSessionWithRoomIsChosen() {
+        var pool = pool(2, maxInFlight: 2)
+        _ = pool.connected(0, now: start)
+        _ = pool.connected(1, now: start)
+        pool.sent(on: 0)
+        #expect(pool.leastLoaded() == 1)
+        pool.sent(on: 1)
+        pool.sent(on: 1)
+        #expect(pool.leastLoaded() == 0)
+        pool.sent(on: 0)
+        #expect(pool.leastLoaded() == nil && pool.inFlight == 4)
+        pool.answered(on: 1, generation: 1)
+        #expect(pool.leastLoaded() == 1 && pool.inFlight == 3)
+    }
+
+    @Test mutating func aLostConnectionIsOpenedAgainAndItsLateAnswersDoNotCount() {
+        var pool = pool(1)
+        let first = pool.connected(0, now: start)
+        pool.sent(on: 0)
+        pool.sent(on: 0)
+        #expect(pool.closed(0, generation: first, random: &random) == .connect(session: 0, after: .milliseconds(50)))
+        #expect(pool.inFlight == 0 && pool.reconnects == 1 && pool.sessions[0].state == .connecting)
+        // The old connection's closing, seen twice, and its late failures change nothing.
+        #expect(pool.closed(0, generation: first, random: &random) == .none)
+        let second = pool.connected(0, now: start)
+        pool.sent(on: 0)
+        pool.answered(on: 0, generation: first, count: 2)
+        #expect(pool.inFlight == 1 && pool.sessions[0].inFlight == 1)
+        pool.answered(on: 0, generation: second)
+        #expect(pool.inFlight == 0)
+    }
+
+    @Test mutating func anUnreachableServiceIsGivenUpAfterEightAttemptsInARowWithEverySessionDown() {
+        var pool = pool(2)
+        var actions: [ConnectionPoolStateMachine.Action] = []
+        for _ in 0..<8 { actions.append(pool.connectFailed(0, .unreachable, now: start, random: &random)) }
+        #expect(actions.prefix(7).allSatisfy { if case .connect(0, _) = $0 { true } else { false } })
+        // Backoff doubles: 50 ms before the second attempt, 100 ms before the third, ...
+        #expect(actions[0] == .connect(session: 0, after: .milliseconds(50)))
+        #expect(actions[1] == .connect(session: 0, after: .milliseconds(100)))
+        #expect(actions[7] == .giveUpUnreachable(attempts: 8))
+        // With another session up, the job goes on.
+        var healthy = self.pool(2)
+        _ = healthy.connected(1, now: start)
+        for _ in 0..<20 {
+            guard case .connect = healthy.connectFailed(0, .unreachable, now: start, random: &random) else { Issue.record("gave up"); return }
+        }
+    }
+
+    @Test mutating func aBusyServiceGetsTheRetryBudgetAndItsRetryAfter() {
+        var pool = pool(1)
+        #expect(pool.connectFailed(0, .busy(retryAfter: .seconds(3)), now: start, random: &random) == .connect(session: 0, after: .seconds(3)))
+        #expect(pool.connectFailed(0, .busy(retryAfter: nil), now: start + .seconds(10), random: &random) == .connect(session: 0, after: .milliseconds(100)))
+        for attempt in 0..<30 {
+            guard case .connect = pool.connectFailed(0, .busy(retryAfter: nil), now: start + .seconds(20), random: &random) else {
+                Issue.record("gave up at attempt \(attempt) within the budget"); return
+            }
+        }
+        let after = pool.connectFailed(0, .busy(retryAfter: nil), now: start + .seconds(601), random: &random)
+        #expect(after == .giveUpBusy(refusedFor: .seconds(601)))
+    }
+
+    @Test mutating func refusedCredentialsStopAtOnce() {
+        var pool = pool(2)
+        #expect(pool.connectFailed(0, .authentication, now: start, random: &random) == .giveUpAuthentication)
+        #expect(ConnectionPoolStateMachine.ConnectFailure(ShieldConexError.authenticationFailed(status: 401)) == .authentication)
+        #expect(ConnectionPoolStateMachine.ConnectFailure(ShieldConexError.handshakeRefused(status: 503, reason: "busy", retryAfter: .seconds(1))) == .busy(retryAfter: .seconds(1)))
+        #expect(ConnectionPoolStateMachine.ConnectFailure(ShieldConexError.handshakeRefused(status: 418, reason: "teapot")) == .unreachable)
+    }
+
+    @Test mutating func aStoppingPoolOpensNothingMore() {
+        var pool = pool(2)
+        let generation = pool.connected(0, now: start)
+        pool.stop()
+        #expect(pool.closed(0, generation: generation, random: &random) == .none)
+        #expect(pool.sessions[0].state == .down && pool.reconnects == 0)
+        #expect(pool.connectFailed(1, .unreachable, now: start, random: &random) == .none)
+        #expect(pool.sessions[1].state == .down)
+    }
+}
