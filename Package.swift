@@ -66,6 +66,7 @@ let package = Package(
             name: "ShieldConexTests",
             dependencies: [
                 "ShieldConex",
+                "TestSupport",
                 "Simulator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -77,6 +78,8 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        // Helpers every test target shares: temporary folders, generated card numbers, launching the binary.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(
             name: "Checkpoint",
@@ -84,7 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CheckpointTests",
-            dependencies: ["Checkpoint", "Simulator", "ShieldConex", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Checkpoint", "Simulator", "ShieldConex", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Pipeline",
@@ -110,6 +113,17 @@ let package = Package(
             path: "Benchmarks/ClientRoundTrip"
         ),
         .executableTarget(
+            name: "Floor",
+            dependencies: [
+                "ShieldConex",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Benchmarks/Floor"
+        ),
+        .executableTarget(
             name: "CheckpointThroughput",
             dependencies: ["Checkpoint"],
             path: "Benchmarks/CheckpointThroughput"
@@ -121,15 +135,15 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "ShieldConex", "Checkpoint", "Simulator"]
+            dependencies: ["Pipeline", "ShieldConex", "Checkpoint", "Simulator", "TestSupport"]
         ),
         .testTarget(
             name: "BatchTokenizeTests",
-            dependencies: ["BatchTokenize", "Pipeline", "ShieldConex", "Checkpoint"]
+            dependencies: ["BatchTokenize", "Pipeline", "ShieldConex", "Checkpoint", "TestSupport"]
         ),
         .testTarget(
             name: "SimulatorTests",
-            dependencies: ["Simulator", "ShieldConex"]
+            dependencies: ["Simulator", "ShieldConex", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -48,6 +48,12 @@ extension BatchTokenize {
         @Option(help: "Reset a connection (TCP RST) when its request N+1 arrives.")
         var dropAfter: Int?
 
+        @Option(help: "Reset the connection (TCP RST) that carries request number N, counted over all connections from 1 (repeatable, or N,N,...).")
+        var resetAt: [String] = []
+
+        @Option(help: "The connection that carries request number N stops answering and reading and stays open: a half-open connection (repeatable, or N,N,...).")
+        var stallAt: [String] = []
+
         @Option(help: "Requests per second allowed per key; excess is answered with --throttle-code.")
         var rateLimit: Double?
 
@@ -111,6 +117,8 @@ extension BatchTokenize {
             configuration.latency = latencyMs.map { .microseconds(Int64($0 * 1000)) }
             configuration.errorRate = errorRate
             configuration.dropAfter = dropAfter
+            configuration.resetAt = try Self.requestNumbers(resetAt, option: "--reset-at")
+            configuration.stallAt = try Self.requestNumbers(stallAt, option: "--stall-at")
             configuration.rateLimit = rateLimit
             configuration.throttleCode = ErrorCode(throttleCode)
             configuration.refuseRepeatedFields = refuseRepeatedFields
@@ -167,5 +175,21 @@ enum SignalWaiter {
 
     enum KeepAlive {
         nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    }
+}
+
+extension BatchTokenize.Simulate {
+    /// Request numbers given as repeated options or comma-separated lists.
+    static func requestNumbers(_ texts: [String], option: String) throws -> Set<Int> {
+        var numbers: Set<Int> = []
+        for text in texts {
+            for part in text.split(separator: ",") {
+                guard let number = Int(part.trimmingCharacters(in: .whitespaces)), number >= 1 else {
+                    throw ValidationError("\(option) takes request numbers from 1, not '\(part)'")
+                }
+                numbers.insert(number)
+            }
+        }
+        return numbers
     }
 }

@@ -167,7 +167,27 @@ public final class CheckpointStore {
         try database.transaction { try insertPending() }
     }
 
+    /// Writes `results` (and any buffered ones) in one transaction, in the order given: a later
+    /// result for a seq replaces an earlier one.
+    public func write(_ results: [RecordResult]) throws {
+        guard !results.isEmpty || !pending.isEmpty else { return }
+        try database.transaction {
+            try insertPending()
+            try insert(results)
+        }
+    }
+
     private func insertPending() throws {
+        guard !pending.isEmpty else { return }
+        // In seq order the B-tree grows at its right edge; a later result for a seq replaces an earlier one.
+        pending.sort { $0.seq < $1.seq }
+        try insert(pending)
+        pending.removeAll(keepingCapacity: true)
+        oldestPending = nil
+    }
+
+    private func insert(_ results: [RecordResult]) throws {
+        guard !results.isEmpty else { return }
         let insert = try database.statement(
             """
             INSERT OR REPLACE INTO result (seq, status, bfid, message_id, tokens, error_code, message, attempts, updated_at, digest)
@@ -175,9 +195,7 @@ public final class CheckpointStore {
             """
         )
         let now = Date().timeIntervalSince1970
-        // In seq order the B-tree grows at its right edge; a later result for a seq replaces an earlier one.
-        pending.sort { $0.seq < $1.seq }
-        for result in pending {
+        for result in results {
             try insert.bind(1, result.seq)
             try insert.bind(2, result.status.rawValue)
             try insert.bind(3, result.bfid)
@@ -191,8 +209,6 @@ public final class CheckpointStore {
             try insert.run()
             insert.resetForReuse()
         }
-        pending.removeAll(keepingCapacity: true)
-        oldestPending = nil
     }
 
     /// The stored result of `seq`, buffered or written.

@@ -8,23 +8,42 @@
 public struct DigestKey: @unchecked Sendable {
     // SymmetricKey is an immutable value (its storage is never changed after creation).
     let key: SymmetricKey
+    /// An HMAC with the key already set up (its padded key hashed): copied for every digest.
+    private let keyed: HMAC<SHA256>
 
     public init(secret: String) {
         key = SymmetricKey(
             data: HMAC<SHA256>.authenticationCode(for: Array("batch-tokenize checkpoint digests v1".utf8), using: SymmetricKey(data: Array(secret.utf8)))
         )
+        keyed = HMAC<SHA256>(key: key)
     }
 
     public static let local = DigestKey(secret: "batch-tokenize local simulator")
 
     /// A 16-byte HMAC-SHA256 of `parts`, each length-prefixed so that no two lists collide.
     public func digest(_ parts: [[UInt8]]) -> [UInt8] {
-        var mac = HMAC<SHA256>(key: key)
-        for part in parts {
-            let length = UInt32(truncatingIfNeeded: part.count)
-            mac.update(data: [UInt8(truncatingIfNeeded: length), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 24)])
-            mac.update(data: part)
-        }
+        var framed: [UInt8] = []
+        for part in parts { Self.appendPart(part, to: &framed) }
+        return digest(framed: framed)
+    }
+
+    /// Appends one part to a buffer of parts for ``digest(framed:)``: its length (32-bit little
+    /// endian), then its bytes.
+    @inlinable
+    public static func appendPart<Part: Collection<UInt8>>(_ part: Part, to framed: inout [UInt8]) {
+        let length = UInt32(truncatingIfNeeded: part.count)
+        framed.append(UInt8(truncatingIfNeeded: length))
+        framed.append(UInt8(truncatingIfNeeded: length >> 8))
+        framed.append(UInt8(truncatingIfNeeded: length >> 16))
+        framed.append(UInt8(truncatingIfNeeded: length >> 24))
+        framed.append(contentsOf: part)
+    }
+
+    /// The digest of parts framed by ``appendPart(_:to:)`` (the same as ``digest(_:)`` of the
+    /// parts), with one update over one buffer.
+    public func digest(framed: [UInt8]) -> [UInt8] {
+        var mac = keyed
+        framed.withUnsafeBytes { mac.update(data: $0) }
         return Array(mac.finalize().prefix(16))
     }
 

@@ -19,6 +19,12 @@ public struct SimulatorConfiguration: Sendable {
     public var errorRate: Double = 0
     /// Reset a connection (TCP RST, no close frame) when its request number N+1 arrives. Default never.
     public var dropAfter: Int?
+    /// Reset the connection (TCP RST) that carries the server's request number N (counted over
+    /// all connections from 1), for each N here: faults at chosen points of a run. Default none.
+    public var resetAt: Set<Int> = []
+    /// The connection that carries the server's request number N stops answering and reading,
+    /// and stays open (a half-open connection), for each N here. Default none.
+    public var stallAt: Set<Int> = []
     /// Requests per second allowed per key (burst: one second's worth); excess is answered with 1429.
     public var rateLimit: Double?
     /// The error code of a throttled answer: 1429 (ours) by default, or 8001, the only

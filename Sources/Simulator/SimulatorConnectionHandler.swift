@@ -16,6 +16,8 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
     private var requests = 0
     private var scratch = JSONWriter(capacity: 1024)
     private var closing = false
+    /// Stopped answering on purpose: reads nothing more, answers nothing, stays open.
+    private var stalled = false
     private let latencyNanoseconds: Double?
 
     init(engine: SimulatorEngine, key: String, seed: UInt64) {
@@ -32,14 +34,28 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary:
-            guard !closing else { return }
+            guard !closing, !stalled else { return }
             requests += 1
             if let limit = engine.configuration.dropAfter, requests > limit {
                 reset(context: context)
                 return
             }
+            if !engine.configuration.resetAt.isEmpty || !engine.configuration.stallAt.isEmpty {
+                let number = engine.nextFrameNumber()
+                if engine.configuration.resetAt.contains(number) {
+                    reset(context: context)
+                    return
+                }
+                if engine.configuration.stallAt.contains(number) {
+                    stalled = true
+                    engine.update { $0.connectionsStalled += 1 }
+                    context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+                    return
+                }
+            }
             answer(frame.unmaskedData, context: context)
         case .ping:
+            guard !stalled else { return }
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
@@ -82,7 +98,7 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
         }
         context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(delay))) {
             self.engine.update { $0.inFlight -= 1 }
-            guard !self.closing, context.channel.isActive else { return }
+            guard !self.closing, !self.stalled, context.channel.isActive else { return }
             context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
         }
     }

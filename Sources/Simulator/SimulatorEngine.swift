@@ -56,6 +56,14 @@ public final class SimulatorEngine: Sendable {
         state.withLockedValue { body(&$0.statistics) }
     }
 
+    /// Counts a frame received on any connection; returns its number (from 1).
+    func nextFrameNumber() -> Int {
+        state.withLockedValue { state in
+            state.statistics.framesReceived += 1
+            return state.statistics.framesReceived
+        }
+    }
+
     /// Reserves a connection slot; `false` when `maxConnections` are open.
     func openConnection() -> Bool {
         state.withLockedValue { state in

@@ -16,6 +16,10 @@ public struct SimulatorStatistics: Sendable, Hashable, CustomStringConvertible {
     public var peakInFlight = 0
     /// Connections reset on purpose (`dropAfter`) and closed for idleness.
     public var connectionsDropped = 0
+    /// Connections that stopped answering on purpose (`stallAt`).
+    public var connectionsStalled = 0
+    /// Text and binary frames received over all connections (the numbering of `resetAt`, `stallAt`).
+    public var framesReceived = 0
     public var connectionsIdleClosed = 0
     /// Requests refused with 1004 because their values named a field twice (`refuseRepeatedFields`).
     public var repeatedFieldsRefused = 0
@@ -25,6 +29,7 @@ public struct SimulatorStatistics: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var lines = ["simulator counters:"]
         lines.append("  requests: \(totalRequests)")
+        if connectionsStalled > 0 { lines.append("  connections stalled on purpose: \(connectionsStalled)") }
         for (action, count) in requestsByAction.sorted(by: { $0.key < $1.key }) {
             lines.append("    \(action): \(count)")
         }

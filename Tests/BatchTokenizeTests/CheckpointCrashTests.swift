@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Testing
+import TestSupport
 
 /// A writer is killed with SIGKILL at random moments; after each kill the checkpoint opens, its
 /// commit point agrees with the output file, and no committed result is lost.
@@ -9,10 +10,7 @@ import Testing
 
     /// Starts the writer, lets it commit `commits` times (reading its progress lines), then kills it.
     static func runAndKill(output: String, afterCommits commits: Int?) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = ["_checkpoint-writer", "--output", output, "--records", String(records)]
-        process.environment = CommandLineTests.environment()
+        let process = BinaryLauncher.process(["_checkpoint-writer", "--output", output, "--records", String(records)])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -1,44 +1,17 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The executable, run as a user would run it.
 @Suite(.serialized) struct CommandLineTests {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Outcome = BinaryLauncher.Outcome
 
-    static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("batch-tokenize").path
-    }
+    static var binary: String { BinaryLauncher.binary }
 
-    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        environment["SCX_API_KEY"] = nil
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        for (key, value) in extra { environment[key] = value }
-        return environment
-    }
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] { BinaryLauncher.environment(extra) }
 
     static func run(_ arguments: [String], environment extra: [String: String] = [:], directory: String? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = environment(extra)
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
+        try BinaryLauncher.run(arguments, environment: extra, directory: directory)
     }
 
     static func json(_ text: String) throws -> [String: Any] {
@@ -95,10 +68,7 @@ import Testing
 
     @Test func simulateServesUntilSignalledAndPrintsCounters() throws {
         let key = "Y2xpLXRlc3Q6a2V5"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["simulate", "--port", "0", "--key", key, "--seed", "1"]
-        process.environment = Self.environment()
+        let process = BinaryLauncher.process(["simulate", "--port", "0", "--key", key, "--seed", "1"])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

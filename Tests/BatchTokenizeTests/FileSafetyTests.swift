@@ -2,6 +2,7 @@
 import Foundation
 import ShieldConex
 import Testing
+import TestSupport
 
 /// What an operator can do to a job's files between two runs, and what the next run does about
 /// it: refuse, with the way out, rather than pad, overwrite or follow.
@@ -196,9 +197,8 @@ import Testing
 
         // Its card number changes to another of the same length (the file keeps its size).
         var bytes = try Data(contentsOf: URL(fileURLWithPath: input))
-        let body = String(seq)
-        let old = Luhn.appendingCheckDigit(to: "400000" + String(repeating: "0", count: 9 - body.count) + body)
-        let new = Luhn.appendingCheckDigit(to: "400001" + String(repeating: "0", count: 9 - body.count) + body)
+        let old = TestCards.pan(seq)
+        let new = TestCards.pan(seq, prefix: "400001")
         let range = try #require(bytes.range(of: Data("C\(seq),\(old),".utf8)))
         bytes.replaceSubrange(range, with: Data("C\(seq),\(new),".utf8))
         try bytes.write(to: URL(fileURLWithPath: input))

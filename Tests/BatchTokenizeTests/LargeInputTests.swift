@@ -2,6 +2,7 @@ import Foundation
 import Pipeline
 import ShieldConex
 import Testing
+import TestSupport
 
 /// A multi-million-row input is read in constant memory: the peak RSS of a dry run over
 /// 2,000,000 rows is about that of a run over 100,000.
@@ -12,8 +13,7 @@ import Testing
         var line: [UInt8] = []
         line.reserveCapacity(128)
         for index in 0..<rows {
-            let body = String(index)
-            let pan = Luhn.appendingCheckDigit(to: "400000" + String(repeating: "0", count: 9 - body.count) + body)
+            let pan = TestCards.pan(index)
             line.removeAll(keepingCapacity: true)
             line += "C\(index),\(pan),1229,123,\"Doe, Jane\",".utf8
             line += (index % 10 == 0 ? "\"call back\nlater\"" : "ok").utf8
@@ -25,10 +25,7 @@ import Testing
 
     /// Runs a dry run in a child process and returns its peak RSS in MiB.
     static func dryRunPeakRSS(input: String) throws -> (status: Int32, output: String, peakMiB: Double) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = ["run", "--input", input, "--map", "card_number=card_number:luhn", "--map", "card_exp=card_exp", "--dry-run"]
-        process.environment = CommandLineTests.environment()
+        let process = BinaryLauncher.process(["run", "--input", input, "--map", "card_number=card_number:luhn", "--map", "card_exp=card_exp", "--dry-run"])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -1,6 +1,7 @@
 import Foundation
 import ShieldConex
 import Testing
+import TestSupport
 
 /// What an operator sees and what a cron job checks: masked messages on every error path, exit
 /// codes per outcome, key files, the report and metrics files, progress lines off a terminal.
@@ -12,8 +13,7 @@ import Testing
 
     /// Generated Luhn-valid test PANs (on no card).
     static func pan(_ number: Int, prefix: String = "400000") -> String {
-        let body = String(number)
-        return Luhn.appendingCheckDigit(to: prefix + String(repeating: "0", count: 9 - body.count) + body)
+        TestCards.pan(number, prefix: prefix)
     }
 
     static func spaced(_ pan: String) -> String {

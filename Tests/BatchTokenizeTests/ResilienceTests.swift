@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 
 /// Signals, kills, throttling and idle timeouts: every run ends with a complete, ordered output.
 @Suite(.serialized) struct ResilienceTests {
@@ -12,10 +13,7 @@ import Testing
 
     /// Starts `batch-tokenize` with `arguments`; stderr is readable through the returned pipe.
     static func start(_ arguments: [String]) throws -> (process: Process, stderr: Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = arguments
-        process.environment = CommandLineTests.environment(["SCX_API_KEY": TokenizeRunTests.key])
+        let process = BinaryLauncher.process(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key])
         let stderr = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderr

@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import ShieldConex
 import Testing
+import TestSupport
 
 /// `batch-tokenize run` end to end against a simulator in its own process.
 @Suite(.serialized) struct TokenizeRunTests {
@@ -15,9 +16,9 @@ import Testing
         let output = Pipe()
 
         init(_ arguments: [String] = []) throws {
-            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.executableURL = URL(fileURLWithPath: BinaryLauncher.binary)
             process.arguments = ["simulate", "--port", "0", "--key", TokenizeRunTests.key, "--seed", "3"] + arguments
-            process.environment = CommandLineTests.environment()
+            process.environment = BinaryLauncher.environment()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -45,12 +46,7 @@ import Testing
         }
     }
 
-    struct Folder {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
-        init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
-        func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-        func remove() { try? FileManager.default.removeItem(at: url) }
-    }
+    typealias Folder = TestFolder
 
     static func readCSV(_ path: String) throws -> (header: [String], rows: [[String]]) {
         var reader = try CSVReader(path: path)
@@ -205,10 +201,7 @@ import Testing
         var kills = 0
         var lastCommitted = -1
         while kills < 5 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-            process.arguments = arguments
-            process.environment = CommandLineTests.environment(["SCX_API_KEY": Self.key])
+            let process = BinaryLauncher.process(arguments, environment: ["SCX_API_KEY": Self.key])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()

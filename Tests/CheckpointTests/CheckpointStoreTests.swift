@@ -3,14 +3,10 @@ import Foundation
 import Testing
 
 @testable import Checkpoint
+import TestSupport
 
 @Suite struct CheckpointStoreTests {
-    struct Folder {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString)")
-        init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
-        func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-        func remove() { try? FileManager.default.removeItem(at: url) }
-    }
+    typealias Folder = TestFolder
 
     static func identity(templateRef: String = "tpl", mapping: String = "card_number=card_number", size: Int64 = 100) -> JobIdentity {
         JobIdentity(

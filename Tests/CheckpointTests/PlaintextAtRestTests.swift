@@ -5,6 +5,7 @@ import Simulator
 import Testing
 
 @testable import Checkpoint
+import TestSupport
 
 /// A job with known card numbers and CVVs leaves none of them in the database, its WAL or its
 /// journal: only tokens, bfids, codes and messages are stored.
@@ -15,10 +16,7 @@ import Testing
         let secret = SymmetricKey(data: SHA256.hash(data: Array("plaintext-test".utf8)))
         let panCipher = TokenCipher(secret: secret, templateRef: "t", field: "card_number", kind: .cardNumber)
         let cvvCipher = TokenCipher(secret: secret, templateRef: "t", field: "card_cvv", kind: .digits)
-        let pans = (0..<500).map { index -> String in
-            let body = String(index * 7919)
-            return Luhn.appendingCheckDigit(to: "541234" + String(repeating: "0", count: 9 - body.count) + body)
-        }
+        let pans = (0..<500).map { TestCards.pan($0 * 7919, prefix: "541234") }
         let cvvs = (0..<500).map { String(format: "%04d", 1000 + ($0 * 37) % 9000) }
 
         var configuration = CheckpointStore.Configuration()

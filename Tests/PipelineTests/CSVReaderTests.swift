@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Pipeline
+import TestSupport
 
 @Suite struct CSVReaderTests {
     /// Reads a whole file: values of good records, and (number, line, code) of bad ones.

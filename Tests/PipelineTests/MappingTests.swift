@@ -3,11 +3,11 @@ import ShieldConex
 import Testing
 
 @testable import Pipeline
+import TestSupport
 
 @Suite struct MappingTests {
     static func pan(_ index: Int) -> String {
-        let body = String(index)
-        return Luhn.appendingCheckDigit(to: "411111" + String(repeating: "0", count: 9 - body.count) + body)
+        TestCards.pan(index, prefix: "411111")
     }
 
     /// Maps every record of `text` and renders it with fake tokens (`T<n>` for value n) and bfid `B<seq>`.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Pipeline
+import TestSupport
 
 @Suite struct NDJSONReaderTests {
     static func readAll(path: String, from position: RecordPosition? = nil) throws -> [InputRecord] {

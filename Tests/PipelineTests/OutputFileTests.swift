@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Pipeline
+import TestSupport
 
 @Suite struct OutputFileTests {
     @Test func writesCountOffsetsAndTruncateOnReopen() throws {

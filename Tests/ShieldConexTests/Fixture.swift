@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import ShieldConex
+import TestSupport
 
 /// The spec's sample messages, copied verbatim into `Fixtures/`.
 enum Fixture {
@@ -29,8 +30,7 @@ enum Fixture {
 enum TestPAN {
     /// A 16-digit Luhn-valid number with the given 6-digit prefix, varied by `index`.
     static func make(_ index: Int, prefix: String = "400000") -> String {
-        let body = String(index % 1_000_000_000)
-        return Luhn.appendingCheckDigit(to: prefix + String(repeating: "0", count: 9 - body.count) + body)
+        TestCards.pan(index, prefix: prefix)
     }
 
     static func isLuhnValid(_ number: String) -> Bool { Luhn.isValid(number) }

@@ -4,14 +4,14 @@ import ShieldConex
 import Testing
 
 @testable import Simulator
+import TestSupport
 
 @Suite struct TokenizationTests {
     let secret = SymmetricKey(data: SHA256.hash(data: Array("test".utf8)))
 
     /// Luhn-valid generated test numbers.
     static func pan(_ index: Int) -> String {
-        let body = String(index % 1_000_000_000)
-        return Luhn.appendingCheckDigit(to: "400000" + String(repeating: "0", count: 9 - body.count) + body)
+        TestCards.pan(index)
     }
 
     @Test func cardTokensKeepFirstSixAndLastFourAndReverse() {

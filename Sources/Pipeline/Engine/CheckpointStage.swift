@@ -96,16 +96,15 @@ final class CheckpointStage {
         let done = writer.runIfActive(eventLoop: loop) {
             let (store, output, rejects) = box.value
             try lock.withLock {
-                for result in work.results { try store.record(result) }
+                try store.write(work.results)
                 if !work.output.isEmpty { try output.write(work.output) }
                 if !work.rejects.isEmpty { try rejects.write(work.rejects) }
                 switch durability {
                 case .stored:
-                    try store.flush()
+                    break
                 case .synced:
                     try output.sync()
                     try rejects.sync()
-                    try store.flush()
                 case .committed(let point, let complete):
                     try output.sync()
                     try rejects.sync()

@@ -105,13 +105,12 @@ extension Engine {
     func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
         switch mapping {
         case .success(let mapped):
-            var parts: [[UInt8]] = []
-            parts.reserveCapacity(mapped.values.count * 2)
+            digestScratch.removeAll(keepingCapacity: true)
             for value in mapped.values {
-                parts.append(Array(value.name.utf8))
-                parts.append(Array(value.value.utf8))
+                DigestKey.appendPart(value.name.utf8, to: &digestScratch)
+                DigestKey.appendPart(value.value.utf8, to: &digestScratch)
             }
-            return digestKey.digest(parts)
+            return digestKey.digest(framed: digestScratch)
         case .failure:
             return digestKey.digest([record.bytes])
         }

@@ -56,6 +56,7 @@ final class Engine: @unchecked Sendable {
     var uncommitted = 0
     var lastWritten: (seq: Int, after: RecordPosition)?
     var line: [UInt8] = []
+    var digestScratch: [UInt8] = []
     var timer: RepeatedTask?
     let debug = ProcessInfo.processInfo.environment["BT_DEBUG"] != nil
     /// The input's size and the records finished before this run, for progress snapshots.

@@ -46,7 +46,14 @@ public struct ReorderWindow<Element> {
 
     /// The record of `seq`, changed in place (no copy); `nil` for a seq outside the window.
     public subscript(seq: Int) -> Element? {
-        get { contains(seq) ? storage[seq & mask] : nil }
+        // Borrowed, not copied: a copy of a record retains every array and string it holds.
+        _read {
+            if contains(seq) {
+                yield storage[seq & mask]
+            } else {
+                yield nil
+            }
+        }
         _modify {
             if contains(seq) {
                 yield &storage[seq & mask]
