@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Pipeline
 import ShieldConex
 
 extension BatchTokenize {
@@ -42,44 +43,26 @@ extension BatchTokenize {
             let place = "on \(resolved.endpoint)"
             // The template's line when the credentials failed first.
             let unchecked = templateRef.map { ["template \($0): not checked"] } ?? []
-            let client: ShieldConexConnection
-            do {
-                client = try await ShieldConexConnection.connectRetryingRefusals(
-                    to: resolved.endpoint, key: resolved.key, for: .seconds(60), configuration: configuration, logger: logger
-                )
-            } catch let error as ShieldConexError where error.isAuthenticationFailure {
+            let credentialsGood = "credentials: good (partner-validate succeeded \(place))"
+            switch await Preflight.check(
+                endpoint: resolved.endpoint, key: resolved.key, templateRef: templateRef, connection: configuration, retryFor: .seconds(60),
+                reference: "validate", logger: logger
+            ) {
+            case .good:
+                return ([credentialsGood] + (templateRef.map { ["template \($0): good (template-validate succeeded)"] } ?? []), ExitCodes.success)
+            case .handshakeRefused(let error):
                 return (["credentials: REFUSED \(place) (\(error)); check SCX_API_KEY, --key-file or --partner-id"] + unchecked, ExitCodes.refused)
-            } catch {
-                return (["credentials: not checked: cannot connect \(place) (\(error))"] + unchecked, ExitCodes.connection)
-            }
-            let outcome = await validations(client: client, place: place, templateRef: templateRef, unchecked: unchecked)
-            // Closed with a close handshake before the process ends (a strict server logs a bare TCP close as an error).
-            await client.close()
-            return outcome
-        }
-
-        static func validations(
-            client: ShieldConexConnection, place: String, templateRef: String?, unchecked: [String]
-        ) async -> (lines: [String], exitCode: ExitCode) {
-            var lines: [String] = []
-            do {
-                let partner = try await client.send(.partnerValidate(reference: "validate"))
-                guard partner.success else {
-                    lines.append("credentials: REFUSED \(place) (partner-validate: \(partner.failure?.description ?? "success: false"))")
-                    return (lines + unchecked, ExitCodes.refused)
-                }
-                lines.append("credentials: good (partner-validate succeeded \(place))")
-                guard let templateRef else { return (lines, ExitCodes.success) }
-                let template = try await client.send(.templateValidate(templateRef: templateRef, reference: "validate"))
-                guard template.success else {
-                    lines.append("template \(templateRef): REFUSED (template-validate: \(template.failure?.description ?? "not found or not provisioned for these credentials"))")
-                    return (lines, ExitCodes.refused)
-                }
-                lines.append("template \(templateRef): good (template-validate succeeded)")
-                return (lines, ExitCodes.success)
-            } catch {
-                lines.append("the connection failed \(place) before the answers came: \(error)")
-                return (lines, ExitCodes.connection)
+            case .credentialsRefused(let failure):
+                return (["credentials: REFUSED \(place) (partner-validate: \(failure?.description ?? "success: false"))"] + unchecked, ExitCodes.refused)
+            case .templateRefused(let failure):
+                return (
+                    [credentialsGood, "template \(templateRef ?? ""): REFUSED (template-validate: \(failure?.description ?? "not found or not provisioned for these credentials"))"],
+                    ExitCodes.refused
+                )
+            case .unreachable(let reason):
+                return (["credentials: not checked: cannot connect \(place) (\(reason))"] + unchecked, ExitCodes.connection)
+            case .lost(let reason):
+                return (["the connection failed \(place) before the answers came: \(reason)"], ExitCodes.connection)
             }
         }
     }

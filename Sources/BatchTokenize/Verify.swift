@@ -80,22 +80,33 @@ extension BatchTokenize {
 
             let resolved = try await connection.resolve(logger: logger)
             defer { Task { [resolved] in await resolved.shutdown() } }
+            switch await Preflight.check(
+                endpoint: resolved.endpoint, key: resolved.key, templateRef: templateRef, connection: connection.connectionConfiguration,
+                retryFor: .seconds(60), reference: nil, logger: logger
+            ) {
+            case .good:
+                break
+            case .handshakeRefused(let error):
+                Console.write("error: \(error)")
+                throw ExitCodes.refused
+            case .credentialsRefused(let failure):
+                Console.write("error: partner-validate failed: \(failure?.description ?? "the credentials were not accepted")")
+                throw ExitCodes.refused
+            case .templateRefused(let failure):
+                Console.write("error: template-validate failed for \(templateRef): \(failure?.description ?? "refused")")
+                throw ExitCodes.refused
+            case .unreachable(let reason), .lost(let reason):
+                Console.write("error: cannot connect: \(reason)")
+                throw ExitCodes.connection
+            }
             let client: ShieldConexConnection
             do {
                 client = try await ShieldConexConnection.connect(
                     to: resolved.endpoint, key: resolved.key, configuration: connection.connectionConfiguration, logger: logger
                 )
-            } catch let error as ShieldConexError where error.isAuthenticationFailure {
-                Console.write("error: \(error)")
-                throw ExitCodes.refused
             } catch {
                 Console.write("error: cannot connect: \(error)")
                 throw ExitCodes.connection
-            }
-            let template = try await client.send(.templateValidate(templateRef: templateRef))
-            guard template.success else {
-                Console.write("error: template-validate failed for \(templateRef): \(template.failure?.description ?? "refused")")
-                throw ExitCodes.refused
             }
             // A record whose bfid column holds several bfids was sent as several requests (the
             // k-th match of each field in the k-th): it is checked the same way, group by group.

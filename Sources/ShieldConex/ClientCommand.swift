@@ -4,6 +4,32 @@ import NIOCore
 public enum ClientCommand: Sendable {
     /// Send a validated request; the promise gets its answer or a ``ShieldConexError``.
     case send(Request, EventLoopPromise<Response>, timeout: TimeAmount?)
+    /// Send validated requests, one frame each, answered through `receiver` with their tags:
+    /// no promise per request.
+    case sendAll(RequestBatch)
     /// Start the close handshake; the promise completes when the channel is closed.
     case close(EventLoopPromise<Void>?)
+}
+
+/// Receives the answers of requests sent with ``ShieldConexConnection/send(_:tags:to:timeout:)``,
+/// on the connection's event loop: each answer (which may be `success: false`) or failure
+/// (invalid request, timeout, lost connection) once, with the tag its request was sent with.
+public protocol AnswerReceiver: AnyObject, Sendable {
+    func received(_ result: Result<Response, any Error>, tag: Int)
+}
+
+/// Requests sent together, each with a tag that its answer comes back with.
+public struct RequestBatch: Sendable {
+    public var requests: [Request]
+    public var tags: [Int]
+    public var receiver: any AnswerReceiver
+    public var timeout: TimeAmount?
+
+    public init(requests: [Request], tags: [Int], receiver: any AnswerReceiver, timeout: TimeAmount? = nil) {
+        precondition(requests.count == tags.count, "one tag per request")
+        self.requests = requests
+        self.tags = tags
+        self.receiver = receiver
+        self.timeout = timeout
+    }
 }

@@ -28,9 +28,19 @@ public struct MaskingKeyGenerator: Sendable {
     /// The next masking key: four fresh bytes of the buffer, refilled from the kernel when spent.
     public mutating func nextMaskingKey() -> WebSocketMaskingKey {
         if next + 4 > buffer.count { refill() }
-        defer { next += 4 }
         let start = next
-        return buffer.withUnsafeBufferPointer { bytes in WebSocketMaskingKey(bytes[start..<start + 4])! }
+        next += 4
+        let word = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt32.self) }
+        // Through `random(using:)`, which is inlinable and so specialised here (the Collection
+        // initializer is generic across modules, and costs more than the key is worth).
+        var source = OneWord(word: UInt64(word))
+        return .random(using: &source)
+    }
+
+    /// Hands out one word of the buffer: a full-range random `UInt32` takes exactly one.
+    private struct OneWord: RandomNumberGenerator {
+        var word: UInt64
+        mutating func next() -> UInt64 { word }
     }
 
     /// How many keys have been handed out of the current buffer (for tests).

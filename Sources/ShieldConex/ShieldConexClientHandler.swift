@@ -16,6 +16,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
 
     enum Pending {
         case request(EventLoopPromise<Response>)
+        case tagged(Int, any AnswerReceiver)
         case heartbeat
     }
 
@@ -84,6 +85,19 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
             let now = context.eventLoop.now
             send(request, pending: .request(responsePromise), deadline: now + (timeout ?? requestTimeout), now: now,
                  context: context, promise: promise)
+        case .sendAll(let batch):
+            guard case .open = state else {
+                let error = closedError
+                for tag in batch.tags { batch.receiver.received(.failure(error), tag: tag) }
+                promise?.fail(error)
+                return
+            }
+            let now = context.eventLoop.now
+            let deadline = now + (batch.timeout ?? requestTimeout)
+            for (request, tag) in zip(batch.requests, batch.tags) {
+                send(request, pending: .tagged(tag, batch.receiver), deadline: deadline, now: now, context: context, promise: nil)
+            }
+            promise?.succeed(())
         case .close(let closePromise):
             startClose(context: context, promise: closePromise)
             promise?.succeed(())
@@ -97,12 +111,18 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         let (id, traceId) = traceIds.next()
         scratch.bytes.removeAll(keepingCapacity: true)
         request.encode(traceId: traceId, into: &scratch)
-        var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count)
+        // Room before the payload for the frame header (at most 14 bytes), which the frame encoder
+        // then writes in place instead of as a buffer of its own: one buffer per frame.
+        var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count + Self.headerRoom)
+        buffer.moveWriterIndex(to: Self.headerRoom)
+        buffer.moveReaderIndex(to: Self.headerRoom)
         buffer.writeBytes(scratch.bytes)
         inFlight.insert(id, deadline: deadline, value: pending)
         let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: masks.nextMaskingKey(), data: buffer)
         context.write(wrapOutboundOut(frame), promise: promise)
     }
+
+    static let headerRoom = 14
 
     private var closedError: ShieldConexError {
         if case .closed(let error) = state { return error }
@@ -163,6 +183,8 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         case .request(let promise):
             if configuration.keepRawResponses { response.raw = String(buffer: data) }
             promise.succeed(response)
+        case .tagged(let tag, let receiver):
+            receiver.received(.success(response), tag: tag)
         case .heartbeat:
             health.heartbeatAnswered()
             if !response.success {
@@ -227,6 +249,9 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
             case .request(let promise):
                 expired.requests += 1
                 promise.fail(ShieldConexError.timeout)
+            case .tagged(let tag, let receiver):
+                expired.requests += 1
+                receiver.received(.failure(ShieldConexError.timeout), tag: tag)
             case .heartbeat:
                 expired.heartbeat = true
             }
@@ -269,7 +294,11 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
 
     private func failAll(_ error: ShieldConexError) {
         for pending in inFlight.removeAll() {
-            if case .request(let promise) = pending { promise.fail(error) }
+            switch pending {
+            case .request(let promise): promise.fail(error)
+            case .tagged(let tag, let receiver): receiver.received(.failure(error), tag: tag)
+            case .heartbeat: break
+            }
         }
     }
 }

@@ -43,7 +43,13 @@ public final class ShieldConexConnection: Sendable {
     /// handler, so its requests are failed here rather than left waiting.
     private static func submit(_ commands: [ClientCommand], on channel: any Channel) {
         guard channel.isActive else {
-            for case .send(_, let promise, _) in commands { promise.fail(ShieldConexError.connectionClosed) }
+            for command in commands {
+                switch command {
+                case .send(_, let promise, _): promise.fail(ShieldConexError.connectionClosed)
+                case .sendAll(let batch): for tag in batch.tags { batch.receiver.received(.failure(ShieldConexError.connectionClosed), tag: tag) }
+                case .close: break
+                }
+            }
             return
         }
         for command in commands { channel.write(command, promise: nil) }
@@ -74,6 +80,32 @@ public final class ShieldConexConnection: Sendable {
             channel.eventLoop.execute { Self.submit(ready, on: channel) }
         }
         return futures
+    }
+
+    /// Sends several requests with one flush, without a promise each: every answer (or failure)
+    /// reaches `receiver` on the connection's event loop with the tag its request was sent with.
+    public func send(_ requests: [Request], tags: [Int], to receiver: any AnswerReceiver, timeout: Duration? = nil) {
+        var valid: [Request] = []
+        var validTags: [Int] = []
+        valid.reserveCapacity(requests.count)
+        validTags.reserveCapacity(requests.count)
+        for (request, tag) in zip(requests, tags) {
+            do {
+                try request.validate()
+                valid.append(request)
+                validTags.append(tag)
+            } catch {
+                receiver.received(.failure(error), tag: tag)
+            }
+        }
+        guard !valid.isEmpty else { return }
+        let command = ClientCommand.sendAll(RequestBatch(requests: valid, tags: validTags, receiver: receiver, timeout: timeout?.timeAmount))
+        let channel = self.channel
+        if channel.eventLoop.inEventLoop {
+            Self.submit([command], on: channel)
+        } else {
+            channel.eventLoop.execute { Self.submit([command], on: channel) }
+        }
     }
 
     /// Sends one request and waits for its answer.

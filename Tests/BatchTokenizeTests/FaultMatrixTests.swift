@@ -6,7 +6,7 @@ import Testing
 /// every run of 20,000 records ends with a complete, correct output in input order, byte for byte
 /// the output of a run against a healthy server (both with `--deterministic-ids`, so that a
 /// request sent again gets the same bfid).
-@Suite(.serialized) struct FaultMatrixTests {
+struct FaultMatrixTests {
     static let records = 20_000
 
     struct Fault: Sendable, CustomTestStringConvertible {
@@ -43,8 +43,8 @@ import Testing
         ),
         Fault(
             name: "throttling with 8001",
-            simulator: ["--rate-limit", "2000", "--throttle-code", "8001"],
-            client: ["--rate", "3000"],
+            // Below what the client sends however busy the machine is: it must meet the limit.
+            simulator: ["--rate-limit", "1000", "--throttle-code", "8001"],
             happened: { JobKindsTests.counter("8001", in: $0) > 0 }
         ),
     ]

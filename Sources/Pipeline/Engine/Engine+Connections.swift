@@ -47,6 +47,7 @@ extension Engine {
         }
         let generation = pool.connected(session, now: .now())
         connections[session] = connection
+        receivers[session] = SessionReceiver(engine: self, session: session, generation: generation)
         connection.closeFuture.whenComplete { [self] _ in closed(session, generation: generation) }
         if stopping { Task { await connection.close() } }
         pump()
@@ -66,5 +67,24 @@ extension Engine {
         guard !finishing else { return }
         perform(pool.closed(session, generation: generation, random: &random), error: nil)
         schedulePump()
+    }
+}
+
+/// Hands the answers of one connection to the engine, with the session and generation they
+/// belong to (answers of a replaced connection do not count against its successor). Called on
+/// the engine's loop, where the connection lives.
+final class SessionReceiver: AnswerReceiver, @unchecked Sendable {
+    let engine: Engine
+    let session: Int
+    let generation: Int
+
+    init(engine: Engine, session: Int, generation: Int) {
+        self.engine = engine
+        self.session = session
+        self.generation = generation
+    }
+
+    func received(_ result: Result<Response, any Error>, tag: Int) {
+        engine.answered(seq: tag, session: session, generation: generation, result)
     }
 }

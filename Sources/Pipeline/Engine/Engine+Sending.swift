@@ -71,10 +71,9 @@ extension Engine {
                 requests.append(request(for: seq))
                 window[seq]!.sentAt = now
             }
-            let futures = connection.send(requests)
-            for (seq, future) in zip(seqs, futures) {
-                future.whenComplete { [self] result in answered(seq: seq, session: session, generation: generation, result) }
-            }
+            // Answers come back through the session's receiver, tagged with their seq: no
+            // promise and no callback allocated per request.
+            connection.send(requests, tags: seqs, to: receivers[session]!)
         }
     }
 

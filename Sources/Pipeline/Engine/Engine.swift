@@ -33,6 +33,8 @@ final class Engine: @unchecked Sendable {
     var planner: DispatchPlanner
     var pool: ConnectionPoolStateMachine
     var connections: [ShieldConexConnection?]
+    /// Each connection's receiver of answers (it knows its session and generation).
+    var receivers: [SessionReceiver?]
     var random = SystemRandomNumberGenerator()
     let promise: EventLoopPromise<JobSummary>
 
@@ -126,11 +128,14 @@ final class Engine: @unchecked Sendable {
         window = ReorderWindow(start: start, limit: connections * inFlight * 16)
         let now = NIODeadline.now()
         planner = DispatchPlanner(
+            // What a kill can cost in requests sent again: the requests in flight and the results
+            // not yet durable together stay within the in-flight limit of all connections.
             action: action, undurableLimit: connections * inFlight, rate: configuration.rate, burst: configuration.burst,
             adaptiveRate: configuration.adaptiveRate, now: now
         )
         pool = ConnectionPoolStateMachine(count: connections, maxInFlight: inFlight, policy: configuration.retry, now: now)
         self.connections = Array(repeating: nil, count: connections)
+        receivers = Array(repeating: nil, count: connections)
         classifier = AnswerClassifier(action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking)
         tlsContext = NIOSSLContextBox()
         promise = loop.makePromise()

@@ -4,17 +4,18 @@
 ///
 /// Records enter in seq order (``append(_:)``); a record leaves only from the front, once it is
 /// finished (``popFinished(_:)``), so the window holds at most ``limit`` records, and the
-/// reader stops while it is full.
-public struct ReorderWindow<Element> {
+/// reader stops while it is full. Records are read and changed where they lie, never copied (a
+/// copy of a record retains every array and string it holds); hence not copyable itself.
+public struct ReorderWindow<Element>: ~Copyable {
     /// The most records the window holds.
     public let limit: Int
     /// The seq of the oldest record not yet written.
     public private(set) var nextToWrite: Int
     /// The seq the next record read will have.
     public private(set) var nextToRead: Int
-    private var storage: [Element?]
-    /// `storage.count - 1`; the storage's size is a power of two.
-    private var mask: Int
+    /// `capacity` slots, a power of two; the record of `seq` is at `seq & (capacity - 1)`.
+    private var storage: UnsafeMutablePointer<Element?>
+    private var capacity: Int
 
     /// A window whose first record will have seq `start`.
     public init(start: Int, limit: Int) {
@@ -22,9 +23,14 @@ public struct ReorderWindow<Element> {
         self.limit = limit
         nextToWrite = start
         nextToRead = start
-        let capacity = min(64, Self.powerOfTwo(atLeast: limit))
-        storage = Array(repeating: nil, count: capacity)
-        mask = capacity - 1
+        capacity = min(64, Self.powerOfTwo(atLeast: limit))
+        storage = .allocate(capacity: capacity)
+        storage.initialize(repeating: nil, count: capacity)
+    }
+
+    deinit {
+        storage.deinitialize(count: capacity)
+        storage.deallocate()
     }
 
     public var count: Int { nextToRead - nextToWrite }
@@ -33,30 +39,29 @@ public struct ReorderWindow<Element> {
 
     /// Adds the next record read; its seq is ``nextToRead``, which is returned.
     @discardableResult
-    public mutating func append(_ element: Element) -> Int {
+    public mutating func append(_ element: consuming Element) -> Int {
         precondition(!isFull, "the reorder window is full")
-        if count == storage.count { grow() }
+        if count == capacity { grow() }
         let seq = nextToRead
-        storage[seq & mask] = element
+        storage[seq & (capacity - 1)] = element
         nextToRead += 1
         return seq
     }
 
     public func contains(_ seq: Int) -> Bool { seq >= nextToWrite && seq < nextToRead }
 
-    /// The record of `seq`, changed in place (no copy); `nil` for a seq outside the window.
+    /// The record of `seq`, read or changed in place; `nil` for a seq outside the window.
     public subscript(seq: Int) -> Element? {
-        // Borrowed, not copied: a copy of a record retains every array and string it holds.
         _read {
             if contains(seq) {
-                yield storage[seq & mask]
+                yield storage[seq & (capacity - 1)]
             } else {
                 yield nil
             }
         }
         _modify {
             if contains(seq) {
-                yield &storage[seq & mask]
+                yield &storage[seq & (capacity - 1)]
             } else {
                 var outside: Element? = nil
                 yield &outside
@@ -65,9 +70,10 @@ public struct ReorderWindow<Element> {
     }
 
     /// Takes the oldest record out when `isFinished` says it can be written.
-    public mutating func popFinished(_ isFinished: (Element) -> Bool) -> (seq: Int, element: Element)? {
-        guard nextToWrite < nextToRead, let element = storage[nextToWrite & mask], isFinished(element) else { return nil }
-        storage[nextToWrite & mask] = nil
+    public mutating func popFinished(_ isFinished: (borrowing Element) -> Bool) -> (seq: Int, element: Element)? {
+        guard nextToWrite < nextToRead else { return nil }
+        let slot = storage + (nextToWrite & (capacity - 1))
+        guard slot.pointee != nil, isFinished(slot.pointee!), let element = slot.pointee.take() else { return nil }
         defer { nextToWrite += 1 }
         return (nextToWrite, element)
     }
@@ -76,13 +82,15 @@ public struct ReorderWindow<Element> {
     public var seqs: Range<Int> { nextToWrite..<nextToRead }
 
     private mutating func grow() {
-        var larger: [Element?] = Array(repeating: nil, count: storage.count * 2)
-        let largerMask = larger.count - 1
+        let larger = UnsafeMutablePointer<Element?>.allocate(capacity: capacity * 2)
+        larger.initialize(repeating: nil, count: capacity * 2)
         for seq in nextToWrite..<nextToRead {
-            larger[seq & largerMask] = storage[seq & mask]
+            larger[seq & (capacity * 2 - 1)] = storage[seq & (capacity - 1)].take()
         }
+        storage.deinitialize(count: capacity)
+        storage.deallocate()
         storage = larger
-        mask = largerMask
+        capacity *= 2
     }
 
     static func powerOfTwo(atLeast value: Int) -> Int {

@@ -5,14 +5,17 @@ import Testing
 /// order they finish in, the window never holds more than its limit, and a seq outside it is
 /// neither found nor changed.
 struct ReorderWindowTests {
-    struct Record {
+    struct Record: Equatable {
         var seq: Int
         var finished = false
     }
 
     @Test func recordsLeaveInInputOrderWhateverOrderTheyFinishIn() {
         var window = ReorderWindow<Record>(start: 0, limit: 1_000)
-        for seq in 0..<500 { #expect(window.append(Record(seq: seq)) == seq) }
+        for seq in 0..<500 {
+            let appended = window.append(Record(seq: seq))
+            #expect(appended == seq)
+        }
         var written: [Int] = []
         // Finish from the back: nothing can leave until seq 0 finishes.
         for seq in (0..<500).reversed() {
@@ -24,29 +27,41 @@ struct ReorderWindowTests {
             if seq > 0 { #expect(written.isEmpty) }
         }
         #expect(written == Array(0..<500))
-        #expect(window.isEmpty && window.nextToWrite == 500 && window.nextToRead == 500)
+        let (empty, nextToWrite, nextToRead) = (window.isEmpty, window.nextToWrite, window.nextToRead)
+        #expect(empty && nextToWrite == 500 && nextToRead == 500)
     }
 
     @Test func aFullWindowTakesNoMoreUntilItsFrontLeaves() {
         var window = ReorderWindow<Record>(start: 0, limit: 3)
         for seq in 0..<3 { window.append(Record(seq: seq)) }
-        #expect(window.isFull)
+        var full = window.isFull
+        #expect(full)
         window[1]!.finished = true
-        #expect(window.popFinished { $0.finished } == nil, "seq 1 is finished but seq 0 is not")
-        #expect(window.isFull)
+        let early = window.popFinished { $0.finished }
+        #expect(early == nil, "seq 1 is finished but seq 0 is not")
+        full = window.isFull
+        #expect(full)
         window[0]!.finished = true
-        #expect(window.popFinished { $0.finished }?.seq == 0)
-        #expect(window.popFinished { $0.finished }?.seq == 1)
-        #expect(!window.isFull && window.count == 1)
+        let first = window.popFinished { $0.finished }?.seq
+        let second = window.popFinished { $0.finished }?.seq
+        #expect(first == 0 && second == 1)
+        full = window.isFull
+        var count = window.count
+        #expect(!full && count == 1)
         window.append(Record(seq: 3))
-        #expect(window.count == 2 && window.seqs == 2..<4)
+        count = window.count
+        let seqs = window.seqs
+        #expect(count == 2 && seqs == 2..<4)
     }
 
     @Test func aResumedWindowStartsAtTheCommitPoint() {
         var window = ReorderWindow<Record>(start: 41_000, limit: 8)
-        #expect(window.append(Record(seq: 41_000)) == 41_000)
-        #expect(window.contains(41_000) && !window.contains(40_999) && !window.contains(41_001))
-        #expect(window[40_999] == nil)
+        let seq = window.append(Record(seq: 41_000))
+        #expect(seq == 41_000)
+        let (inside, before, after) = (window.contains(41_000), window.contains(40_999), window.contains(41_001))
+        #expect(inside && !before && !after)
+        let outside = window[40_999]
+        #expect(outside == nil)
     }
 
     @Test func aSeqOutsideTheWindowIsNotChanged() {
@@ -54,7 +69,8 @@ struct ReorderWindowTests {
         window.append(Record(seq: 0))
         window[7]?.finished = true
         window[-1]?.finished = true
-        #expect(window.count == 1 && window[0]?.finished == false)
+        let (count, finished) = (window.count, window[0]?.finished)
+        #expect(count == 1 && finished == false)
     }
 
     @Test func growingKeepsEveryRecordAtItsSeq() {
@@ -63,6 +79,9 @@ struct ReorderWindowTests {
         for seq in 0..<50 { window.append(Record(seq: seq, finished: true)) }
         for _ in 0..<40 { _ = window.popFinished { $0.finished } }
         for seq in 50..<2_000 { window.append(Record(seq: seq)) }
-        for seq in window.seqs { #expect(window[seq]?.seq == seq) }
+        for seq in window.seqs {
+            let found = window[seq]?.seq
+            #expect(found == seq)
+        }
     }
 }
