@@ -22,7 +22,7 @@ swift build -c release --product Floor >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 sim=
-trap '[ -n "$sim" ] && kill -INT $sim 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$sim" ] && kill $sim 2>/dev/null; rm -rf "$work"' EXIT
 python3 scripts/generate-cards.py --rows "$rows" --seed 1 --format csv --out "$work/cards.csv"
 if [ $peer = yes ] && ! [ -x .build-venv/peer/bin/python ]; then
   python3 -m venv .build-venv/peer
@@ -96,7 +96,8 @@ sim=$!
 until grep -q "listening on" "$work/floor.out" 2>/dev/null; do sleep 0.1; done
 floor_url=$(sed -n 's/^listening on //p' "$work/floor.out")
 /usr/bin/time -f "%e %U %S %M" -o "$work/floor.time" "$bin/Floor" client "$floor_url" "$rows" 4 64 280 > "$work/floor.result"
-kill -INT $sim 2>/dev/null || true
+# SIGTERM: a background job of a script ignores SIGINT, and the bare server has no handler of its own.
+kill $sim 2>/dev/null || true
 wait $sim 2>/dev/null || true
 sim=
 report floor "$work/floor.time" "bare WebSocket, 280-byte frames"

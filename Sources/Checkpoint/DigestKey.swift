@@ -10,12 +10,15 @@ public struct DigestKey: @unchecked Sendable {
     let key: SymmetricKey
     /// An HMAC with the key already set up (its padded key hashed): copied for every digest.
     private let keyed: HMAC<SHA256>
+    /// The key of record digests (version 2): 16 bytes of an HMAC of the digest key.
+    private let records: SipHash128
 
     public init(secret: String) {
         key = SymmetricKey(
             data: HMAC<SHA256>.authenticationCode(for: Array("batch-tokenize checkpoint digests v1".utf8), using: SymmetricKey(data: Array(secret.utf8)))
         )
         keyed = HMAC<SHA256>(key: key)
+        records = SipHash128(key: Array(HMAC<SHA256>.authenticationCode(for: Array("record digests v2".utf8), using: key)))
     }
 
     public static let local = DigestKey(secret: "batch-tokenize local simulator")
@@ -45,6 +48,24 @@ public struct DigestKey: @unchecked Sendable {
         var mac = keyed
         framed.withUnsafeBytes { mac.update(data: $0) }
         return Array(mac.finalize().prefix(16))
+    }
+
+    /// The digest of a record's values stored with its result: a version byte (2) and the 16
+    /// bytes of SipHash-2-4-128 over the framed parts (see ``appendPart(_:to:)``).
+    public func recordDigest(framed: [UInt8]) -> [UInt8] {
+        let (first, second) = framed.withUnsafeBytes { records.hash($0) }
+        var digest = [UInt8](repeating: 2, count: 17)
+        for index in 0..<8 {
+            digest[1 + index] = UInt8(truncatingIfNeeded: first >> (8 * UInt64(index)))
+            digest[9 + index] = UInt8(truncatingIfNeeded: second >> (8 * UInt64(index)))
+        }
+        return digest
+    }
+
+    /// Whether a stored record digest is the digest of these framed parts: version 2
+    /// (``recordDigest(framed:)``), or the 16-byte HMAC of checkpoints written before it.
+    public func recordDigest(_ stored: [UInt8], matches framed: [UInt8]) -> Bool {
+        stored.count == 16 ? stored == digest(framed: framed) : stored == recordDigest(framed: framed)
     }
 
     /// A full HMAC-SHA256 over a stream of chunks, in hex.

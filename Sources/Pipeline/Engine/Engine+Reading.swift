@@ -90,7 +90,7 @@ extension Engine {
             }
             // A record edited in place since its result was stored is sent again: the result
             // belongs to the values it had then.
-            if let digest = stored.digest, digest != recordDigest(slot.record, remapped) { return false }
+            if let digest = stored.digest, !digestKey.recordDigest(digest, matches: framedValues(slot.record, remapped)) { return false }
             summary.reusedFromCheckpoint += 1
             switch stored.status {
             case .done: slot.outcome = .done(bfid: stored.bfid, values: stored.tokens)
@@ -103,16 +103,22 @@ extension Engine {
 
     /// The keyed digest of a record's mapped values (its bytes when it does not map).
     func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
+        digestKey.recordDigest(framed: framedValues(record, mapping))
+    }
+
+    /// What a record's digest is taken over: its mapped values' names and values, each framed
+    /// with its length (its bytes when it does not map).
+    func framedValues(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
+        digestScratch.removeAll(keepingCapacity: true)
         switch mapping {
         case .success(let mapped):
-            digestScratch.removeAll(keepingCapacity: true)
             for value in mapped.values {
                 DigestKey.appendPart(value.name.utf8, to: &digestScratch)
                 DigestKey.appendPart(value.value.utf8, to: &digestScratch)
             }
-            return digestKey.digest(framed: digestScratch)
         case .failure:
-            return digestKey.digest([record.bytes])
+            DigestKey.appendPart(record.bytes, to: &digestScratch)
         }
+        return digestScratch
     }
 }

@@ -1,0 +1,36 @@
+import Testing
+
+@testable import Checkpoint
+
+/// SipHash-2-4-128 against the reference implementation's vectors (key 00..0f, message
+/// 00..len-1), and the record digest's versions.
+struct SipHash128Tests {
+    let key = Array(UInt8(0)...UInt8(15))
+
+    func hash(_ length: Int) -> [UInt8] {
+        let message = (0..<length).map { UInt8($0) }
+        let (first, second) = message.withUnsafeBytes { SipHash128(key: key).hash($0) }
+        return (0..<8).map { UInt8(truncatingIfNeeded: first >> (8 * UInt64($0))) } + (0..<8).map { UInt8(truncatingIfNeeded: second >> (8 * UInt64($0))) }
+    }
+
+    @Test func referenceVectors() {
+        #expect(hash(0) == [0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93])
+        #expect(hash(1) == [0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45])
+    }
+
+    @Test func recordDigestsOfBothVersionsAreRecognised() {
+        let key = DigestKey(secret: "test")
+        var framed: [UInt8] = []
+        DigestKey.appendPart(Array("card_number".utf8), to: &framed)
+        DigestKey.appendPart(Array("4000000000000002".utf8), to: &framed)
+        let current = key.recordDigest(framed: framed)
+        #expect(current.count == 17 && current[0] == 2)
+        #expect(key.recordDigest(current, matches: framed))
+        #expect(key.recordDigest(key.digest(framed: framed), matches: framed), "a digest of a checkpoint written before version 2")
+        var other: [UInt8] = []
+        DigestKey.appendPart(Array("card_number".utf8), to: &other)
+        DigestKey.appendPart(Array("4000000000000010".utf8), to: &other)
+        #expect(!key.recordDigest(current, matches: other))
+        #expect(DigestKey(secret: "another").recordDigest(framed: framed) != current, "another key, another digest")
+    }
+}
