@@ -33,6 +33,9 @@ extension Engine {
         }
         let generations = plan.sends.map { pool.sessions[$0.session].generation }
         stage.submit().whenComplete { [self] result in
+            // The job ended meanwhile (its connections are closing): these reads never left, and
+            // the next run finds them recorded as sent (outcome unknown), as after a kill.
+            guard !finishing else { return }
             if case .failure(let error) = result {
                 if failure == nil { failure = error }
                 schedulePump()
@@ -60,7 +63,7 @@ extension Engine {
         for send in sends { bySession[send.session].append(send.seq) }
         for (session, seqs) in bySession.enumerated() where !seqs.isEmpty {
             let generation = pool.sessions[session].generation
-            guard let connection = connections[session] else {
+            guard let connection = connections[session], let receiver = receivers[session] else {
                 // The session went down between choosing it and sending: the requests are lost.
                 for seq in seqs { answered(seq: seq, session: session, generation: generation, .failure(ShieldConexError.connectionClosed)) }
                 continue
@@ -73,7 +76,7 @@ extension Engine {
             }
             // Answers come back through the session's receiver, tagged with their seq: no
             // promise and no callback allocated per request.
-            connection.send(requests, tags: seqs, to: receivers[session]!)
+            connection.send(requests, tags: seqs, to: receiver)
         }
     }
 
