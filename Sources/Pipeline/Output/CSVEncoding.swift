@@ -2,18 +2,27 @@
 enum CSVEncoding {
     /// Appends `value` as one field, in quotes if it was quoted before or needs them now.
     static func append(_ value: String, quoted: Bool, delimiter: UInt8, to out: inout [UInt8]) {
-        let bytes = value.utf8
-        let needsQuotes = quoted
-            || bytes.contains { $0 == delimiter || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-        guard needsQuotes else {
-            out.append(contentsOf: bytes)
-            return
+        var value = value
+        // Through the string's contiguous UTF-8 (no copy for a native string): a byte loop over
+        // a buffer, where `String.UTF8View` goes index by index.
+        value.withUTF8 { bytes in
+            var needsQuotes = quoted
+            if !needsQuotes {
+                for byte in bytes where byte == delimiter || byte == UInt8(ascii: "\"") || byte == 0x0A || byte == 0x0D {
+                    needsQuotes = true
+                    break
+                }
+            }
+            guard needsQuotes else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            out.append(UInt8(ascii: "\""))
+            for byte in bytes {
+                out.append(byte)
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+            }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            out.append(byte)
-            if byte == UInt8(ascii: "\"") { out.append(byte) }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
