@@ -84,6 +84,7 @@ public final class ShieldConexConnection: Sendable {
 
     /// Sends several requests with one flush, without a promise each: every answer (or failure)
     /// reaches `receiver` on the connection's event loop with the tag its request was sent with.
+    /// A request that is not valid (nothing is sent) is reported at once, on the caller's thread.
     public func send(_ requests: [Request], tags: [Int], to receiver: any AnswerReceiver, timeout: Duration? = nil) {
         var valid: [Request] = []
         var validTags: [Int] = []
