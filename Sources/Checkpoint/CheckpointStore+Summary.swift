@@ -2,10 +2,10 @@ import Foundation
 
 extension CheckpointStore {
     /// Reads the summary of the checkpoint at `path` through a read-only connection of its own
-    /// (it works while a job is writing).
+    /// (it works while a job is writing): the tally of the committed records, and the stored
+    /// results after the commit point (the latest of each seq).
     public static func summary(path: String) throws -> CheckpointSummary {
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("no checkpoint at \(path)") }
-        let database = try SQLiteDatabase(path: path, mode: .readOnly)
+        let database = try openReadOnly(path: path)
         let job = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
         guard try job.step(), let text = job.text(0) else { throw CheckpointError("\(path) is not a batch-tokenize checkpoint") }
         let identity = try JobIdentity.decoded(text)
@@ -15,25 +15,75 @@ extension CheckpointStore {
             identity: identity, commitPoint: point, recordsCommitted: (point?.seq ?? -1) + 1, resultsStored: 0, done: 0,
             rejectedByErrorCode: [:], outcomeUnknown: 0, firstUpdate: nil, lastUpdate: nil, complete: complete
         )
-        let counts = try database.statement("SELECT status, error_code, COUNT(*), MIN(updated_at), MAX(updated_at) FROM result GROUP BY status, error_code")
-        var first = Double.infinity
-        var last = -Double.infinity
-        while try counts.step() {
-            let count = counts.int(2)
+        func count(status: Int, errorCode: String?, _ count: Int) {
             summary.resultsStored += count
-            switch RecordResult.Status(rawValue: counts.int(0)) {
+            switch RecordResult.Status(rawValue: status) {
             case .done: summary.done += count
-            case .rejected: summary.rejectedByErrorCode[counts.text(1) ?? "unknown", default: 0] += count
+            case .rejected: summary.rejectedByErrorCode[errorCode ?? "unknown", default: 0] += count
             case .transient: summary.transient += count
             case .outcomeUnknown, .sent, nil: summary.outcomeUnknown += count
             }
-            first = min(first, counts.double(3))
-            last = max(last, counts.double(4))
         }
-        if summary.resultsStored > 0 {
-            summary.firstUpdate = Date(timeIntervalSince1970: first)
-            summary.lastUpdate = Date(timeIntervalSince1970: last)
+        if try hasLegacyResults(database) {
+            // Not yet moved into blocks (that happens when a run reopens it): one row per result.
+            let counts = try database.statement("SELECT status, error_code, COUNT(*), MIN(updated_at), MAX(updated_at) FROM result GROUP BY status, error_code")
+            var first = Double.infinity
+            var last = -Double.infinity
+            while try counts.step() {
+                count(status: counts.int(0), errorCode: counts.text(1), counts.int(2))
+                first = min(first, counts.double(3))
+                last = max(last, counts.double(4))
+            }
+            if summary.resultsStored > 0 {
+                summary.firstUpdate = Date(timeIntervalSince1970: first)
+                summary.lastUpdate = Date(timeIntervalSince1970: last)
+            }
+            return summary
+        }
+        let tally = try database.statement("SELECT status, error_code, count FROM tally")
+        while try tally.step() {
+            let code = tally.text(1) ?? ""
+            count(status: tally.int(0), errorCode: code.isEmpty ? nil : code, tally.int(2))
+        }
+        let after = (point?.seq ?? -1) + 1
+        for result in try storedResults(in: after...Int.max, database: database).values {
+            count(status: result.status.rawValue, errorCode: result.errorCode, 1)
+        }
+        let updates = try database.statement("SELECT MIN(updated_at), MAX(updated_at) FROM result_block")
+        if try updates.step(), !updates.isNull(0) {
+            summary.firstUpdate = Date(timeIntervalSince1970: updates.double(0))
+            summary.lastUpdate = Date(timeIntervalSince1970: updates.double(1))
         }
         return summary
+    }
+
+    /// The stored results of the checkpoint at `path` with seq in `range` (the latest of each),
+    /// read through a read-only connection of its own.
+    public static func storedResults(path: String, in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
+        let database = try openReadOnly(path: path)
+        if try hasLegacyResults(database) {
+            let select = try database.statement(
+                "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts, NULL FROM result WHERE seq BETWEEN ? AND ?"
+            )
+            try select.bind(1, range.lowerBound)
+            try select.bind(2, range.upperBound)
+            var found: [Int: RecordResult] = [:]
+            while try select.step() {
+                let result = legacyResult(from: select)
+                found[result.seq] = result
+            }
+            return found
+        }
+        return try storedResults(in: range, database: database)
+    }
+
+    private static func openReadOnly(path: String) throws -> SQLiteDatabase {
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("no checkpoint at \(path)") }
+        return try SQLiteDatabase(path: path, mode: .readOnly)
+    }
+
+    private static func hasLegacyResults(_ database: SQLiteDatabase) throws -> Bool {
+        let select = try database.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'result'")
+        return try select.step()
     }
 }

@@ -7,8 +7,10 @@ import Glibc
 /// The crash-safe record of one job in SQLite: its identity, every record's result, and the
 /// commit point of the ordered output.
 ///
-/// Results are buffered and inserted in batched transactions (by count or age, whichever comes
-/// first) through reused prepared statements. The database runs in WAL mode with
+/// Results are buffered and stored in batched transactions (by count or age, whichever comes
+/// first), each batch as one row (a ``ResultBlock``): a later result for a seq replaces an earlier
+/// one. Each commit folds the outcomes of the records it covers into a tally (for `status`) and
+/// drops their tokens. The database runs in WAL mode with
 /// `synchronous=NORMAL`, so a committed transaction survives a crash of the process; the commit
 /// point is written with `synchronous=FULL`, which also makes every earlier transaction durable
 /// against power loss. Not `Sendable`: one writer owns it; readers (such as `status`) open the
@@ -45,17 +47,21 @@ public final class CheckpointStore {
             complete INTEGER NOT NULL DEFAULT 0,
             created_at REAL NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS result (
-            seq INTEGER PRIMARY KEY,
-            status INTEGER NOT NULL,
-            bfid TEXT,
-            message_id TEXT,
-            tokens TEXT,
-            error_code TEXT,
-            message TEXT,
-            attempts INTEGER NOT NULL,
+        CREATE TABLE IF NOT EXISTS result_block (
+            id INTEGER PRIMARY KEY,
+            first_seq INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL,
+            count INTEGER NOT NULL,
             updated_at REAL NOT NULL,
-            digest BLOB
+            results BLOB NOT NULL,
+            tokens BLOB
+        );
+        CREATE INDEX IF NOT EXISTS result_block_last_seq ON result_block (last_seq);
+        CREATE TABLE IF NOT EXISTS tally (
+            status INTEGER NOT NULL,
+            error_code TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (status, error_code)
         );
         CREATE TABLE IF NOT EXISTS file (
             name TEXT PRIMARY KEY,
@@ -109,7 +115,6 @@ public final class CheckpointStore {
         // secure_delete: tokens dropped at a commit are overwritten, not left in free space.
         try database.execute("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON")
         try database.execute(Self.schema)
-        try migrate(database)
         let select = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
         if try select.step(), let text = select.text(0) {
             let stored = try JobIdentity.decoded(text)
@@ -121,21 +126,15 @@ public final class CheckpointStore {
                         + "\nrun with --restart to discard it and start over, or use --checkpoint to choose another file"
                 )
             }
-            return (select.int(1) != 0, false, try readCommitPoint(database))
+            let point = try readCommitPoint(database)
+            try migrateLegacyResults(database, committedThrough: point?.seq ?? -1)
+            return (select.int(1) != 0, false, point)
         }
         let insert = try database.statement("INSERT INTO job (id, identity, complete, created_at) VALUES (1, ?, 0, ?)")
         try insert.bind(1, try identity.encoded())
         try insert.bind(2, Date().timeIntervalSince1970)
         try insert.run()
         return (false, true, try readCommitPoint(database))
-    }
-
-    /// Columns added since the first checkpoints.
-    private static func migrate(_ database: SQLiteDatabase) throws {
-        let columns = try database.statement("SELECT name FROM pragma_table_info('result')")
-        var names = Set<String>()
-        while try columns.step() { if let name = columns.text(0) { names.insert(name) } }
-        if !names.contains("digest") { try database.execute("ALTER TABLE result ADD COLUMN digest BLOB") }
     }
 
     deinit {
@@ -179,8 +178,6 @@ public final class CheckpointStore {
 
     private func insertPending() throws {
         guard !pending.isEmpty else { return }
-        // In seq order the B-tree grows at its right edge; a later result for a seq replaces an earlier one.
-        pending.sort { $0.seq < $1.seq }
         try insert(pending)
         pending.removeAll(keepingCapacity: true)
         oldestPending = nil
@@ -188,69 +185,65 @@ public final class CheckpointStore {
 
     private func insert(_ results: [RecordResult]) throws {
         guard !results.isEmpty else { return }
+        try Self.insert(ResultBlock(encoding: results), into: database)
+    }
+
+    static func insert(_ block: ResultBlock, into database: SQLiteDatabase) throws {
         let insert = try database.statement(
-            """
-            INSERT OR REPLACE INTO result (seq, status, bfid, message_id, tokens, error_code, message, attempts, updated_at, digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
+            "INSERT INTO result_block (first_seq, last_seq, count, updated_at, results, tokens) VALUES (?, ?, ?, ?, ?, ?)"
         )
-        let now = Date().timeIntervalSince1970
-        for result in results {
-            try insert.bind(1, result.seq)
-            try insert.bind(2, result.status.rawValue)
-            try insert.bind(3, result.bfid)
-            try insert.bind(4, result.messageId)
-            try insert.bind(5, blob: result.encodedTokens)
-            try insert.bind(6, result.errorCode)
-            try insert.bind(7, result.message)
-            try insert.bind(8, result.attempts)
-            try insert.bind(9, now)
-            try insert.bind(10, blob: result.digest)
-            try insert.run()
-            insert.resetForReuse()
-        }
+        try insert.bind(1, block.firstSeq)
+        try insert.bind(2, block.lastSeq)
+        try insert.bind(3, block.count)
+        try insert.bind(4, Date().timeIntervalSince1970)
+        try insert.bind(5, blob: block.results)
+        try insert.bind(6, blob: block.tokens)
+        try insert.run()
     }
 
     /// The stored result of `seq`, buffered or written.
     public func result(seq: Int) throws -> RecordResult? {
         if let buffered = pending.last(where: { $0.seq == seq }) { return buffered }
-        let select = try database.statement(
-            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts, digest FROM result WHERE seq = ?"
-        )
-        try select.bind(1, seq)
-        guard try select.step() else { return nil }
-        return Self.result(from: select)
+        return try Self.storedResults(in: seq...seq, database: database)[seq]
     }
 
     /// Stored results with `seq` in `range`, by seq (for a resume to reuse answers that came back
     /// out of order before a crash).
     public func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
-        let select = try database.statement(
-            "SELECT seq, status, bfid, message_id, tokens, error_code, message, attempts, digest FROM result WHERE seq BETWEEN ? AND ?"
-        )
-        try select.bind(1, range.lowerBound)
-        try select.bind(2, range.upperBound)
-        var found: [Int: RecordResult] = [:]
-        while try select.step() {
-            let result = Self.result(from: select)
-            found[result.seq] = result
-        }
+        var found = try Self.storedResults(in: range, database: database)
         for result in pending where range.contains(result.seq) { found[result.seq] = result }
         return found
     }
 
-    /// A BLOB is this version's encoding; text is an older checkpoint's.
-    static func tokens(in row: SQLiteStatement, column: Int32) -> [String] {
-        if row.isBlob(column) { return row.blob(column).flatMap(RecordResult.decodeTokens) ?? [] }
-        return RecordResult.decodeLegacyTokens(row.text(column))
+    /// The blocks that hold results in `range`, in the order they were written, with their rowid.
+    static func blocks(overlapping range: ClosedRange<Int>, database: SQLiteDatabase) throws -> [(id: Int, block: ResultBlock)] {
+        let select = try database.statement(
+            """
+            SELECT id, first_seq, last_seq, count, results, tokens FROM result_block
+            WHERE last_seq >= ? AND first_seq <= ? ORDER BY id
+            """
+        )
+        try select.bind(1, range.lowerBound)
+        try select.bind(2, range.upperBound)
+        var blocks: [(id: Int, block: ResultBlock)] = []
+        while try select.step() {
+            let block = ResultBlock(
+                results: select.blob(4) ?? [], tokens: select.isNull(5) ? nil : select.blob(5), firstSeq: select.int(1),
+                lastSeq: select.int(2), count: select.int(3)
+            )
+            blocks.append((select.int(0), block))
+        }
+        return blocks
     }
 
-    static func result(from row: SQLiteStatement) -> RecordResult {
-        RecordResult(
-            seq: row.int(0), status: RecordResult.Status(rawValue: row.int(1)) ?? .outcomeUnknown, bfid: row.text(2),
-            messageId: row.text(3), tokens: tokens(in: row, column: 4), errorCode: row.text(5),
-            message: row.text(6), attempts: row.int(7), digest: row.blob(8)
-        )
+    /// The latest stored result of every seq in `range`. A damaged block holds no result: its
+    /// records are sent again.
+    static func storedResults(in range: ClosedRange<Int>, database: SQLiteDatabase) throws -> [Int: RecordResult] {
+        var found: [Int: RecordResult] = [:]
+        for (_, block) in try blocks(overlapping: range, database: database) {
+            for result in block.decoded() ?? [] where range.contains(result.seq) { found[result.seq] = result }
+        }
+        return found
     }
 
     // MARK: Files
@@ -294,13 +287,7 @@ public final class CheckpointStore {
             try upsert.bind(5, point.rejectsOffset)
             try upsert.bind(6, Date().timeIntervalSince1970)
             try upsert.run()
-            // Tokens are needed only until their output line is durable, which it now is: the
-            // records this commit covers keep their bfid and messageId (the audit trail), not
-            // their tokens (a CVV's token is sensitive authentication data in another form).
-            let drop = try database.statement("UPDATE result SET tokens = NULL WHERE seq > ? AND seq <= ? AND tokens IS NOT NULL")
-            try drop.bind(1, commitPoint?.seq ?? -1)
-            try drop.bind(2, point.seq)
-            try drop.run()
+            try settle(through: point.seq, after: commitPoint?.seq ?? -1)
             if complete {
                 try database.statement("UPDATE job SET complete = 1 WHERE id = 1").run()
             }
@@ -310,6 +297,67 @@ public final class CheckpointStore {
             isComplete = true
             // Nothing of the dropped tokens stays in the write-ahead log either.
             try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
+    /// For the records a commit covers (after `previous`, through `seq`): their outcomes go into
+    /// the tally and their tokens are dropped. Tokens are needed only until their output line is
+    /// durable, which it now is: the records keep their bfid and messageId (the audit trail), not
+    /// their tokens (a CVV's token is sensitive authentication data in another form).
+    private func settle(through seq: Int, after previous: Int) throws {
+        guard seq > previous else { return }
+        // The latest status of each record the commit covers (0: none stored), by seq - first.
+        let first = previous + 1
+        var statuses = [UInt8](repeating: 0, count: seq - previous)
+        var errorCodes: [Int: ArraySlice<UInt8>] = [:]
+        let update = try database.statement("UPDATE result_block SET tokens = ? WHERE id = ?")
+        for (id, block) in try Self.blocks(overlapping: first...seq, database: database) {
+            let intact = block.forEachOutcome { resultSeq, status, errorCode in
+                guard resultSeq >= first && resultSeq <= seq else { return }
+                statuses[resultSeq - first] = status
+                if let errorCode { errorCodes[resultSeq] = errorCode } else if !errorCodes.isEmpty { errorCodes[resultSeq] = nil }
+            }
+            guard intact, block.tokens != nil else { continue }
+            let kept = block.lastSeq <= seq ? nil : block.decoded().flatMap { ResultBlock.tokens(of: $0, keepingAfter: seq) }
+            try update.bind(1, blob: kept)
+            try update.bind(2, id)
+            try update.run()
+            update.resetForReuse()
+        }
+        var counts: [Tally: Int] = [:]
+        for (offset, status) in statuses.enumerated() where status != 0 {
+            let code = errorCodes[first + offset].map { String(decoding: $0, as: UTF8.self) } ?? ""
+            counts[Tally(status: Int(status), errorCode: code), default: 0] += 1
+        }
+        try Self.add(counts, to: database)
+    }
+
+    /// A line of the tally: records committed with one status and error code.
+    struct Tally: Hashable {
+        var status: Int
+        var errorCode: String
+
+        init(status: Int, errorCode: String) {
+            self.status = status
+            self.errorCode = errorCode
+        }
+
+        init(_ result: RecordResult) {
+            status = result.status.rawValue
+            errorCode = result.errorCode ?? ""
+        }
+    }
+
+    static func add(_ counts: [Tally: Int], to database: SQLiteDatabase) throws {
+        let upsert = try database.statement(
+            "INSERT INTO tally (status, error_code, count) VALUES (?, ?, ?) ON CONFLICT (status, error_code) DO UPDATE SET count = count + excluded.count"
+        )
+        for (tally, count) in counts {
+            try upsert.bind(1, tally.status)
+            try upsert.bind(2, tally.errorCode)
+            try upsert.bind(3, count)
+            try upsert.run()
+            upsert.resetForReuse()
         }
     }
 

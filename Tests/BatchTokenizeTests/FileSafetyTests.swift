@@ -188,11 +188,11 @@ import TestSupport
         // A record whose result is stored but not committed: the resume would reuse it.
         let summary = try CheckpointStore.summary(path: checkpoint)
         let committed = try #require(summary.commitPoint?.seq)
-        let database = try SQLiteDatabase(path: checkpoint, mode: .readOnly)
-        let select = try database.statement("SELECT seq FROM result WHERE seq > ? AND status = 1 AND tokens IS NOT NULL ORDER BY seq LIMIT 1")
-        try select.bind(1, committed)
-        try #require(try select.step(), "no stored result beyond the commit point to edit")
-        let seq = select.int(0)
+        let stored = try CheckpointStore.storedResults(path: checkpoint, in: (committed + 1)...Int.max)
+        let seq = try #require(
+            stored.values.filter { $0.status == .done && !$0.tokens.isEmpty }.map(\.seq).min(),
+            "no stored result beyond the commit point to edit"
+        )
         #expect(seq > 20_000, "in the middle of the file, outside the fingerprint's first MiB")
 
         // Its card number changes to another of the same length (the file keeps its size).
