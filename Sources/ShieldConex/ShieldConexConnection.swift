@@ -276,7 +276,10 @@ extension ShieldConexConnection {
                             maxAccumulatedFrameSize: configuration.maxMessageSize
                         )
                     )
-                    try sync.addHandler(ShieldConexClientHandler(configuration: configuration, logger: logger))
+                    // Batches of requests are written as ready-made frames just past the frame encoder.
+                    let gate = RawFrameGate()
+                    try sync.addHandler(gate, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
+                    try sync.addHandler(ShieldConexClientHandler(configuration: configuration, logger: logger, frameGate: gate))
                     return UpgradeResult.websocket(channel)
                 }
             }
