@@ -73,6 +73,12 @@ public struct JSONScanner {
     /// Iterates the members of an object: `body` is called with each key, positioned at its value,
     /// and must consume that value.
     public mutating func readObject(_ body: (inout JSONScanner, String) throws -> Void) throws {
+        try readObjectKeys { scanner, key in try body(&scanner, key.string) }
+    }
+
+    /// Iterates the members of an object as ``readObject(_:)`` does, with each key as the bytes of
+    /// the message (a ``JSONKey``) instead of a `String`: for the hot path.
+    public mutating func readObjectKeys(_ body: (inout JSONScanner, JSONKey) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -80,7 +86,7 @@ public struct JSONScanner {
             return
         }
         while true {
-            let key = try readString()
+            let key = try readKey()
             try expect(UInt8(ascii: ":"))
             try body(&self, key)
             skipWhitespace()
@@ -119,6 +125,26 @@ public struct JSONScanner {
             }
             throw fail("expected ',' or ']'")
         }
+    }
+
+    /// Reads an object key: its bytes where it has no escape, else its decoded text.
+    mutating func readKey() throws(SyntaxError) -> JSONKey {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let key = JSONKey(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), unescaped: nil)
+                index += 1
+                return key
+            }
+            if byte == UInt8(ascii: "\\") {
+                return JSONKey(bytes: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try readEscapedString(from: start))
+            }
+            if byte < 0x20 { throw fail("control character in string") }
+            index += 1
+        }
+        throw fail("unterminated string")
     }
 
     /// Reads a string value.

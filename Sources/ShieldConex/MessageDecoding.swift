@@ -10,7 +10,7 @@ extension Response {
         var sawTraceId = false
         var code: ErrorCode?
         var message: String?
-        try scanner.readObject { scanner, key in
+        try scanner.readObjectKeys { scanner, key in
             switch key {
             case "traceId":
                 if try scanner.peek() == .string {
@@ -29,7 +29,7 @@ extension Response {
                     try scanner.skipValue()
                     return
                 }
-                try scanner.readObject { scanner, key in
+                try scanner.readObjectKeys { scanner, key in
                     switch key {
                     case "bfid": response.bfid = try scanner.readOptionalString()
                     case "values": response.values = try scanner.readFieldValues()
@@ -236,7 +236,7 @@ extension JSONScanner {
             }
             var name: String?
             var value: String?
-            try scanner.readObject { scanner, key in
+            try scanner.readObjectKeys { scanner, key in
                 switch key {
                 case "name": name = try scanner.readScalarText()
                 case "value": value = try scanner.readScalarText()

@@ -7,6 +7,17 @@ import Testing
 @Suite struct MessageDecodingTests {
     func decode(_ text: String) throws -> Response { try Response.decode(ByteBuffer(string: text)) }
 
+    /// Keys are matched as the bytes of the message, and still when written with escapes; a
+    /// key that only starts like a known one is another key.
+    @Test func keysMatchWithAndWithoutEscapes() throws {
+        let response = try decode(
+            #"{"trace\u0049d":"t","succ\u0065ss":true,"successful":false,"payload":{"\u0062fid":"b","values":[{"n\u0061me":"f","value":"v"}]},"traceIdX":"u"}"#
+        )
+        #expect(response.traceId == "t" && response.success && response.bfid == "b")
+        #expect(response.values == [FieldValue(name: "f", value: "v")])
+        #expect(try decode(#"{"traceI":"t","traceId":"r","success":true}"#).traceId == "r")
+    }
+
     @Test func unknownKeysAreIgnoredAtEveryLevel() throws {
         let response = try decode(
             #"{"extra":{"deep":[1,2,{"x":null}]},"traceId":"t","success":true,"payload":{"bfid":"b","more":[true,false],"values":[{"name":"f","value":"v","kind":"x"}]},"tail":1.5e3}"#

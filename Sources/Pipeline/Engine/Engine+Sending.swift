@@ -83,7 +83,12 @@ extension Engine {
     /// The request of a record's next (or only) group.
     func request(for seq: Int) -> Request {
         let group = window[seq]!.group
-        let reference = group == 0 ? "\(jobId):\(seq)" : "\(jobId):\(seq).\(group)"
+        var reference = referencePrefix
+        reference += String(seq)
+        if group > 0 {
+            reference += "."
+            reference += String(group)
+        }
         let values = window[seq]!.requestValues
         switch action {
         case .tokenize:

@@ -19,6 +19,8 @@ final class Engine: @unchecked Sendable {
     let logger: Logger
     let loop: any EventLoop
     let jobId: String
+    /// `jobId:`, which every request's reference starts with (then the seq, and `.group`).
+    let referencePrefix: String
     let digestKey: DigestKey
     let mapper: FieldMapper
     let renderer: OutputRenderer
@@ -70,6 +72,7 @@ final class Engine: @unchecked Sendable {
         self.configuration = configuration
         self.action = configuration.action
         self.jobId = jobId
+        referencePrefix = jobId + ":"
         self.digestKey = configuration.digestKey
         self.logger = logger
         self.loop = loop
