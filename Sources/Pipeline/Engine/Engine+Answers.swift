@@ -11,9 +11,16 @@ extension Engine {
     }
 
     func classify(seq: Int, _ result: Result<Response, any Error>) {
-        guard window.contains(seq), window[seq]!.outcome == nil, window[seq]!.mapped != nil else { return }
         let now = NIODeadline.now()
-        if let sentAt = window[seq]!.sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
+        let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: [UInt8]?, sentAt: NIODeadline?)? in
+            guard slot.isAwaitingAnswer else { return nil }
+            let request = AnswerClassifier.Request(
+                values: slot.requestValues, bfid: slot.requestBfid, attempts: slot.attempts, failingSince: slot.failingSince
+            )
+            return (request, slot.digest, slot.sentAt)
+        }
+        guard let (request, digest, sentAt) = found ?? nil else { return }
+        if let sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
         let transient = AnswerClassifier.isTransient(result)
         if transient { summary.throttled += 1 }
         if let lowered = planner.answered(transient: transient, now: now) {
@@ -22,12 +29,7 @@ extension Engine {
                 metadata: ["rate": "\(Int(lowered))", "transient.share": "\(Int(planner.aimd.transientShare * 100))%"]
             )
         }
-        let request = AnswerClassifier.Request(
-            values: window[seq]!.requestValues, bfid: window[seq]!.requestBfid, attempts: window[seq]!.attempts,
-            failingSince: window[seq]!.failingSince
-        )
         let attempts = request.attempts
-        let digest = window[seq]!.digest
         switch classifier.classify(result, of: request, now: now, stopping: stopping, random: &random) {
         case .done(let answeredBfid, let values, let messageId):
             guard let (bfid, values) = completeGroup(seq, bfid: answeredBfid, values: values) else { return }

@@ -82,23 +82,22 @@ extension Engine {
 
     /// The request of a record's next (or only) group.
     func request(for seq: Int) -> Request {
-        let group = window[seq]!.group
+        let (group, values, bfid) = window.withSlot(seq) { slot in (slot.group, slot.requestValues, slot.requestBfid) }!
         var reference = referencePrefix
         reference += String(seq)
         if group > 0 {
             reference += "."
             reference += String(group)
         }
-        let values = window[seq]!.requestValues
         switch action {
         case .tokenize:
             return .tokenize(
                 templateRef: configuration.templateRef, values: values, omit: configuration.omit, store: configuration.store, reference: reference
             )
         case .detokenize:
-            return .detokenize(bfid: window[seq]!.requestBfid!, values: values, reference: reference)
+            return .detokenize(bfid: bfid!, values: values, reference: reference)
         case .read:
-            return .read(bfid: window[seq]!.requestBfid!, reference: reference)
+            return .read(bfid: bfid!, reference: reference)
         }
     }
 }

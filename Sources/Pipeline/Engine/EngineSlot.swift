@@ -46,6 +46,13 @@ struct EngineSlot {
 
     var isFinished: Bool { outcome != nil }
 
+    /// Sent and not yet finished: an answer for it is news. (Matched by pattern, which reads the
+    /// slot in place; `mapped != nil` copied the mapped record on every answer.)
+    var isAwaitingAnswer: Bool {
+        guard case .none = outcome, case .some = mapped else { return false }
+        return true
+    }
+
     /// The values of the request being sent: all of them, or the current group's.
     var requestValues: [FieldValue] {
         let values = mapped!.values

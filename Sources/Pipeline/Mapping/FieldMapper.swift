@@ -17,10 +17,19 @@ public struct FieldMapper: @unchecked Sendable {
         }
     }
 
-    struct Compiled {
-        var instruction: Instruction
-        var locator: Locator
-        var pattern: Regex<AnyRegexOutput>?
+    /// A class: walking the instructions for every record then retains one reference each,
+    /// instead of copying every string and regex an instruction holds. Immutable (see above on
+    /// Regex not being Sendable).
+    final class Compiled: @unchecked Sendable {
+        let instruction: Instruction
+        let locator: Locator
+        let pattern: Regex<AnyRegexOutput>?
+
+        init(instruction: Instruction, locator: Locator, pattern: Regex<AnyRegexOutput>? = nil) {
+            self.instruction = instruction
+            self.locator = locator
+            self.pattern = pattern
+        }
     }
 
     let format: InputFormat
@@ -96,6 +105,8 @@ public struct FieldMapper: @unchecked Sendable {
     public func map(_ record: InputRecord) -> Result<MappedRecord, RecordError> {
         var values: [FieldValue] = []
         var targets: [MappedRecord.Target] = []
+        values.reserveCapacity(compiled.count)
+        targets.reserveCapacity(compiled.count)
         var repeatsNames = false
         for entry in compiled {
             let instruction = entry.instruction
@@ -123,7 +134,7 @@ public struct FieldMapper: @unchecked Sendable {
                 return .failure(RecordError(.missingValue, "the record does not fit the mapping"))
             }
             if let pattern = entry.pattern {
-                var pieces: [(range: Range<Int>?, valueIndex: Int)] = []
+                var pieces: [(range: Range<Int>, valueIndex: Int)] = []
                 let text = found.text
                 for match in text.matches(of: pattern) {
                     var value = String(text[match.range])
@@ -135,7 +146,7 @@ public struct FieldMapper: @unchecked Sendable {
                     pieces.append((lower..<upper, values.count))
                     values.append(FieldValue(name: instruction.fieldName, value: value))
                 }
-                if !pieces.isEmpty { targets.append(.init(location: found.location, original: text, pieces: pieces)) }
+                if !pieces.isEmpty { targets.append(.init(location: found.location, original: text, matches: pieces)) }
                 if pieces.count > 1 { repeatsNames = true }
                 continue
             }
@@ -148,7 +159,7 @@ public struct FieldMapper: @unchecked Sendable {
             if instruction.luhnCheck == true, !Luhn.isValid(value) {
                 return .failure(RecordError(.luhnCheckFailed, "field \(instruction.fieldName) fails the Luhn check"))
             }
-            targets.append(.init(location: found.location, original: found.text, pieces: [(nil, values.count)]))
+            targets.append(.init(location: found.location, original: found.text, wholeValueIndex: values.count))
             values.append(FieldValue(name: instruction.fieldName, value: value))
         }
         return .success(MappedRecord(record: record, values: values, targets: targets, repeatsNames: repeatsNames))

@@ -14,16 +14,32 @@ public struct MappedRecord: Sendable {
         public var location: Location
         /// The text at the location as read (decoded).
         public var original: String
-        /// For a whole-value target, one piece with `range == nil`; for regex matches, the
-        /// ranges (in UTF-8 offsets of `original`) that the tokens replace.
-        public var pieces: [(range: Range<Int>?, valueIndex: Int)]
+        /// For a whole-value target, the index of the value whose token replaces the text (no
+        /// array allocated per record for the common case); `nil` for regex matches.
+        public var wholeValueIndex: Int?
+        /// For regex matches, the ranges (in UTF-8 offsets of `original`) that the tokens replace.
+        public var matches: [(range: Range<Int>, valueIndex: Int)]
+
+        public init(location: Location, original: String, wholeValueIndex: Int) {
+            self.location = location
+            self.original = original
+            self.wholeValueIndex = wholeValueIndex
+            self.matches = []
+        }
+
+        public init(location: Location, original: String, matches: [(range: Range<Int>, valueIndex: Int)]) {
+            self.location = location
+            self.original = original
+            self.wholeValueIndex = nil
+            self.matches = matches
+        }
 
         /// The text with tokens in place.
         public func rendered(tokens: [String]) -> String {
-            if let piece = pieces.first, piece.range == nil { return tokens[piece.valueIndex] }
+            if let wholeValueIndex { return tokens[wholeValueIndex] }
             var bytes = Array(original.utf8)
-            for piece in pieces.sorted(by: { $0.range!.lowerBound > $1.range!.lowerBound }) {
-                bytes.replaceSubrange(piece.range!, with: Array(tokens[piece.valueIndex].utf8))
+            for match in matches.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
+                bytes.replaceSubrange(match.range, with: Array(tokens[match.valueIndex].utf8))
             }
             return String(decoding: bytes, as: UTF8.self)
         }
