@@ -9,6 +9,10 @@ extension Request {
                 if required { throw .invalidRequest(property: name, reason: "is required for \(action.rawValue)") }
                 return
             }
+            // Counting characters walks grapheme clusters; a string of at most `upperBound` UTF-8
+            // bytes has at most that many characters, and a non-empty one at least one.
+            let bytes = value.utf8.count
+            if bytes <= range.upperBound && range.lowerBound <= 1 && bytes >= range.lowerBound { return }
             let count = value.count
             if !range.contains(count) {
                 throw .invalidRequest(

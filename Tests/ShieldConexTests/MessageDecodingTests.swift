@@ -133,6 +133,19 @@ import Testing
         try Request.detokenize(bfid: bfid, values: [FieldValue(name: "f", value: "v")]).validate()
     }
 
+    /// Lengths are characters, not bytes, whichever way the check goes: 255 two-byte characters
+    /// (510 bytes) pass, 256 do not; 30 characters of four bytes each make a bfid long enough.
+    @Test func lengthsAreCountedInCharacters() throws {
+        try Request.partnerValidate(reference: String(repeating: "é", count: 255)).validate()
+        #expect(throws: ShieldConexError.invalidRequest(property: "reference", reason: "length 256 is outside 1-255")) {
+            try Request.partnerValidate(reference: String(repeating: "é", count: 256)).validate()
+        }
+        try Request.read(bfid: String(repeating: "😀", count: 30)).validate()
+        #expect(throws: ShieldConexError.invalidRequest(property: "bfid", reason: "length 29 is outside 30-150")) {
+            try Request.read(bfid: String(repeating: "😀", count: 29)).validate()
+        }
+    }
+
     @Test(arguments: [
         (Request.partnerValidate(reference: ""), "reference length 0 is outside 1-255"),
         (Request.partnerValidate(reference: String(repeating: "r", count: 256)), "reference length 256 is outside 1-255"),

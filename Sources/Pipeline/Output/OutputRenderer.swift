@@ -42,14 +42,16 @@ public struct OutputRenderer: Sendable {
         let ending = record.ending == .none ? (header?.ending ?? .lf) : record.ending
         switch (format, record.content) {
         case (.csv, .csv(let fields)):
-            var replaced: [Int: String] = [:]
-            for target in mapped.targets {
-                if case .csvField(let index) = target.location { replaced[index] = target.rendered(tokens: tokens) }
-            }
+            let targets = mapped.targets
             for (index, field) in fields.enumerated() {
                 if index > 0 { out.append(delimiter) }
-                if let text = replaced[index] {
-                    CSVEncoding.append(text, quoted: field.quoted, delimiter: delimiter, to: &out)
+                // A handful of targets: a scan, not a dictionary per record (the last one wins).
+                var replacedBy: Int?
+                for position in targets.indices {
+                    if case .csvField(index) = targets[position].location { replacedBy = position }
+                }
+                if let replacedBy {
+                    CSVEncoding.append(targets[replacedBy].rendered(tokens: tokens), quoted: field.quoted, delimiter: delimiter, to: &out)
                 } else {
                     out.append(contentsOf: record.bytes[field.range])
                 }
