@@ -9,11 +9,18 @@ public struct JSONKey {
     public var string: String { unescaped ?? String(decoding: bytes, as: UTF8.self) }
 
     public static func ~= (pattern: StaticString, key: JSONKey) -> Bool {
-        if let unescaped = key.unescaped { return pattern.withUTF8Buffer { unescaped.utf8.elementsEqual($0) } }
-        return pattern.withUTF8Buffer { literal in
-            guard literal.count == key.bytes.count else { return false }
-            for offset in 0..<literal.count where literal[offset] != key.bytes[offset] { return false }
-            return true
+        guard pattern.hasPointerRepresentation else {
+            // A one-scalar literal: no UTF-8 pointer to compare with.
+            return pattern.withUTF8Buffer { key.string.utf8.elementsEqual($0) }
         }
+        let count = pattern.utf8CodeUnitCount
+        if let unescaped = key.unescaped {
+            return unescaped.utf8.count == count && unescaped.utf8.elementsEqual(UnsafeBufferPointer(start: pattern.utf8Start, count: count))
+        }
+        // Most keys differ in length from most patterns: that settles it without a byte compared.
+        guard count == key.bytes.count else { return false }
+        let literal = pattern.utf8Start
+        for offset in 0..<count where literal[offset] != key.bytes[offset] { return false }
+        return true
     }
 }

@@ -23,6 +23,8 @@ public struct JSONScanner {
 
     let bytes: UnsafeRawBufferPointer
     public private(set) var index: Int = 0
+    /// Where ``readRecurringString()`` finds the strings it gave out before (none: it allocates).
+    var recurring: RecurringStrings?
     let maxDepth = 64
 
     public init(_ bytes: UnsafeRawBufferPointer) {
@@ -141,6 +143,26 @@ public struct JSONScanner {
             if byte == UInt8(ascii: "\\") {
                 return JSONKey(bytes: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try readEscapedString(from: start))
             }
+            if byte < 0x20 { throw fail("control character in string") }
+            index += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    /// Reads a string value that recurs from message to message (a field name): the same
+    /// `String` as last time when it has no escapes and ``recurring`` is set.
+    mutating func readRecurringString() throws(SyntaxError) -> String {
+        guard recurring != nil else { return try readString() }
+        let start = index + 1
+        try expect(UInt8(ascii: "\""))
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let string = recurring!.string(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                index += 1
+                return string
+            }
+            if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
             if byte < 0x20 { throw fail("control character in string") }
             index += 1
         }

@@ -5,7 +5,23 @@ extension Response {
     /// `success`, `errorCode` may be a number or a numeric string, a failure may sit at the top
     /// level (`errorCode`/`code` and `message`, as the ORCA error shape has it) or in the payload.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Response {
+        var none: RecurringStrings?
+        return try decode(bytes, recurring: &none)
+    }
+
+    /// Decodes a response, taking field names and the action from `recurring` (and adding them to
+    /// it): an answer's names are the same every time.
+    public static func decode(_ buffer: ByteBuffer, recurring: inout RecurringStrings) throws -> Response {
+        var cache: RecurringStrings? = RecurringStrings()
+        swap(&cache!, &recurring)
+        defer { swap(&cache!, &recurring) }
+        return try buffer.withUnsafeReadableBytes { try decode($0, recurring: &cache) }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, recurring: inout RecurringStrings?) throws -> Response {
         var scanner = JSONScanner(bytes)
+        swap(&scanner.recurring, &recurring)
+        defer { swap(&scanner.recurring, &recurring) }
         var response = Response(traceId: "", success: false)
         var sawTraceId = false
         var code: ErrorCode?
@@ -19,7 +35,7 @@ extension Response {
                 } else {
                     try scanner.skipValue()
                 }
-            case "action": response.action = try scanner.readOptionalString()
+            case "action": response.action = try scanner.peek() == .string ? try scanner.readRecurringString() : scanner.readOptionalString()
             case "messageId": response.messageId = try scanner.readScalarText()
             case "success", "succes": response.success = try scanner.readLiberalBool()
             case "errorCode", "code": code = try scanner.readErrorCode() ?? code
@@ -238,7 +254,7 @@ extension JSONScanner {
             var value: String?
             try scanner.readObjectKeys { scanner, key in
                 switch key {
-                case "name": name = try scanner.readScalarText()
+                case "name": name = try scanner.peek() == .string ? try scanner.readRecurringString() : scanner.readScalarText()
                 case "value": value = try scanner.readScalarText()
                 default: try scanner.skipValue()
                 }

@@ -32,6 +32,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var masks = MaskingKeyGenerator()
     private var inFlight = InFlightTable<Pending>()
     private var scratch = JSONWriter(capacity: 1024)
+    private var recurring = RecurringStrings()
     private var state = State.open
     private var health = ConnectionHealth(interval: .seconds(5), now: .uptimeNanoseconds(0))
     private var timer: RepeatedTask?
@@ -200,7 +201,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private func receive(_ data: ByteBuffer) {
         var response: Response
         do {
-            response = try Response.decode(data)
+            response = try Response.decode(data, recurring: &recurring)
         } catch {
             logger.warning("dropped an undecodable message", metadata: ["error": "\(error)"])
             return

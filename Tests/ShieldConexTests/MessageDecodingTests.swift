@@ -18,6 +18,20 @@ import Testing
         #expect(try decode(#"{"traceI":"t","traceId":"r","success":true}"#).traceId == "r")
     }
 
+    /// Names and the action decoded through a cache of recurring strings are the same text as
+    /// without it, message after message, escaped or not, and more names than the cache holds.
+    @Test func recurringNamesDecodeTheSame() throws {
+        var recurring = RecurringStrings()
+        for round in 0..<40 {
+            let name = round % 2 == 0 ? "scx_token_card_number" : "field_\(round)"
+            let text = #"{"traceId":"t","action":"tokenization-tokenize","success":true,"payload":{"bfid":"b","values":[{"name":"\#(name)","value":"v"},{"name":"n\u0061me","value":"w"},{"name":12,"value":"x"}]}}"#
+            let cached = try Response.decode(ByteBuffer(string: text), recurring: &recurring)
+            #expect(cached == (try decode(text)))
+            #expect(cached.action == "tokenization-tokenize")
+            #expect(cached.values?.map(\.name) == [name, "name", "12"])
+        }
+    }
+
     @Test func unknownKeysAreIgnoredAtEveryLevel() throws {
         let response = try decode(
             #"{"extra":{"deep":[1,2,{"x":null}]},"traceId":"t","success":true,"payload":{"bfid":"b","more":[true,false],"values":[{"name":"f","value":"v","kind":"x"}]},"tail":1.5e3}"#
