@@ -310,19 +310,38 @@ public final class CheckpointStore {
         let first = previous + 1
         var statuses = [UInt8](repeating: 0, count: seq - previous)
         var errorCodes: [Int: ArraySlice<UInt8>] = [:]
-        let update = try database.statement("UPDATE result_block SET tokens = ? WHERE id = ?")
-        for (id, block) in try Self.blocks(overlapping: first...seq, database: database) {
-            let intact = block.forEachOutcome { resultSeq, status, errorCode in
+        // The outcomes, from the results alone (the tokens are not read for this).
+        let select = try database.statement(
+            "SELECT results, last_seq > ? AND tokens IS NOT NULL FROM result_block WHERE last_seq >= ? AND first_seq <= ? ORDER BY id"
+        )
+        try select.bind(1, seq)
+        try select.bind(2, first)
+        try select.bind(3, seq)
+        var straddling = false
+        while try select.step() {
+            let block = ResultBlock(results: select.blob(0) ?? [], tokens: nil, firstSeq: 0, lastSeq: 0, count: 0)
+            _ = block.forEachOutcome { resultSeq, status, errorCode in
                 guard resultSeq >= first && resultSeq <= seq else { return }
                 statuses[resultSeq - first] = status
                 if let errorCode { errorCodes[resultSeq] = errorCode } else if !errorCodes.isEmpty { errorCodes[resultSeq] = nil }
             }
-            guard intact, block.tokens != nil else { continue }
-            let kept = block.lastSeq <= seq ? nil : block.decoded().flatMap { ResultBlock.tokens(of: $0, keepingAfter: seq) }
-            try update.bind(1, blob: kept)
-            try update.bind(2, id)
-            try update.run()
-            update.resetForReuse()
+            straddling = straddling || select.int(1) != 0
+        }
+        // Blocks that end within the commit lose all their tokens at once...
+        let drop = try database.statement("UPDATE result_block SET tokens = NULL WHERE last_seq >= ? AND last_seq <= ? AND tokens IS NOT NULL")
+        try drop.bind(1, first)
+        try drop.bind(2, seq)
+        try drop.run()
+        // ... and a block that also holds records after it keeps only theirs.
+        if straddling {
+            let update = try database.statement("UPDATE result_block SET tokens = ? WHERE id = ?")
+            for (id, block) in try Self.blocks(overlapping: seq...seq, database: database) where block.tokens != nil && block.lastSeq > seq {
+                guard let results = block.decoded() else { continue }
+                try update.bind(1, blob: ResultBlock.tokens(of: results, keepingAfter: seq))
+                try update.bind(2, id)
+                try update.run()
+                update.resetForReuse()
+            }
         }
         var counts: [Tally: Int] = [:]
         for (offset, status) in statuses.enumerated() where status != 0 {

@@ -90,7 +90,10 @@ extension Engine {
             }
             // A record edited in place since its result was stored is sent again: the result
             // belongs to the values it had then.
-            if let digest = stored.digest, !digestKey.recordDigest(digest, matches: framedValues(slot.record, remapped)) { return false }
+            if let digest = stored.digest {
+                frameValues(slot.record, remapped)
+                if !digestKey.recordDigest(digest, matches: digestScratch) { return false }
+            }
             summary.reusedFromCheckpoint += 1
             switch stored.status {
             case .done: slot.outcome = .done(bfid: stored.bfid, values: stored.tokens)
@@ -103,12 +106,14 @@ extension Engine {
 
     /// The keyed digest of a record's mapped values (its bytes when it does not map).
     func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
-        digestKey.recordDigest(framed: framedValues(record, mapping))
+        frameValues(record, mapping)
+        return digestKey.recordDigest(framed: digestScratch)
     }
 
-    /// What a record's digest is taken over: its mapped values' names and values, each framed
-    /// with its length (its bytes when it does not map).
-    func framedValues(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
+    /// Puts in `digestScratch` what a record's digest is taken over: its mapped values' names and
+    /// values, each framed with its length (its bytes when it does not map). Kept there, not
+    /// returned: a returned copy made the next record's `removeAll` allocate a new buffer.
+    func frameValues(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) {
         digestScratch.removeAll(keepingCapacity: true)
         switch mapping {
         case .success(let mapped):
@@ -119,6 +124,5 @@ extension Engine {
         case .failure:
             DigestKey.appendPart(record.bytes, to: &digestScratch)
         }
-        return digestScratch
     }
 }
