@@ -245,6 +245,7 @@ extension JSONScanner {
     /// Reads `[{"name": ..., "value": ...}, ...]`; a value that is a number is kept as its text.
     mutating func readFieldValues() throws -> [FieldValue] {
         var values: [FieldValue] = []
+        values.reserveCapacity(4)
         try readArray { scanner in
             guard try scanner.peek() == .objectStart else {
                 try scanner.skipValue()
