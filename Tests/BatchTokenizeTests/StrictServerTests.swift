@@ -200,4 +200,47 @@ import Testing
         #expect(throttled > 0, "the service did throttle with 8001")
         #expect(run.stderr.contains("retried): \(Int(throttled))"), "the summary counts the throttled answers")
     }
+
+    /// The fault matrix's connection faults on the server we did not write: resets (TCP RST, no
+    /// close frame) at 10 points, and a connection that goes half-open twice. Each run ends
+    /// complete and in input order with the tokens of a healthy run (the fixture's bfids hold a
+    /// timestamp, so they are compared for presence, the rest byte for byte).
+    @Test(arguments: [
+        ("connection reset at 10 points", ["--reset-at", (1...10).map { String($0 * 950) }.joined(separator: ",")], [String](), "reset"),
+        ("half-open connection", ["--stall-at", "2000,7000"], ["--timeout", "2"], "stalled"),
+    ])
+    func connectionFaultsEndCompleteAndInOrder(fault: String, server arguments: [String], client: [String], counter: String) throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let records = 10_000
+        let input = folder.path("cards.csv")
+        try OperatorExperienceTests.cardsCSV(rows: records, to: input)
+        func run(_ server: StrictServer, _ output: String, _ extra: [String]) throws -> (CommandLineTests.Outcome, [String: Double]) {
+            let outcome = try Self.command([
+                "run", "--endpoint", server.url, "--template-ref", Self.template, "--input", input, "--output", folder.path(output),
+                "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--progress-interval", "3600",
+            ] + extra)
+            return (outcome, server.stop())
+        }
+        let (healthy, _) = try run(try StrictServer(), "healthy.csv", [])
+        #expect(healthy.status == 0, "\(healthy.stderr.suffix(2_000))")
+        let (faulty, counters) = try run(try StrictServer(arguments), "faulty.csv", client)
+        #expect(faulty.status == 0, "\(fault): \(faulty.stderr.suffix(2_000))")
+        let expected = arguments[0] == "--reset-at" ? 10.0 : 2.0
+        #expect(counters[counter] == expected, "\(fault): the fault did not happen as asked: \(counters)")
+        #expect(faulty.stderr.contains("the books balance: read \(records)"), "\(faulty.stderr.suffix(1_000))")
+        // A lost connection is not the service pushing back: the send rate stays where it was.
+        #expect(!faulty.stderr.contains("send rate lowered"), "\(fault): \(faulty.stderr.suffix(1_000))")
+
+        let want = try TokenizeRunTests.readCSV(folder.path("healthy.csv"))
+        let got = try TokenizeRunTests.readCSV(folder.path("faulty.csv"))
+        #expect(got.header == want.header)
+        #expect(got.rows.count == records && want.rows.count == records)
+        #expect(got.rows.map { $0.dropLast() } == want.rows.map { $0.dropLast() }, "\(fault): tokens and order as in a healthy run")
+        #expect(got.rows.allSatisfy { $0.last.map { $0.count >= 30 } ?? false }, "\(fault): every record has its bfid")
+        #expect(
+            FileManager.default.contents(atPath: folder.path("faulty.csv.rejects.csv"))
+                == FileManager.default.contents(atPath: folder.path("healthy.csv.rejects.csv"))
+        )
+    }
 }

@@ -62,11 +62,24 @@ public struct AnswerClassifier: Sendable {
         self.masking = masking
     }
 
-    /// Whether an answer is a congestion signal (throttling or another transient failure, whatever its code).
+    /// Whether an answer is transient: throttling or another transient failure, whatever its
+    /// code, a timeout or a lost connection (counted in the summary; the record goes again).
     public static func isTransient(_ result: Result<Response, any Error>) -> Bool {
         switch result {
         case .success(let response): !response.success && (response.failure?.code?.isTransient ?? false)
         case .failure(let error): (error as? ShieldConexError)?.isRetryable ?? false
+        }
+    }
+
+    /// Whether an answer says the service is congested, for the send rate: the service's own
+    /// transient answers (8001, 1429, ...). Requests that got no answer (timed out on a dead
+    /// connection, lost with it) say nothing about the service's load: a half-open connection's
+    /// 64 expired requests counted as congestion cut a healthy run's rate to a few hundred a
+    /// second, recovering over minutes. The connection pool's reconnect backoff deals with them.
+    public static func isCongestion(_ result: Result<Response, any Error>) -> Bool {
+        switch result {
+        case .success(let response): !response.success && (response.failure?.code?.isTransient ?? false)
+        case .failure: false
         }
     }
 

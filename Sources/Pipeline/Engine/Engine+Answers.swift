@@ -21,9 +21,8 @@ extension Engine {
         }
         guard let (request, digest, sentAt) = found ?? nil else { return }
         if let sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
-        let transient = AnswerClassifier.isTransient(result)
-        if transient { summary.throttled += 1 }
-        if let lowered = planner.answered(transient: transient, now: now) {
+        if AnswerClassifier.isTransient(result) { summary.throttled += 1 }
+        if let lowered = planner.answered(transient: AnswerClassifier.isCongestion(result), now: now) {
             logger.info(
                 "the service is pushing back (transient answers): lowering the send rate",
                 metadata: ["rate": "\(Int(lowered))", "transient.share": "\(Int(planner.aimd.transientShare * 100))%"]

@@ -8,6 +8,11 @@ detokenize with the spec sample's `"succes"` spelling, partner-validate with no 
 
     python scx_websockets_server.py --key KEY [--latency-ms 20] [--rate-limit 2000]
         [--refuse-repeated-fields] [--refuse-handshakes N --refuse-status 503 --retry-after 1]
+        [--reset-at N,...] [--stall-at N,...]
+
+Faults: `--reset-at` resets (TCP RST, no close frame) the connection that carries the N-th
+message received, counted over all connections; `--stall-at` makes that connection half-open: it
+stops reading and answering and stays open until the client closes it.
 
 The first stdout line is `listening on ws://127.0.0.1:PORT`. On SIGINT or SIGTERM it prints
 its counters, one `name value` per line, and exits.
@@ -21,6 +26,8 @@ import hmac
 import http
 import json
 import signal
+import socket
+import struct
 import sys
 import time
 
@@ -45,8 +52,9 @@ class Service:
         self.counters = {
             "handshakes": 0, "handshakes_refused": 0, "requests": 0, "tokenize": 0, "tokenize_ok": 0,
             "detokenize": 0, "read": 0, "heartbeat": 0, "throttled": 0, "repeated_field_refused": 0,
-            "first_ok": 0.0, "last_ok": 0.0,
+            "first_ok": 0.0, "last_ok": 0.0, "reset": 0, "stalled": 0,
         }
+        self.received = 0
         self.sequence = 0
         self.tokens = {}  # bfid -> list of (name, token, value)
         self.stored = set()
@@ -175,7 +183,11 @@ def main():
     parser.add_argument("--refuse-handshakes", type=int, default=0)
     parser.add_argument("--refuse-status", type=int, default=503)
     parser.add_argument("--retry-after", type=str, default=None)
+    parser.add_argument("--reset-at", type=str, default="")
+    parser.add_argument("--stall-at", type=str, default="")
     args = parser.parse_args()
+    reset_at = {int(n) for n in args.reset_at.split(",") if n}
+    stall_at = {int(n) for n in args.stall_at.split(",") if n}
     # A parent may start us with these blocked (Foundation's Process does); we stop on them.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     service = Service(args)
@@ -213,6 +225,21 @@ def main():
     async def connection(websocket):
         pending = set()
         async for message in websocket:
+            service.received += 1
+            if service.received in reset_at:
+                service.counters["reset"] += 1
+                # SO_LINGER 0: close() sends a RST, not a FIN; nothing more is read or answered.
+                websocket.transport.get_extra_info("socket").setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                websocket.transport.abort()
+                return
+            if service.received in stall_at:
+                service.counters["stalled"] += 1
+                # Half-open: no more reads, no answers, no close, until the client gives up on it.
+                websocket.transport.pause_reading()
+                await websocket.wait_closed()
+                return
             try:
                 request = json.loads(message)
             except ValueError:

@@ -106,4 +106,16 @@ struct AnswerClassifierTests {
         #expect(!AnswerClassifier.isTransient(failure(.invalidValue)))
         #expect(!AnswerClassifier.isTransient(.success(Response(traceId: "t", success: true))))
     }
+
+    /// What lowers the send rate: the service's transient answers, not requests that got no
+    /// answer (timed out or lost with their connection; they are transient all the same).
+    @Test func congestionIsWhatTheServiceSays() {
+        #expect(AnswerClassifier.isCongestion(failure(.serverError)))
+        #expect(AnswerClassifier.isCongestion(failure(.rateLimited)))
+        for lost in [ShieldConexError.timeout, .connectionClosed, .connectionLost("reset"), .heartbeatTimeout] {
+            #expect(!AnswerClassifier.isCongestion(.failure(lost)) && AnswerClassifier.isTransient(.failure(lost)), "\(lost)")
+        }
+        #expect(!AnswerClassifier.isCongestion(failure(.invalidValue)))
+        #expect(!AnswerClassifier.isCongestion(.success(Response(traceId: "t", success: true))))
+    }
 }
