@@ -53,10 +53,13 @@ public final class CheckpointStore {
             last_seq INTEGER NOT NULL,
             count INTEGER NOT NULL,
             updated_at REAL NOT NULL,
-            results BLOB NOT NULL,
-            tokens BLOB
+            results BLOB NOT NULL
         );
         CREATE INDEX IF NOT EXISTS result_block_last_seq ON result_block (last_seq);
+        CREATE TABLE IF NOT EXISTS result_tokens (
+            block_id INTEGER PRIMARY KEY,
+            tokens BLOB NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS tally (
             status INTEGER NOT NULL,
             error_code TEXT NOT NULL,
@@ -190,15 +193,23 @@ public final class CheckpointStore {
 
     static func insert(_ block: ResultBlock, into database: SQLiteDatabase) throws {
         let insert = try database.statement(
-            "INSERT INTO result_block (first_seq, last_seq, count, updated_at, results, tokens) VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO result_block (first_seq, last_seq, count, updated_at, results) VALUES (?, ?, ?, ?, ?)"
         )
         try insert.bind(1, block.firstSeq)
         try insert.bind(2, block.lastSeq)
         try insert.bind(3, block.count)
         try insert.bind(4, Date().timeIntervalSince1970)
         try insert.bind(5, blob: block.results)
-        try insert.bind(6, blob: block.tokens)
         try insert.run()
+        // The tokens in a row of their own: dropping them at a commit then deletes that row, and
+        // does not rewrite the block's results (an UPDATE rewrites the whole row, overflow pages
+        // and all).
+        guard let tokens = block.tokens else { return }
+        let id = database.lastInsertRowID
+        let insertTokens = try database.statement("INSERT INTO result_tokens (block_id, tokens) VALUES (?, ?)")
+        try insertTokens.bind(1, id)
+        try insertTokens.bind(2, blob: tokens)
+        try insertTokens.run()
     }
 
     /// The stored result of `seq`, buffered or written.
@@ -219,8 +230,9 @@ public final class CheckpointStore {
     static func blocks(overlapping range: ClosedRange<Int>, database: SQLiteDatabase) throws -> [(id: Int, block: ResultBlock)] {
         let select = try database.statement(
             """
-            SELECT id, first_seq, last_seq, count, results, tokens FROM result_block
-            WHERE last_seq >= ? AND first_seq <= ? ORDER BY id
+            SELECT b.id, b.first_seq, b.last_seq, b.count, b.results, t.tokens FROM result_block b
+            LEFT JOIN result_tokens t ON t.block_id = b.id
+            WHERE b.last_seq >= ? AND b.first_seq <= ? ORDER BY b.id
             """
         )
         try select.bind(1, range.lowerBound)
@@ -312,7 +324,7 @@ public final class CheckpointStore {
         var errorCodes: [Int: ArraySlice<UInt8>] = [:]
         // The outcomes, from the results alone (the tokens are not read for this).
         let select = try database.statement(
-            "SELECT results, last_seq > ? AND tokens IS NOT NULL FROM result_block WHERE last_seq >= ? AND first_seq <= ? ORDER BY id"
+            "SELECT results, last_seq > ? FROM result_block WHERE last_seq >= ? AND first_seq <= ? ORDER BY id"
         )
         try select.bind(1, seq)
         try select.bind(2, first)
@@ -328,19 +340,28 @@ public final class CheckpointStore {
             straddling = straddling || select.int(1) != 0
         }
         // Blocks that end within the commit lose all their tokens at once...
-        let drop = try database.statement("UPDATE result_block SET tokens = NULL WHERE last_seq >= ? AND last_seq <= ? AND tokens IS NOT NULL")
+        let drop = try database.statement(
+            "DELETE FROM result_tokens WHERE block_id IN (SELECT id FROM result_block WHERE last_seq >= ? AND last_seq <= ?)"
+        )
         try drop.bind(1, first)
         try drop.bind(2, seq)
         try drop.run()
         // ... and a block that also holds records after it keeps only theirs.
         if straddling {
-            let update = try database.statement("UPDATE result_block SET tokens = ? WHERE id = ?")
+            let update = try database.statement("UPDATE result_tokens SET tokens = ? WHERE block_id = ?")
+            let delete = try database.statement("DELETE FROM result_tokens WHERE block_id = ?")
             for (id, block) in try Self.blocks(overlapping: seq...seq, database: database) where block.tokens != nil && block.lastSeq > seq {
                 guard let results = block.decoded() else { continue }
-                try update.bind(1, blob: ResultBlock.tokens(of: results, keepingAfter: seq))
-                try update.bind(2, id)
-                try update.run()
-                update.resetForReuse()
+                if let kept = ResultBlock.tokens(of: results, keepingAfter: seq) {
+                    try update.bind(1, blob: kept)
+                    try update.bind(2, id)
+                    try update.run()
+                    update.resetForReuse()
+                } else {
+                    try delete.bind(1, id)
+                    try delete.run()
+                    delete.resetForReuse()
+                }
             }
         }
         var counts: [Tally: Int] = [:]

@@ -105,4 +105,7 @@ public final class SQLiteDatabase {
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The rowid of the last row inserted through this connection.
+    public var lastInsertRowID: Int { Int(sqlite3_last_insert_rowid(handle)) }
 }
