@@ -226,15 +226,28 @@ public final class CheckpointStore {
         return found
     }
 
+    /// Blocks by the index on `last_seq`: without it (and without statistics) SQLite scans the
+    /// whole table to give the rows in `id` order, and every commit and resume read cost time in
+    /// proportion to the job's size (a 5,000,000-record run took 40% more CPU per record than a
+    /// 1,000,000-record one). Tested with `EXPLAIN QUERY PLAN`.
+    static let overlappingBlocksSQL = """
+        SELECT b.id, b.first_seq, b.last_seq, b.count, b.results, t.tokens FROM result_block b INDEXED BY result_block_last_seq
+        LEFT JOIN result_tokens t ON t.block_id = b.id
+        WHERE b.last_seq >= ? AND b.first_seq <= ? ORDER BY b.id
+        """
+    static let settledOutcomesSQL = """
+        SELECT results, last_seq > ? FROM result_block INDEXED BY result_block_last_seq
+        WHERE last_seq >= ? AND first_seq <= ? ORDER BY id
+        """
+    static let droppedTokensSQL = """
+        DELETE FROM result_tokens WHERE block_id IN (
+            SELECT id FROM result_block INDEXED BY result_block_last_seq WHERE last_seq >= ? AND last_seq <= ?
+        )
+        """
+
     /// The blocks that hold results in `range`, in the order they were written, with their rowid.
     static func blocks(overlapping range: ClosedRange<Int>, database: SQLiteDatabase) throws -> [(id: Int, block: ResultBlock)] {
-        let select = try database.statement(
-            """
-            SELECT b.id, b.first_seq, b.last_seq, b.count, b.results, t.tokens FROM result_block b
-            LEFT JOIN result_tokens t ON t.block_id = b.id
-            WHERE b.last_seq >= ? AND b.first_seq <= ? ORDER BY b.id
-            """
-        )
+        let select = try database.statement(overlappingBlocksSQL)
         try select.bind(1, range.lowerBound)
         try select.bind(2, range.upperBound)
         var blocks: [(id: Int, block: ResultBlock)] = []
@@ -324,7 +337,7 @@ public final class CheckpointStore {
         var errorCodes: [Int: ArraySlice<UInt8>] = [:]
         // The outcomes, from the results alone (the tokens are not read for this).
         let select = try database.statement(
-            "SELECT results, last_seq > ? FROM result_block WHERE last_seq >= ? AND first_seq <= ? ORDER BY id"
+            Self.settledOutcomesSQL
         )
         try select.bind(1, seq)
         try select.bind(2, first)
@@ -340,9 +353,7 @@ public final class CheckpointStore {
             straddling = straddling || select.int(1) != 0
         }
         // Blocks that end within the commit lose all their tokens at once...
-        let drop = try database.statement(
-            "DELETE FROM result_tokens WHERE block_id IN (SELECT id FROM result_block WHERE last_seq >= ? AND last_seq <= ?)"
-        )
+        let drop = try database.statement(Self.droppedTokensSQL)
         try drop.bind(1, first)
         try drop.bind(2, seq)
         try drop.run()

@@ -125,4 +125,22 @@ import TestSupport
         let tables = try SQLiteDatabase(path: path, mode: .readOnly).statement("SELECT COUNT(*) FROM sqlite_master WHERE name = 'result'")
         #expect(try tables.step() && tables.int(0) == 0, "the old table is gone")
     }
+
+    /// Every read of blocks by seq goes through the index on `last_seq`: a scan of the table (what
+    /// SQLite chose for `ORDER BY id` without statistics) makes each commit cost in proportion to
+    /// the job's size.
+    @Test(arguments: [CheckpointStore.overlappingBlocksSQL, CheckpointStore.settledOutcomesSQL, CheckpointStore.droppedTokensSQL])
+    func blocksAreFoundThroughTheIndex(sql: String) throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: CheckpointStoreTests.identity())
+        for base in stride(from: 0, to: 2_000, by: 100) {
+            try store.write((base..<base + 100).map { RecordResult(seq: $0, status: .done, bfid: "b", tokens: ["t"]) })
+        }
+        let plan = try SQLiteDatabase(path: store.path, mode: .readOnly).statement("EXPLAIN QUERY PLAN " + sql)
+        var details: [String] = []
+        while try plan.step() { details.append(plan.text(3) ?? "") }
+        #expect(details.contains { $0.contains("INDEX result_block_last_seq") }, "\(details)")
+        #expect(!details.contains { $0.hasPrefix("SCAN") }, "\(details)")
+    }
 }
