@@ -8,13 +8,14 @@ import Foundation
 /// base64 of `v1:<messageId>|<32 hex>||`, where the hex is an HMAC tag of the messageId and the
 /// templateRef: the simulator can later tell, without storing anything, which template and
 /// which tokenization time a bfid belongs to, and reject bfids it did not issue.
-public struct MessageIdentity: Sendable {
-    // SymmetricKey is not Sendable in this swift-crypto; keep the bytes and rebuild the key per use.
-    private let secretBytes: [UInt8]
-    private var secret: SymmetricKey { SymmetricKey(data: secretBytes) }
+public struct MessageIdentity: @unchecked Sendable {
+    /// An HMAC with the key already set up (its padded key hashed), copied for every tag: setting
+    /// the key up per bfid was a third of the simulator's CPU per request. Immutable (HMAC and
+    /// SymmetricKey are not marked Sendable in this swift-crypto; a copy is updated, never this).
+    private let keyed: HMAC<SHA256>
 
     public init(secret: SymmetricKey) {
-        self.secretBytes = secret.withUnsafeBytes { Array($0) }
+        keyed = HMAC<SHA256>(key: secret)
     }
 
     /// The messageId for the given time (milliseconds since 1970) and sequence number.
@@ -72,12 +73,18 @@ public struct MessageIdentity: Sendable {
         return nil
     }
 
-    private func tag(messageId: String, templateRef: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array("bfid|\(messageId)|\(templateRef)".utf8), using: secret)
-        return mac.prefix(16).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+    /// The first 16 bytes of HMAC-SHA256("bfid|messageId|templateRef"), in lowercase hex.
+    func tag(messageId: String, templateRef: String) -> String {
+        var mac = keyed
+        mac.update(data: Array("bfid|\(messageId)|\(templateRef)".utf8))
+        let hex: StaticString = "0123456789abcdef"
+        var text = [UInt8]()
+        text.reserveCapacity(32)
+        for byte in mac.finalize().prefix(16) {
+            text.append(hex.utf8Start[Int(byte >> 4)])
+            text.append(hex.utf8Start[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Civil UTC date and time from milliseconds since 1970 (Howard Hinnant's days-from-civil inverse).

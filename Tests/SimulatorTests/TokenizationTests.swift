@@ -79,6 +79,12 @@ import TestSupport
         let decoded = String(data: Data(base64Encoded: bfid)!, encoding: .utf8)!
         #expect(decoded.hasPrefix("v1:\(messageId)|") && decoded.hasSuffix("||"))
         #expect(decoded.dropFirst(3 + 25 + 1).dropLast(2).count == 32)
+        // The tag is HMAC-SHA256 of "bfid|messageId|templateRef" under the secret, 16 bytes in hex,
+        // whatever way the keyed state is set up.
+        let reference = HMAC<SHA256>.authenticationCode(for: Array("bfid|\(messageId)|tpl".utf8), using: secret)
+            .prefix(16).map { String(format: "%02x", $0) }.joined()
+        #expect(String(decoded.dropFirst(3 + 25 + 1).dropLast(2)) == reference)
+        #expect(identity.bfid(messageId: messageId, templateRef: "tpl") == bfid, "the same every time")
         let parsed = try #require(identity.parse(bfid: bfid, templateRefs: ["other", "tpl"]))
         #expect(parsed.messageId == messageId && parsed.templateRef == "tpl")
         #expect(identity.parse(bfid: bfid, templateRefs: ["other"]) == nil)
