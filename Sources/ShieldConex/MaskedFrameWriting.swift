@@ -50,6 +50,20 @@ enum MaskedFrameWriting {
     }
 }
 
+extension WebSocketFrame {
+    /// The payload without its mask, as NIO's `unmaskedData` gives it, unmasked 8 bytes at a time
+    /// (NIO's goes byte by byte: 5% of the simulator's CPU per request).
+    public var unmaskedPayload: ByteBuffer {
+        guard let key = maskKey else { return data }
+        var payload = data
+        let keyBytes = (key[0], key[1], key[2], key[3])
+        payload.withUnsafeMutableReadableBytes { bytes in
+            MaskedFrameWriting.mask(UnsafeRawBufferPointer(bytes), key: keyBytes, into: bytes)
+        }
+        return payload
+    }
+}
+
 /// Sits between the WebSocket frame encoder and the socket, and lets the client handler write
 /// whole frames it has made itself (``MaskedFrameWriting``) past the encoder. Everything else
 /// passes through untouched, in order: the loop runs one write at a time.

@@ -104,7 +104,7 @@ public struct IncomingRequest: Sendable, Hashable {
         var incoming = IncomingRequest()
         var payload = Request(action: .heartbeat)
         var problem: String?
-        try scanner.readObject { scanner, key in
+        try scanner.readObjectKeys { scanner, key in
             switch key {
             case "traceId":
                 if try scanner.peek() == .string { incoming.traceId = try scanner.readString() } else { try scanner.skipValue() }
@@ -140,12 +140,12 @@ extension Request {
     /// wrong type (the rest is still read), or `nil`.
     static func decodePayload(from scanner: inout JSONScanner, into request: inout Request) throws -> String? {
         var problem: String?
-        try scanner.readObject { scanner, key in
+        try scanner.readObjectKeys { scanner, key in
             func string() throws -> String? {
                 if try scanner.peek() == .string { return try scanner.readString() }
                 if try !scanner.readNullIfPresent() {
                     try scanner.skipValue()
-                    problem = problem ?? "\(key) is not a string"
+                    problem = problem ?? "\(key.string) is not a string"
                 }
                 return nil
             }
@@ -153,7 +153,7 @@ extension Request {
                 if try scanner.peek() == .bool { return try scanner.readBool() }
                 if try !scanner.readNullIfPresent() {
                     try scanner.skipValue()
-                    problem = problem ?? "\(key) is not a boolean"
+                    problem = problem ?? "\(key.string) is not a boolean"
                 }
                 return nil
             }

@@ -53,7 +53,7 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
                     return
                 }
             }
-            answer(frame.unmaskedData, context: context)
+            answer(frame.unmaskedPayload, context: context)
         case .ping:
             guard !stalled else { return }
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)

@@ -35,6 +35,21 @@ import Testing
         }
     }
 
+    /// The server side's unmasking, 8 bytes at a time, gives what NIO's gives, at every length
+    /// and with a payload that does not start at the buffer's first byte.
+    @Test(arguments: [0, 1, 7, 8, 9, 16, 17, 300, 65_537])
+    func unmaskedPayloadIsNIOsUnmaskedData(length: Int) throws {
+        let key = try #require(WebSocketMaskingKey([0x9C, 0x01, 0x7E, 0xD2]))
+        var data = ByteBuffer(bytes: [0xEE, 0xEE, 0xEE])
+        data.moveReaderIndex(forwardBy: 3)
+        data.writeBytes((0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: key, data: data)
+        #expect(frame.unmaskedPayload == frame.unmaskedData)
+        #expect(frame.data == data, "the frame's own bytes are left as they were")
+        let unmasked = WebSocketFrame(fin: true, opcode: .text, data: data)
+        #expect(unmasked.unmaskedPayload == data)
+    }
+
     final class Answers: AnswerReceiver, @unchecked Sendable {
         var received: [Int: Response] = [:]
         func received(_ result: Result<Response, any Error>, tag: Int) { received[tag] = try? result.get() }
