@@ -44,26 +44,9 @@ public struct RecordResult: Sendable, Hashable {
         self.attempts = attempts
     }
 
-    /// Tokens as a BLOB that round-trips every string (empty, NUL, U+001F, any Unicode): a
-    /// 32-bit little-endian count, then each token as a 32-bit little-endian byte length and
-    /// its UTF-8 bytes. No tokens: `nil` (NULL).
-    var encodedTokens: [UInt8]? {
-        guard !tokens.isEmpty else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(4 + tokens.reduce(0) { $0 + 4 + $1.utf8.count })
-        func append(_ value: Int) {
-            let word = UInt32(truncatingIfNeeded: value)
-            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
-        }
-        append(tokens.count)
-        for token in tokens {
-            append(token.utf8.count)
-            bytes.append(contentsOf: token.utf8)
-        }
-        return bytes
-    }
-
-    /// Reads what ``encodedTokens`` wrote; `nil` for bytes it did not write (a damaged checkpoint).
+    /// Tokens as the version that kept a row per result stored them (a 32-bit little-endian
+    /// count, then each token as a 32-bit little-endian byte length and its UTF-8 bytes), for the
+    /// migration of such checkpoints; `nil` for bytes it did not write (a damaged checkpoint).
     static func decodeTokens(_ bytes: [UInt8]) -> [String]? {
         var offset = 0
         func word() -> Int? {
