@@ -153,8 +153,8 @@ public struct JSONScanner {
     /// `String` as last time when it has no escapes and ``recurring`` is set.
     mutating func readRecurringString() throws(SyntaxError) -> String {
         guard recurring != nil else { return try readString() }
-        let start = index + 1
         try expect(UInt8(ascii: "\""))
+        let start = index
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
