@@ -14,7 +14,8 @@ public enum ClientCommand: Sendable {
 /// Receives the answers of requests sent with ``ShieldConexConnection/send(_:tags:to:timeout:)``,
 /// on the connection's event loop: each answer (which may be `success: false`) or failure
 /// (timeout, lost connection) once, with the tag its request was sent with; an invalid request
-/// (never sent) is reported from the call that tried to send it.
+/// (never sent) is reported from the call that tried to send it. The tag says which request an
+/// answer belongs to: its `traceId` is left empty (matched as bytes, never made a `String`).
 public protocol AnswerReceiver: AnyObject, Sendable {
     func received(_ result: Result<Response, any Error>, tag: Int)
 }

@@ -169,6 +169,24 @@ public struct JSONScanner {
         throw fail("unterminated string")
     }
 
+    /// Reads a string value and hands its bytes to `recognize` when it has no escapes: what
+    /// `recognize` makes of them, or the string when it makes nothing of them (or it has escapes).
+    /// A text recognized needs no `String` (a traceId matched to its counter as bytes).
+    mutating func readString<Recognized>(
+        recognizing recognize: (UnsafeRawBufferPointer) -> Recognized?
+    ) throws(SyntaxError) -> (recognized: Recognized?, string: String?) {
+        guard try peek() == .string else { throw fail("expected a string") }
+        let start = index + 1
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\""),
+           let recognized = recognize(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+            index = end + 1
+            return (recognized, nil)
+        }
+        return (nil, try readString())
+    }
+
     /// Reads a string value.
     public mutating func readString() throws(SyntaxError) -> String {
         try expect(UInt8(ascii: "\""))

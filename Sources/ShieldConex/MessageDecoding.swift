@@ -18,7 +18,26 @@ extension Response {
         return try buffer.withUnsafeReadableBytes { try decode($0, recurring: &cache) }
     }
 
+    /// Decodes an answer for the client that sent its request: a traceId made by `traceIds` is
+    /// matched as bytes and given back as its counter, and the response's `traceId` is left empty
+    /// (no `String` per answer); any other traceId is kept as text and `counter` is `nil`.
+    public static func decode(
+        _ buffer: ByteBuffer, recurring: inout RecurringStrings, traceIds: TraceIDGenerator, counter: inout UInt64?
+    ) throws -> Response {
+        var cache: RecurringStrings? = RecurringStrings()
+        swap(&cache!, &recurring)
+        defer { swap(&cache!, &recurring) }
+        return try buffer.withUnsafeReadableBytes { try decode($0, recurring: &cache, traceIds: traceIds, counter: &counter) }
+    }
+
     static func decode(_ bytes: UnsafeRawBufferPointer, recurring: inout RecurringStrings?) throws -> Response {
+        var counter: UInt64?
+        return try decode(bytes, recurring: &recurring, traceIds: nil, counter: &counter)
+    }
+
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, recurring: inout RecurringStrings?, traceIds: TraceIDGenerator?, counter: inout UInt64?
+    ) throws -> Response {
         var scanner = JSONScanner(bytes)
         swap(&scanner.recurring, &recurring)
         defer { swap(&scanner.recurring, &recurring) }
@@ -30,7 +49,14 @@ extension Response {
             switch key {
             case "traceId":
                 if try scanner.peek() == .string {
-                    response.traceId = try scanner.readString()
+                    if let traceIds {
+                        // The last traceId wins, as the last value of any repeated key does.
+                        let (recognized, text) = try scanner.readString(recognizing: traceIds.counter(ofUTF8:))
+                        counter = recognized
+                        response.traceId = text ?? ""
+                    } else {
+                        response.traceId = try scanner.readString()
+                    }
                     sawTraceId = true
                 } else {
                     try scanner.skipValue()

@@ -8,6 +8,19 @@ extension Request {
     public func encode(traceId: String, into writer: inout JSONWriter) {
         writer.raw("{\"traceId\":")
         writer.string(traceId)
+        encodeAfterTraceId(into: &writer)
+    }
+
+    /// Writes this request with the traceId that carries `counter` in `traceIds`, written as bytes
+    /// straight into the message (the client's hot path: no `String` per traceId).
+    public func encode(traceId counter: UInt64, of traceIds: TraceIDGenerator, into writer: inout JSONWriter) {
+        writer.raw("{\"traceId\":\"")
+        traceIds.write(counter, to: &writer.bytes)
+        writer.byte(UInt8(ascii: "\""))
+        encodeAfterTraceId(into: &writer)
+    }
+
+    private func encodeAfterTraceId(into writer: inout JSONWriter) {
         writer.raw(",\"action\":\"")
         writer.bytes.append(contentsOf: action.rawValue.utf8)
         writer.byte(UInt8(ascii: "\""))

@@ -143,9 +143,9 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         var ids: [UInt64] = []
         ids.reserveCapacity(batch.requests.count)
         for request in batch.requests {
-            let (id, traceId) = traceIds.next()
+            let id = traceIds.nextCounter()
             scratch.bytes.removeAll(keepingCapacity: true)
-            request.encode(traceId: traceId, into: &scratch)
+            request.encode(traceId: id, of: traceIds, into: &scratch)
             let key = masks.nextMaskingKey()
             scratch.bytes.withUnsafeBytes { MaskedFrameWriting.appendTextFrame($0, key: key, to: &frames) }
             ids.append(id)
@@ -200,18 +200,22 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
 
     private func receive(_ data: ByteBuffer) {
         var response: Response
+        var counter: UInt64?
         do {
-            response = try Response.decode(data, recurring: &recurring)
+            // Our traceIds are matched as bytes: the response's `traceId` stays empty for them.
+            response = try Response.decode(data, recurring: &recurring, traceIds: traceIds, counter: &counter)
         } catch {
             logger.warning("dropped an undecodable message", metadata: ["error": "\(error)"])
             return
         }
-        guard let id = traceIds.counter(of: response.traceId), let pending = inFlight.remove(id) else {
+        guard let id = counter ?? traceIds.counter(of: response.traceId), let pending = inFlight.remove(id) else {
             logger.notice("dropped a response with an unknown traceId", metadata: ["trace.id": "\(response.traceId)"])
             return
         }
         switch pending {
         case .request(let promise):
+            // A caller awaiting one answer sees the whole response, its traceId as the server wrote it.
+            if counter != nil, let whole = try? Response.decode(data) { response = whole }
             if configuration.keepRawResponses { response.raw = String(buffer: data) }
             promise.succeed(response)
         case .tagged(let tag, let receiver):

@@ -23,6 +23,46 @@ import Testing
         #expect(generator.counter(of: "nonsense") == nil)
     }
 
+    @Test func traceIdsWrittenAsBytesAreTheSameTextAndMatchAsBytesInAnswers() throws {
+        var generator = TraceIDGenerator()
+        for _ in 0..<300 {
+            let id = generator.nextCounter()
+            var bytes: [UInt8] = [1, 2]
+            generator.write(id, to: &bytes)
+            #expect(Array(bytes.prefix(2)) == [1, 2])
+            let text = String(decoding: bytes.dropFirst(2), as: UTF8.self)
+            #expect(text == TraceIDGenerator.format(prefix: generator.prefix, counter: id))
+            // A request written with the counter carries that text.
+            var writer = JSONWriter()
+            Request.heartbeat().encode(traceId: id, of: generator, into: &writer)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == "{\"traceId\":\"\(text)\",\"action\":\"heartbeat\"}")
+
+            // Its answer: the counter comes back, the traceId is not made a String.
+            var recurring = RecurringStrings()
+            var counter: UInt64?
+            let answer = try Response.decode(
+                ByteBuffer(string: "{\"traceId\":\"\(text)\",\"success\":true}"), recurring: &recurring, traceIds: generator, counter: &counter
+            )
+            #expect(counter == id && answer.traceId == "" && answer.success)
+            // Escaped, upper-case or foreign: kept as text, no counter (the caller parses the text).
+            let escaped = "\\u00" + String(text.utf8.first!, radix: 16) + text.dropFirst()
+            counter = nil
+            let unusual = try Response.decode(
+                ByteBuffer(string: "{\"traceId\":\"\(escaped)\",\"success\":true}"), recurring: &recurring, traceIds: generator, counter: &counter
+            )
+            #expect(counter == nil && unusual.traceId == text && generator.counter(of: unusual.traceId) == id)
+        }
+        var recurring = RecurringStrings()
+        var counter: UInt64?
+        let foreign = try Response.decode(
+            ByteBuffer(string: #"{"traceId":"not-ours","success":false}"#), recurring: &recurring, traceIds: generator, counter: &counter
+        )
+        #expect(counter == nil && foreign.traceId == "not-ours")
+        #expect(throws: (any Error).self) {
+            try Response.decode(ByteBuffer(string: #"{"traceId":"unterminated"#), recurring: &recurring, traceIds: generator, counter: &counter)
+        }
+    }
+
     @Test func inFlightTableExpiresAndDrains() {
         var table = InFlightTable<String>()
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
