@@ -129,6 +129,11 @@ let package = Package(
             path: "Benchmarks/CheckpointThroughput"
         ),
         .executableTarget(
+            name: "Codec",
+            dependencies: ["ShieldConex", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/Codec"
+        ),
+        .executableTarget(
             name: "ReaderThroughput",
             dependencies: ["Pipeline"],
             path: "Benchmarks/ReaderThroughput"

@@ -44,9 +44,10 @@ public struct JSONScanner {
     }
 
     /// The kind of the next value, without consuming it.
+    @inline(__always)
     public mutating func peek() throws(SyntaxError) -> Token {
         skipWhitespace()
-        guard index < bytes.count else { throw fail("unexpected end") }
+        guard index < bytes.count else { throw unexpectedEnd() }
         switch bytes[index] {
         case UInt8(ascii: "{"): return .objectStart
         case UInt8(ascii: "["): return .arrayStart
@@ -54,17 +55,26 @@ public struct JSONScanner {
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
         case UInt8(ascii: "n"): return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
-        default: throw fail("unexpected character")
+        default: throw unexpectedCharacter()
         }
     }
 
+    // Called for every token: inlined, with the making of an error (a `String`) kept out of line.
+    @inline(__always)
     mutating func expect(_ byte: UInt8) throws(SyntaxError) {
         skipWhitespace()
-        guard index < bytes.count, bytes[index] == byte else {
-            throw fail("expected '\(Character(Unicode.Scalar(byte)))'")
-        }
+        guard index < bytes.count, bytes[index] == byte else { throw expected(byte) }
         index += 1
     }
+
+    @inline(never)
+    private func expected(_ byte: UInt8) -> SyntaxError { fail("expected '\(Character(Unicode.Scalar(byte)))'") }
+
+    @inline(never)
+    private func unexpectedEnd() -> SyntaxError { fail("unexpected end") }
+
+    @inline(never)
+    private func unexpectedCharacter() -> SyntaxError { fail("unexpected character") }
 
     /// Checks that nothing but whitespace follows the document.
     public mutating func expectEnd() throws(SyntaxError) {
@@ -133,20 +143,18 @@ public struct JSONScanner {
     mutating func readKey() throws(SyntaxError) -> JSONKey {
         try expect(UInt8(ascii: "\""))
         let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let key = JSONKey(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), unescaped: nil)
-                index += 1
-                return key
-            }
-            if byte == UInt8(ascii: "\\") {
-                return JSONKey(bytes: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try readEscapedString(from: start))
-            }
-            if byte < 0x20 { throw fail("control character in string") }
+        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
+        guard index < bytes.count else { throw fail("unterminated string") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            let key = JSONKey(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), unescaped: nil)
             index += 1
+            return key
+        case UInt8(ascii: "\\"):
+            return JSONKey(bytes: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try readEscapedString(from: start))
+        default:
+            throw fail("control character in string")
         }
-        throw fail("unterminated string")
     }
 
     /// Reads a string value that recurs from message to message (a field name): the same
@@ -155,18 +163,18 @@ public struct JSONScanner {
         guard recurring != nil else { return try readString() }
         try expect(UInt8(ascii: "\""))
         let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let string = recurring!.string(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-                index += 1
-                return string
-            }
-            if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
-            if byte < 0x20 { throw fail("control character in string") }
+        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
+        guard index < bytes.count else { throw fail("unterminated string") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            let string = recurring!.string(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
             index += 1
+            return string
+        case UInt8(ascii: "\\"):
+            return try readEscapedString(from: start)
+        default:
+            throw fail("control character in string")
         }
-        throw fail("unterminated string")
     }
 
     /// Reads a string value and hands its bytes to `recognize` when it has no escapes: what
@@ -177,8 +185,7 @@ public struct JSONScanner {
     ) throws(SyntaxError) -> (recognized: Recognized?, string: String?) {
         guard try peek() == .string else { throw fail("expected a string") }
         let start = index + 1
-        var end = start
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        let end = JSONStringBytes.firstSpecial(in: bytes, from: start)
         if end < bytes.count, bytes[end] == UInt8(ascii: "\""),
            let recognized = recognize(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
             index = end + 1
@@ -191,20 +198,18 @@ public struct JSONScanner {
     public mutating func readString() throws(SyntaxError) -> String {
         try expect(UInt8(ascii: "\""))
         let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let string = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                index += 1
-                return string
-            }
-            if byte == UInt8(ascii: "\\") {
-                return try readEscapedString(from: start)
-            }
-            if byte < 0x20 { throw fail("control character in string") }
+        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
+        guard index < bytes.count else { throw fail("unterminated string") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            let string = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             index += 1
+            return string
+        case UInt8(ascii: "\\"):
+            return try readEscapedString(from: start)
+        default:
+            throw fail("control character in string")
         }
-        throw fail("unterminated string")
     }
 
     private mutating func readEscapedString(from start: Int) throws(SyntaxError) -> String {
@@ -340,7 +345,7 @@ public struct JSONScanner {
         case .null: _ = try readNullIfPresent()
         case .objectStart:
             do {
-                try readObject { scanner, _ in try scanner.skipValue(depth: depth + 1) }
+                try readObjectKeys { scanner, _ in try scanner.skipValue(depth: depth + 1) }
             } catch let error as SyntaxError {
                 throw error
             } catch {
@@ -359,16 +364,15 @@ public struct JSONScanner {
 
     private mutating func skipString() throws(SyntaxError) {
         try expect(UInt8(ascii: "\""))
-        while index < bytes.count {
+        while true {
+            index = JSONStringBytes.firstSpecial(in: bytes, from: index)
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             index += 1
             if byte == UInt8(ascii: "\"") { return }
-            if byte == UInt8(ascii: "\\") {
-                guard index < bytes.count else { break }
-                index += 1
-            } else if byte < 0x20 {
-                throw fail("control character in string")
-            }
+            guard byte == UInt8(ascii: "\\") else { throw fail("control character in string") }
+            guard index < bytes.count else { break }
+            index += 1
         }
         throw fail("unterminated string")
     }

@@ -34,14 +34,15 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
             var clean = 0
-            for (index, byte) in utf8.enumerated() {
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean..<index]))
-                appendEscaped(byte)
-                clean = index + 1
+            while true {
+                let special = JSONStringBytes.firstSpecial(in: raw, from: clean)
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[clean..<special]))
+                guard special < raw.count else { break }
+                appendEscaped(raw[special])
+                clean = special + 1
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean...]))
         }
         bytes.append(UInt8(ascii: "\""))
     }
