@@ -53,7 +53,7 @@ try measure("decode tokenize answer") {
     for index in 0..<count {
         var counter: UInt64?
         let response = try Response.decode(answers[index & 63], recurring: &recurring, traceIds: traceIds, counter: &counter)
-        sum &+= Int(counter ?? 0) &+ (response.values?.count ?? 0)
+        sum &+= Int(counter ?? 0) &+ response.texts.withParts { $0.valueCount ?? 0 }
     }
     return sum
 }

@@ -19,9 +19,8 @@ public struct RecordResult: Sendable, Hashable {
 
     public var seq: Int
     public var status: Status
-    public var bfid: String?
-    public var messageId: String?
-    public var tokens: [String]
+    /// The bfid, messageId and tokens, as bytes in one buffer (``ResultTexts``).
+    public var texts: ResultTexts
     public var errorCode: String?
     public var message: String?
     public var attempts: Int
@@ -33,15 +32,38 @@ public struct RecordResult: Sendable, Hashable {
         seq: Int, status: Status, bfid: String? = nil, messageId: String? = nil, tokens: [String] = [],
         errorCode: String? = nil, message: String? = nil, attempts: Int = 1, digest: [UInt8]? = nil
     ) {
+        self.init(
+            seq: seq, status: status, texts: bfid == nil && messageId == nil && tokens.isEmpty ? .empty : ResultTexts(bfid: bfid, messageId: messageId, values: tokens),
+            errorCode: errorCode, message: message, attempts: attempts, digest: digest
+        )
+    }
+
+    /// A result whose bfid, messageId and tokens are already bytes (the engine's hot path).
+    public init(
+        seq: Int, status: Status, texts: ResultTexts, errorCode: String? = nil, message: String? = nil, attempts: Int = 1, digest: [UInt8]? = nil
+    ) {
         self.digest = digest
         self.seq = seq
         self.status = status
-        self.bfid = bfid
-        self.messageId = messageId
-        self.tokens = tokens
+        self.texts = texts
         self.errorCode = errorCode
         self.message = message
         self.attempts = attempts
+    }
+
+    public var bfid: String? {
+        get { texts.bfid }
+        set { texts = ResultTexts(bfid: newValue, messageId: messageId, values: tokens) }
+    }
+
+    public var messageId: String? {
+        get { texts.messageId }
+        set { texts = ResultTexts(bfid: bfid, messageId: newValue, values: tokens) }
+    }
+
+    public var tokens: [String] {
+        get { texts.values }
+        set { texts = ResultTexts(bfid: bfid, messageId: messageId, values: newValue) }
     }
 
     /// Tokens as the version that kept a row per result stored them (a 32-bit little-endian

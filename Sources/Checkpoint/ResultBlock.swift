@@ -46,13 +46,21 @@ public struct ResultBlock: Sendable, Hashable {
             bytes.appendVarint(UInt64(bitPattern: Int64(result.seq)))
             bytes.appendVarint(UInt64(result.status.rawValue))
             bytes.appendVarint(UInt64(bitPattern: Int64(result.attempts)))
-            bytes.appendOptional(result.bfid)
-            bytes.appendOptional(result.messageId)
+            // The texts are in the block's form already: bfid and messageId go here, the token
+            // count and tokens to the tokens string.
+            let split = result.texts.tokensStart
+            result.texts.bytes.withUnsafeBytes { texts in
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: texts[..<split]))
+                if split < texts.count {
+                    tokens.append(contentsOf: UnsafeRawBufferPointer(rebasing: texts[split...]))
+                    anyToken = anyToken || texts[split] != 0
+                } else {
+                    tokens.append(0)  // texts that do not parse (never built so): no tokens
+                }
+            }
             bytes.appendOptional(result.errorCode)
             bytes.appendOptional(result.message)
             bytes.appendOptional(bytes: result.digest)
-            tokens.appendTokens(result.tokens)
-            anyToken = anyToken || !result.tokens.isEmpty
         }
         self.init(results: bytes, tokens: anyToken ? tokens : nil, firstSeq: first, lastSeq: last, count: results.count)
     }

@@ -194,6 +194,25 @@ public struct JSONScanner {
         return (nil, try readString())
     }
 
+    /// Reads a string value and calls `body` with its UTF-8: the message's own bytes when it has
+    /// no escapes (no `String` made), else the decoded text's.
+    mutating func withStringBytes(_ body: (UnsafeRawBufferPointer) -> Void) throws(SyntaxError) {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
+        guard index < bytes.count else { throw fail("unterminated string") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            body(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            index += 1
+        case UInt8(ascii: "\\"):
+            var text = try readEscapedString(from: start)
+            text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        default:
+            throw fail("control character in string")
+        }
+    }
+
     /// Reads a string value.
     public mutating func readString() throws(SyntaxError) -> String {
         try expect(UInt8(ascii: "\""))

@@ -33,18 +33,26 @@ public struct JSONWriter {
     public mutating func string(_ string: String) {
         bytes.append(UInt8(ascii: "\""))
         var string = string
-        string.withUTF8 { utf8 in
-            let raw = UnsafeRawBufferPointer(utf8)
-            var clean = 0
-            while true {
-                let special = JSONStringBytes.firstSpecial(in: raw, from: clean)
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[clean..<special]))
-                guard special < raw.count else { break }
-                appendEscaped(raw[special])
-                clean = special + 1
-            }
-        }
+        string.withUTF8 { appendEscaping(UnsafeRawBufferPointer($0)) }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A JSON string literal of text given as UTF-8 bytes, quotes included.
+    public mutating func string(utf8 raw: UnsafeRawBufferPointer) {
+        bytes.append(UInt8(ascii: "\""))
+        appendEscaping(raw)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaping(_ raw: UnsafeRawBufferPointer) {
+        var clean = 0
+        while true {
+            let special = JSONStringBytes.firstSpecial(in: raw, from: clean)
+            bytes.appendRaw(UnsafeRawBufferPointer(rebasing: raw[clean..<special]))
+            guard special < raw.count else { break }
+            appendEscaped(raw[special])
+            clean = special + 1
+        }
     }
 
     private mutating func appendEscaped(_ byte: UInt8) {

@@ -42,6 +42,8 @@ extension Response {
         swap(&scanner.recurring, &recurring)
         defer { swap(&scanner.recurring, &recurring) }
         var response = Response(traceId: "", success: false)
+        // The texts are a part of the message: room for all of them at once, not grown piecemeal.
+        response.texts.reserveCapacity(bytes.count)
         var sawTraceId = false
         var code: ErrorCode?
         var message: String?
@@ -62,7 +64,7 @@ extension Response {
                     try scanner.skipValue()
                 }
             case "action": response.action = try scanner.peek() == .string ? try scanner.readRecurringString() : scanner.readOptionalString()
-            case "messageId": response.messageId = try scanner.readScalarText()
+            case "messageId": try scanner.readScalarText(into: &response.texts, as: .messageId)
             case "success", "succes": response.success = try scanner.readLiberalBool()
             case "errorCode", "code": code = try scanner.readErrorCode() ?? code
             case "message": message = try scanner.readOptionalString() ?? message
@@ -73,8 +75,8 @@ extension Response {
                 }
                 try scanner.readObjectKeys { scanner, key in
                     switch key {
-                    case "bfid": response.bfid = try scanner.readOptionalString()
-                    case "values": response.values = try scanner.readFieldValues()
+                    case "bfid": try scanner.readOptionalString(into: &response.texts, as: .bfid)
+                    case "values": try scanner.readFieldValues(into: &response.texts)
                     case "timestamp":
                         if try scanner.peek() == .number {
                             let text = try scanner.readNumberText()
@@ -269,6 +271,53 @@ extension JSONScanner {
     }
 
     /// Reads `[{"name": ..., "value": ...}, ...]`; a value that is a number is kept as its text.
+    /// Appends a string's UTF-8 to `texts` as a `tag` entry (null for anything but a string).
+    mutating func readOptionalString(into texts: inout ResponseTexts, as tag: ResponseTexts.Tag) throws {
+        guard try peek() == .string else {
+            try skipValue()
+            return texts.append(tag, nil as UnsafeRawBufferPointer?)
+        }
+        try withStringBytes { texts.append(tag, $0) }
+    }
+
+    /// Appends a string's or a number's text to `texts` as a `tag` entry (null for anything else).
+    mutating func readScalarText(into texts: inout ResponseTexts, as tag: ResponseTexts.Tag) throws {
+        switch try peek() {
+        case .string: try withStringBytes { texts.append(tag, $0) }
+        case .number: texts.append(tag, String(try readNumberText()))
+        default:
+            try skipValue()
+            texts.append(tag, nil as UnsafeRawBufferPointer?)
+        }
+    }
+
+    /// Reads a values array into `texts`: each element's name and value, in order. Throws as
+    /// ``readFieldValues()`` does for an element that is not an object or lacks either.
+    mutating func readFieldValues(into texts: inout ResponseTexts) throws {
+        texts.startValues(present: true)
+        var count = 0
+        try readArray { scanner in
+            guard try scanner.peek() == .objectStart else {
+                try scanner.skipValue()
+                throw FieldValueShapeError(description: "values[\(count)] is not an object")
+            }
+            let start = texts.count
+            try scanner.readObjectKeys { scanner, key in
+                switch key {
+                case "name": try scanner.readScalarText(into: &texts, as: .name)
+                case "value": try scanner.readScalarText(into: &texts, as: .value)
+                default: try scanner.skipValue()
+                }
+            }
+            switch texts.settleElement(from: start) {
+            case .complete: break
+            case .noName: throw FieldValueShapeError(description: "values[\(count)] has no name")
+            case .noValue: throw FieldValueShapeError(description: "values[\(count)] has no string value")
+            }
+            count += 1
+        }
+    }
+
     mutating func readFieldValues() throws -> [FieldValue] {
         var values: [FieldValue] = []
         values.reserveCapacity(4)

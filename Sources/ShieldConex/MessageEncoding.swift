@@ -65,34 +65,52 @@ extension Request {
 extension Response {
     /// Writes this response as one JSON message in the spec's shape (`success`, spelt correctly).
     public func encode(into writer: inout JSONWriter) {
-        writer.raw("{\"traceId\":")
-        writer.string(traceId)
-        if let action {
-            writer.raw(",\"action\":")
-            writer.string(action)
+        // The texts are written from their bytes: no `String` made for them.
+        texts.withParts { parts in
+            writer.raw("{\"traceId\":")
+            writer.string(traceId)
+            if let action {
+                writer.raw(",\"action\":")
+                writer.string(action)
+            }
+            if let messageId = parts.messageId {
+                writer.raw(",\"messageId\":")
+                writer.string(utf8: messageId)
+            }
+            writer.raw(",\"success\":")
+            writer.bool(success)
+            let hasPayload = parts.bfid != nil || parts.valueCount != nil || timestamp != nil || failure?.code != nil || failure?.message != nil
+            guard hasPayload else {
+                writer.byte(UInt8(ascii: "}"))
+                return
+            }
+            writer.raw(",\"payload\":{")
+            var first = true
+            func separator(_ writer: inout JSONWriter) {
+                if first { first = false } else { writer.byte(UInt8(ascii: ",")) }
+            }
+            if let timestamp { separator(&writer); writer.key("timestamp"); writer.integer(timestamp) }
+            if let bfid = parts.bfid { separator(&writer); writer.key("bfid"); writer.string(utf8: bfid) }
+            if parts.valueCount != nil {
+                separator(&writer)
+                writer.key("values")
+                writer.byte(UInt8(ascii: "["))
+                var index = 0
+                parts.forEachValue { name, value in
+                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                    writer.raw("{\"name\":")
+                    writer.string(utf8: name)
+                    writer.raw(",\"value\":")
+                    writer.string(utf8: value)
+                    writer.byte(UInt8(ascii: "}"))
+                    index += 1
+                }
+                writer.byte(UInt8(ascii: "]"))
+            }
+            if let code = failure?.code { separator(&writer); writer.key("errorCode"); writer.integer(code.rawValue) }
+            if let message = failure?.message { separator(&writer); writer.key("message"); writer.string(message) }
+            writer.raw("}}")
         }
-        if let messageId {
-            writer.raw(",\"messageId\":")
-            writer.string(messageId)
-        }
-        writer.raw(",\"success\":")
-        writer.bool(success)
-        let hasPayload = bfid != nil || values != nil || timestamp != nil || failure?.code != nil || failure?.message != nil
-        guard hasPayload else {
-            writer.byte(UInt8(ascii: "}"))
-            return
-        }
-        writer.raw(",\"payload\":{")
-        var first = true
-        func separator(_ writer: inout JSONWriter) {
-            if first { first = false } else { writer.byte(UInt8(ascii: ",")) }
-        }
-        if let timestamp { separator(&writer); writer.key("timestamp"); writer.integer(timestamp) }
-        if let bfid { separator(&writer); writer.key("bfid"); writer.string(bfid) }
-        if let values { separator(&writer); writer.key("values"); writer.values(values) }
-        if let code = failure?.code { separator(&writer); writer.key("errorCode"); writer.integer(code.rawValue) }
-        if let message = failure?.message { separator(&writer); writer.key("message"); writer.string(message) }
-        writer.raw("}}")
     }
 
     /// Writes this response into a buffer.

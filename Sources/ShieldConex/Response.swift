@@ -26,10 +26,10 @@ public struct Response: Sendable, Hashable {
     public var traceId: String
     /// The action as the server named it (kept as text so that an unknown one is not lost).
     public var action: String?
-    public var messageId: String?
     public var success: Bool
-    public var bfid: String?
-    public var values: [FieldValue]?
+    /// The messageId, bfid and values as bytes in one buffer (``ResponseTexts``); the properties
+    /// below read and write them as `String`s.
+    public var texts: ResponseTexts
     /// The heartbeat's server time in milliseconds since 1970.
     public var timestamp: Int64?
     public var failure: Failure?
@@ -49,12 +49,44 @@ public struct Response: Sendable, Hashable {
     ) {
         self.traceId = traceId
         self.action = action
-        self.messageId = messageId
+        self.texts = ResponseTexts(messageId: messageId, bfid: bfid, values: values)
         self.success = success
-        self.bfid = bfid
-        self.values = values
         self.timestamp = timestamp
         self.failure = failure
         self.raw = raw
+    }
+
+    public var messageId: String? {
+        get { texts.messageId }
+        set { texts.append(.messageId, newValue) }
+    }
+
+    public var bfid: String? {
+        get { texts.bfid }
+        set { texts.append(.bfid, newValue) }
+    }
+
+    public var values: [FieldValue]? {
+        get { texts.values }
+        set { texts = ResponseTexts(messageId: messageId, bfid: bfid, values: newValue) }
+    }
+
+    // Equal when they say the same, whatever order the decoder met the texts in.
+    public static func == (lhs: Response, rhs: Response) -> Bool {
+        lhs.traceId == rhs.traceId && lhs.action == rhs.action && lhs.success == rhs.success && lhs.timestamp == rhs.timestamp
+            && lhs.failure == rhs.failure && lhs.raw == rhs.raw && lhs.messageId == rhs.messageId && lhs.bfid == rhs.bfid
+            && lhs.values == rhs.values
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(traceId)
+        hasher.combine(action)
+        hasher.combine(success)
+        hasher.combine(timestamp)
+        hasher.combine(failure)
+        hasher.combine(raw)
+        hasher.combine(messageId)
+        hasher.combine(bfid)
+        hasher.combine(values)
     }
 }

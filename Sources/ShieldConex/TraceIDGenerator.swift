@@ -74,25 +74,35 @@ public struct TraceIDGenerator: Sendable {
 
     /// The counter of a traceId (as its UTF-8 bytes) made by this generator, or `nil`.
     public func counter(ofUTF8 bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard bytes.count == 36 else { return nil }
+        guard bytes.count == 36, bytes[8] == UInt8(ascii: "-"), bytes[13] == UInt8(ascii: "-"), bytes[18] == UInt8(ascii: "-"),
+              bytes[23] == UInt8(ascii: "-")
+        else { return nil }
+        // 32 hex digits in five runs; any other byte makes a nibble of 0xFF, which the OR catches.
         var high: UInt64 = 0
         var low: UInt64 = 0
-        var digits = 0
-        for (offset, byte) in bytes.enumerated() {
-            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                guard byte == UInt8(ascii: "-") else { return nil }
-                continue
+        var bad: UInt8 = 0
+        func take(_ range: Range<Int>, into value: inout UInt64) {
+            for offset in range {
+                let nibble = Self.nibbles[Int(bytes[offset])]
+                bad |= nibble
+                value = value << 4 | UInt64(nibble & 0x0F)
             }
-            let nibble: UInt64
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt64(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = UInt64(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = UInt64(byte - UInt8(ascii: "A") + 10)
-            default: return nil
-            }
-            if digits < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
-            digits += 1
         }
-        return high == prefix ? low : nil
+        take(0..<8, into: &high)
+        take(9..<13, into: &high)
+        take(14..<18, into: &high)
+        take(19..<23, into: &low)
+        take(24..<36, into: &low)
+        return bad & 0xF0 == 0 && high == prefix ? low : nil
+    }
+
+    /// Each byte's value as a hex digit (either case), or 0xFF.
+    private static let nibbles: [UInt8] = (0...255).map { byte -> UInt8 in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt8(byte) - UInt8(ascii: "A") + 10
+        default: 0xFF
+        }
     }
 }

@@ -32,6 +32,48 @@ import Testing
         }
     }
 
+    /// The texts are kept as bytes in the order the decoder meets them; what a response says
+    /// is still the last of each repeated key, an element's name and value in either order, and
+    /// two responses that say the same are equal whatever order their keys came in.
+    @Test func textsKeptAsBytesSayWhatTheLastKeySaid() throws {
+        let repeated = try decode(
+            #"{"messageId":"m1","traceId":"t","payload":{"bfid":"b1","values":[{"name":"x","value":"1"}],"bfid":"b2","#
+                + #""values":[{"value":"v1","name":"f1"},{"name":"dup","name":"f2","value":null,"value":"v2"},{"name":"f3","value":7}]},"#
+                + #""success":true,"messageId":12345}"#
+        )
+        #expect(repeated.messageId == "12345" && repeated.bfid == "b2")
+        #expect(repeated.values == [FieldValue(name: "f1", value: "v1"), FieldValue(name: "f2", value: "v2"), FieldValue(name: "f3", value: "7")])
+        let plain = Response(
+            traceId: "t", messageId: "12345", success: true, bfid: "b2",
+            values: [FieldValue(name: "f1", value: "v1"), FieldValue(name: "f2", value: "v2"), FieldValue(name: "f3", value: "7")]
+        )
+        #expect(repeated == plain && repeated.hashValue == plain.hashValue)
+        repeated.texts.withParts { parts in
+            #expect(parts.valueCount == 3)
+            #expect(parts.bfid.map { Array($0) } == Array("b2".utf8))
+            var names: [String] = []
+            parts.forEachValue { name, _ in names.append(String(decoding: name, as: UTF8.self)) }
+            #expect(names == ["f1", "f2", "f3"])
+        }
+        // Null replaces: a bfid, a messageId and a values array can each be taken back.
+        let nulled = try decode(#"{"traceId":"t","messageId":"m","messageId":null,"success":true,"payload":{"bfid":"b","bfid":null,"values":[]}}"#)
+        #expect(nulled.messageId == nil && nulled.bfid == nil && nulled.values == [])
+        var edited = nulled
+        edited.bfid = "again"
+        edited.values = nil
+        #expect(edited.bfid == "again" && edited.values == nil && edited.messageId == nil)
+        // Escaped texts are kept decoded.
+        let escaped = try decode(#"{"traceId":"t","success":true,"payload":{"bfid":"a\"b\u00e9","values":[{"name":"n","value":"line\nbreak"}]}}"#)
+        #expect(escaped.bfid == "a\"bé" && escaped.values?.first?.value == "line\nbreak")
+        // An element without a name or a value still makes the message undecodable, as before.
+        #expect(throws: (any Error).self) { try decode(#"{"traceId":"t","success":true,"payload":{"values":[{"value":"v"}]}}"#) }
+        #expect(throws: (any Error).self) { try decode(#"{"traceId":"t","success":true,"payload":{"values":[{"name":"n","value":null}]}}"#) }
+        // Encoded again, a decoded response says the same.
+        var writer = JSONWriter()
+        repeated.encode(into: &writer)
+        #expect(try Response.decode(ByteBuffer(bytes: writer.bytes)) == repeated)
+    }
+
     @Test func unknownKeysAreIgnoredAtEveryLevel() throws {
         let response = try decode(
             #"{"extra":{"deep":[1,2,{"x":null}]},"traceId":"t","success":true,"payload":{"bfid":"b","more":[true,false],"values":[{"name":"f","value":"v","kind":"x"}]},"tail":1.5e3}"#

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import NIOCore
 import ShieldConex
@@ -17,9 +18,10 @@ import ShieldConex
 /// - any other failure (an invalid request) → a `client-error` reject.
 public struct AnswerClassifier: Sendable {
     public enum Verdict: Sendable, Equatable {
-        /// `values`: the tokens (tokenize, read) or plaintext (detokenize) in the order of the
-        /// request's values; `bfid`: the one answered (tokenize) or sent (detokenize, read).
-        case done(bfid: String, values: [String], messageId: String?)
+        /// The record's texts as bytes: `values`, the tokens (tokenize, read) or plaintext
+        /// (detokenize) in the order of the request's values; `bfid`, the one answered
+        /// (tokenize) or sent (detokenize, read); the answer's messageId.
+        case done(ResultTexts)
         case rejected(code: String, message: String, messageId: String?)
         /// Send the request again after `delay`; the record has been failing since `failingSince`.
         case retry(after: Duration, failingSince: NIODeadline)
@@ -28,6 +30,11 @@ public struct AnswerClassifier: Sendable {
         case outcomeUnknown(message: String, messageId: String?)
         /// The job cannot go on (refused credentials, permission, unknown template).
         case fatal(message: String)
+
+        /// A success with these texts.
+        public static func done(bfid: String, values: [String], messageId: String?) -> Verdict {
+            .done(ResultTexts(bfid: bfid, messageId: messageId, values: values))
+        }
     }
 
     /// The request an answer belongs to, as the classifier needs to see it.
@@ -88,16 +95,18 @@ public struct AnswerClassifier: Sendable {
     ) -> Verdict {
         switch result {
         case .success(let response) where response.success:
-            guard let values = answeredValues(response, for: request.values) else {
-                return .rejected(
-                    code: "answer-mismatch", message: "the answer has \(response.values?.count ?? 0) values for \(request.values.count) mapped",
-                    messageId: response.messageId
-                )
+            return response.texts.withParts { parts -> Verdict in
+                guard let texts = answeredTexts(parts, for: request) else {
+                    return .rejected(
+                        code: "answer-mismatch", message: "the answer has \(parts.valueCount ?? 0) values for \(request.values.count) mapped",
+                        messageId: response.messageId
+                    )
+                }
+                if action.producesBfid ? parts.bfid == nil : request.bfid == nil {
+                    return .rejected(code: "answer-mismatch", message: "the answer has no bfid", messageId: response.messageId)
+                }
+                return .done(texts)
             }
-            guard let bfid = action.producesBfid ? response.bfid : request.bfid else {
-                return .rejected(code: "answer-mismatch", message: "the answer has no bfid", messageId: response.messageId)
-            }
-            return .done(bfid: bfid, values: values, messageId: response.messageId)
         case .success(let response):
             let code = response.failure?.code
             if let code, code.isFatal {
@@ -147,30 +156,50 @@ public struct AnswerClassifier: Sendable {
         return .retry(after: retry.backoff(beforeAttempt: request.attempts + 1, using: &random), failingSince: since)
     }
 
-    /// The answered values in the order of the requested ones: tokens (tokenize, read) or
-    /// plaintext (detokenize). Matched by field name, else by position; `nil` when they do not fit.
-    func answeredValues(_ response: Response, for requested: [FieldValue]) -> [String]? {
-        let answered = response.values ?? []
-        if action == .tokenize && omit {
-            return Array(repeating: "", count: requested.count)
-        }
-        guard answered.count >= requested.count || action == .read else { return nil }
-        var values: [String] = []
-        values.reserveCapacity(requested.count)
-        for (position, value) in requested.enumerated() {
-            if position < answered.count, answered[position].name == value.name {
-                values.append(answered[position].value)
-            } else if let match = answered.first(where: { $0.name == value.name }) {
-                values.append(match.value)
-            } else if action == .read {
-                values.append(value.value)  // a field the tokenize job skipped (empty) stays as it was
-            } else if answered.count == requested.count {
-                values.append(answered[position].value)
-            } else {
-                return nil
+    /// The record's texts from a success answer, as bytes: the bfid (answered, or sent), the
+    /// messageId, and the answered values in the order of the requested ones, matched by field
+    /// name, else by position (a read keeps a value the answer lacks: a field the tokenize job
+    /// skipped); `nil` when they do not fit.
+    func answeredTexts(_ parts: ResponseTexts.Parts, for request: Request) -> ResultTexts? {
+        let requested = request.values
+        let answeredCount = parts.valueCount ?? 0
+        let omitted = action == .tokenize && omit
+        guard omitted || answeredCount >= requested.count || action == .read else { return nil }
+        return withUnsafeTemporaryAllocation(of: (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer).self, capacity: answeredCount) {
+            answered in
+            var count = 0
+            parts.forEachValue { name, value in
+                guard count < answeredCount else { return }
+                answered.initializeElement(at: count, to: (name, value))
+                count += 1
             }
+            defer { answered.baseAddress?.deinitialize(count: count) }
+            var builder = ResultTexts.Builder(capacity: 8 + (parts.bfid?.count ?? 32) + (parts.messageId?.count ?? 0) + requested.count * 24)
+            if action.producesBfid { builder.appendOptional(parts.bfid) } else { builder.appendOptional(request.bfid) }
+            builder.appendOptional(parts.messageId)
+            builder.appendCount(requested.count)
+            for (position, value) in requested.enumerated() {
+                if omitted {
+                    builder.appendValue("")
+                } else if position < count, Self.equal(answered[position].name, value.name) {
+                    builder.appendValue(answered[position].value)
+                } else if let match = (0..<count).first(where: { Self.equal(answered[$0].name, value.name) }) {
+                    builder.appendValue(answered[match].value)
+                } else if action == .read {
+                    builder.appendValue(value.value)  // a field the tokenize job skipped (empty) stays as it was
+                } else if count == requested.count {
+                    builder.appendValue(answered[position].value)
+                } else {
+                    return nil
+                }
+            }
+            return builder.texts
         }
-        return values
+    }
+
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { $0.count == bytes.count && ($0.isEmpty || memcmp($0.baseAddress!, bytes.baseAddress!, $0.count) == 0) }
     }
 
     static func describe(_ duration: Duration) -> String {

@@ -30,17 +30,14 @@ extension Engine {
         }
         let attempts = request.attempts
         switch classifier.classify(result, of: request, now: now, stopping: stopping, random: &random) {
-        case .done(let answeredBfid, let values, let messageId):
-            guard let (bfid, values) = completeGroup(seq, bfid: answeredBfid, values: values) else { return }
+        case .done(let answered):
+            guard let texts = completeGroup(seq, answered) else { return }
             // The plaintext of a detokenize stays in memory until its line is written; the
             // checkpoint learns only that it was done.
             stage.record(
-                RecordResult(
-                    seq: seq, status: .done, bfid: bfid, messageId: messageId, tokens: action.answersPlaintext ? [] : values, attempts: attempts,
-                    digest: digest
-                )
+                RecordResult(seq: seq, status: .done, texts: action.answersPlaintext ? texts.withoutValues : texts, attempts: attempts, digest: digest)
             )
-            window[seq]!.outcome = .done(bfid: bfid, values: values)
+            window[seq]!.outcome = .done(texts)
         case .retry(let delay, let failingSince):
             window[seq]!.failingSince = failingSince
             window[seq]!.waitingToRetry = true
@@ -73,10 +70,11 @@ extension Engine {
     }
 
     /// One request of a record answered with success. For a record sent as several requests,
-    /// keeps its answer and queues the next group (returning `nil`); returns the record's bfid
-    /// column and values once every group is in.
-    func completeGroup(_ seq: Int, bfid: String, values: [String]) -> (String, [String])? {
-        guard let groups = window[seq]!.groups else { return (bfid, values) }
+    /// keeps its answer and queues the next group (returning `nil`); returns the record's texts
+    /// (its bfid column and values) once every group is in.
+    func completeGroup(_ seq: Int, _ answered: ResultTexts) -> ResultTexts? {
+        guard let groups = window[seq]!.groups else { return answered }
+        let (bfid, values) = (answered.bfid ?? "", answered.values)
         let group = window[seq]!.group
         if !values.isEmpty {
             if window[seq]!.groupTokens.isEmpty {
@@ -93,6 +91,9 @@ extension Engine {
             planner.enqueue(seq)
             return nil
         }
-        return (window[seq]!.groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), window[seq]!.groupTokens)
+        return ResultTexts(
+            bfid: window[seq]!.groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), messageId: answered.messageId,
+            values: window[seq]!.groupTokens
+        )
     }
 }

@@ -32,7 +32,7 @@ extension Engine {
             case .success(let mapped):
                 slot.mapped = mapped
                 if mapped.values.isEmpty {
-                    slot.outcome = .done(bfid: nil, values: [])
+                    slot.outcome = .done(.empty)
                     stage.record(RecordResult(seq: record.seq, status: .done, attempts: 0, digest: slot.digest))
                 } else if let bfidReader {
                     // The bfid column says how the record was tokenized: one bfid, one request (the
@@ -79,13 +79,13 @@ extension Engine {
                 message: "the read was sent before the previous run stopped and its answer was not recorded; it is not sent again"
             )
             return true
-        case .done where action.answersPlaintext && stored.bfid != nil:
+        case .done where action.answersPlaintext && stored.texts.hasBfid:
             return false  // plaintext is never checkpointed: ask again (detokenize is safe to repeat)
         default:
             let remapped = mapper.map(slot.record)
             // A stored result that no longer fits the record (a damaged row) is asked again,
             // never rendered with tokens that are not there.
-            if stored.status == .done, stored.bfid != nil, case .success(let mapped) = remapped, stored.tokens.count != mapped.values.count {
+            if stored.status == .done, stored.texts.hasBfid, case .success(let mapped) = remapped, stored.texts.valueCount != mapped.values.count {
                 return false
             }
             // A record edited in place since its result was stored is sent again: the result
@@ -96,7 +96,7 @@ extension Engine {
             }
             summary.reusedFromCheckpoint += 1
             switch stored.status {
-            case .done: slot.outcome = .done(bfid: stored.bfid, values: stored.tokens)
+            case .done: slot.outcome = .done(stored.texts)
             default: slot.outcome = .failed(stored.status, code: stored.errorCode ?? "unknown", message: stored.message ?? "")
             }
             if case .success(let mapped) = remapped { slot.mapped = mapped }

@@ -8,13 +8,13 @@ extension Engine {
         var now: NIODeadline?
         while let (seq, slot) = window.popFinished({ $0.isFinished }) {
             switch slot.outcome! {
-            case .done(let bfid, let values):
+            case .done(let texts):
                 if let mapped = slot.mapped {
                     line.removeAll(keepingCapacity: true)
-                    renderer.render(mapped, tokens: values, bfid: bfid ?? "", into: &line)
+                    renderer.render(mapped, texts: texts, into: &line)
                     stage.writeOutput(line)
                 }
-                if bfid == nil { summary.passedThrough += 1 } else { summary.done += 1 }
+                if texts.hasBfid { summary.done += 1 } else { summary.passedThrough += 1 }
             case .failed(let status, let code, let message):
                 if status == .transient && !commitFrozen {
                     // Everything before it is committed; from here on the commit point stays put, so

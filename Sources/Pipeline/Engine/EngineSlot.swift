@@ -8,9 +8,9 @@ struct EngineSlot {
     /// How a record ended, in memory: what its output or rejects line needs. The checkpoint keeps
     /// a ``Checkpoint/RecordResult`` of it, without plaintext.
     enum Outcome {
-        /// `values`: tokens (tokenize, read) or plaintext (detokenize, never checkpointed);
-        /// `bfid` `nil`: passed through (nothing to send).
-        case done(bfid: String?, values: [String])
+        /// The texts' values: tokens (tokenize, read) or plaintext (detokenize, never
+        /// checkpointed); no bfid: passed through (nothing to send). Bytes until the line is written.
+        case done(ResultTexts)
         /// A line of the rejects file: `status` is rejected, outcome-unknown or transient.
         case failed(RecordResult.Status, code: String, message: String)
     }

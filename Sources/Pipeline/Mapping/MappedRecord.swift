@@ -1,3 +1,4 @@
+import Checkpoint
 import ShieldConex
 
 /// A record with the values to send and where each returned token goes.
@@ -32,6 +33,18 @@ public struct MappedRecord: Sendable {
             self.original = original
             self.wholeValueIndex = nil
             self.matches = matches
+        }
+
+        /// Calls `body` with the text's bytes with the values of `texts` in place: the value
+        /// itself for a whole-value target (no copy), the original with its matches replaced for
+        /// regex matches.
+        public func withRendered<Result>(_ texts: ResultTexts, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+            if let wholeValueIndex { return texts.withValue(wholeValueIndex, body) }
+            var bytes = Array(original.utf8)
+            for match in matches.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
+                texts.withValue(match.valueIndex) { bytes.replaceSubrange(match.range, with: $0) }
+            }
+            return bytes.withUnsafeBytes(body)
         }
 
         /// The text with tokens in place.

@@ -1,3 +1,4 @@
+import Checkpoint
 import ShieldConex
 
 /// Renders output lines: the input record with tokens in place and a bfid appended, keeping
@@ -38,6 +39,12 @@ public struct OutputRenderer: Sendable {
 
     /// Appends the output line for `mapped` with `tokens` (one per value, in order) and `bfid`.
     public func render(_ mapped: MappedRecord, tokens: [String], bfid: String, into out: inout [UInt8]) {
+        render(mapped, texts: ResultTexts(bfid: bfid, messageId: nil, values: tokens), into: &out)
+    }
+
+    /// Appends the output line for `mapped` with the values (one per mapped value, in order) and
+    /// the bfid of `texts` (none: an empty bfid column), written from their bytes.
+    public func render(_ mapped: MappedRecord, texts: ResultTexts, into out: inout [UInt8]) {
         let record = mapped.record
         let ending = record.ending == .none ? (header?.ending ?? .lf) : record.ending
         switch (format, record.content) {
@@ -51,20 +58,20 @@ public struct OutputRenderer: Sendable {
                     if case .csvField(index) = targets[position].location { replacedBy = position }
                 }
                 if let replacedBy {
-                    CSVEncoding.append(targets[replacedBy].rendered(tokens: tokens), quoted: field.quoted, delimiter: delimiter, to: &out)
+                    targets[replacedBy].withRendered(texts) { CSVEncoding.append($0, quoted: field.quoted, delimiter: delimiter, to: &out) }
                 } else {
                     out.append(contentsOf: record.bytes[field.range])
                 }
             }
             if writesBfid {
                 out.append(delimiter)
-                CSVEncoding.append(bfid, quoted: false, delimiter: delimiter, to: &out)
+                texts.withBfid { CSVEncoding.append($0, quoted: false, delimiter: delimiter, to: &out) }
             }
         case (.ndjson, .json(let root)):
             var splices: [(range: Range<Int>, text: [UInt8])] = []
             for target in mapped.targets {
                 if case .json(let range) = target.location {
-                    splices.append((range, Self.jsonString(target.rendered(tokens: tokens))))
+                    splices.append((range, target.withRendered(texts) { Self.jsonString($0) }))
                 }
             }
             splices.sort { $0.range.lowerBound < $1.range.lowerBound }
@@ -72,7 +79,7 @@ public struct OutputRenderer: Sendable {
             guard case .object(let members, _) = root else { return }
             if writesBfid, let existing = members.last(where: { $0.key == bfidColumn }) {
                 // A record that already has the key gets its value replaced, not a second key.
-                splices.append((existing.value.range, Self.jsonString(bfid)))
+                splices.append((existing.value.range, texts.withBfid { Self.jsonString($0) }))
                 splices.sort { $0.range.lowerBound < $1.range.lowerBound }
             }
             var cursor = 0
@@ -86,7 +93,7 @@ public struct OutputRenderer: Sendable {
                 if !members.isEmpty { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: Self.jsonString(bfidColumn))
                 out.append(UInt8(ascii: ":"))
-                out.append(contentsOf: Self.jsonString(bfid))
+                out.append(contentsOf: texts.withBfid { Self.jsonString($0) })
             }
             out.append(contentsOf: record.bytes[close...])
         default:
@@ -99,6 +106,12 @@ public struct OutputRenderer: Sendable {
     static func jsonString(_ text: String) -> [UInt8] {
         var writer = JSONWriter(capacity: text.utf8.count + 8)
         writer.string(text)
+        return writer.bytes
+    }
+
+    static func jsonString(_ utf8: UnsafeRawBufferPointer) -> [UInt8] {
+        var writer = JSONWriter(capacity: utf8.count + 8)
+        writer.string(utf8: utf8)
         return writer.bytes
     }
 }

@@ -1,0 +1,164 @@
+/// A result's bfid, messageId and values (tokens; in memory also a detokenize's plaintext) as
+/// UTF-8 in one buffer: one allocation per answer instead of a `String` for each and an array,
+/// and already in the form a ``ResultBlock`` stores (bfid and messageId each as a varint
+/// `length + 1`, 0 for none, then their bytes; a varint value count; each value as a varint
+/// length and its bytes), so storing it copies bytes. Built from an answer's bytes with
+/// ``Builder``; read as bytes (``withBfid(_:)``, ``withValue(_:_:)``) on the hot path and as
+/// `String`s (``bfid``, ``values``) elsewhere.
+public struct ResultTexts: Sendable, Hashable {
+    public private(set) var bytes: [UInt8]
+
+    /// No bfid, no messageId, no values.
+    public static let empty = ResultTexts(bytes: [0, 0, 0])
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public init(bfid: String?, messageId: String?, values: [String]) {
+        var builder = Builder(capacity: 8 + (bfid?.utf8.count ?? 0) + (messageId?.utf8.count ?? 0) + values.count * 24)
+        builder.appendOptional(bfid)
+        builder.appendOptional(messageId)
+        builder.appendCount(values.count)
+        for value in values { builder.appendValue(value) }
+        self = builder.texts
+    }
+
+    /// Builds texts in their order: bfid, messageId, the value count, each value.
+    public struct Builder {
+        var bytes: [UInt8] = []
+
+        public init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        public mutating func appendOptional(_ part: UnsafeRawBufferPointer?) {
+            guard let part else { return bytes.append(0) }
+            bytes.appendVarint(UInt64(part.count) + 1)
+            bytes.append(contentsOf: part)
+        }
+
+        public mutating func appendOptional(_ part: String?) {
+            guard var part else { return bytes.append(0) }
+            part.withUTF8 { appendOptional(UnsafeRawBufferPointer($0)) }
+        }
+
+        public mutating func appendCount(_ count: Int) { bytes.appendVarint(UInt64(count)) }
+
+        public mutating func appendValue(_ value: UnsafeRawBufferPointer) {
+            bytes.appendVarint(UInt64(value.count))
+            bytes.append(contentsOf: value)
+        }
+
+        public mutating func appendValue(_ value: String) {
+            var value = value
+            value.withUTF8 { appendValue(UnsafeRawBufferPointer($0)) }
+        }
+
+        public var texts: ResultTexts { ResultTexts(bytes: bytes) }
+    }
+
+    /// Where each part lies in ``bytes``; `nil` parts for bytes that do not parse (never from a builder).
+    private struct Layout {
+        var bfid: Range<Int>?
+        var messageId: Range<Int>?
+        var values: Range<Int>
+        var count: Int
+        /// Where the value count starts: the token part of a ``ResultBlock`` from here on.
+        var countStart: Int
+    }
+
+    private func layout() -> Layout? {
+        var offset = 0
+        func varint() -> Int? {
+            var value = 0
+            var shift = 0
+            while offset < bytes.count, shift < 63 {
+                let byte = bytes[offset]
+                offset += 1
+                value |= Int(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        func optional() -> Range<Int>?? {
+            guard let marker = varint() else { return nil }
+            if marker == 0 { return .some(nil) }
+            guard marker - 1 <= bytes.count - offset else { return nil }
+            defer { offset += marker - 1 }
+            return .some(offset..<(offset + marker - 1))
+        }
+        guard let bfid = optional(), let messageId = optional() else { return nil }
+        let countStart = offset
+        guard let count = varint() else { return nil }
+        return Layout(bfid: bfid, messageId: messageId, values: offset..<bytes.count, count: count, countStart: countStart)
+    }
+
+    private func string(_ range: Range<Int>?) -> String? {
+        range.map { String(decoding: bytes[$0], as: UTF8.self) }
+    }
+
+    public var bfid: String? { string(layout()?.bfid) }
+    public var messageId: String? { string(layout()?.messageId) }
+    public var hasBfid: Bool { layout()?.bfid != nil }
+
+    /// The values as text.
+    public var values: [String] {
+        var values: [String] = []
+        forEachValue { values.append(String(decoding: $0, as: UTF8.self)) }
+        return values
+    }
+
+    public var valueCount: Int { layout()?.count ?? 0 }
+
+    /// Where the value count starts in ``bytes`` (what a ``ResultBlock`` keeps apart as tokens).
+    var tokensStart: Int { layout()?.countStart ?? bytes.count }
+
+    /// Calls `body` with each value's bytes, in order.
+    public func forEachValue(_ body: (UnsafeRawBufferPointer) -> Void) {
+        guard let layout = layout() else { return }
+        bytes.withUnsafeBytes { raw in
+            var offset = layout.values.lowerBound
+            for _ in 0..<layout.count {
+                var length = 0
+                var shift = 0
+                while offset < raw.count, shift < 63 {
+                    let byte = raw[offset]
+                    offset += 1
+                    length |= Int(byte & 0x7F) << shift
+                    if byte < 0x80 { break }
+                    shift += 7
+                }
+                guard length <= raw.count - offset else { return }
+                body(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)]))
+                offset += length
+            }
+        }
+    }
+
+    /// The bfid's bytes (empty when there is none).
+    public func withBfid<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let range = layout()?.bfid ?? 0..<0
+        return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// The bytes of the value at `index` (empty past the last).
+    public func withValue<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        var position = 0
+        var result: Result?
+        forEachValue { value in
+            if position == index { result = body(value) }
+            position += 1
+        }
+        return result ?? body(UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// The same texts without values (what the checkpoint keeps of a detokenize).
+    public var withoutValues: ResultTexts {
+        guard let layout = layout() else { return .empty }
+        var builder = Builder(capacity: layout.values.lowerBound)
+        bytes.withUnsafeBytes { raw in
+            builder.appendOptional(layout.bfid.map { UnsafeRawBufferPointer(rebasing: raw[$0]) })
+            builder.appendOptional(layout.messageId.map { UnsafeRawBufferPointer(rebasing: raw[$0]) })
+        }
+        builder.appendCount(0)
+        return builder.texts
+    }
+}
