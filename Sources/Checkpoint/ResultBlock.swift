@@ -50,9 +50,9 @@ public struct ResultBlock: Sendable, Hashable {
             // count and tokens to the tokens string.
             let split = result.texts.tokensStart
             result.texts.bytes.withUnsafeBytes { texts in
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: texts[..<split]))
+                bytes.appendRaw(UnsafeRawBufferPointer(rebasing: texts[..<split]))
                 if split < texts.count {
-                    tokens.append(contentsOf: UnsafeRawBufferPointer(rebasing: texts[split...]))
+                    tokens.appendRaw(UnsafeRawBufferPointer(rebasing: texts[split...]))
                     anyToken = anyToken || texts[split] != 0
                 } else {
                     tokens.append(0)  // texts that do not parse (never built so): no tokens

@@ -31,7 +31,7 @@ public struct ResultTexts: Sendable, Hashable {
         public mutating func appendOptional(_ part: UnsafeRawBufferPointer?) {
             guard let part else { return bytes.append(0) }
             bytes.appendVarint(UInt64(part.count) + 1)
-            bytes.append(contentsOf: part)
+            bytes.appendRaw(part)
         }
 
         public mutating func appendOptional(_ part: String?) {
@@ -43,7 +43,7 @@ public struct ResultTexts: Sendable, Hashable {
 
         public mutating func appendValue(_ value: UnsafeRawBufferPointer) {
             bytes.appendVarint(UInt64(value.count))
-            bytes.append(contentsOf: value)
+            bytes.appendRaw(value)
         }
 
         public mutating func appendValue(_ value: String) {
@@ -133,21 +133,47 @@ public struct ResultTexts: Sendable, Hashable {
         }
     }
 
+    /// Where the bfid's bytes are in ``bytes`` (empty when there is none).
+    public var bfidRange: Range<Int> { layout()?.bfid ?? 0..<0 }
+
+    /// Where the bytes of the value at `index` are in ``bytes`` (empty past the last).
+    public func valueRange(_ index: Int) -> Range<Int> {
+        guard let layout = layout(), index >= 0, index < layout.count else { return 0..<0 }
+        var offset = layout.values.lowerBound
+        var position = 0
+        while offset < bytes.count {
+            var length = 0
+            var shift = 0
+            while offset < bytes.count, shift < 63 {
+                let byte = bytes[offset]
+                offset += 1
+                length |= Int(byte & 0x7F) << shift
+                if byte < 0x80 { break }
+                shift += 7
+            }
+            guard length <= bytes.count - offset else { return 0..<0 }
+            if position == index { return offset..<(offset + length) }
+            offset += length
+            position += 1
+        }
+        return 0..<0
+    }
+
+    // Inlinable, so that they are specialized where they are used: unspecialized, the generic
+    // result made the runtime look up type metadata on every call (2.7% of a run's CPU).
+
     /// The bfid's bytes (empty when there is none).
+    @inlinable
     public func withBfid<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        let range = layout()?.bfid ?? 0..<0
+        let range = bfidRange
         return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
     /// The bytes of the value at `index` (empty past the last).
+    @inlinable
     public func withValue<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        var position = 0
-        var result: Result?
-        forEachValue { value in
-            if position == index { result = body(value) }
-            position += 1
-        }
-        return result ?? body(UnsafeRawBufferPointer(start: nil, count: 0))
+        let range = valueRange(index)
+        return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
     /// The same texts without values (what the checkpoint keeps of a detokenize).

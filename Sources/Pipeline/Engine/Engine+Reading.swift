@@ -117,9 +117,12 @@ extension Engine {
         digestScratch.removeAll(keepingCapacity: true)
         switch mapping {
         case .success(let mapped):
+            // Through each string's contiguous UTF-8: a short string's `utf8` view has no
+            // contiguous storage to offer and was copied byte by byte.
             for value in mapped.values {
-                DigestKey.appendPart(value.name.utf8, to: &digestScratch)
-                DigestKey.appendPart(value.value.utf8, to: &digestScratch)
+                var (name, text) = (value.name, value.value)
+                name.withUTF8 { DigestKey.appendPart($0, to: &digestScratch) }
+                text.withUTF8 { DigestKey.appendPart($0, to: &digestScratch) }
             }
         case .failure:
             DigestKey.appendPart(record.bytes, to: &digestScratch)

@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// Writing CSV fields the way RFC 4180 wants them.
 enum CSVEncoding {
     /// Appends `value` as one field, in quotes if it was quoted before or needs them now.
@@ -18,7 +20,7 @@ enum CSVEncoding {
             }
         }
         guard needsQuotes else {
-            out.append(contentsOf: bytes)
+            out.appendRaw(bytes)
             return
         }
         out.append(UInt8(ascii: "\""))
