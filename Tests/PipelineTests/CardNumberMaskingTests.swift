@@ -57,6 +57,13 @@ import Testing
         #expect(masking.mask("Invalid value 987 for field card_cvv", values: ["987", Self.pan]) == "Invalid value *** for field card_cvv")
         #expect(masking.mask("error 19870 at 987", values: ["987"]) == "error 19870 at ***")
         #expect(masking.mask("bad \(Self.pan) and 12", values: [Self.pan, "12"]) == "bad 400000******7899 and 12")
+        // Found at either end, in text that is not ASCII too; not found when longer or absent.
+        #expect(masking.mask("987 at start, end 654", values: ["987", "654"]) == "*** at start, end ***")
+        #expect(masking.mask("café 987 naïve", values: ["987"]) == "café *** naïve")
+        #expect(masking.mask("über 987", values: ["über"]) == "**** 987")
+        #expect(CardNumberMasking.appears("abc", in: "xxabc") && CardNumberMasking.appears("abc", in: "abc"))
+        #expect(!CardNumberMasking.appears("abcd", in: "abc") && !CardNumberMasking.appears("abd", in: "ababcab"))
+        #expect(CardNumberMasking.appears("é", in: "caf\u{E9}") && !CardNumberMasking.appears("x", in: ""))
     }
 
     @Test func theJobFilePatternIsTheCardNumberFieldsMask() throws {

@@ -56,10 +56,31 @@ public struct CardNumberMasking: Sendable, Hashable {
     /// for messages from the service, which may quote a CVV or an expiry date.
     public func mask(_ text: String, values: [String]) -> String {
         var out = mask(text)
-        for value in values where value.count >= 3 && out.contains(value) {
+        for value in values where value.count >= 3 && Self.appears(value, in: out) {
             out = Self.replaceWords(value, in: out, with: MaskingPattern.all.apply(to: value))
         }
         return out
+    }
+
+    /// Whether `word` occurs in `text`. ASCII in both (card data, and the service's messages):
+    /// a byte search, where canonical equivalence is byte equality; else Foundation's search,
+    /// which `replaceWords` uses too. (Foundation's search for every reject's every value was
+    /// 0.9% of a run's CPU.)
+    static func appears(_ word: String, in text: String) -> Bool {
+        var (word, text) = (word, text)
+        let answer = word.withUTF8 { needle in
+            text.withUTF8 { haystack -> Bool? in
+                guard needle.allSatisfy({ $0 < 0x80 }), haystack.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard !needle.isEmpty else { return true }
+                guard haystack.count >= needle.count else { return false }
+                let first = needle[0]
+                for start in 0...(haystack.count - needle.count) where haystack[start] == first {
+                    if (1..<needle.count).allSatisfy({ haystack[start + $0] == needle[$0] }) { return true }
+                }
+                return false
+            }
+        }
+        return answer ?? text.contains(word)
     }
 
     static func replaceWords(_ word: String, in text: String, with replacement: String) -> String {
