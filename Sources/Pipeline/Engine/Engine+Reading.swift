@@ -114,18 +114,23 @@ extension Engine {
     /// values, each framed with its length (its bytes when it does not map). Kept there, not
     /// returned: a returned copy made the next record's `removeAll` allocate a new buffer.
     func frameValues(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) {
-        digestScratch.removeAll(keepingCapacity: true)
+        // Framed in a local buffer (swapped out and back, so that it stays unique): every
+        // `&digestScratch` of a class's property is a dynamic exclusivity check.
+        var scratch: [UInt8] = []
+        swap(&scratch, &digestScratch)
+        defer { swap(&scratch, &digestScratch) }
+        scratch.removeAll(keepingCapacity: true)
         switch mapping {
         case .success(let mapped):
             // Through each string's contiguous UTF-8: a short string's `utf8` view has no
             // contiguous storage to offer and was copied byte by byte.
             for value in mapped.values {
                 var (name, text) = (value.name, value.value)
-                name.withUTF8 { DigestKey.appendPart($0, to: &digestScratch) }
-                text.withUTF8 { DigestKey.appendPart($0, to: &digestScratch) }
+                name.withUTF8 { DigestKey.appendPart($0, to: &scratch) }
+                text.withUTF8 { DigestKey.appendPart($0, to: &scratch) }
             }
         case .failure:
-            DigestKey.appendPart(record.bytes, to: &digestScratch)
+            DigestKey.appendPart(record.bytes, to: &scratch)
         }
     }
 }
