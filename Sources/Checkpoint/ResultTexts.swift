@@ -65,8 +65,20 @@ public struct ResultTexts: Sendable, Hashable {
     }
 
     private func layout() -> Layout? {
+        // A reader of its own, not nested functions over a captured `var offset`: a captured
+        // variable is checked for exclusive access at run time on every use.
+        var reader = VarintReader(bytes: bytes)
+        guard let bfid = reader.optionalRange(), let messageId = reader.optionalRange() else { return nil }
+        let countStart = reader.offset
+        guard let count = reader.varint() else { return nil }
+        return Layout(bfid: bfid, messageId: messageId, values: reader.offset..<bytes.count, count: count, countStart: countStart)
+    }
+
+    private struct VarintReader {
+        let bytes: [UInt8]
         var offset = 0
-        func varint() -> Int? {
+
+        mutating func varint() -> Int? {
             var value = 0
             var shift = 0
             while offset < bytes.count, shift < 63 {
@@ -78,17 +90,15 @@ public struct ResultTexts: Sendable, Hashable {
             }
             return nil
         }
-        func optional() -> Range<Int>?? {
+
+        /// `.some(nil)` for an absent part, `nil` for bytes that do not parse.
+        mutating func optionalRange() -> Range<Int>?? {
             guard let marker = varint() else { return nil }
             if marker == 0 { return .some(nil) }
             guard marker - 1 <= bytes.count - offset else { return nil }
             defer { offset += marker - 1 }
             return .some(offset..<(offset + marker - 1))
         }
-        guard let bfid = optional(), let messageId = optional() else { return nil }
-        let countStart = offset
-        guard let count = varint() else { return nil }
-        return Layout(bfid: bfid, messageId: messageId, values: offset..<bytes.count, count: count, countStart: countStart)
     }
 
     private func string(_ range: Range<Int>?) -> String? {
