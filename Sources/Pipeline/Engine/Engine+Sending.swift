@@ -80,15 +80,51 @@ extension Engine {
         }
     }
 
+    /// `PREFIX` + the seq (+ `.` + the group after the first), made in one allocation: appending
+    /// to a copy of the prefix copied it, then grew it.
+    static func reference(prefix: String, seq: Int, group: Int) -> String {
+        var prefix = prefix
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // 48 bytes: two 20-digit numbers and a dot
+        return withUnsafeMutableBytes(of: &digits) { scratch in
+            var length = appendDecimal(seq, to: scratch, at: 0)
+            if group > 0 {
+                scratch[length] = UInt8(ascii: ".")
+                length = appendDecimal(group, to: scratch, at: length + 1)
+            }
+            let tail = UnsafeRawBufferPointer(rebasing: scratch[..<length])
+            return prefix.withUTF8 { head in
+                String(unsafeUninitializedCapacity: head.count + length) { buffer in
+                    let target = UnsafeMutableRawBufferPointer(buffer)
+                    target.copyMemory(from: UnsafeRawBufferPointer(head))
+                    UnsafeMutableRawBufferPointer(rebasing: target[head.count...]).copyMemory(from: tail)
+                    return head.count + length
+                }
+            }
+        }
+    }
+
+    /// Writes `number`'s decimal digits at `start`; returns where they end.
+    private static func appendDecimal(_ number: Int, to scratch: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        var value = number.magnitude
+        var end = start
+        repeat {
+            scratch[end] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+            end += 1
+        } while value > 0
+        var (low, high) = (start, end - 1)
+        while low < high {
+            scratch.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
+        return end
+    }
+
     /// The request of a record's next (or only) group.
     func request(for seq: Int) -> Request {
         let (group, values, bfid) = window.withSlot(seq) { slot in (slot.group, slot.requestValues, slot.requestBfid) }!
-        var reference = referencePrefix
-        reference += String(seq)
-        if group > 0 {
-            reference += "."
-            reference += String(group)
-        }
+        let reference = Self.reference(prefix: referencePrefix, seq: seq, group: group)
         switch action {
         case .tokenize:
             return .tokenize(
