@@ -8,6 +8,9 @@ public struct JSONKey {
     /// The key as text.
     public var string: String { unescaped ?? String(decoding: bytes, as: UTF8.self) }
 
+    // Inlined where a `switch` matches: the literal's length and bytes are then constants, and
+    // most cases are settled by comparing two lengths.
+    @inline(__always)
     public static func ~= (pattern: StaticString, key: JSONKey) -> Bool {
         guard pattern.hasPointerRepresentation else {
             // A one-scalar literal: no UTF-8 pointer to compare with.

@@ -280,15 +280,19 @@ extension JSONScanner {
         try withStringBytes { texts.append(tag, $0) }
     }
 
-    /// Appends a string's or a number's text to `texts` as a `tag` entry (null for anything else).
-    mutating func readScalarText(into texts: inout ResponseTexts, as tag: ResponseTexts.Tag) throws {
+    /// Appends a string's or a number's text to `texts` as a `tag` entry (null for anything
+    /// else); whether it was a text.
+    @discardableResult
+    mutating func readScalarText(into texts: inout ResponseTexts, as tag: ResponseTexts.Tag) throws -> Bool {
         switch try peek() {
         case .string: try withStringBytes { texts.append(tag, $0) }
         case .number: texts.append(tag, String(try readNumberText()))
         default:
             try skipValue()
             texts.append(tag, nil as UnsafeRawBufferPointer?)
+            return false
         }
+        return true
     }
 
     /// Reads a values array into `texts`: each element's name and value, in order. Throws as
@@ -302,12 +306,25 @@ extension JSONScanner {
                 throw FieldValueShapeError(description: "values[\(count)] is not an object")
             }
             let start = texts.count
+            // The usual element: a name, then a value, each once and a text: nothing to settle.
+            var entries = 0
+            var usual = true
             try scanner.readObjectKeys { scanner, key in
                 switch key {
-                case "name": try scanner.readScalarText(into: &texts, as: .name)
-                case "value": try scanner.readScalarText(into: &texts, as: .value)
+                case "name":
+                    let text = try scanner.readScalarText(into: &texts, as: .name)
+                    usual = usual && entries == 0 && text
+                    entries += 1
+                case "value":
+                    let text = try scanner.readScalarText(into: &texts, as: .value)
+                    usual = usual && entries == 1 && text
+                    entries += 1
                 default: try scanner.skipValue()
                 }
+            }
+            if usual && entries == 2 {
+                count += 1
+                return
             }
             switch texts.settleElement(from: start) {
             case .complete: break
