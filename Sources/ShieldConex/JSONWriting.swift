@@ -29,6 +29,13 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
+    /// `,"key":` (no comma for the `first` member of an object, which it then clears).
+    @inlinable
+    public mutating func member(_ key: StaticString, first: inout Bool) {
+        if first { first = false } else { bytes.append(UInt8(ascii: ",")) }
+        self.key(key)
+    }
+
     /// A JSON string literal, quotes included, escaped as RFC 8259 requires.
     public mutating func string(_ string: String) {
         bytes.append(UInt8(ascii: "\""))

@@ -40,24 +40,23 @@ extension Request {
 
     /// Writes the `payload` object alone.
     public func encodePayload(into writer: inout JSONWriter) {
+        // `first` passed along, not captured by a nested function: a captured variable is
+        // checked for exclusive access at run time on every use.
         var first = true
-        func separator(_ writer: inout JSONWriter) {
-            if first { first = false } else { writer.byte(UInt8(ascii: ",")) }
-        }
         writer.byte(UInt8(ascii: "{"))
         if action == .tokenize {
-            if let templateRef { separator(&writer); writer.key("templateRef"); writer.string(templateRef) }
-            if let omit { separator(&writer); writer.key("omit"); writer.bool(omit) }
-            if let store { separator(&writer); writer.key("store"); writer.bool(store) }
-            if let reference { separator(&writer); writer.key("reference"); writer.string(reference) }
+            if let templateRef { writer.member("templateRef", first: &first); writer.string(templateRef) }
+            if let omit { writer.member("omit", first: &first); writer.bool(omit) }
+            if let store { writer.member("store", first: &first); writer.bool(store) }
+            if let reference { writer.member("reference", first: &first); writer.string(reference) }
         } else {
-            if let reference { separator(&writer); writer.key("reference"); writer.string(reference) }
-            if let templateRef { separator(&writer); writer.key("templateRef"); writer.string(templateRef) }
-            if let omit { separator(&writer); writer.key("omit"); writer.bool(omit) }
-            if let store { separator(&writer); writer.key("store"); writer.bool(store) }
+            if let reference { writer.member("reference", first: &first); writer.string(reference) }
+            if let templateRef { writer.member("templateRef", first: &first); writer.string(templateRef) }
+            if let omit { writer.member("omit", first: &first); writer.bool(omit) }
+            if let store { writer.member("store", first: &first); writer.bool(store) }
         }
-        if let bfid { separator(&writer); writer.key("bfid"); writer.string(bfid) }
-        if let values { separator(&writer); writer.key("values"); writer.values(values) }
+        if let bfid { writer.member("bfid", first: &first); writer.string(bfid) }
+        if let values { writer.member("values", first: &first); writer.values(values) }
         writer.byte(UInt8(ascii: "}"))
     }
 }
