@@ -13,7 +13,10 @@ public struct ReorderWindow<Element>: ~Copyable {
     public private(set) var nextToWrite: Int
     /// The seq the next record read will have.
     public private(set) var nextToRead: Int
-    /// `capacity` slots, a power of two; the record of `seq` is at `seq & (capacity - 1)`.
+    /// `capacity` slots, a power of two; the record of `seq` is at `seq & (capacity - 1)`. One
+    /// more slot after them, always empty, is what the subscript yields for a seq outside the
+    /// window: yielding a local `nil` instead made every access allocate the accessor's frame
+    /// (an `Element?` is large), three or four `malloc`s per record.
     private var storage: UnsafeMutablePointer<Element?>
     private var capacity: Int
 
@@ -24,12 +27,12 @@ public struct ReorderWindow<Element>: ~Copyable {
         nextToWrite = start
         nextToRead = start
         capacity = min(64, Self.powerOfTwo(atLeast: limit))
-        storage = .allocate(capacity: capacity)
-        storage.initialize(repeating: nil, count: capacity)
+        storage = .allocate(capacity: capacity + 1)
+        storage.initialize(repeating: nil, count: capacity + 1)
     }
 
     deinit {
-        storage.deinitialize(count: capacity)
+        storage.deinitialize(count: capacity + 1)
         storage.deallocate()
     }
 
@@ -53,20 +56,20 @@ public struct ReorderWindow<Element>: ~Copyable {
     /// The record of `seq`, read or changed in place; `nil` for a seq outside the window.
     public subscript(seq: Int) -> Element? {
         _read {
-            if contains(seq) {
-                yield storage[seq & (capacity - 1)]
-            } else {
-                yield nil
-            }
+            yield storage[index(of: seq)]
         }
         _modify {
-            if contains(seq) {
-                yield &storage[seq & (capacity - 1)]
-            } else {
-                var outside: Element? = nil
-                yield &outside
-            }
+            let index = index(of: seq)
+            yield &storage[index]
+            // Whatever was written outside the window is dropped: the spare slot stays empty.
+            if index == capacity { storage[index] = nil }
         }
+    }
+
+    /// The slot of `seq`, or the spare (empty) one past the ring for a seq outside the window.
+    @inline(__always)
+    private func index(of seq: Int) -> Int {
+        contains(seq) ? seq & (capacity - 1) : capacity
     }
 
     /// Runs `body` on the record of `seq` in place (`nil` for a seq outside the window). Reading
@@ -92,12 +95,12 @@ public struct ReorderWindow<Element>: ~Copyable {
     public var seqs: Range<Int> { nextToWrite..<nextToRead }
 
     private mutating func grow() {
-        let larger = UnsafeMutablePointer<Element?>.allocate(capacity: capacity * 2)
-        larger.initialize(repeating: nil, count: capacity * 2)
+        let larger = UnsafeMutablePointer<Element?>.allocate(capacity: capacity * 2 + 1)
+        larger.initialize(repeating: nil, count: capacity * 2 + 1)
         for seq in nextToWrite..<nextToRead {
             larger[seq & (capacity * 2 - 1)] = storage[seq & (capacity - 1)].take()
         }
-        storage.deinitialize(count: capacity)
+        storage.deinitialize(count: capacity + 1)
         storage.deallocate()
         storage = larger
         capacity *= 2

@@ -71,6 +71,18 @@ struct ReorderWindowTests {
         window[-1]?.finished = true
         let (count, finished) = (window.count, window[0]?.finished)
         #expect(count == 1 && finished == false)
+        // A whole record written outside the window is dropped, before and after it grows: what
+        // an outside seq reads stays nil (it is one spare slot past the ring).
+        window[9] = Record(seq: 9)
+        window[-5] = Record(seq: -5)
+        let (nine, minusFive) = (window[9]?.seq, window[-5]?.seq)
+        #expect(nine == nil && minusFive == nil)
+        var large = ReorderWindow<Record>(start: 0, limit: 1_000)
+        for seq in 0..<200 { large.append(Record(seq: seq)) }
+        large[500] = Record(seq: 500)
+        large[200] = Record(seq: 200)
+        let (fiveHundred, twoHundred, last) = (large[500]?.seq, large[200]?.seq, large[199]?.seq)
+        #expect(fiveHundred == nil && twoHundred == nil && last == 199 && large.count == 200)
     }
 
     @Test func growingKeepsEveryRecordAtItsSeq() {
