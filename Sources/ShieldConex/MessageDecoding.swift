@@ -53,7 +53,7 @@ extension Response {
                 if try scanner.peek() == .string {
                     if let traceIds {
                         // The last traceId wins, as the last value of any repeated key does.
-                        let (recognized, text) = try scanner.readString(recognizing: traceIds.counter(ofUTF8:))
+                        let (recognized, text) = try scanner.readString { traceIds.counter(ofUTF8: $0) }
                         counter = recognized
                         response.traceId = text ?? ""
                     } else {

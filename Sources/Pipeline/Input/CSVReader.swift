@@ -62,7 +62,9 @@ public struct CSVReader: RecordReader {
             let result = try scanner.scan(from: &start)
             // `scan` may have slid the window; `start` is where this record begins in it now.
             let position = RecordPosition(seq: nextPosition.seq, offset: file.base + Int64(start), line: nextPosition.line)
-            switch result {
+            // Consumed: the fields array is then this code's alone and is rebased in place (kept
+            // in `result` too, it was copied: a second allocation per record).
+            switch consume result {
             case .end:
                 index = start
                 file.shrinkIfIdle()
@@ -71,11 +73,10 @@ public struct CSVReader: RecordReader {
                 index = next
                 nextPosition.offset = file.base + Int64(next)
                 nextPosition.line += 1
-            case .record(let fields, let contentEnd, let next, let ending, let newlines):
+            case .record(var relative, let contentEnd, let next, let ending, let newlines):
                 index = next
                 advance(to: next, lines: 1 + newlines)
                 let bytes = Array(file.bytes[start..<contentEnd])
-                var relative = fields
                 for index in relative.indices {
                     relative[index].range = (relative[index].range.lowerBound - start)..<(relative[index].range.upperBound - start)
                 }
