@@ -59,6 +59,20 @@ import TestSupport
         #expect(result.rejects == [.luhnCheckFailed])
     }
 
+    /// Records that skip no column share one array of targets; one that skips a column in the
+    /// middle gets its own, and the records after it share again.
+    @Test func skippedColumnsAnywhereKeepEveryTokenInItsColumn() throws {
+        let input = "a,b,c,d\n1,x,y,z\n2,x,,z\n3,,y,\n4,x,y,z\n"
+        let instructions = [
+            Instruction(.key, "b", fieldName: "f_b", skipEmpty: true),
+            Instruction(.key, "c", fieldName: "f_c", skipEmpty: true),
+            Instruction(.key, "d", fieldName: "f_d", skipEmpty: true),
+        ]
+        let result = try Self.run(input, format: .csv, instructions: instructions)
+        #expect(result.output == "a,b,c,d,bfid\n1,T0,T1,T2,B0\n2,T0,,T1,B1\n3,,T0,,B2\n4,T0,T1,T2,B3\n")
+        #expect(result.rejects.isEmpty)
+    }
+
     @Test func regexTokenizesCardNumbersInsideFreeText() throws {
         let p = Self.pan(3)
         let input = "id,notes\n1,\"call back; card \(p), not 4111111111111112 ok\"\n2,nothing here\n"

@@ -35,6 +35,10 @@ public struct FieldMapper: @unchecked Sendable {
     let format: InputFormat
     let compiled: [Compiled]
     public let instructions: [Instruction]
+    /// For CSV mapped by whole columns (no regex): where every value's token goes, one target per
+    /// instruction. Every record that skips none of them shares this array (an allocation per
+    /// record saved); a whole-value target needs no copy of its original text.
+    let sharedTargets: [MappedRecord.Target]?
     /// Whether an empty value is a target like any other (read jobs fill empty columns).
     public var acceptsEmpty = false
 
@@ -99,6 +103,15 @@ public struct FieldMapper: @unchecked Sendable {
         self.format = format
         self.compiled = compiled
         self.instructions = instructions
+        var shared: [MappedRecord.Target]? = []
+        for (index, entry) in compiled.enumerated() {
+            guard case .csvColumn(let column) = entry.locator, entry.pattern == nil else {
+                shared = nil
+                break
+            }
+            shared?.append(.init(location: .csvField(column), original: "", wholeValueIndex: index))
+        }
+        sharedTargets = shared
     }
 
     /// The values to send for `record` and where their tokens go, or why the record is rejected.
@@ -106,9 +119,12 @@ public struct FieldMapper: @unchecked Sendable {
         var values: [FieldValue] = []
         var targets: [MappedRecord.Target] = []
         values.reserveCapacity(compiled.count)
-        targets.reserveCapacity(compiled.count)
+        // Whole CSV columns: the shared targets, unless a value is skipped (then its own).
+        var sharing = sharedTargets != nil
+        if !sharing { targets.reserveCapacity(compiled.count) }
         var repeatsNames = false
-        for entry in compiled {
+        for (position, entry) in compiled.enumerated() {
+
             let instruction = entry.instruction
             let found: (location: MappedRecord.Target.Location, text: String)
             switch (entry.locator, record.content) {
@@ -116,7 +132,10 @@ public struct FieldMapper: @unchecked Sendable {
                 found = (.csvField(index), fields[index].value(in: record.bytes))
             case (.json(let path), .json(let root)):
                 guard let node = root.node(at: path) else {
-                    if instruction.skipEmpty == true { continue }
+                    if instruction.skipEmpty == true {
+                        Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
+                        continue
+                    }
                     return .failure(RecordError(.missingValue, "no value at \(path) for field \(instruction.fieldName)"))
                 }
                 switch node {
@@ -124,6 +143,7 @@ public struct FieldMapper: @unchecked Sendable {
                 case .scalar(let text, let range) where text != "null" && text != "true" && text != "false":
                     found = (.json(range), text)
                 case .scalar("null", _) where instruction.skipEmpty == true:
+                    Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
                     continue
                 default:
                     return .failure(RecordError(.notAString, "the value at \(path) for field \(instruction.fieldName) is not a string or number"))
@@ -153,16 +173,32 @@ public struct FieldMapper: @unchecked Sendable {
             var value = found.text
             if instruction.normalizeDigits == true { value = Self.normalized(value) }
             if value.isEmpty && !acceptsEmpty {
-                if instruction.skipEmpty == true { continue }
+                if instruction.skipEmpty == true {
+                    Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
+                    continue
+                }
                 return .failure(RecordError(.missingValue, "field \(instruction.fieldName) is empty"))
             }
             if instruction.luhnCheck == true, !Luhn.isValid(value) {
                 return .failure(RecordError(.luhnCheckFailed, "field \(instruction.fieldName) fails the Luhn check"))
             }
-            targets.append(.init(location: found.location, original: found.text, wholeValueIndex: values.count))
+            if !sharing { targets.append(.init(location: found.location, original: found.text, wholeValueIndex: values.count)) }
             values.append(FieldValue(name: instruction.fieldName, value: value))
         }
+        if sharing, let sharedTargets { targets = sharedTargets }
         return .success(MappedRecord(record: record, values: values, targets: targets, repeatsNames: repeatsNames))
+    }
+
+    /// A value is skipped: the record gets targets of its own, starting with the shared ones
+    /// before it (until the first skip, instruction `position` made value `position`). The state
+    /// is passed in, not captured: a nested function's captured variables are checked for
+    /// exclusive access at run time on every use.
+    private static func stopSharing(
+        _ sharing: inout Bool, _ targets: inout [MappedRecord.Target], _ sharedTargets: [MappedRecord.Target]?, before position: Int
+    ) {
+        guard sharing, let sharedTargets else { return }
+        sharing = false
+        targets = Array(sharedTargets[..<position])
     }
 
     static func normalized(_ value: String) -> String {
