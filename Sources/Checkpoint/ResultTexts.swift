@@ -91,6 +91,13 @@ public struct ResultTexts: Sendable, Hashable {
             return nil
         }
 
+        /// A varint length and that many bytes: where they are (`nil` past the end).
+        mutating func lengthPrefixedRange() -> Range<Int>? {
+            guard let length = varint(), length <= bytes.count - offset else { return nil }
+            defer { offset += length }
+            return offset..<(offset + length)
+        }
+
         /// `.some(nil)` for an absent part, `nil` for bytes that do not parse.
         mutating func optionalRange() -> Range<Int>?? {
             guard let marker = varint() else { return nil }
@@ -124,21 +131,11 @@ public struct ResultTexts: Sendable, Hashable {
     /// Calls `body` with each value's bytes, in order.
     public func forEachValue(_ body: (UnsafeRawBufferPointer) -> Void) {
         guard let layout = layout() else { return }
+        var reader = VarintReader(bytes: bytes, offset: layout.values.lowerBound)
         bytes.withUnsafeBytes { raw in
-            var offset = layout.values.lowerBound
             for _ in 0..<layout.count {
-                var length = 0
-                var shift = 0
-                while offset < raw.count, shift < 63 {
-                    let byte = raw[offset]
-                    offset += 1
-                    length |= Int(byte & 0x7F) << shift
-                    if byte < 0x80 { break }
-                    shift += 7
-                }
-                guard length <= raw.count - offset else { return }
-                body(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)]))
-                offset += length
+                guard let range = reader.lengthPrefixedRange() else { return }
+                body(UnsafeRawBufferPointer(rebasing: raw[range]))
             }
         }
     }
@@ -149,24 +146,9 @@ public struct ResultTexts: Sendable, Hashable {
     /// Where the bytes of the value at `index` are in ``bytes`` (empty past the last).
     public func valueRange(_ index: Int) -> Range<Int> {
         guard let layout = layout(), index >= 0, index < layout.count else { return 0..<0 }
-        var offset = layout.values.lowerBound
-        var position = 0
-        while offset < bytes.count {
-            var length = 0
-            var shift = 0
-            while offset < bytes.count, shift < 63 {
-                let byte = bytes[offset]
-                offset += 1
-                length |= Int(byte & 0x7F) << shift
-                if byte < 0x80 { break }
-                shift += 7
-            }
-            guard length <= bytes.count - offset else { return 0..<0 }
-            if position == index { return offset..<(offset + length) }
-            offset += length
-            position += 1
-        }
-        return 0..<0
+        var reader = VarintReader(bytes: bytes, offset: layout.values.lowerBound)
+        for _ in 0..<index where reader.lengthPrefixedRange() == nil { return 0..<0 }
+        return reader.lengthPrefixedRange() ?? 0..<0
     }
 
     // Inlinable, so that they are specialized where they are used: unspecialized, the generic

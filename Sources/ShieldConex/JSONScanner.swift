@@ -141,17 +141,27 @@ public struct JSONScanner {
 
     /// Reads an object key: its bytes where it has no escape, else its decoded text.
     mutating func readKey() throws(SyntaxError) -> JSONKey {
+        let (plain, start) = try readPlainString()
+        if let plain { return JSONKey(bytes: plain, unescaped: nil) }
+        return JSONKey(bytes: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try readEscapedString(from: start))
+    }
+
+    /// Reads a string up to its first byte that is not plain text: its bytes in the message when
+    /// that is its closing quote (the scanner is then past it), or `nil` when it is an escape (the
+    /// scanner is at it, and `start` is where the text began, for ``readEscapedString(from:)``).
+    @inline(__always)
+    private mutating func readPlainString() throws(SyntaxError) -> (plain: UnsafeRawBufferPointer?, start: Int) {
         try expect(UInt8(ascii: "\""))
         let start = index
         index = JSONStringBytes.firstSpecial(in: bytes, from: start)
         guard index < bytes.count else { throw fail("unterminated string") }
         switch bytes[index] {
         case UInt8(ascii: "\""):
-            let key = JSONKey(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), unescaped: nil)
+            let plain = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
             index += 1
-            return key
+            return (plain, start)
         case UInt8(ascii: "\\"):
-            return JSONKey(bytes: UnsafeRawBufferPointer(start: nil, count: 0), unescaped: try readEscapedString(from: start))
+            return (nil, start)
         default:
             throw fail("control character in string")
         }
@@ -161,20 +171,9 @@ public struct JSONScanner {
     /// `String` as last time when it has no escapes and ``recurring`` is set.
     mutating func readRecurringString() throws(SyntaxError) -> String {
         guard recurring != nil else { return try readString() }
-        try expect(UInt8(ascii: "\""))
-        let start = index
-        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
-        guard index < bytes.count else { throw fail("unterminated string") }
-        switch bytes[index] {
-        case UInt8(ascii: "\""):
-            let string = recurring!.string(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-            index += 1
-            return string
-        case UInt8(ascii: "\\"):
-            return try readEscapedString(from: start)
-        default:
-            throw fail("control character in string")
-        }
+        let (plain, start) = try readPlainString()
+        if let plain { return recurring!.string(plain) }
+        return try readEscapedString(from: start)
     }
 
     /// Reads a string value and hands its bytes to `recognize` when it has no escapes: what
@@ -197,38 +196,17 @@ public struct JSONScanner {
     /// Reads a string value and calls `body` with its UTF-8: the message's own bytes when it has
     /// no escapes (no `String` made), else the decoded text's.
     mutating func withStringBytes(_ body: (UnsafeRawBufferPointer) -> Void) throws(SyntaxError) {
-        try expect(UInt8(ascii: "\""))
-        let start = index
-        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
-        guard index < bytes.count else { throw fail("unterminated string") }
-        switch bytes[index] {
-        case UInt8(ascii: "\""):
-            body(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-            index += 1
-        case UInt8(ascii: "\\"):
-            var text = try readEscapedString(from: start)
-            text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        default:
-            throw fail("control character in string")
-        }
+        let (plain, start) = try readPlainString()
+        if let plain { return body(plain) }
+        var text = try readEscapedString(from: start)
+        text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// Reads a string value.
     public mutating func readString() throws(SyntaxError) -> String {
-        try expect(UInt8(ascii: "\""))
-        let start = index
-        index = JSONStringBytes.firstSpecial(in: bytes, from: start)
-        guard index < bytes.count else { throw fail("unterminated string") }
-        switch bytes[index] {
-        case UInt8(ascii: "\""):
-            let string = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            index += 1
-            return string
-        case UInt8(ascii: "\\"):
-            return try readEscapedString(from: start)
-        default:
-            throw fail("control character in string")
-        }
+        let (plain, start) = try readPlainString()
+        if let plain { return String(decoding: plain, as: UTF8.self) }
+        return try readEscapedString(from: start)
     }
 
     private mutating func readEscapedString(from start: Int) throws(SyntaxError) -> String {
