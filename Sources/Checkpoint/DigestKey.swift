@@ -53,13 +53,13 @@ public struct DigestKey: @unchecked Sendable {
     /// The digest of a record's values stored with its result: a version byte (2) and the 16
     /// bytes of SipHash-2-4-128 over the framed parts (see ``appendPart(_:to:)``).
     public func recordDigest(framed: [UInt8]) -> [UInt8] {
+        recordDigestValue(framed: framed).bytes
+    }
+
+    /// The same digest as ``recordDigest(framed:)``, as a value (no array made).
+    public func recordDigestValue(framed: [UInt8]) -> RecordDigest {
         let (first, second) = framed.withUnsafeBytes { records.hash($0) }
-        var digest = [UInt8](repeating: 2, count: 17)
-        for index in 0..<8 {
-            digest[1 + index] = UInt8(truncatingIfNeeded: first >> (8 * UInt64(index)))
-            digest[9 + index] = UInt8(truncatingIfNeeded: second >> (8 * UInt64(index)))
-        }
-        return digest
+        return RecordDigest(first: first, second: second)
     }
 
     /// Whether a stored record digest is the digest of these framed parts: version 2

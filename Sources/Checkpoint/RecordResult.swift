@@ -25,8 +25,14 @@ public struct RecordResult: Sendable, Hashable {
     public var message: String?
     public var attempts: Int
     /// A keyed digest (``DigestKey``) of the record's mapped values as they were when this
-    /// result was stored: a result is reused on resume only for the record as it is now.
-    public var digest: [UInt8]?
+    /// result was stored: a result is reused on resume only for the record as it is now. Held as
+    /// a value (``RecordDigest``); ``digest`` gives its bytes.
+    public var recordDigest: RecordDigest?
+
+    public var digest: [UInt8]? {
+        get { recordDigest?.bytes }
+        set { recordDigest = newValue.map(RecordDigest.init(bytes:)) }
+    }
 
     public init(
         seq: Int, status: Status, bfid: String? = nil, messageId: String? = nil, tokens: [String] = [],
@@ -42,7 +48,7 @@ public struct RecordResult: Sendable, Hashable {
     public init(
         seq: Int, status: Status, texts: ResultTexts, errorCode: String? = nil, message: String? = nil, attempts: Int = 1, digest: [UInt8]? = nil
     ) {
-        self.digest = digest
+        self.recordDigest = digest.map(RecordDigest.init(bytes:))
         self.seq = seq
         self.status = status
         self.texts = texts

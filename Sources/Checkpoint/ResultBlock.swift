@@ -60,7 +60,12 @@ public struct ResultBlock: Sendable, Hashable {
             }
             bytes.appendOptional(result.errorCode)
             bytes.appendOptional(result.message)
-            bytes.appendOptional(bytes: result.digest)
+            if let digest = result.recordDigest {
+                bytes.appendVarint(UInt64(digest.count) + 1)
+                digest.append(to: &bytes)
+            } else {
+                bytes.append(0)
+            }
         }
         self.init(results: bytes, tokens: anyToken ? tokens : nil, firstSeq: first, lastSeq: last, count: results.count)
     }

@@ -47,3 +47,24 @@ import Testing
         #expect(edited.bfid == "B1" && edited.messageId == nil && edited.tokens == ["u"])
     }
 }
+
+/// A record's digest held as a value: the same bytes in and out, whatever their form.
+@Suite struct RecordDigestTests {
+    @Test func digestsKeepTheirBytes() {
+        var generator = SystemRandomNumberGenerator()
+        let versionTwo = [UInt8(2)] + (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let legacy = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for bytes in [versionTwo, legacy, [2], [], [3] + Array(versionTwo.dropFirst()), versionTwo + [0]] {
+            let digest = RecordDigest(bytes: bytes)
+            #expect(digest.bytes == bytes && digest.count == bytes.count)
+            var out: [UInt8] = [9]
+            digest.append(to: &out)
+            #expect(out == [9] + bytes)
+            var result = RecordResult(seq: 1, status: .done, bfid: "B", tokens: ["t"], digest: bytes)
+            #expect(result.digest == bytes && result.recordDigest == digest)
+            #expect(ResultBlock(encoding: [result]).decoded() == [result])
+            result.digest = nil
+            #expect(result.recordDigest == nil)
+        }
+    }
+}

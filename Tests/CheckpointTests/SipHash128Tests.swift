@@ -25,6 +25,7 @@ struct SipHash128Tests {
         DigestKey.appendPart(Array("4000000000000002".utf8), to: &framed)
         let current = key.recordDigest(framed: framed)
         #expect(current.count == 17 && current[0] == 2)
+        #expect(key.recordDigestValue(framed: framed).bytes == current, "the value is the same digest as the bytes")
         #expect(key.recordDigest(current, matches: framed))
         #expect(key.recordDigest(key.digest(framed: framed), matches: framed), "a digest of a checkpoint written before version 2")
         var other: [UInt8] = []

@@ -12,7 +12,7 @@ extension Engine {
 
     func classify(seq: Int, _ result: Result<Response, any Error>) {
         let now = NIODeadline.now()
-        let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: [UInt8]?, sentAt: NIODeadline?)? in
+        let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
             guard slot.isAwaitingAnswer else { return nil }
             let request = AnswerClassifier.Request(
                 values: slot.requestValues, bfid: slot.requestBfid, attempts: slot.attempts, failingSince: slot.failingSince
@@ -34,9 +34,9 @@ extension Engine {
             guard let texts = completeGroup(seq, answered) else { return }
             // The plaintext of a detokenize stays in memory until its line is written; the
             // checkpoint learns only that it was done.
-            stage.record(
-                RecordResult(seq: seq, status: .done, texts: action.answersPlaintext ? texts.withoutValues : texts, attempts: attempts, digest: digest)
-            )
+            var result = RecordResult(seq: seq, status: .done, texts: action.answersPlaintext ? texts.withoutValues : texts, attempts: attempts)
+            result.recordDigest = digest
+            stage.record(result)
             window[seq]!.outcome = .done(texts)
         case .retry(let delay, let failingSince):
             window[seq]!.failingSince = failingSince
@@ -56,9 +56,11 @@ extension Engine {
     }
 
     private func fail(
-        _ seq: Int, _ status: RecordResult.Status, code: String, message: String, messageId: String?, attempts: Int, digest: [UInt8]?
+        _ seq: Int, _ status: RecordResult.Status, code: String, message: String, messageId: String?, attempts: Int, digest: RecordDigest?
     ) {
-        stage.record(RecordResult(seq: seq, status: status, messageId: messageId, errorCode: code, message: message, attempts: attempts, digest: digest))
+        var result = RecordResult(seq: seq, status: status, messageId: messageId, errorCode: code, message: message, attempts: attempts)
+        result.recordDigest = digest
+        stage.record(result)
         window[seq]!.outcome = .failed(status, code: code, message: message)
     }
 

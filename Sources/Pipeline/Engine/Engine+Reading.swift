@@ -33,7 +33,9 @@ extension Engine {
                 slot.mapped = mapped
                 if mapped.values.isEmpty {
                     slot.outcome = .done(.empty)
-                    stage.record(RecordResult(seq: record.seq, status: .done, attempts: 0, digest: slot.digest))
+                    var result = RecordResult(seq: record.seq, status: .done, attempts: 0)
+                    result.recordDigest = slot.digest
+                    stage.record(result)
                 } else if let bfidReader {
                     // The bfid column says how the record was tokenized: one bfid, one request (the
                     // one-request form); several, one request per group of values.
@@ -66,7 +68,9 @@ extension Engine {
     /// A record finished without a request (it cannot be sent): its result is stored.
     private func finishLocally(_ slot: inout EngineSlot, _ status: RecordResult.Status, code: String, message: String) {
         slot.outcome = .failed(status, code: code, message: message)
-        stage.record(RecordResult(seq: slot.record.seq, status: status, errorCode: code, message: message, attempts: 0, digest: slot.digest))
+        var result = RecordResult(seq: slot.record.seq, status: status, errorCode: code, message: message, attempts: 0)
+        result.recordDigest = slot.digest
+        stage.record(result)
     }
 
     /// Takes an earlier run's result for a record when it still fits; `false` to ask again.
@@ -105,9 +109,9 @@ extension Engine {
     }
 
     /// The keyed digest of a record's mapped values (its bytes when it does not map).
-    func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> [UInt8] {
+    func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> RecordDigest {
         frameValues(record, mapping)
-        return digestKey.recordDigest(framed: digestScratch)
+        return digestKey.recordDigestValue(framed: digestScratch)
     }
 
     /// Puts in `digestScratch` what a record's digest is taken over: its mapped values' names and

@@ -37,7 +37,7 @@ struct EngineSlot {
     var groupTokens: [String] = []
     var groupBfids: [String] = []
     /// The keyed digest of the record's values as read now, stored with its result.
-    var digest: [UInt8]?
+    var digest: RecordDigest?
 
     init(record: InputRecord, after: RecordPosition) {
         self.record = record
