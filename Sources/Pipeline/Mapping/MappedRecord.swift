@@ -13,7 +13,9 @@ public struct MappedRecord: Sendable {
         }
 
         public var location: Location
-        /// The text at the location as read (decoded).
+        /// The text at the location as read (decoded): what regex matches are replaced in. A
+        /// whole-value target never needs it; those of whole CSV columns leave it empty (they are
+        /// shared by every record that skips no column).
         public var original: String
         /// For a whole-value target, the index of the value whose token replaces the text (no
         /// array allocated per record for the common case); `nil` for regex matches.
@@ -45,16 +47,6 @@ public struct MappedRecord: Sendable {
                 texts.withValue(match.valueIndex) { bytes.replaceSubrange(match.range, with: $0) }
             }
             return bytes.withUnsafeBytes(body)
-        }
-
-        /// The text with tokens in place.
-        public func rendered(tokens: [String]) -> String {
-            if let wholeValueIndex { return tokens[wholeValueIndex] }
-            var bytes = Array(original.utf8)
-            for match in matches.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
-                bytes.replaceSubrange(match.range, with: Array(tokens[match.valueIndex].utf8))
-            }
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 
