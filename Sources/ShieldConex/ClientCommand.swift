@@ -22,16 +22,23 @@ public protocol AnswerReceiver: AnyObject, Sendable {
 
 /// Requests sent together, each with a tag that its answer comes back with.
 public struct RequestBatch: Sendable {
-    public var requests: [Request]
+    /// The requests, already JSON but for their traceIds.
+    public var bodies: EncodedRequests
     public var tags: [Int]
     public var receiver: any AnswerReceiver
     public var timeout: TimeAmount?
 
-    public init(requests: [Request], tags: [Int], receiver: any AnswerReceiver, timeout: TimeAmount? = nil) {
-        precondition(requests.count == tags.count, "one tag per request")
-        self.requests = requests
+    public init(bodies: EncodedRequests, tags: [Int], receiver: any AnswerReceiver, timeout: TimeAmount? = nil) {
+        precondition(bodies.count == tags.count, "one tag per request")
+        self.bodies = bodies
         self.tags = tags
         self.receiver = receiver
         self.timeout = timeout
+    }
+
+    public init(requests: [Request], tags: [Int], receiver: any AnswerReceiver, timeout: TimeAmount? = nil) {
+        var bodies = EncodedRequests(reservingCapacity: requests.count)
+        for request in requests { bodies.append(request) }
+        self.init(bodies: bodies, tags: tags, receiver: receiver, timeout: timeout)
     }
 }

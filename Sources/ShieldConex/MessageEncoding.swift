@@ -20,7 +20,7 @@ extension Request {
         encodeAfterTraceId(into: &writer)
     }
 
-    private func encodeAfterTraceId(into writer: inout JSONWriter) {
+    func encodeAfterTraceId(into writer: inout JSONWriter) {
         writer.raw(",\"action\":\"")
         writer.bytes.append(contentsOf: action.rawValue.utf8)
         writer.byte(UInt8(ascii: "\""))

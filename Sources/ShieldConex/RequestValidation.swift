@@ -4,41 +4,40 @@ extension Request {
     /// Lengths are counted in characters, as the spec's tables give them. Error messages name the
     /// property and the problem, never the value.
     public func validate() throws(ShieldConexError) {
-        func check(_ name: String, _ value: String?, required: Bool, _ range: ClosedRange<Int>) throws(ShieldConexError) {
-            guard let value else {
-                if required { throw .invalidRequest(property: name, reason: "is required for \(action.rawValue)") }
-                return
-            }
-            // Counting characters walks grapheme clusters; a string of at most `upperBound` UTF-8
-            // bytes has at most that many characters, and a non-empty one at least one.
-            let bytes = value.utf8.count
-            if bytes <= range.upperBound && range.lowerBound <= 1 && bytes >= range.lowerBound { return }
-            let count = value.count
-            if !range.contains(count) {
-                throw .invalidRequest(
-                    property: name,
-                    reason: "length \(count) is outside \(range.lowerBound)-\(range.upperBound)"
-                )
-            }
-        }
-        try check("reference", reference, required: false, 1...255)
+        try Self.check("reference", reference, required: false, 1...255, action: action)
         switch action {
         case .heartbeat, .partnerValidate:
             break
         case .templateValidate:
-            try check("templateRef", templateRef, required: true, 1...255)
+            try Self.check("templateRef", templateRef, required: true, 1...255, action: action)
         case .tokenize:
-            try check("templateRef", templateRef, required: true, 1...255)
-            try checkValues()
+            try Self.check("templateRef", templateRef, required: true, 1...255, action: action)
+            try Self.checkValues(values, action: action)
         case .read:
-            try check("bfid", bfid, required: true, 30...150)
+            try Self.check("bfid", bfid, required: true, 30...150, action: action)
         case .detokenize:
-            try check("bfid", bfid, required: true, 30...150)
-            try checkValues()
+            try Self.check("bfid", bfid, required: true, 30...150, action: action)
+            try Self.checkValues(values, action: action)
         }
     }
 
-    private func checkValues() throws(ShieldConexError) {
+    /// A property's presence and its length in characters.
+    static func check(_ name: String, _ value: String?, required: Bool, _ range: ClosedRange<Int>, action: Action) throws(ShieldConexError) {
+        guard let value else {
+            if required { throw .invalidRequest(property: name, reason: "is required for \(action.rawValue)") }
+            return
+        }
+        // Counting characters walks grapheme clusters; a string of at most `upperBound` UTF-8
+        // bytes has at most that many characters, and a non-empty one at least one.
+        let bytes = value.utf8.count
+        if bytes <= range.upperBound && range.lowerBound <= 1 && bytes >= range.lowerBound { return }
+        let count = value.count
+        if !range.contains(count) {
+            throw .invalidRequest(property: name, reason: "length \(count) is outside \(range.lowerBound)-\(range.upperBound)")
+        }
+    }
+
+    static func checkValues(_ values: [FieldValue]?, action: Action) throws(ShieldConexError) {
         guard let values, !values.isEmpty else {
             throw .invalidRequest(property: "values", reason: "must hold at least one {name, value} for \(action.rawValue)")
         }

@@ -107,8 +107,10 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
                 promise?.succeed(())
                 return
             }
-            for (request, tag) in zip(batch.requests, batch.tags) {
-                send(request, pending: .tagged(tag, batch.receiver), deadline: deadline, now: now, context: context, promise: nil)
+            for (index, tag) in batch.tags.enumerated() {
+                let id = traceIds.nextCounter()
+                batch.bodies.withBody(index) { writeMessage(id: id, body: $0) }
+                sendScratch(id: id, pending: .tagged(tag, batch.receiver), deadline: deadline, context: context, promise: nil)
             }
             promise?.succeed(())
         case .close(let closePromise):
@@ -124,6 +126,22 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         let (id, traceId) = traceIds.next()
         scratch.bytes.removeAll(keepingCapacity: true)
         request.encode(traceId: traceId, into: &scratch)
+        sendScratch(id: id, pending: pending, deadline: deadline, context: context, promise: promise)
+    }
+
+    /// `{"traceId":"…"` and the rest of the message, in `scratch`.
+    private func writeMessage(id: UInt64, body: UnsafeRawBufferPointer) {
+        scratch.bytes.removeAll(keepingCapacity: true)
+        scratch.raw("{\"traceId\":\"")
+        traceIds.write(id, to: &scratch.bytes)
+        scratch.byte(UInt8(ascii: "\""))
+        scratch.bytes.appendRaw(body)
+    }
+
+    /// Sends the message in `scratch` as one `WebSocketFrame`.
+    private func sendScratch(
+        id: UInt64, pending: Pending, deadline: NIODeadline, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) {
         // Room before the payload for the frame header (at most 14 bytes), which the frame encoder
         // then writes in place instead of as a buffer of its own: one buffer per frame.
         var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count + Self.headerRoom)
@@ -139,13 +157,12 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
 
     /// A batch as one buffer of frames made here (``MaskedFrameWriting``), with one write.
     private func sendAsFrames(_ batch: RequestBatch, deadline: NIODeadline, context: ChannelHandlerContext, through gate: RawFrameGate) -> Bool {
-        var frames = context.channel.allocator.buffer(capacity: batch.requests.count * 320)
+        var frames = context.channel.allocator.buffer(capacity: batch.bodies.bytes.count + batch.bodies.count * 64)
         var ids: [UInt64] = []
-        ids.reserveCapacity(batch.requests.count)
-        for request in batch.requests {
+        ids.reserveCapacity(batch.bodies.count)
+        for index in 0..<batch.bodies.count {
             let id = traceIds.nextCounter()
-            scratch.bytes.removeAll(keepingCapacity: true)
-            request.encode(traceId: id, of: traceIds, into: &scratch)
+            batch.bodies.withBody(index) { writeMessage(id: id, body: $0) }
             let key = masks.nextMaskingKey()
             scratch.bytes.withUnsafeBytes { MaskedFrameWriting.appendTextFrame($0, key: key, to: &frames) }
             ids.append(id)

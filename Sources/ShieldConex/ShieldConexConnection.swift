@@ -86,21 +86,26 @@ public final class ShieldConexConnection: Sendable {
     /// reaches `receiver` on the connection's event loop with the tag its request was sent with.
     /// A request that is not valid (nothing is sent) is reported at once, on the caller's thread.
     public func send(_ requests: [Request], tags: [Int], to receiver: any AnswerReceiver, timeout: Duration? = nil) {
-        var valid: [Request] = []
+        var bodies = EncodedRequests(reservingCapacity: requests.count)
         var validTags: [Int] = []
-        valid.reserveCapacity(requests.count)
         validTags.reserveCapacity(requests.count)
         for (request, tag) in zip(requests, tags) {
             do {
                 try request.validate()
-                valid.append(request)
+                bodies.append(request)
                 validTags.append(tag)
             } catch {
                 receiver.received(.failure(error), tag: tag)
             }
         }
-        guard !valid.isEmpty else { return }
-        let command = ClientCommand.sendAll(RequestBatch(requests: valid, tags: validTags, receiver: receiver, timeout: timeout?.timeAmount))
+        send(bodies, tags: validTags, to: receiver, timeout: timeout)
+    }
+
+    /// Sends requests already written by a ``RequestShape`` (which validated them), with one
+    /// flush; answers reach `receiver` as with ``send(_:tags:to:timeout:)-([Request],_,_,_)``.
+    public func send(_ bodies: EncodedRequests, tags: [Int], to receiver: any AnswerReceiver, timeout: Duration? = nil) {
+        guard !bodies.isEmpty else { return }
+        let command = ClientCommand.sendAll(RequestBatch(bodies: bodies, tags: tags, receiver: receiver, timeout: timeout?.timeAmount))
         let channel = self.channel
         if channel.eventLoop.inEventLoop {
             Self.submit([command], on: channel)

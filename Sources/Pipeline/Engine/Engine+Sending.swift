@@ -68,39 +68,66 @@ extension Engine {
                 for seq in seqs { answered(seq: seq, session: session, generation: generation, .failure(ShieldConexError.connectionClosed)) }
                 continue
             }
-            var requests: [Request] = []
-            requests.reserveCapacity(seqs.count)
+            // Each request written as JSON straight from its slot (no `Request`, no `String` for
+            // its reference); one that the shape refuses is answered with that failure.
+            var bodies = EncodedRequests(reservingCapacity: seqs.count, bytesEach: 256)
+            var tags: [Int] = []
+            tags.reserveCapacity(seqs.count)
             for seq in seqs {
-                requests.append(request(for: seq))
-                window[seq]!.sentAt = now
+                do {
+                    try window.withSlot(seq) { slot throws(ShieldConexError) in
+                        try Self.withReference(prefix: referencePrefix, seq: seq, group: slot.group) { reference throws(ShieldConexError) in
+                            // A read sends no values, a tokenize no bfid.
+                            try shape.append(
+                                reference: reference, bfid: action == .tokenize ? nil : slot.requestBfid,
+                                values: action == .read ? nil : slot.requestValues, to: &bodies
+                            )
+                        }
+                        slot.sentAt = now
+                    }
+                    tags.append(seq)
+                } catch {
+                    receiver.received(.failure(error), tag: seq)
+                }
             }
             // Answers come back through the session's receiver, tagged with their seq: no
             // promise and no callback allocated per request.
-            connection.send(requests, tags: seqs, to: receiver)
+            connection.send(bodies, tags: tags, to: receiver)
         }
     }
 
-    /// `PREFIX` + the seq (+ `.` + the group after the first), made in one allocation: appending
-    /// to a copy of the prefix copied it, then grew it.
-    static func reference(prefix: String, seq: Int, group: Int) -> String {
-        var prefix = prefix
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // 48 bytes: two 20-digit numbers and a dot
-        return withUnsafeMutableBytes(of: &digits) { scratch in
-            var length = appendDecimal(seq, to: scratch, at: 0)
+    /// The constant part of the job's requests.
+    static func shape(of configuration: BatchJob.Configuration) -> RequestShape {
+        switch configuration.action {
+        case .tokenize:
+            RequestShape(action: .tokenize, templateRef: configuration.templateRef, omit: configuration.omit, store: configuration.store)
+        case .detokenize:
+            RequestShape(action: .detokenize)
+        case .read:
+            RequestShape(action: .read)
+        }
+    }
+
+    /// Calls `body` with `PREFIX` + the seq (+ `.` + the group after the first), written on the
+    /// stack: no `String` per request.
+    static func withReference<T, E: Error>(
+        prefix: [UInt8], seq: Int, group: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> T
+    ) throws(E) -> T {
+        // Two 20-digit numbers and a dot after the prefix.
+        let result: Result<T, E> = withUnsafeTemporaryAllocation(byteCount: prefix.count + 48, alignment: 1) { scratch in
+            prefix.withUnsafeBytes { scratch.copyMemory(from: $0) }
+            var length = appendDecimal(seq, to: scratch, at: prefix.count)
             if group > 0 {
                 scratch[length] = UInt8(ascii: ".")
                 length = appendDecimal(group, to: scratch, at: length + 1)
             }
-            let tail = UnsafeRawBufferPointer(rebasing: scratch[..<length])
-            return prefix.withUTF8 { head in
-                String(unsafeUninitializedCapacity: head.count + length) { buffer in
-                    let target = UnsafeMutableRawBufferPointer(buffer)
-                    target.copyMemory(from: UnsafeRawBufferPointer(head))
-                    UnsafeMutableRawBufferPointer(rebasing: target[head.count...]).copyMemory(from: tail)
-                    return head.count + length
-                }
+            do throws(E) {
+                return .success(try body(UnsafeRawBufferPointer(rebasing: scratch[..<length])))
+            } catch {
+                return .failure(error)
             }
         }
+        return try result.get()
     }
 
     /// Writes `number`'s decimal digits at `start`; returns where they end.
@@ -119,21 +146,5 @@ extension Engine {
             high -= 1
         }
         return end
-    }
-
-    /// The request of a record's next (or only) group.
-    func request(for seq: Int) -> Request {
-        let (group, values, bfid) = window.withSlot(seq) { slot in (slot.group, slot.requestValues, slot.requestBfid) }!
-        let reference = Self.reference(prefix: referencePrefix, seq: seq, group: group)
-        switch action {
-        case .tokenize:
-            return .tokenize(
-                templateRef: configuration.templateRef, values: values, omit: configuration.omit, store: configuration.store, reference: reference
-            )
-        case .detokenize:
-            return .detokenize(bfid: bfid!, values: values, reference: reference)
-        case .read:
-            return .read(bfid: bfid!, reference: reference)
-        }
     }
 }

@@ -20,7 +20,9 @@ final class Engine: @unchecked Sendable {
     let loop: any EventLoop
     let jobId: String
     /// `jobId:`, which every request's reference starts with (then the seq, and `.group`).
-    let referencePrefix: String
+    let referencePrefix: [UInt8]
+    /// What every request of the job has in common, written once.
+    let shape: RequestShape
     let digestKey: DigestKey
     let mapper: FieldMapper
     let renderer: OutputRenderer
@@ -72,7 +74,8 @@ final class Engine: @unchecked Sendable {
         self.configuration = configuration
         self.action = configuration.action
         self.jobId = jobId
-        referencePrefix = jobId + ":"
+        referencePrefix = Array((jobId + ":").utf8)
+        shape = Self.shape(of: configuration)
         self.digestKey = configuration.digestKey
         self.logger = logger
         self.loop = loop

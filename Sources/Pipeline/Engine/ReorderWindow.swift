@@ -75,11 +75,13 @@ public struct ReorderWindow<Element>: ~Copyable {
     /// Runs `body` on the record of `seq` in place (`nil` for a seq outside the window). Reading
     /// a record's computed properties through the subscript's `_read` copies the whole record
     /// (every array and string in it retained, then released); through here it is not copied.
-    public mutating func withSlot<Result>(_ seq: Int, _ body: (inout Element) -> Result) -> Result? {
+    public mutating func withSlot<Result, Failure: Error>(
+        _ seq: Int, _ body: (inout Element) throws(Failure) -> Result
+    ) throws(Failure) -> Result? {
         guard contains(seq) else { return nil }
         let slot = storage + (seq & (capacity - 1))
         if case .none = slot.pointee { return nil }
-        return body(&slot.pointee!)
+        return try body(&slot.pointee!)
     }
 
     /// Takes the oldest record out when `isFinished` says it can be written.
