@@ -37,6 +37,8 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var health = ConnectionHealth(interval: .seconds(5), now: .uptimeNanoseconds(0))
     private var timer: RepeatedTask?
     private var closePromises: [EventLoopPromise<Void>] = []
+    /// This handler's context while it is in a pipeline (for messages from the frame reader).
+    private var context: ChannelHandlerContext?
     /// Between a read and its read-complete, flushes are held back and done once at the end:
     /// requests sent from answer callbacks then leave in one write instead of one each.
     private var inReadBurst = false
@@ -65,6 +67,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     public var peakInFlight: Int { inFlight.peak }
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         health = ConnectionHealth(interval: heartbeatInterval, now: context.eventLoop.now)
         let shortest = min(requestTimeout, heartbeatInterval, heartbeatTimeout)
         let tick = max(TimeAmount.milliseconds(5), min(TimeAmount.milliseconds(500), TimeAmount.nanoseconds(shortest.nanoseconds / 4)))
@@ -75,6 +78,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         timer?.cancel()
         timer = nil
         failAll(.connectionClosed)
@@ -196,21 +200,33 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         context.fireChannelReadComplete()
     }
 
+    /// A frame through the pipeline (as in tests without a socket; on a connection, messages
+    /// come from the ``ServerFrameReader`` in front of this handler, through ``arrived(_:_:)``).
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        inReadBurst = true
         let frame = unwrapInboundIn(data)
-        switch frame.opcode {
+        arrived(frame.opcode, frame.unmaskedData, context: context)
+    }
+
+    /// A whole message or a control frame from the ``ServerFrameReader``.
+    func arrived(_ opcode: WebSocketOpcode, _ payload: ByteBuffer) {
+        guard let context else { return }
+        arrived(opcode, payload, context: context)
+    }
+
+    private func arrived(_ opcode: WebSocketOpcode, _ payload: ByteBuffer, context: ChannelHandlerContext) {
+        inReadBurst = true
+        switch opcode {
         case .text, .binary:
-            receive(frame.unmaskedData)
+            receive(payload)
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: masks.nextMaskingKey(), data: frame.unmaskedData)
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: masks.nextMaskingKey(), data: payload)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:
             break
         case .connectionClose:
-            receivedClose(context: context, frame: frame)
+            receivedClose(context: context, payload: payload)
         default:
-            // Continuation frames are reassembled by NIOWebSocketFrameAggregator before this handler.
+            // Continuation frames are joined into their message before this handler.
             break
         }
     }
@@ -245,14 +261,14 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         }
     }
 
-    private func receivedClose(context: ChannelHandlerContext, frame: WebSocketFrame) {
+    private func receivedClose(context: ChannelHandlerContext, payload: ByteBuffer) {
         switch state {
         case .closing:
             // The server answered our close frame: the handshake is complete.
             state = .closed(.connectionClosed)
             context.close(promise: nil)
         case .open:
-            var data = frame.unmaskedData
+            var data = payload
             let code = data.readSlice(length: 2) ?? ByteBuffer()
             logger.info("server closed the connection", metadata: ["close.code": "\(code.getInteger(at: code.readerIndex, as: UInt16.self).map(String.init) ?? "none")"])
             state = .closed(.connectionClosed)

@@ -269,26 +269,7 @@ extension ShieldConexConnection {
             let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: isIPAddress ? nil : endpoint.host)
             try sync.addHandler(handler, position: .first)
         }
-        let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
-            maxFrameSize: configuration.maxFrameSize,
-            upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 0,
-                            maxAccumulatedFrameCount: 1 << 16,
-                            maxAccumulatedFrameSize: configuration.maxMessageSize
-                        )
-                    )
-                    // Batches of requests are written as ready-made frames just past the frame encoder.
-                    let gate = RawFrameGate()
-                    try sync.addHandler(gate, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
-                    try sync.addHandler(ShieldConexClientHandler(configuration: configuration, logger: logger, frameGate: gate))
-                    return UpgradeResult.websocket(channel)
-                }
-            }
-        )
+        let upgrader = ShieldConexUpgrader(configuration: configuration, logger: logger)
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: endpoint.hostHeader)
         headers.add(name: "Authorization", value: key.authorizationHeader)
