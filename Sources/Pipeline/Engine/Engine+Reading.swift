@@ -15,14 +15,22 @@ extension Engine {
                 return
             }
             summary.recordsRead += 1
+            // Made by a function of its own so that it is moved into the window: a local
+            // variable passed to it was copied.
+            window.append(try slot(for: record))
+        }
+    }
+
+    /// The slot of a record just read: a stored result reused, a local outcome, or its request
+    /// queued.
+    private func slot(for record: InputRecord) throws -> EngineSlot {
             var slot = EngineSlot(record: record, after: reader.nextPosition)
             if record.seq > reusedThrough {
                 reusedThrough = record.seq + Self.reusedChunk - 1
                 reused = try stage.results(in: record.seq...reusedThrough)
             }
             if let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
-                window.append(slot)
-                continue
+                return slot
             }
             let mapping = mapper.map(record)
             slot.digest = recordDigest(record, mapping)
@@ -61,8 +69,7 @@ extension Engine {
                     planner.enqueue(record.seq)
                 }
             }
-            window.append(slot)
-        }
+            return slot
     }
 
     /// A record finished without a request (it cannot be sent): its result is stored.

@@ -76,12 +76,13 @@ extension Engine {
             for seq in seqs {
                 do {
                     try window.withSlot(seq) { slot throws(ShieldConexError) in
-                        try Self.withReference(prefix: referencePrefix, seq: seq, group: slot.group) { reference throws(ShieldConexError) in
-                            // A read sends no values, a tokenize no bfid.
-                            try shape.append(
-                                reference: reference, bfid: action == .tokenize ? nil : slot.requestBfid,
-                                values: action == .read ? nil : slot.requestValues, to: &bodies
-                            )
+                        // What the request needs, taken out first: the slot captured by the
+                        // closure below was copied whole. A read sends no values, a tokenize no bfid.
+                        let (group, bfid, values) = (
+                            slot.group, action == .tokenize ? nil : slot.requestBfid, action == .read ? nil : slot.requestValues
+                        )
+                        try Self.withReference(prefix: referencePrefix, seq: seq, group: group) { reference throws(ShieldConexError) in
+                            try shape.append(reference: reference, bfid: bfid, values: values, to: &bodies)
                         }
                         slot.sentAt = now
                     }
