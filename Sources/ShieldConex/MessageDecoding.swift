@@ -24,10 +24,21 @@ extension Response {
     public static func decode(
         _ buffer: ByteBuffer, recurring: inout RecurringStrings, traceIds: TraceIDGenerator, counter: inout UInt64?
     ) throws -> Response {
+        var spare = ResponseTexts()
+        return try decode(buffer, recurring: &recurring, traceIds: traceIds, counter: &counter, reusing: &spare)
+    }
+
+    /// The response's texts are written into `spare`'s buffer (emptied first; its capacity
+    /// kept), which the response then holds: a caller that takes it back once done with the
+    /// response (``Response/takeTexts()``) decodes the next answer with no allocation.
+    public static func decode(
+        _ buffer: ByteBuffer, recurring: inout RecurringStrings, traceIds: TraceIDGenerator, counter: inout UInt64?,
+        reusing spare: inout ResponseTexts
+    ) throws -> Response {
         var cache: RecurringStrings? = RecurringStrings()
         swap(&cache!, &recurring)
         defer { swap(&cache!, &recurring) }
-        return try buffer.withUnsafeReadableBytes { try decode($0, recurring: &cache, traceIds: traceIds, counter: &counter) }
+        return try buffer.withUnsafeReadableBytes { try decode($0, recurring: &cache, traceIds: traceIds, counter: &counter, reusing: &spare) }
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, recurring: inout RecurringStrings?) throws -> Response {
@@ -38,10 +49,20 @@ extension Response {
     static func decode(
         _ bytes: UnsafeRawBufferPointer, recurring: inout RecurringStrings?, traceIds: TraceIDGenerator?, counter: inout UInt64?
     ) throws -> Response {
+        var spare = ResponseTexts()
+        return try decode(bytes, recurring: &recurring, traceIds: traceIds, counter: &counter, reusing: &spare)
+    }
+
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, recurring: inout RecurringStrings?, traceIds: TraceIDGenerator?, counter: inout UInt64?,
+        reusing spare: inout ResponseTexts
+    ) throws -> Response {
         var scanner = JSONScanner(bytes)
         swap(&scanner.recurring, &recurring)
         defer { swap(&scanner.recurring, &recurring) }
         var response = Response(traceId: "", success: false)
+        swap(&response.texts, &spare)
+        response.texts.removeAll()
         // The texts are a part of the message: room for all of them at once, not grown piecemeal.
         response.texts.reserveCapacity(bytes.count)
         var sawTraceId = false

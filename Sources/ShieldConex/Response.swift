@@ -56,6 +56,13 @@ public struct Response: Sendable, Hashable {
         self.raw = raw
     }
 
+    /// Takes the texts' buffer out (the response is left with none), to decode the next answer into.
+    public mutating func takeTexts() -> ResponseTexts {
+        var texts = ResponseTexts()
+        swap(&texts, &self.texts)
+        return texts
+    }
+
     public var messageId: String? {
         get { texts.messageId }
         set { texts.append(.messageId, newValue) }

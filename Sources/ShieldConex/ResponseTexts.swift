@@ -44,6 +44,9 @@ public struct ResponseTexts: Sendable {
 
     mutating func reserveCapacity(_ capacity: Int) { log.reserveCapacity(capacity) }
 
+    /// Empties the log, keeping its capacity.
+    mutating func removeAll() { log.removeAll(keepingCapacity: true) }
+
     /// Drops what was written from `offset` on (an element being rewritten).
     mutating func truncate(to offset: Int) { log.removeSubrange(offset...) }
 

@@ -33,6 +33,8 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var inFlight = InFlightTable<Pending>()
     private var scratch = JSONWriter(capacity: 1024)
     private var recurring = RecurringStrings()
+    /// The buffer the next answer's texts are decoded into (taken back after each answer).
+    private var spareTexts = ResponseTexts()
     private var state = State.open
     private var health = ConnectionHealth(interval: .seconds(5), now: .uptimeNanoseconds(0))
     private var timer: RepeatedTask?
@@ -236,7 +238,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         var counter: UInt64?
         do {
             // Our traceIds are matched as bytes: the response's `traceId` stays empty for them.
-            response = try Response.decode(data, recurring: &recurring, traceIds: traceIds, counter: &counter)
+            response = try Response.decode(data, recurring: &recurring, traceIds: traceIds, counter: &counter, reusing: &spareTexts)
         } catch {
             logger.warning("dropped an undecodable message", metadata: ["error": "\(error)"])
             return
@@ -253,6 +255,8 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
             promise.succeed(response)
         case .tagged(let tag, let receiver):
             receiver.received(.success(response), tag: tag)
+            // The receiver has copied what it keeps: the buffer serves the next answer.
+            spareTexts = response.takeTexts()
         case .heartbeat:
             health.heartbeatAnswered()
             if !response.success {

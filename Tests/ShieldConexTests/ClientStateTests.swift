@@ -63,6 +63,33 @@ import Testing
         }
     }
 
+    /// Answers decoded one after another into one buffer taken back each time read as they do
+    /// decoded alone, and the buffer's capacity is kept: no allocation per answer.
+    @Test func answersDecodedIntoOneReusedBufferReadAsAlone() throws {
+        let generator = TraceIDGenerator()
+        let answers = [
+            #"{"traceId":"a","messageId":"m1","success":true,"payload":{"bfid":"b1","values":[{"name":"card_number","value":"t1"},{"name":"card_cvv","value":"t2"}]}}"#,
+            #"{"traceId":"b","success":false,"payload":{"errorCode":8001,"message":"slow down"}}"#,
+            #"{"traceId":"c","messageId":"m3","success":true,"payload":{"bfid":"b3","values":[]}}"#,
+            #"{"traceId":"d","messageId":null,"success":true,"payload":{"bfid":"a-much-longer-bfid-than-the-others-0123456789","values":[{"name":"n","value":"v"}]}}"#,
+        ]
+        var recurring = RecurringStrings()
+        var spare = ResponseTexts()
+        var capacity = 0
+        for (index, text) in (answers + answers).enumerated() {
+            var counter: UInt64?
+            var reused = try Response.decode(ByteBuffer(string: text), recurring: &recurring, traceIds: generator, counter: &counter, reusing: &spare)
+            let alone = try Response.decode(ByteBuffer(string: text))
+            #expect(reused.messageId == alone.messageId && reused.bfid == alone.bfid && reused.values == alone.values)
+            #expect(reused.success == alone.success && reused.failure == alone.failure)
+            spare = reused.takeTexts()
+            #expect(reused.values == nil && reused.bfid == nil, "taken out")
+            let now = spare.log.capacity
+            if index >= answers.count { #expect(now == capacity, "the second round allocates nothing") }
+            capacity = max(capacity, now)
+        }
+    }
+
     @Test func inFlightTableExpiresAndDrains() {
         var table = InFlightTable<String>()
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
