@@ -334,7 +334,10 @@ public final class CheckpointStore {
         // The latest status of each record the commit covers (0: none stored), by seq - first.
         let first = previous + 1
         var statuses = [UInt8](repeating: 0, count: seq - previous)
-        var errorCodes: [Int: ArraySlice<UInt8>] = [:]
+        // Each record's error code, as an index into `errorCodes` (-1: none): an array, not a
+        // dictionary by seq that every record without one had to be removed from.
+        var codeIndex = [Int32](repeating: -1, count: seq - previous)
+        var errorCodes: [ArraySlice<UInt8>] = []
         // The outcomes, from the results alone (the tokens are not read for this).
         let select = try database.statement(
             Self.settledOutcomesSQL
@@ -348,7 +351,12 @@ public final class CheckpointStore {
             _ = block.forEachOutcome { resultSeq, status, errorCode in
                 guard resultSeq >= first && resultSeq <= seq else { return }
                 statuses[resultSeq - first] = status
-                if let errorCode { errorCodes[resultSeq] = errorCode } else if !errorCodes.isEmpty { errorCodes[resultSeq] = nil }
+                if let errorCode {
+                    codeIndex[resultSeq - first] = Int32(errorCodes.count)
+                    errorCodes.append(errorCode)
+                } else {
+                    codeIndex[resultSeq - first] = -1
+                }
             }
             straddling = straddling || select.int(1) != 0
         }
@@ -375,10 +383,20 @@ public final class CheckpointStore {
                 }
             }
         }
+        // Records without an error code (nearly all) counted by status in an array; the others
+        // by status and code.
+        var plain = [Int](repeating: 0, count: 256)
         var counts: [Tally: Int] = [:]
         for (offset, status) in statuses.enumerated() where status != 0 {
-            let code = errorCodes[first + offset].map { String(decoding: $0, as: UTF8.self) } ?? ""
-            counts[Tally(status: Int(status), errorCode: code), default: 0] += 1
+            let index = Int(codeIndex[offset])
+            if index < 0 {
+                plain[Int(status)] += 1
+            } else {
+                counts[Tally(status: Int(status), errorCode: String(decoding: errorCodes[index], as: UTF8.self)), default: 0] += 1
+            }
+        }
+        for (status, count) in plain.enumerated() where count > 0 {
+            counts[Tally(status: status, errorCode: ""), default: 0] += count
         }
         try Self.add(counts, to: database)
     }

@@ -72,11 +72,14 @@ import TestSupport
         defer { folder.remove() }
         let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: CheckpointStoreTests.identity())
         try store.write([RecordResult(seq: 0, status: .sent), RecordResult(seq: 1, status: .transient, errorCode: "transient")])
+        // Seq 4's error code is replaced by a result without one: it counts as done, no code.
+        try store.write([RecordResult(seq: 4, status: .rejected, errorCode: "1006")])
         try store.write([RecordResult(seq: 0, status: .done, bfid: "b0"), RecordResult(seq: 1, status: .rejected, errorCode: "1203")])
         try store.write([RecordResult(seq: 2, status: .rejected, errorCode: "1203"), RecordResult(seq: 3, status: .done, bfid: "b3")])
+        try store.write([RecordResult(seq: 4, status: .done, bfid: "b4")])
         func check(_ label: String) throws {
             let summary = try CheckpointStore.summary(path: store.path)
-            #expect(summary.resultsStored == 4 && summary.done == 2 && summary.rejectedByErrorCode == ["1203": 2], "\(label)")
+            #expect(summary.resultsStored == 5 && summary.done == 3 && summary.rejectedByErrorCode == ["1203": 2], "\(label)")
             #expect(summary.transient == 0 && summary.outcomeUnknown == 0, "\(label)")
             #expect(summary.firstUpdate != nil && summary.lastUpdate != nil, "\(label)")
         }
@@ -84,9 +87,9 @@ import TestSupport
         #expect(try store.result(seq: 1)?.status == .rejected)
         try store.commit(CommitPoint(seq: 1, inputOffset: 0, inputLine: 1, outputOffset: 0, rejectsOffset: 0))
         try check("after a commit through seq 1")
-        try store.commit(CommitPoint(seq: 3, inputOffset: 0, inputLine: 1, outputOffset: 0, rejectsOffset: 0), complete: true)
+        try store.commit(CommitPoint(seq: 4, inputOffset: 0, inputLine: 1, outputOffset: 0, rejectsOffset: 0), complete: true)
         try check("after the last commit")
-        #expect(try CheckpointStore.summary(path: store.path).recordsCommitted == 4)
+        #expect(try CheckpointStore.summary(path: store.path).recordsCommitted == 5)
     }
 
     /// A checkpoint of the version that kept one row per result (tokens as a BLOB, or as text in

@@ -29,7 +29,8 @@ extension Engine {
                 reusedThrough = record.seq + Self.reusedChunk - 1
                 reused = try stage.results(in: record.seq...reusedThrough)
             }
-            if let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
+            // (A fresh run has none: no hashing per record.)
+            if !reused.isEmpty, let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
                 return slot
             }
             let mapping = mapper.map(record)
