@@ -6,10 +6,12 @@ extension Engine {
     /// every `commitEvery` records or `commitInterval`.
     func drain() throws {
         var now: NIODeadline?
-        while let (seq, slot) = window.popFinished({ $0.isFinished }) {
+        let commitInterval = configuration.commitInterval.timeAmount
+        while case (let seq, var slot)? = window.popFinished({ $0.isFinished }) {
             switch slot.outcome! {
             case .done(let texts):
-                if let mapped = slot.mapped {
+                // Moved out of the slot (`if let` of the property copied the record and its values).
+                if let mapped = slot.mapped.take() {
                     line.removeAll(keepingCapacity: true)
                     renderer.render(mapped, texts: texts, into: &line)
                     stage.writeOutput(line)
@@ -37,7 +39,7 @@ extension Engine {
             lastWritten = (seq, slot.after)
             uncommitted += 1
             if now == nil { now = .now() }
-            if uncommitted >= configuration.commitEvery || now! - lastCommit >= configuration.commitInterval.timeAmount {
+            if uncommitted >= configuration.commitEvery || now! - lastCommit >= commitInterval {
                 watch(commit())
             }
         }
