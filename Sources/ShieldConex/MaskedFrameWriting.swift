@@ -8,7 +8,15 @@ import NIOWebSocket
 enum MaskedFrameWriting {
     /// Appends `payload` to `buffer` as one final, masked text frame.
     static func appendTextFrame(_ payload: UnsafeRawBufferPointer, key: WebSocketMaskingKey, to buffer: inout ByteBuffer) {
-        let count = payload.count
+        appendTextFrame(length: payload.count, key: key, to: &buffer) { $0.copyMemory(from: payload) }
+    }
+
+    /// Appends a final, masked text frame of `length` bytes that `write` puts straight into the
+    /// buffer (it must fill all of them); they are then masked where they are: one copy of the
+    /// payload, not two.
+    static func appendTextFrame(
+        length count: Int, key: WebSocketMaskingKey, to buffer: inout ByteBuffer, _ write: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
         buffer.writeInteger(UInt8(0x81))
         if count < 126 {
             buffer.writeInteger(UInt8(0x80 | count))
@@ -22,7 +30,9 @@ enum MaskedFrameWriting {
         let keyBytes = (key[0], key[1], key[2], key[3])
         buffer.writeInteger(UInt32(keyBytes.0) << 24 | UInt32(keyBytes.1) << 16 | UInt32(keyBytes.2) << 8 | UInt32(keyBytes.3))
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out in
-            mask(payload, key: keyBytes, into: out)
+            let payload = UnsafeMutableRawBufferPointer(rebasing: out[..<count])
+            write(payload)
+            mask(UnsafeRawBufferPointer(payload), key: keyBytes, into: payload)
             return count
         }
     }

@@ -135,6 +135,9 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         sendScratch(id: id, pending: pending, deadline: deadline, context: context, promise: promise)
     }
 
+    /// What every message starts with, before its traceId's characters.
+    static let messageHead: StaticString = #"{"traceId":""#
+
     /// `{"traceId":"…"` and the rest of the message, in `scratch`.
     private func writeMessage(id: UInt64, body: UnsafeRawBufferPointer) {
         scratch.bytes.removeAll(keepingCapacity: true)
@@ -166,11 +169,21 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         var frames = context.channel.allocator.buffer(capacity: batch.bodies.bytes.count + batch.bodies.count * 64)
         var ids: [UInt64] = []
         ids.reserveCapacity(batch.bodies.count)
+        let generator = traceIds
+        let head = UnsafeRawBufferPointer(start: Self.messageHead.utf8Start, count: Self.messageHead.utf8CodeUnitCount)
         for index in 0..<batch.bodies.count {
             let id = traceIds.nextCounter()
-            batch.bodies.withBody(index) { writeMessage(id: id, body: $0) }
             let key = masks.nextMaskingKey()
-            scratch.bytes.withUnsafeBytes { MaskedFrameWriting.appendTextFrame($0, key: key, to: &frames) }
+            // `{"traceId":"…"` and the body written straight into the frame, then masked there.
+            batch.bodies.withBody(index) { body in
+                MaskedFrameWriting.appendTextFrame(length: head.count + 37 + body.count, key: key, to: &frames) { out in
+                    out.copyMemory(from: head)
+                    let traceId = UnsafeMutableRawBufferPointer(rebasing: out[head.count..<(head.count + 36)])
+                    generator.write(id, into: traceId.bindMemory(to: UInt8.self))
+                    out[head.count + 36] = UInt8(ascii: "\"")
+                    UnsafeMutableRawBufferPointer(rebasing: out[(head.count + 37)...]).copyMemory(from: body)
+                }
+            }
             ids.append(id)
         }
         guard gate.writeFrames(frames) else { return false }

@@ -45,6 +45,11 @@ public struct TraceIDGenerator: Sendable {
         }
     }
 
+    /// Writes the 36 characters of the traceId that carries `counter` at the start of `buffer`.
+    func write(_ counter: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        Self.format(prefix: prefix, counter: counter, into: buffer)
+    }
+
     private static func format(prefix: UInt64, counter: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) {
         var position = 0
         func put(_ value: UInt64, digits: Int) {
