@@ -51,17 +51,7 @@ public struct RequestShape: Sendable {
             try Request.check("reference", String(decoding: reference, as: UTF8.self), required: false, 1...255, action: action)
         }
         if let problem { throw problem }
-        switch action {
-        case .heartbeat, .partnerValidate, .templateValidate:
-            break
-        case .tokenize:
-            try Request.checkValues(values, action: action)
-        case .read:
-            try Request.check("bfid", bfid, required: true, 30...150, action: action)
-        case .detokenize:
-            try Request.check("bfid", bfid, required: true, 30...150, action: action)
-            try Request.checkValues(values, action: action)
-        }
+        try Request.checkRecordParts(action: action, bfid: bfid, values: values)
         var writer = requests.startBody()
         writer.bytes.append(contentsOf: head)
         if action != .heartbeat {

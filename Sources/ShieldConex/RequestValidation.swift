@@ -6,18 +6,27 @@ extension Request {
     public func validate() throws(ShieldConexError) {
         try Self.check("reference", reference, required: false, 1...255, action: action)
         switch action {
-        case .heartbeat, .partnerValidate:
+        case .templateValidate, .tokenize:
+            try Self.check("templateRef", templateRef, required: true, 1...255, action: action)
+        case .heartbeat, .partnerValidate, .read, .detokenize:
             break
-        case .templateValidate:
-            try Self.check("templateRef", templateRef, required: true, 1...255, action: action)
+        }
+        try Self.checkRecordParts(action: action, bfid: bfid, values: values)
+    }
+
+    /// The checks of what differs from one record's request to the next (after the reference
+    /// and the templateRef): the bfid and the values, as the action needs them.
+    static func checkRecordParts(action: Action, bfid: String?, values: [FieldValue]?) throws(ShieldConexError) {
+        switch action {
+        case .heartbeat, .partnerValidate, .templateValidate:
+            break
         case .tokenize:
-            try Self.check("templateRef", templateRef, required: true, 1...255, action: action)
-            try Self.checkValues(values, action: action)
+            try checkValues(values, action: action)
         case .read:
-            try Self.check("bfid", bfid, required: true, 30...150, action: action)
+            try check("bfid", bfid, required: true, 30...150, action: action)
         case .detokenize:
-            try Self.check("bfid", bfid, required: true, 30...150, action: action)
-            try Self.checkValues(values, action: action)
+            try check("bfid", bfid, required: true, 30...150, action: action)
+            try checkValues(values, action: action)
         }
     }
 
