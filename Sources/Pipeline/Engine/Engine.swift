@@ -135,11 +135,8 @@ final class Engine: @unchecked Sendable {
         let now = NIODeadline.now()
         planner = DispatchPlanner(
             // What a kill can cost in requests sent again: the requests in flight and the results
-            // not yet durable together stay within four times the in-flight limit of all
-            // connections. Results are stored in batches of up to a quarter of that: at a quarter
-            // of the in-flight limit, smaller batches made the checkpoint thread rewrite the same
-            // SQLite pages more often (its share of the client's CPU 20% → 18%).
-            action: action, undurableLimit: connections * inFlight * 4, rate: configuration.rate, burst: configuration.burst,
+            // not yet durable together stay within the in-flight limit of all connections.
+            action: action, undurableLimit: connections * inFlight, rate: configuration.rate, burst: configuration.burst,
             adaptiveRate: configuration.adaptiveRate, now: now
         )
         pool = ConnectionPoolStateMachine(count: connections, maxInFlight: inFlight, policy: configuration.retry, now: now)
