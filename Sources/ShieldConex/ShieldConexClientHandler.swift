@@ -98,7 +98,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
                 return
             }
             let now = context.eventLoop.now
-            send(request, pending: .request(responsePromise), deadline: now + (timeout ?? requestTimeout), now: now,
+            send(request, pending: .request(responsePromise), deadline: now + (timeout ?? requestTimeout),
                  context: context, promise: promise)
         case .sendAll(let batch):
             guard case .open = state else {
@@ -126,8 +126,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     }
 
     private func send(
-        _ request: Request, pending: Pending, deadline: NIODeadline, now: NIODeadline,
-        context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+        _ request: Request, pending: Pending, deadline: NIODeadline, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
     ) {
         let (id, traceId) = traceIds.next()
         scratch.bytes.removeAll(keepingCapacity: true)
@@ -141,7 +140,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     /// `{"traceId":"…"` and the rest of the message, in `scratch`.
     private func writeMessage(id: UInt64, body: UnsafeRawBufferPointer) {
         scratch.bytes.removeAll(keepingCapacity: true)
-        scratch.raw("{\"traceId\":\"")
+        scratch.raw(Self.messageHead)
         traceIds.write(id, to: &scratch.bytes)
         scratch.byte(UInt8(ascii: "\""))
         scratch.bytes.appendRaw(body)
@@ -345,7 +344,7 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         case .none:
             break
         case .sendHeartbeat:
-            send(.heartbeat(), pending: .heartbeat, deadline: now + heartbeatTimeout, now: now, context: context, promise: nil)
+            send(.heartbeat(), pending: .heartbeat, deadline: now + heartbeatTimeout, context: context, promise: nil)
             context.flush()
         case .close(let reason):
             // A half-open connection answers nothing: its other requests go again on another.

@@ -24,53 +24,53 @@ extension Engine {
     /// The slot of a record just read: a stored result reused, a local outcome, or its request
     /// queued.
     private func slot(for record: InputRecord) throws -> EngineSlot {
-            var slot = EngineSlot(record: record, after: reader.nextPosition)
-            if record.seq > reusedThrough {
-                reusedThrough = record.seq + Self.reusedChunk - 1
-                reused = try stage.results(in: record.seq...reusedThrough)
-            }
-            // (A fresh run has none: no hashing per record.)
-            if !reused.isEmpty, let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
-                return slot
-            }
-            let mapping = mapper.map(record)
-            slot.digest = recordDigest(record, mapping)
-            switch mapping {
-            case .failure(let error):
-                finishLocally(&slot, .rejected, code: error.code.rawValue, message: configuration.masking.mask(error.message))
-            case .success(let mapped):
-                slot.mapped = mapped
-                if mapped.values.isEmpty {
-                    slot.outcome = .done(.empty)
-                    var result = RecordResult(seq: record.seq, status: .done, attempts: 0)
-                    result.recordDigest = slot.digest
-                    stage.record(result)
-                } else if let bfidReader {
-                    // The bfid column says how the record was tokenized: one bfid, one request (the
-                    // one-request form); several, one request per group of values.
-                    let bfid = bfidReader.id(of: record) ?? ""
-                    let bfids = bfid.split(separator: MappedRecord.bfidSeparator).count
-                    if bfids > 1, let groups = mapped.requestGroups { slot.groups = groups }
-                    if !bfid.isEmpty, bfids == (slot.groups?.count ?? 1) {
-                        slot.bfid = bfid
-                        planner.enqueue(record.seq)
-                    } else if !bfid.isEmpty {
-                        finishLocally(
-                            &slot, .rejected, code: "bfid-mismatch",
-                            message: "the record has \(mapped.requestGroups?.count ?? 1) groups of values but \(bfids) bfids in '\(configuration.bfidColumn)'"
-                        )
-                    } else {
-                        finishLocally(&slot, .rejected, code: "missing-bfid", message: "the record has no value in '\(configuration.bfidColumn)'")
-                    }
-                } else {
-                    if !configuration.allowRepeatedFields, let groups = mapped.requestGroups {
-                        slot.groups = groups
-                        slot.groupTokens = Array(repeating: "", count: mapped.values.count)
-                    }
-                    planner.enqueue(record.seq)
-                }
-            }
+        var slot = EngineSlot(record: record, after: reader.nextPosition)
+        if record.seq > reusedThrough {
+            reusedThrough = record.seq + Self.reusedChunk - 1
+            reused = try stage.results(in: record.seq...reusedThrough)
+        }
+        // (A fresh run has none: no hashing per record.)
+        if !reused.isEmpty, let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
             return slot
+        }
+        let mapping = mapper.map(record)
+        slot.digest = recordDigest(record, mapping)
+        switch mapping {
+        case .failure(let error):
+            finishLocally(&slot, .rejected, code: error.code.rawValue, message: configuration.masking.mask(error.message))
+        case .success(let mapped):
+            slot.mapped = mapped
+            if mapped.values.isEmpty {
+                slot.outcome = .done(.empty)
+                var result = RecordResult(seq: record.seq, status: .done, attempts: 0)
+                result.recordDigest = slot.digest
+                stage.record(result)
+            } else if let bfidReader {
+                // The bfid column says how the record was tokenized: one bfid, one request (the
+                // one-request form); several, one request per group of values.
+                let bfid = bfidReader.id(of: record) ?? ""
+                let bfids = bfid.split(separator: MappedRecord.bfidSeparator).count
+                if bfids > 1, let groups = mapped.requestGroups { slot.groups = groups }
+                if !bfid.isEmpty, bfids == (slot.groups?.count ?? 1) {
+                    slot.bfid = bfid
+                    planner.enqueue(record.seq)
+                } else if !bfid.isEmpty {
+                    finishLocally(
+                        &slot, .rejected, code: "bfid-mismatch",
+                        message: "the record has \(mapped.requestGroups?.count ?? 1) groups of values but \(bfids) bfids in '\(configuration.bfidColumn)'"
+                    )
+                } else {
+                    finishLocally(&slot, .rejected, code: "missing-bfid", message: "the record has no value in '\(configuration.bfidColumn)'")
+                }
+            } else {
+                if !configuration.allowRepeatedFields, let groups = mapped.requestGroups {
+                    slot.groups = groups
+                    slot.groupTokens = Array(repeating: "", count: mapped.values.count)
+                }
+                planner.enqueue(record.seq)
+            }
+        }
+        return slot
     }
 
     /// A record finished without a request (it cannot be sent): its result is stored.
