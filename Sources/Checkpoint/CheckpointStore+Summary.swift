@@ -15,6 +15,8 @@ extension CheckpointStore {
             identity: identity, commitPoint: point, recordsCommitted: (point?.seq ?? -1) + 1, resultsStored: 0, done: 0,
             rejectedByErrorCode: [:], outcomeUnknown: 0, firstUpdate: nil, lastUpdate: nil, complete: complete
         )
+        // (A checkpoint of an earlier version has no such table.)
+        summary.writtenPoint = (try? readPoint(database, table: "written_point")).flatMap { $0.seq > point?.seq ?? -1 ? $0 : nil }
         func count(status: Int, errorCode: String?, _ count: Int) {
             summary.resultsStored += count
             switch RecordResult.Status(rawValue: status) {

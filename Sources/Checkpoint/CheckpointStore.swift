@@ -30,6 +30,10 @@ public final class CheckpointStore {
     /// Whether the store was created now (false: an earlier run's checkpoint was reopened).
     public let isNew: Bool
     public private(set) var commitPoint: CommitPoint?
+    /// Where the output and rejects files ended (handed to the kernel, not synced) when the last
+    /// batch of results was stored, if that is past the commit point: the results of the records
+    /// up to it were stored without their tokens (see ``write(_:writtenThrough:)``).
+    public private(set) var writtenPoint: CommitPoint?
     public private(set) var isComplete: Bool
     private let database: SQLiteDatabase
     private let configuration: Configuration
@@ -80,6 +84,14 @@ public final class CheckpointStore {
             rejects_offset INTEGER NOT NULL,
             updated_at REAL NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS written_point (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            input_offset INTEGER NOT NULL,
+            input_line INTEGER NOT NULL,
+            output_offset INTEGER NOT NULL,
+            rejects_offset INTEGER NOT NULL
+        );
         """
 
     /// The default checkpoint path for an output file: `<output>.checkpoint.sqlite`.
@@ -104,6 +116,7 @@ public final class CheckpointStore {
             // Whatever fails from here on must not leave the lock held by this process.
             database = try SQLiteDatabase(path: path)
             (isComplete, isNew, commitPoint) = try Self.prepare(database, path: path, identity: identity)
+            writtenPoint = try Self.readPoint(database, table: "written_point").flatMap { $0.seq > commitPoint?.seq ?? -1 ? $0 : nil }
         } catch {
             close(lockDescriptor)
             throw error
@@ -171,12 +184,26 @@ public final class CheckpointStore {
 
     /// Writes `results` (and any buffered ones) in one transaction, in the order given: a later
     /// result for a seq replaces an earlier one.
-    public func write(_ results: [RecordResult]) throws {
-        guard !results.isEmpty || !pending.isEmpty else { return }
+    ///
+    /// With `writtenThrough` (the output and rejects files' ends, handed to the kernel before this
+    /// call, and the last record whose line they hold): the results of records up to it are stored
+    /// without their tokens, and the point is stored with them. A process killed after this keeps
+    /// those lines in the files (a kill does not lose what the kernel has), so the next run takes
+    /// up from that point (``writtenPoint``) and never needs the tokens; a machine that lost its
+    /// power may lose both, and then those records are sent again, as with results lost from an
+    /// unsynced transaction. Most tokens never reach the database this way.
+    public func write(_ results: [RecordResult], writtenThrough: CommitPoint? = nil) throws {
+        guard !results.isEmpty || !pending.isEmpty || writtenThrough != nil else { return }
         try database.transaction {
             try insertPending()
-            try insert(results)
+            if !results.isEmpty {
+                try Self.insert(ResultBlock(encoding: results, tokensWrittenThrough: writtenThrough?.seq ?? -1), into: database)
+            }
+            if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 {
+                try Self.upsert(writtenThrough, into: "written_point", database: database)
+            }
         }
+        if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 { writtenPoint = writtenThrough }
     }
 
     private func insertPending() throws {
@@ -318,6 +345,7 @@ public final class CheckpointStore {
             }
         }
         commitPoint = point
+        if let written = writtenPoint, written.seq <= point.seq { writtenPoint = nil }
         if complete {
             isComplete = true
             // Nothing of the dropped tokens stays in the write-ahead log either.
@@ -431,8 +459,27 @@ public final class CheckpointStore {
     }
 
     static func readCommitPoint(_ database: SQLiteDatabase) throws -> CommitPoint? {
+        try readPoint(database, table: "commit_point")
+    }
+
+    /// Writes `point` as the one row of `table` (`commit_point` or `written_point`).
+    static func upsert(_ point: CommitPoint, into table: String, database: SQLiteDatabase) throws {
+        let updatedAt = table == "commit_point" ? ", updated_at" : ""
+        let upsert = try database.statement(
+            "INSERT OR REPLACE INTO \(table) (id, seq, input_offset, input_line, output_offset, rejects_offset\(updatedAt)) VALUES (1, ?, ?, ?, ?, ?\(updatedAt.isEmpty ? "" : ", ?"))"
+        )
+        try upsert.bind(1, point.seq)
+        try upsert.bind(2, point.inputOffset)
+        try upsert.bind(3, point.inputLine)
+        try upsert.bind(4, point.outputOffset)
+        try upsert.bind(5, point.rejectsOffset)
+        if !updatedAt.isEmpty { try upsert.bind(6, Date().timeIntervalSince1970) }
+        try upsert.run()
+    }
+
+    static func readPoint(_ database: SQLiteDatabase, table: String) throws -> CommitPoint? {
         let select = try database.statement(
-            "SELECT seq, input_offset, input_line, output_offset, rejects_offset FROM commit_point WHERE id = 1"
+            "SELECT seq, input_offset, input_line, output_offset, rejects_offset FROM \(table) WHERE id = 1"
         )
         guard try select.step() else { return nil }
         return CommitPoint(

@@ -4,6 +4,9 @@ import Foundation
 public struct CheckpointSummary: Sendable, Hashable, Codable {
     public var identity: JobIdentity
     public var commitPoint: CommitPoint?
+    /// Where the files ended when the last batch of results was stored, if past the commit
+    /// point: the next run takes up from there (see ``CheckpointStore/writtenPoint``).
+    public var writtenPoint: CommitPoint?
     /// Records whose output is durably written (commit point seq + 1).
     public var recordsCommitted: Int
     public var resultsStored: Int

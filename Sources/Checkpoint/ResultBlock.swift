@@ -31,8 +31,10 @@ public struct ResultBlock: Sendable, Hashable {
         self.count = count
     }
 
-    /// Encodes `results` (at least one) in the order given.
-    public init<C: Collection<RecordResult>>(encoding results: C) {
+    /// Encodes `results` (at least one) in the order given. The tokens of results with a seq up
+    /// to `tokensWrittenThrough` are left out (count 0, as dropped ones are): their output lines
+    /// reached the file before this block is stored (see ``CheckpointStore/write(_:writtenThrough:)``).
+    public init<C: Collection<RecordResult>>(encoding results: C, tokensWrittenThrough: Int = -1) {
         var bytes: [UInt8] = [Self.version]
         var tokens: [UInt8] = [Self.version]
         bytes.reserveCapacity(1 + results.count * 160)
@@ -51,7 +53,9 @@ public struct ResultBlock: Sendable, Hashable {
             let split = result.texts.tokensStart
             result.texts.bytes.withUnsafeBytes { texts in
                 bytes.appendRaw(UnsafeRawBufferPointer(rebasing: texts[..<split]))
-                if split < texts.count {
+                if result.seq <= tokensWrittenThrough {
+                    tokens.append(0)
+                } else if split < texts.count {
                     tokens.appendRaw(UnsafeRawBufferPointer(rebasing: texts[split...]))
                     anyToken = anyToken || texts[split] != 0
                 } else {

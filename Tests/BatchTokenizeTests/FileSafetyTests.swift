@@ -185,9 +185,10 @@ import TestSupport
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
-        // A record whose result is stored but not committed: the resume would reuse it.
+        // A record whose result is stored but not committed: the resume would reuse it. (Past
+        // the written point: the lines up to it are in the file, and the resume takes up there.)
         let summary = try CheckpointStore.summary(path: checkpoint)
-        let committed = try #require(summary.commitPoint?.seq)
+        let committed = max(try #require(summary.commitPoint?.seq), summary.writtenPoint?.seq ?? -1)
         let stored = try CheckpointStore.storedResults(path: checkpoint, in: (committed + 1)...Int.max)
         let seq = try #require(
             stored.values.filter { $0.status == .done && !$0.tokens.isEmpty }.map(\.seq).min(),
@@ -214,5 +215,64 @@ import TestSupport
         let expected = try TokenizeRunTests.readCSV(straight).rows
         #expect(rows[seq] == expected[seq], "record \(seq + 1) has the token of its new value")
         #expect(rows.count == expected.count)
+    }
+}
+
+/// After a kill, the next run takes up from the last written point (the lines the files held
+/// when the last batch of results was stored, whose tokens were then not stored). If the output
+/// lost those lines (a machine that lost its power loses what was not synced; here the file is
+/// cut back to its commit point), those records are sent again, with a warning, and the output
+/// is still the same, byte for byte, as a straight run's.
+@Suite(.serialized) struct WrittenPointTests {
+    @Test func anOutputCutBackToItsCommitPointIsFilledAgainBySendingThoseRecords() throws {
+        let folder = try TokenizeRunTests.Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 30_000, to: input)
+        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        defer { if simulator.process.isRunning { _ = simulator.stop() } }
+        let output = folder.path("out.csv")
+        func arguments(_ url: String, _ output: String) -> [String] {
+            ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"]
+                + ResilienceTests.mapping
+        }
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        let (process, _) = try ResilienceTests.start(arguments(simulator.url, output))
+        // Killed once batches of results are stored 300 records past a commit past the 10,000th
+        // record (the results of the first records after a commit may have come, with their
+        // tokens, in the batch before it).
+        while process.isRunning {
+            if let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint, committed.seq >= 10_000,
+                let written = summary.writtenPoint, written.seq >= committed.seq + 300
+            {
+                break
+            }
+            usleep(1_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let summary = try CheckpointStore.summary(path: checkpoint)
+        let committed = try #require(summary.commitPoint)
+        let written = try #require(summary.writtenPoint, "results were stored after the last commit")
+        #expect(written.seq > committed.seq && written.outputOffset > committed.outputOffset)
+        let between = try CheckpointStore.storedResults(path: checkpoint, in: (committed.seq + 1)...written.seq).values
+        let lostTokens = between.filter { $0.status == .done && $0.tokens.isEmpty }.count
+        #expect(lostTokens > 0, "records whose lines were written were stored without their tokens: \(between.count) stored, \(between.filter { !$0.tokens.isEmpty }.count) with tokens, \(committed.seq) \(written.seq)")
+        #expect(truncate(output, off_t(committed.outputOffset)) == 0)
+
+        let resumed = try CommandLineTests.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("ends before the last written point"), "\(resumed.stderr)")
+        // Every record once, and those between the commit point and the written point twice.
+        let sent = JobKindsTests.counter("tokenization-tokenize", in: simulator.stop())
+        #expect(sent >= 30_000 + written.seq - committed.seq, "the records whose lines were lost were sent again: \(sent)")
+
+        let reference = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let straight = folder.path("straight.csv")
+        let clean = try CommandLineTests.run(arguments(reference.url, straight), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        _ = reference.stop()
+        #expect(clean.status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(contentsOf: URL(fileURLWithPath: straight)))
     }
 }

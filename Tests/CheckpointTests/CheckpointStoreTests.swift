@@ -120,6 +120,43 @@ import TestSupport
         #expect(try restarted.result(seq: 0) == nil)
     }
 
+    /// Results stored with a written point: the tokens of records whose lines the files already
+    /// hold are not stored, the others' are; the point survives a reopen (the next run takes up
+    /// there) until a commit passes it, and a point at or before the commit point is none.
+    @Test func resultsWithAWrittenPointKeepOnlyTheTokensOfUnwrittenLines() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let path = folder.path("c.sqlite")
+        let written = CommitPoint(seq: 4, inputOffset: 200, inputLine: 6, outputOffset: 300, rejectsOffset: 40)
+        do {
+            let store = try CheckpointStore(path: path, identity: Self.identity())
+            try store.commit(CommitPoint(seq: 1, inputOffset: 80, inputLine: 3, outputOffset: 120, rejectsOffset: 40))
+            // Answers out of order: 6 is stored before its line is written.
+            let results = [2, 3, 6, 4].map { RecordResult(seq: $0, status: .done, bfid: "b\($0)", messageId: "m\($0)", tokens: ["t\($0)", "u\($0)"]) }
+            try store.write(results, writtenThrough: written)
+            #expect(store.writtenPoint == written)
+            // A point not past the commit point is not stored.
+            try store.write([], writtenThrough: CommitPoint(seq: 1, inputOffset: 80, inputLine: 3, outputOffset: 120, rejectsOffset: 40))
+            #expect(store.writtenPoint == written)
+        }
+        do {
+            let reopened = try CheckpointStore(path: path, identity: Self.identity())
+            #expect(reopened.writtenPoint == written)
+            #expect(try CheckpointStore.summary(path: path).writtenPoint == written)
+            let stored = try reopened.results(in: 0...10)
+            for seq in [2, 3, 4] {
+                #expect(stored[seq]?.tokens == [], "record \(seq)'s line is written: no tokens stored")
+                #expect(stored[seq]?.bfid == "b\(seq)" && stored[seq]?.messageId == "m\(seq)", "the audit trail stays")
+            }
+            #expect(stored[6]?.tokens == ["t6", "u6"], "record 6's line is not written yet: its tokens are kept")
+            try reopened.commit(written)
+            #expect(reopened.writtenPoint == nil)
+        }
+        let again = try CheckpointStore(path: path, identity: Self.identity())
+        #expect(again.writtenPoint == nil && again.commitPoint == written)
+        #expect(try CheckpointStore.summary(path: path).writtenPoint == nil)
+    }
+
     @Test func oneRunPerCheckpointAtATime() throws {
         let folder = try Folder()
         defer { folder.remove() }

@@ -29,6 +29,13 @@ final class CheckpointStage {
         var rejects: [UInt8] = []
     }
 
+    /// The last record whose line is in the batches (and the input position after it), while the
+    /// engine lets the point move: each batch stores it with its results, after its bytes are
+    /// handed to the kernel, and the results of the records up to it go without their tokens.
+    /// `nil` once a transient failure freezes the commit point (the next run reads from there
+    /// and renders the lines after it from stored tokens).
+    var lastWritten: (seq: Int, after: RecordPosition)?
+
     let loop: any EventLoop
     private let writer: NIOThreadPool
     private let lock = NIOLock()
@@ -85,6 +92,9 @@ final class CheckpointStage {
     @discardableResult
     func submit(_ durability: Durability = .stored) -> EventLoopFuture<Void> {
         let work = batch
+        let written = lastWritten.map {
+            CommitPoint(seq: $0.seq, inputOffset: $0.after.offset, inputLine: $0.after.line, outputOffset: outputOffset, rejectsOffset: rejectsOffset)
+        }
         batch = Batch()
         batch.results.reserveCapacity(work.results.count)
         batch.output.reserveCapacity(work.output.count)
@@ -96,9 +106,15 @@ final class CheckpointStage {
         let done = writer.runIfActive(eventLoop: loop) {
             let (store, output, rejects) = box.value
             try lock.withLock {
-                try store.write(work.results)
+                // The lines first, to the kernel (a kill keeps them), then the results with the
+                // point they reach: a stored point never runs ahead of the files.
                 if !work.output.isEmpty { try output.write(work.output) }
                 if !work.rejects.isEmpty { try rejects.write(work.rejects) }
+                if written != nil {
+                    try output.flush()
+                    try rejects.flush()
+                }
+                try store.write(work.results, writtenThrough: written)
                 switch durability {
                 case .stored:
                     break

@@ -23,6 +23,7 @@ extension Engine {
                     // the next run reads this record again (and reuses the stored results after it).
                     watch(commit())
                     commitFrozen = true
+                    stage.lastWritten = nil
                 }
                 line.removeAll(keepingCapacity: true)
                 rejectsRenderer.render(
@@ -37,6 +38,7 @@ extension Engine {
                 }
             }
             lastWritten = (seq, slot.after)
+            if !commitFrozen { stage.lastWritten = (seq, slot.after) }
             uncommitted += 1
             if now == nil { now = .now() }
             if uncommitted >= configuration.commitEvery || now! - lastCommit >= commitInterval {

@@ -79,7 +79,28 @@ final class Engine: @unchecked Sendable {
         self.digestKey = configuration.digestKey
         self.logger = logger
         self.loop = loop
-        let point = store.commitPoint
+        // A kill after a batch of results was stored leaves the files' lines up to its written
+        // point (handed to the kernel first): the run takes up from there. Files shorter than that
+        // (the machine lost its power, or the files were cut) lost those lines, whose tokens
+        // were not stored: those records are sent again, and no stored result up to the point is
+        // used.
+        var point = store.commitPoint
+        var written: CommitPoint?
+        var notReusedThrough = -1
+        if let candidate = store.writtenPoint {
+            if OutputFile.holds(candidate.outputOffset, atPath: configuration.outputPath),
+                OutputFile.holds(candidate.rejectsOffset, atPath: configuration.rejectsPath)
+            {
+                written = candidate
+                point = candidate
+            } else {
+                notReusedThrough = candidate.seq
+                logger.warning(
+                    "the output or rejects file ends before the last written point the checkpoint stored (the machine lost its power, or a file was cut): the records after the commit point are sent again",
+                    metadata: ["commit.seq": "\(store.commitPoint?.seq ?? -1)", "written.seq": "\(candidate.seq)"]
+                )
+            }
+        }
         let opened: (reader: any RecordReader, header: CSVHeader?)
         do {
             let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) }
@@ -119,6 +140,16 @@ final class Engine: @unchecked Sendable {
             try store.setFileIdentity("output", output.identity)
             try store.setFileIdentity("rejects", rejects.identity)
         }
+        if let written {
+            // The lines up to the written point are the committed part from now on, durably.
+            do {
+                try output.sync()
+                try rejects.sync()
+            } catch let error as OutputFile.IOError {
+                throw JobError(.configuration, error.description)
+            }
+            try store.commit(written)
+        }
         stage = CheckpointStage(store: store, output: output, rejects: rejects, loop: loop)
         if point == nil {
             stage.writeOutput(renderer.headerLine())
@@ -127,7 +158,7 @@ final class Engine: @unchecked Sendable {
         let start = (point?.seq ?? -1) + 1
         finishedBefore = start
         inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
-        reusedThrough = start - 1
+        reusedThrough = max(start - 1, notReusedThrough)
         let connections = max(1, configuration.connections)
         let inFlight = max(1, configuration.inFlight)
         // Wide enough that a record waiting out a retry backoff does not stall the others for long.
@@ -183,10 +214,14 @@ final class Engine: @unchecked Sendable {
     func pump() {
         guard !finishing else { return }
         do {
+            // The answered records' lines first: a batch that dispatching hands to the checkpoint
+            // then holds them, and their results go without their tokens.
+            try drain()
             if !stopping && fatal == nil && failure == nil && !stage.isBusy {
                 try fill()
                 dispatch()
             }
+            // ... and those that reading finished at once (records that cannot be sent).
             try drain()
         } catch let error as JobError {
             fatal = error

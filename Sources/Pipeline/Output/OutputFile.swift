@@ -75,6 +75,18 @@ public final class OutputFile {
 
     deinit { close(fd) }
 
+    /// Whether the file at `path` (not following a symlink) holds at least `length` bytes: a
+    /// regular file as long, or a device or FIFO (written as they are, never cut back).
+    public static func holds(_ length: Int64, atPath path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return false }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return Int64(info.st_size) >= length
+        case S_IFCHR, S_IFIFO: return true
+        default: return false
+        }
+    }
+
     /// Checks and prepares an open regular file; returns why it must not be written, if so.
     private static func prepareRegularFile(
         _ fd: Int32, info: stat, identity: FileIdentity, path: String, mode: mode_t, resumeAt length: Int64?, expected: FileIdentity?
