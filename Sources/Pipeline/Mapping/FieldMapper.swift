@@ -24,11 +24,23 @@ public struct FieldMapper: @unchecked Sendable {
         let instruction: Instruction
         let locator: Locator
         let pattern: Regex<AnyRegexOutput>?
+        // What each record needs of the instruction, read without copying the instruction (its
+        // strings) or the optional regex (a retain and release each per field and record).
+        let hasPattern: Bool
+        let fieldName: String
+        let normalizeDigits: Bool
+        let skipEmpty: Bool
+        let luhnCheck: Bool
 
         init(instruction: Instruction, locator: Locator, pattern: Regex<AnyRegexOutput>? = nil) {
             self.instruction = instruction
             self.locator = locator
             self.pattern = pattern
+            hasPattern = pattern != nil
+            fieldName = instruction.fieldName
+            normalizeDigits = instruction.normalizeDigits == true
+            skipEmpty = instruction.skipEmpty == true
+            luhnCheck = instruction.luhnCheck == true
         }
     }
 
@@ -123,67 +135,66 @@ public struct FieldMapper: @unchecked Sendable {
         var sharing = sharedTargets != nil
         if !sharing { targets.reserveCapacity(compiled.count) }
         var repeatsNames = false
-        for (position, entry) in compiled.enumerated() {
-
-            let instruction = entry.instruction
+        for position in compiled.indices {
+            let entry = compiled[position]
             let found: (location: MappedRecord.Target.Location, text: String)
             switch (entry.locator, record.content) {
             case (.csvColumn(let index), .csv(let fields)):
                 found = (.csvField(index), fields[index].value(in: record.bytes))
             case (.json(let path), .json(let root)):
                 guard let node = root.node(at: path) else {
-                    if instruction.skipEmpty == true {
+                    if entry.skipEmpty {
                         Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
                         continue
                     }
-                    return .failure(RecordError(.missingValue, "no value at \(path) for field \(instruction.fieldName)"))
+                    return .failure(RecordError(.missingValue, "no value at \(path) for field \(entry.fieldName)"))
                 }
                 switch node {
                 case .string(let text, let range): found = (.json(range), text)
                 case .scalar(let text, let range) where text != "null" && text != "true" && text != "false":
                     found = (.json(range), text)
-                case .scalar("null", _) where instruction.skipEmpty == true:
+                case .scalar("null", _) where entry.skipEmpty:
                     Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
                     continue
                 default:
-                    return .failure(RecordError(.notAString, "the value at \(path) for field \(instruction.fieldName) is not a string or number"))
+                    return .failure(RecordError(.notAString, "the value at \(path) for field \(entry.fieldName) is not a string or number"))
                 }
             case (_, .invalid(let error)):
                 return .failure(error)
             default:
                 return .failure(RecordError(.missingValue, "the record does not fit the mapping"))
             }
-            if let pattern = entry.pattern {
+            if entry.hasPattern, let pattern = entry.pattern {
                 var pieces: [(range: Range<Int>, valueIndex: Int)] = []
                 let text = found.text
                 for match in text.matches(of: pattern) {
                     var value = String(text[match.range])
-                    if instruction.normalizeDigits == true { value = Self.normalized(value) }
+                    if entry.normalizeDigits { value = Self.normalized(value) }
                     if value.isEmpty { continue }
-                    if instruction.luhnCheck == true, !Luhn.isValid(value) { continue }
+                    if entry.luhnCheck, !Luhn.isValid(value) { continue }
                     let lower = text.utf8.distance(from: text.startIndex, to: match.range.lowerBound)
                     let upper = text.utf8.distance(from: text.startIndex, to: match.range.upperBound)
                     pieces.append((lower..<upper, values.count))
-                    values.append(FieldValue(name: instruction.fieldName, value: value))
+                    values.append(FieldValue(name: entry.fieldName, value: value))
                 }
                 if !pieces.isEmpty { targets.append(.init(location: found.location, original: text, matches: pieces)) }
                 if pieces.count > 1 { repeatsNames = true }
                 continue
             }
             var value = found.text
-            if instruction.normalizeDigits == true { value = Self.normalized(value) }
+            if entry.normalizeDigits { value = Self.normalized(value) }
             if value.isEmpty && !acceptsEmpty {
-                if instruction.skipEmpty == true {
+                if entry.skipEmpty {
                     Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
                     continue
                 }
-                return .failure(RecordError(.missingValue, "field \(instruction.fieldName) is empty"))
+                return .failure(RecordError(.missingValue, "field \(entry.fieldName) is empty"))
             }
-            if instruction.luhnCheck == true, !Luhn.isValid(value) {
-                return .failure(RecordError(.luhnCheckFailed, "field \(instruction.fieldName) fails the Luhn check"))
+            if entry.luhnCheck, !Luhn.isValid(value) {
+                return .failure(RecordError(.luhnCheckFailed, "field \(entry.fieldName) fails the Luhn check"))
             }
             if !sharing { targets.append(.init(location: found.location, original: found.text, wholeValueIndex: values.count)) }
-            values.append(FieldValue(name: instruction.fieldName, value: value))
+            values.append(FieldValue(name: entry.fieldName, value: value))
         }
         if sharing, let sharedTargets { targets = sharedTargets }
         return .success(MappedRecord(record: record, values: values, targets: targets, repeatsNames: repeatsNames))
