@@ -145,6 +145,29 @@ import TestSupport
             #expect(UTF8Validation.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil))
         }
     }
+
+    /// Longer, mostly ASCII runs (read eight bytes at a time) with a non-ASCII byte anywhere in
+    /// them, before, inside or after a word, and at the very end.
+    @Test func mostlyASCIIRunsAgreeWithTheStandardLibrary() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                Int.random(in: 0..<10, using: &generator) < 8
+                    ? UInt8.random(in: 0x20...0x7E, using: &generator)
+                    : [UInt8(0x80), 0xBF, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0xFF].randomElement(using: &generator)!
+            }
+            #expect(UTF8Validation.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil))
+        }
+        let ascii = Array("0123456789abcdef0123456789".utf8)
+        for position in ascii.indices {
+            var bytes = ascii
+            bytes[position] = 0x80
+            #expect(!UTF8Validation.isValid(bytes), "a stray continuation byte at \(position)")
+            bytes[position] = 0xC3
+            #expect(!UTF8Validation.isValid(bytes), "a lead byte without its continuation at \(position)")
+        }
+        #expect(UTF8Validation.isValid(ascii + Array("é".utf8)) && !UTF8Validation.isValid(ascii + [0xC3]))
+    }
 }
 
 /// The record size limit holds inside an unquoted field and on the header line: a 100 MiB last
