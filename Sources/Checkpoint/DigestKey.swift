@@ -34,11 +34,8 @@ public struct DigestKey: @unchecked Sendable {
     /// endian), then its bytes.
     @inlinable
     public static func appendPart<Part: Collection<UInt8>>(_ part: Part, to framed: inout [UInt8]) {
-        let length = UInt32(truncatingIfNeeded: part.count)
-        framed.append(UInt8(truncatingIfNeeded: length))
-        framed.append(UInt8(truncatingIfNeeded: length >> 8))
-        framed.append(UInt8(truncatingIfNeeded: length >> 16))
-        framed.append(UInt8(truncatingIfNeeded: length >> 24))
+        // The length as four little-endian bytes, in one append (not four).
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: part.count).littleEndian) { framed.append(contentsOf: $0) }
         framed.append(contentsOf: part)
     }
 

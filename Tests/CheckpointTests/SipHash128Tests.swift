@@ -18,6 +18,17 @@ struct SipHash128Tests {
         #expect(hash(1) == [0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45])
     }
 
+    /// The framing that stored digests were taken over: each part's length as four
+    /// little-endian bytes, then its bytes (a resume recomputes it, so it must not change).
+    @Test func partsAreFramedWithTheirLittleEndianLength() {
+        var framed: [UInt8] = []
+        DigestKey.appendPart([UInt8]([1, 2, 3]), to: &framed)
+        DigestKey.appendPart([UInt8](), to: &framed)
+        DigestKey.appendPart([UInt8](repeating: 9, count: 0x1_0203), to: &framed)
+        #expect(Array(framed.prefix(15)) == [3, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 0x03, 0x02, 0x01, 0x00])
+        #expect(framed.count == 7 + 4 + 4 + 0x1_0203)
+    }
+
     @Test func recordDigestsOfBothVersionsAreRecognised() {
         let key = DigestKey(secret: "test")
         var framed: [UInt8] = []
