@@ -11,7 +11,10 @@ extension Engine {
     }
 
     func classify(seq: Int, _ result: Result<Response, any Error>) {
-        let now = NIODeadline.now()
+        // One clock reading for a read burst's answers (the next pump starts a new one): they
+        // arrived together, a few microseconds apart at most.
+        let now = burstClock ?? .now()
+        burstClock = now
         let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
             guard slot.isAwaitingAnswer else { return nil }
             let request = AnswerClassifier.Request(

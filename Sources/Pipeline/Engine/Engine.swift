@@ -61,6 +61,9 @@ final class Engine: @unchecked Sendable {
     var lastCommit = NIODeadline.now()
     var uncommitted = 0
     var lastWritten: (seq: Int, after: RecordPosition)?
+    /// The time the current burst of answers was read (set by its first answer, cleared by the
+    /// pump that follows the burst).
+    var burstClock: NIODeadline?
     var line: [UInt8] = []
     var digestScratch: [UInt8] = []
     var timer: RepeatedTask?
@@ -212,6 +215,7 @@ final class Engine: @unchecked Sendable {
     /// One step of the job: read and send what the limits allow, write what is finished in
     /// order, and end the job when there is nothing left to do.
     func pump() {
+        burstClock = nil
         guard !finishing else { return }
         do {
             // The answered records' lines first: a batch that dispatching hands to the checkpoint
