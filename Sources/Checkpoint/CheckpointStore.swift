@@ -398,8 +398,8 @@ public final class CheckpointStore {
             let update = try database.statement("UPDATE result_tokens SET tokens = ? WHERE block_id = ?")
             let delete = try database.statement("DELETE FROM result_tokens WHERE block_id = ?")
             for (id, block) in try Self.blocks(overlapping: seq...seq, database: database) where block.tokens != nil && block.lastSeq > seq {
-                guard let results = block.decoded() else { continue }
-                if let kept = ResultBlock.tokens(of: results, keepingAfter: seq) {
+                guard case .some(let keptTokens) = block.tokens(keepingAfter: seq) else { continue }
+                if let kept = keptTokens {
                     try update.bind(1, blob: kept)
                     try update.bind(2, id)
                     try update.run()

@@ -121,17 +121,31 @@ public struct ResultBlock: Sendable, Hashable {
         return true
     }
 
-    /// The tokens of `results` (the block's, decoded) with those of every seq up to `seq`
-    /// dropped; `nil` when none is left.
-    static func tokens(of results: [RecordResult], keepingAfter seq: Int) -> [UInt8]? {
-        var tokens: [UInt8] = [version]
+    /// The block's tokens with those of every seq up to `seq` dropped, made from the bytes (no
+    /// result decoded, no string made): `.some(nil)` when none is left, `nil` for damaged bytes.
+    func tokens(keepingAfter seq: Int) -> [UInt8]?? {
+        guard let tokens else { return .some(nil) }
+        var reader = ByteReader(results)
+        var tokenReader = ByteReader(tokens)
+        guard reader.byte() == Self.version, tokenReader.byte() == Self.version else { return nil }
+        var kept: [UInt8] = [Self.version]
+        kept.reserveCapacity(tokens.count)
         var anyToken = false
-        for result in results {
-            let kept = result.seq > seq ? result.tokens : []
-            tokens.appendTokens(kept)
-            anyToken = anyToken || !kept.isEmpty
+        while !reader.atEnd {
+            guard let resultSeq = reader.varint(), reader.varint() != nil, reader.varint() != nil,
+                reader.skipOptional(), reader.skipOptional(), reader.skipOptional(), reader.skipOptional(), reader.skipOptional()
+            else { return nil }
+            let start = tokenReader.offset
+            guard let count = tokenReader.skipTokens() else { return nil }
+            if Int(truncatingIfNeeded: Int64(bitPattern: resultSeq)) > seq && count > 0 {
+                kept.append(contentsOf: tokens[start..<tokenReader.offset])
+                anyToken = true
+            } else {
+                kept.append(0)
+            }
         }
-        return anyToken ? tokens : nil
+        guard tokenReader.atEnd else { return nil }
+        return .some(anyToken ? kept : nil)
     }
 }
 
@@ -169,7 +183,7 @@ extension [UInt8] {
 /// Reads what the encoders above wrote; every read checks its bounds and answers `nil` past them.
 struct ByteReader {
     private let bytes: [UInt8]
-    private var offset = 0
+    private(set) var offset = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -218,6 +232,15 @@ struct ByteReader {
         if marker == 0 { return .some(nil) }
         guard let slice = take(marker - 1) else { return nil }
         return .some(String(decoding: slice, as: UTF8.self))
+    }
+
+    /// Passes over one result's tokens; their count, or `nil` for damaged bytes.
+    mutating func skipTokens() -> UInt64? {
+        guard let count = varint(), count <= UInt64(bytes.count - offset) else { return nil }
+        for _ in 0..<count {
+            guard let length = varint(), take(length) != nil else { return nil }
+        }
+        return count
     }
 
     mutating func tokens() -> [String]? {

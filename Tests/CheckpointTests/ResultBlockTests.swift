@@ -24,6 +24,32 @@ import TestSupport
         #expect(noTokens.tokens == nil && noTokens.decoded() == [RecordResult(seq: 9, status: .rejected, errorCode: "x")])
     }
 
+    /// A commit inside a block keeps the tokens after it, made from the bytes: the same as the
+    /// block decoded with the earlier records' tokens cleared; none left is no token row; damaged
+    /// bytes are left alone.
+    @Test(arguments: [-1, 0, 1, 2, 3, 4, 5, 1_000_000_000_000])
+    func tokensAfterACommitAreThoseOfTheDecodedBlock(seq: Int) throws {
+        let block = ResultBlock(encoding: Self.results)
+        let kept = try #require(block.tokens(keepingAfter: seq))
+        let expected = Self.results.map { result in
+            var result = result
+            if result.seq <= seq { result.tokens = [] }
+            return result
+        }
+        if expected.allSatisfy({ $0.tokens.isEmpty }) {
+            #expect(kept == nil, "no token left after \(seq)")
+        } else {
+            let rewritten = ResultBlock(results: block.results, tokens: kept, firstSeq: block.firstSeq, lastSeq: block.lastSeq, count: block.count)
+            #expect(rewritten.decoded() == expected, "after \(seq)")
+        }
+        var damaged = block
+        damaged.tokens!.removeLast()
+        #expect(damaged.tokens(keepingAfter: seq) == nil, "tokens cut short")
+        damaged = block
+        damaged.results.removeLast()
+        #expect(damaged.tokens(keepingAfter: seq) == nil, "results cut short")
+    }
+
     @Test func damagedBytesAreNoResults() {
         let block = ResultBlock(encoding: Self.results)
         var versions = block
