@@ -171,7 +171,9 @@ import TestSupport
         defer { folder.remove() }
         let input = folder.path("cards.csv")
         try LargeInputTests.generate(rows: 50_000, to: input)
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        // Answers in their own time (exponential latency), so that many come back before an
+        // earlier one and are stored, with their tokens, before their lines are written.
+        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids", "--latency-ms", "2"])
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
         func arguments(_ url: String, _ output: String) -> [String] {
@@ -180,8 +182,16 @@ import TestSupport
         }
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         let (process, _) = try ResilienceTests.start(arguments(simulator.url, output))
-        // Past the fingerprint's first MiB (about 19,000 records).
-        ResilienceTests.waitForCommit(checkpoint, atLeast: 25_000, while: process)
+        // Past the fingerprint's first MiB (about 19,000 records), and with such a result stored.
+        while process.isRunning {
+            if let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint?.seq, committed >= 25_000,
+                let stored = try? CheckpointStore.storedResults(path: checkpoint, in: (max(committed, summary.writtenPoint?.seq ?? -1) + 1)...Int.max),
+                stored.values.contains(where: { $0.status == .done && !$0.tokens.isEmpty })
+            {
+                break
+            }
+            usleep(2_000)
+        }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
