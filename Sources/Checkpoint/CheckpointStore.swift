@@ -90,7 +90,8 @@ public final class CheckpointStore {
             input_offset INTEGER NOT NULL,
             input_line INTEGER NOT NULL,
             output_offset INTEGER NOT NULL,
-            rejects_offset INTEGER NOT NULL
+            rejects_offset INTEGER NOT NULL,
+            updated_at REAL NOT NULL
         );
         """
 
@@ -193,17 +194,17 @@ public final class CheckpointStore {
     /// power may lose both, and then those records are sent again, as with results lost from an
     /// unsynced transaction. Most tokens never reach the database this way.
     public func write(_ results: [RecordResult], writtenThrough: CommitPoint? = nil) throws {
-        guard !results.isEmpty || !pending.isEmpty || writtenThrough != nil else { return }
+        // A point not past the commit point says nothing the commit point does not.
+        let advanced = writtenThrough.flatMap { $0.seq > commitPoint?.seq ?? -1 ? $0 : nil }
+        guard !results.isEmpty || !pending.isEmpty || advanced != nil else { return }
         try database.transaction {
             try insertPending()
             if !results.isEmpty {
                 try Self.insert(ResultBlock(encoding: results, tokensWrittenThrough: writtenThrough?.seq ?? -1), into: database)
             }
-            if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 {
-                try Self.upsert(writtenThrough, into: "written_point", database: database)
-            }
+            if let advanced { try Self.upsert(advanced, into: "written_point", database: database) }
         }
-        if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 { writtenPoint = writtenThrough }
+        if let advanced { writtenPoint = advanced }
     }
 
     private func insertPending() throws {
@@ -464,16 +465,15 @@ public final class CheckpointStore {
 
     /// Writes `point` as the one row of `table` (`commit_point` or `written_point`).
     static func upsert(_ point: CommitPoint, into table: String, database: SQLiteDatabase) throws {
-        let updatedAt = table == "commit_point" ? ", updated_at" : ""
         let upsert = try database.statement(
-            "INSERT OR REPLACE INTO \(table) (id, seq, input_offset, input_line, output_offset, rejects_offset\(updatedAt)) VALUES (1, ?, ?, ?, ?, ?\(updatedAt.isEmpty ? "" : ", ?"))"
+            "INSERT OR REPLACE INTO \(table) (id, seq, input_offset, input_line, output_offset, rejects_offset, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)"
         )
         try upsert.bind(1, point.seq)
         try upsert.bind(2, point.inputOffset)
         try upsert.bind(3, point.inputLine)
         try upsert.bind(4, point.outputOffset)
         try upsert.bind(5, point.rejectsOffset)
-        if !updatedAt.isEmpty { try upsert.bind(6, Date().timeIntervalSince1970) }
+        try upsert.bind(6, Date().timeIntervalSince1970)
         try upsert.run()
     }
 
