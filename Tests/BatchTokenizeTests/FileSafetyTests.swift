@@ -166,6 +166,12 @@ import TestSupport
 /// the values it was stored for (a keyed digest of them). Compared byte for byte with a straight
 /// run over the edited file, both against `--deterministic-ids` simulators.
 @Suite(.serialized) struct EditedRecordTests {
+    /// The arguments of a tokenize run of `input` against `url` into `output`, three fields mapped.
+    static func tokenize(_ input: String, _ url: String, _ output: String) -> [String] {
+        ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"]
+            + ResilienceTests.mapping
+    }
+
     @Test func aRecordEditedAfterAKillIsSentAgain() throws {
         let folder = try TokenizeRunTests.Folder()
         defer { folder.remove() }
@@ -176,10 +182,7 @@ import TestSupport
         let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids", "--latency-ms", "2"])
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
-        func arguments(_ url: String, _ output: String) -> [String] {
-            ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
-            ] + ResilienceTests.mapping
-        }
+        func arguments(_ url: String, _ output: String) -> [String] { Self.tokenize(input, url, output) }
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         let (process, _) = try ResilienceTests.start(arguments(simulator.url, output))
         // Past the fingerprint's first MiB (about 19,000 records), and with such a result stored.
@@ -242,10 +245,7 @@ import TestSupport
         let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
         defer { if simulator.process.isRunning { _ = simulator.stop() } }
         let output = folder.path("out.csv")
-        func arguments(_ url: String, _ output: String) -> [String] {
-            ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"]
-                + ResilienceTests.mapping
-        }
+        func arguments(_ url: String, _ output: String) -> [String] { EditedRecordTests.tokenize(input, url, output) }
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         let (process, _) = try ResilienceTests.start(arguments(simulator.url, output))
         // Killed once batches of results are stored 300 records past a commit past the 10,000th
