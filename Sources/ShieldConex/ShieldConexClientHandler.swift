@@ -35,6 +35,14 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private var recurring = RecurringStrings()
     /// The buffer the next answer's texts are decoded into (taken back after each answer).
     private var spareTexts = ResponseTexts()
+    /// The layout of this server's success answers, once learned: answers that have it are read
+    /// by comparing bytes (``ResponseShape``), the others by the general decoder.
+    private var shape: ResponseShape?
+    /// Success answers in a row that the shape did not read, and how many of them make the
+    /// handler learn from the next one (doubled after a layout that cannot be learned, so that
+    /// a server whose answers never have the usual layout costs a learning attempt rarely).
+    private var shapeMisses = 0
+    private var learnAfter = 1
     private var state = State.open
     private var health = ConnectionHealth(interval: .seconds(5), now: .uptimeNanoseconds(0))
     private var timer: RepeatedTask?
@@ -248,12 +256,18 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
     private func receive(_ data: ByteBuffer) {
         var response: Response
         var counter: UInt64?
-        do {
-            // Our traceIds are matched as bytes: the response's `traceId` stays empty for them.
-            response = try Response.decode(data, recurring: &recurring, traceIds: traceIds, counter: &counter, reusing: &spareTexts)
-        } catch {
-            logger.warning("dropped an undecodable message", metadata: ["error": "\(error)"])
-            return
+        if let shape, let matched = data.withUnsafeReadableBytes({ shape.match($0, traceIds: traceIds, reusing: &spareTexts) }) {
+            (response, counter) = matched
+            shapeMisses = 0
+        } else {
+            do {
+                // Our traceIds are matched as bytes: the response's `traceId` stays empty for them.
+                response = try Response.decode(data, recurring: &recurring, traceIds: traceIds, counter: &counter, reusing: &spareTexts)
+            } catch {
+                logger.warning("dropped an undecodable message", metadata: ["error": "\(error)"])
+                return
+            }
+            if response.success && counter != nil { learnShape(from: data) }
         }
         guard let id = counter ?? traceIds.counter(of: response.traceId), let pending = inFlight.remove(id) else {
             logger.notice("dropped a response with an unknown traceId", metadata: ["trace.id": "\(response.traceId)"])
@@ -274,6 +288,19 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
             if !response.success {
                 logger.notice("heartbeat answered with failure", metadata: ["error": "\(response.failure?.description ?? "")"])
             }
+        }
+    }
+
+    /// A success answer the shape did not read: after enough of them in a row, learns this one's layout.
+    private func learnShape(from data: ByteBuffer) {
+        shapeMisses += 1
+        guard shapeMisses >= learnAfter else { return }
+        shapeMisses = 0
+        if let learned = data.withUnsafeReadableBytes({ ResponseShape.learn(from: $0, traceIds: traceIds) }) {
+            shape = learned
+            learnAfter = 16
+        } else {
+            learnAfter = min(learnAfter * 2, 4096)
         }
     }
 
