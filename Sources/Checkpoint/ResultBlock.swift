@@ -31,9 +31,11 @@ public struct ResultBlock: Sendable, Hashable {
         self.count = count
     }
 
-    /// Encodes `results` (at least one) in the order given. The tokens of results with a seq up
-    /// to `tokensWrittenThrough` are left out (count 0, as dropped ones are): their output lines
-    /// reached the file before this block is stored (see ``CheckpointStore/write(_:writtenThrough:)``).
+    /// Encodes `results` (at least one) in the order given. The tokens and digests of results with
+    /// a seq up to `tokensWrittenThrough` are left out (a token count of 0, as for dropped tokens;
+    /// no digest): their output lines reached the file before this block is stored (see
+    /// ``CheckpointStore/write(_:writtenThrough:)``), so no run renders them again or reuses them,
+    /// and what stays is the audit trail.
     public init<C: Collection<RecordResult>>(encoding results: C, tokensWrittenThrough: Int = -1) {
         var bytes: [UInt8] = [Self.version]
         var tokens: [UInt8] = [Self.version]
@@ -51,9 +53,10 @@ public struct ResultBlock: Sendable, Hashable {
             // The texts are in the block's form already: bfid and messageId go here, the token
             // count and tokens to the tokens string.
             let split = result.texts.tokensStart
+            let written = result.seq <= tokensWrittenThrough
             result.texts.bytes.withUnsafeBytes { texts in
                 bytes.appendRaw(UnsafeRawBufferPointer(rebasing: texts[..<split]))
-                if result.seq <= tokensWrittenThrough {
+                if written {
                     tokens.append(0)
                 } else if split < texts.count {
                     tokens.appendRaw(UnsafeRawBufferPointer(rebasing: texts[split...]))
@@ -64,7 +67,7 @@ public struct ResultBlock: Sendable, Hashable {
             }
             bytes.appendOptional(result.errorCode)
             bytes.appendOptional(result.message)
-            if let digest = result.recordDigest {
+            if !written, let digest = result.recordDigest {
                 bytes.appendVarint(UInt64(digest.count) + 1)
                 digest.append(to: &bytes)
             } else {

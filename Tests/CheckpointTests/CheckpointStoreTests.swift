@@ -123,7 +123,7 @@ import TestSupport
     /// Results stored with a written point: the tokens of records whose lines the files already
     /// hold are not stored, the others' are; the point survives a reopen (the next run takes up
     /// there) until a commit passes it, and a point at or before the commit point is none.
-    @Test func resultsWithAWrittenPointKeepOnlyTheTokensOfUnwrittenLines() throws {
+    @Test func resultsWithAWrittenPointKeepOnlyTheTokensAndDigestsOfUnwrittenLines() throws {
         let folder = try Folder()
         defer { folder.remove() }
         let path = folder.path("c.sqlite")
@@ -132,7 +132,9 @@ import TestSupport
             let store = try CheckpointStore(path: path, identity: Self.identity())
             try store.commit(CommitPoint(seq: 1, inputOffset: 80, inputLine: 3, outputOffset: 120, rejectsOffset: 40))
             // Answers out of order: 6 is stored before its line is written.
-            let results = [2, 3, 6, 4].map { RecordResult(seq: $0, status: .done, bfid: "b\($0)", messageId: "m\($0)", tokens: ["t\($0)", "u\($0)"]) }
+            let results = [2, 3, 6, 4].map {
+                RecordResult(seq: $0, status: .done, bfid: "b\($0)", messageId: "m\($0)", tokens: ["t\($0)", "u\($0)"], digest: [2] + Array(repeating: UInt8($0), count: 16))
+            }
             try store.write(results, writtenThrough: written)
             #expect(store.writtenPoint == written)
             // A point not past the commit point is not stored.
@@ -146,9 +148,11 @@ import TestSupport
             let stored = try reopened.results(in: 0...10)
             for seq in [2, 3, 4] {
                 #expect(stored[seq]?.tokens == [], "record \(seq)'s line is written: no tokens stored")
+                #expect(stored[seq]?.digest == nil, "record \(seq)'s line is written: it is never reused, no digest stored")
                 #expect(stored[seq]?.bfid == "b\(seq)" && stored[seq]?.messageId == "m\(seq)", "the audit trail stays")
             }
             #expect(stored[6]?.tokens == ["t6", "u6"], "record 6's line is not written yet: its tokens are kept")
+            #expect(stored[6]?.digest == [2] + Array(repeating: 6, count: 16), "and its digest, to be reused only for the record as it is")
             try reopened.commit(written)
             #expect(reopened.writtenPoint == nil)
         }
