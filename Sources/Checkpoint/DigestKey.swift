@@ -59,6 +59,15 @@ public struct DigestKey: @unchecked Sendable {
         return RecordDigest(first: first, second: second)
     }
 
+    /// The same digest as ``recordDigest(framed:)`` of the parts that `body` gives to its
+    /// ``RecordDigestParts`` (each framed as ``appendPart(_:to:)`` frames it), without a buffer
+    /// of framed parts.
+    public func recordDigest(parts body: (inout RecordDigestParts) -> Void) -> RecordDigest {
+        var parts = RecordDigestParts(records)
+        body(&parts)
+        return parts.digest
+    }
+
     /// Whether a stored record digest is the digest of these framed parts: version 2
     /// (``recordDigest(framed:)``), or the 16-byte HMAC of checkpoints written before it.
     public func recordDigest(_ stored: [UInt8], matches framed: [UInt8]) -> Bool {
@@ -70,5 +79,25 @@ public struct DigestKey: @unchecked Sendable {
         var mac = HMAC<SHA256>(key: key)
         for chunk in chunks { mac.update(data: chunk) }
         return mac.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The parts of a record digest, given one at a time (``DigestKey/recordDigest(parts:)``).
+public struct RecordDigestParts {
+    var state: SipHash128.State
+
+    init(_ key: SipHash128) { state = SipHash128.State(key) }
+
+    /// One part: its length (32-bit little endian), then its bytes.
+    public mutating func append(_ part: UnsafeRawBufferPointer) {
+        state.append(UInt32(truncatingIfNeeded: part.count))
+        state.append(part)
+    }
+
+    var digest: RecordDigest {
+        mutating get {
+            let (first, second) = state.finalize()
+            return RecordDigest(first: first, second: second)
+        }
     }
 }

@@ -17,45 +17,86 @@ struct SipHash128: Sendable, Hashable {
     }
 
     func hash(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
-        var v0: UInt64 = 0x736f_6d65_7073_6575 ^ k0
-        var v1: UInt64 = 0x646f_7261_6e64_6f6d ^ k1
-        var v2: UInt64 = 0x6c79_6765_6e65_7261 ^ k0
-        var v3: UInt64 = 0x7465_6462_7974_6573 ^ k1
-        v1 ^= 0xee
+        var state = State(self)
+        state.append(bytes)
+        return state.finalize()
+    }
 
-        @inline(__always) func round() {
+    /// The hash of a message given in pieces: the same as ``hash(_:)`` of the pieces joined,
+    /// without joining them.
+    struct State {
+        var v0: UInt64
+        var v1: UInt64
+        var v2: UInt64
+        var v3: UInt64
+        /// Bytes not yet compressed (fewer than eight), little-endian, and how many.
+        var tail: UInt64 = 0
+        var tailCount = 0
+        var length = 0
+
+        init(_ key: SipHash128) {
+            v0 = 0x736f_6d65_7073_6575 ^ key.k0
+            v1 = 0x646f_7261_6e64_6f6d ^ key.k1 ^ 0xee
+            v2 = 0x6c79_6765_6e65_7261 ^ key.k0
+            v3 = 0x7465_6462_7974_6573 ^ key.k1
+        }
+
+        @inline(__always)
+        private mutating func round() {
             v0 &+= v1; v1 = v1.rotated(13); v1 ^= v0; v0 = v0.rotated(32)
             v2 &+= v3; v3 = v3.rotated(16); v3 ^= v2
             v0 &+= v3; v3 = v3.rotated(21); v3 ^= v0
             v2 &+= v1; v1 = v1.rotated(17); v1 ^= v2; v2 = v2.rotated(32)
         }
 
-        let count = bytes.count
-        let whole = count & ~7
-        var offset = 0
-        while offset < whole {
-            let m = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        @inline(__always)
+        private mutating func compress(_ m: UInt64) {
             v3 ^= m
             round()
             round()
             v0 ^= m
-            offset += 8
         }
-        var last = UInt64(truncatingIfNeeded: count) << 56
-        for index in 0..<(count - whole) {
-            last |= UInt64(bytes[whole + index]) << (8 * UInt64(index))
-        }
-        v3 ^= last
-        round()
-        round()
-        v0 ^= last
 
-        v2 ^= 0xee
-        for _ in 0..<4 { round() }
-        let first = v0 ^ v1 ^ v2 ^ v3
-        v1 ^= 0xdd
-        for _ in 0..<4 { round() }
-        return (first, v0 ^ v1 ^ v2 ^ v3)
+        mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            let count = bytes.count
+            length &+= count
+            var offset = 0
+            if tailCount > 0 {
+                while tailCount < 8, offset < count {
+                    tail |= UInt64(bytes[offset]) << (8 * UInt64(tailCount))
+                    tailCount += 1
+                    offset += 1
+                }
+                guard tailCount == 8 else { return }
+                compress(tail)
+                tail = 0
+                tailCount = 0
+            }
+            while offset + 8 <= count {
+                compress(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                offset += 8
+            }
+            while offset < count {
+                tail |= UInt64(bytes[offset]) << (8 * UInt64(tailCount))
+                tailCount += 1
+                offset += 1
+            }
+        }
+
+        /// Appends a 32-bit integer's four little-endian bytes.
+        mutating func append(_ value: UInt32) {
+            withUnsafeBytes(of: value.littleEndian) { append($0) }
+        }
+
+        mutating func finalize() -> (UInt64, UInt64) {
+            compress(UInt64(truncatingIfNeeded: length) << 56 | tail)
+            v2 ^= 0xee
+            for _ in 0..<4 { round() }
+            let first = v0 ^ v1 ^ v2 ^ v3
+            v1 ^= 0xdd
+            for _ in 0..<4 { round() }
+            return (first, v0 ^ v1 ^ v2 ^ v3)
+        }
     }
 }
 

@@ -29,6 +29,34 @@ struct SipHash128Tests {
         #expect(framed.count == 7 + 4 + 4 + 0x1_0203)
     }
 
+    /// Parts given one at a time make the digest of the framed buffer, however they are cut.
+    @Test func partsGivenOneAtATimeMakeTheDigestOfTheFramedParts() {
+        let key = DigestKey(secret: "test")
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let parts = (0..<Int.random(in: 0...7, using: &random)).map { _ in
+                (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            }
+            var framed: [UInt8] = []
+            for part in parts { DigestKey.appendPart(part, to: &framed) }
+            let streamed = key.recordDigest { digest in
+                for part in parts { part.withUnsafeBytes { digest.append($0) } }
+            }
+            #expect(streamed == key.recordDigestValue(framed: framed))
+        }
+        // And bytes appended in pieces of any size hash as one buffer.
+        let message = (0..<100).map { UInt8($0) }
+        let whole = message.withUnsafeBytes { SipHash128(key: self.key).hash($0) }
+        for cut in 0...message.count {
+            var state = SipHash128.State(SipHash128(key: self.key))
+            message.withUnsafeBytes { bytes in
+                state.append(UnsafeRawBufferPointer(rebasing: bytes[..<cut]))
+                state.append(UnsafeRawBufferPointer(rebasing: bytes[cut...]))
+            }
+            #expect(state.finalize() == whole)
+        }
+    }
+
     @Test func recordDigestsOfBothVersionsAreRecognised() {
         let key = DigestKey(secret: "test")
         var framed: [UInt8] = []

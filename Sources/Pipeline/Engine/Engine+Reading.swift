@@ -118,12 +118,25 @@ extension Engine {
 
     /// The keyed digest of a record's mapped values (its bytes when it does not map).
     func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> RecordDigest {
-        frameValues(record, mapping)
-        return digestKey.recordDigestValue(framed: digestScratch)
+        // The parts straight into the hash (the digest of ``frameValues(_:_:)``'s buffer,
+        // without the buffer).
+        digestKey.recordDigest { parts in
+            switch mapping {
+            case .success(let mapped):
+                for value in mapped.values {
+                    var (name, text) = (value.name, value.value)
+                    name.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
+                    text.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
+                }
+            case .failure:
+                record.bytes.withUnsafeBytes { parts.append($0) }
+            }
+        }
     }
 
     /// Puts in `digestScratch` what a record's digest is taken over: its mapped values' names and
-    /// values, each framed with its length (its bytes when it does not map). Kept there, not
+    /// values, each framed with its length (its bytes when it does not map); for a stored digest
+    /// of either version to be checked against (a resume). Kept there, not
     /// returned: a returned copy made the next record's `removeAll` allocate a new buffer.
     func frameValues(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) {
         // Framed in a local buffer (swapped out and back, so that it stays unique): every
