@@ -14,9 +14,21 @@ public struct RequestShape: Sendable {
     private let after: [UInt8]
     /// Why every request of this shape is refused (a missing or over-long templateRef), if it is.
     private let problem: ShieldConexError?
+    /// The field names that the values usually have, in order, each with its element's start
+    /// (`{"name":"…","value":`) written once: a value of that name at that place is written
+    /// from it, any other name as any other text.
+    private let names: [(name: String, start: [UInt8])]
 
-    public init(action: Action, templateRef: String? = nil, omit: Bool? = nil, store: Bool? = nil) {
+    /// `fieldNames`: the names the values usually have, in their order (the job's mapping).
+    public init(action: Action, templateRef: String? = nil, omit: Bool? = nil, store: Bool? = nil, fieldNames: [String] = []) {
         self.action = action
+        names = fieldNames.map { name in
+            var writer = JSONWriter(capacity: name.utf8.count + 24)
+            writer.raw("{\"name\":")
+            writer.string(name)
+            writer.raw(",\"value\":")
+            return (name, writer.bytes)
+        }
         var writer = JSONWriter(capacity: 64)
         writer.raw(",\"action\":\"")
         writer.bytes.append(contentsOf: action.rawValue.utf8)
@@ -70,10 +82,28 @@ public struct RequestShape: Sendable {
                 first = false
             }
             if let bfid { writer.member("bfid", first: &first); writer.string(bfid) }
-            if let values { writer.member("values", first: &first); writer.values(values) }
+            if let values { writer.member("values", first: &first); append(values, to: &writer) }
             writer.byte(UInt8(ascii: "}"))
         }
         writer.byte(UInt8(ascii: "}"))
         requests.endBody(&writer)
+    }
+
+    /// `[{"name":…,"value":…},…]`, as ``JSONWriter/values(_:)`` writes it.
+    private func append(_ values: [FieldValue], to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            if index < names.count, names[index].name == value.name {
+                writer.bytes.append(contentsOf: names[index].start)
+            } else {
+                writer.raw("{\"name\":")
+                writer.string(value.name)
+                writer.raw(",\"value\":")
+            }
+            writer.string(value.value)
+            writer.byte(UInt8(ascii: "}"))
+        }
+        writer.byte(UInt8(ascii: "]"))
     }
 }

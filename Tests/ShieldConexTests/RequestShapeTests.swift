@@ -14,47 +14,52 @@ import Testing
         [FieldValue(name: "card_number", value: "x"), FieldValue(name: "card_exp", value: "12/28"), FieldValue(name: "card_cvv", value: "\u{1}\n\"é")],
         [FieldValue(name: "card_number", value: "x"), FieldValue(name: "", value: "y")],
     ]
+    /// The field names a shape is told the values usually have: none, the values' own, others,
+    /// and names that need escaping.
+    static let nameSets: [[String]] = [[], ["card_number", "card_exp", "card_cvv"], ["card_exp", "card_number"], ["card_number", "ré\"q\"", ""]]
 
     @Test(arguments: Action.allCases)
     func writesWhatRequestWritesAndRefusesWhatItRefuses(action: Action) throws {
         var compared = 0
         for templateRef in Self.templateRefs {
             for (omit, store) in [(nil, nil), (true, false), (false, nil), (nil, true)] as [(Bool?, Bool?)] {
-                let shape = RequestShape(action: action, templateRef: templateRef, omit: omit, store: store)
-                for reference in Self.references {
-                    for bfid in Self.bfids {
-                        for values in Self.valueSets {
-                            let request = Request(
-                                action: action, templateRef: templateRef, omit: omit, store: store, reference: reference, bfid: bfid, values: values
-                            )
-                            var written = EncodedRequests()
-                            let outcome = Self.append(shape, reference: reference, bfid: bfid, values: values, to: &written)
-                            do throws(ShieldConexError) {
-                                try request.validate()
-                                #expect(throws: Never.self) { try outcome.get() }
-                                var expected = EncodedRequests()
-                                expected.append(request)
-                                #expect(written.bytes == expected.bytes, "\(request)")
-                                #expect(written.count == 1)
-                                // And the whole message is the request's.
-                                var whole = JSONWriter()
-                                request.encode(traceId: "t-1", into: &whole)
-                                #expect(Array("{\"traceId\":\"t-1\"".utf8) + written.bytes == whole.bytes)
-                            } catch {
-                                guard case .failure(let refused) = outcome else {
-                                    Issue.record("the shape wrote a request that validate() refuses: \(error)")
-                                    continue
+                for names in Self.nameSets {
+                    let shape = RequestShape(action: action, templateRef: templateRef, omit: omit, store: store, fieldNames: names)
+                    for reference in Self.references {
+                        for bfid in Self.bfids {
+                            for values in Self.valueSets {
+                                let request = Request(
+                                    action: action, templateRef: templateRef, omit: omit, store: store, reference: reference, bfid: bfid, values: values
+                                )
+                                var written = EncodedRequests()
+                                let outcome = Self.append(shape, reference: reference, bfid: bfid, values: values, to: &written)
+                                do throws(ShieldConexError) {
+                                    try request.validate()
+                                    #expect(throws: Never.self) { try outcome.get() }
+                                    var expected = EncodedRequests()
+                                    expected.append(request)
+                                    #expect(written.bytes == expected.bytes, "\(request)")
+                                    #expect(written.count == 1)
+                                    // And the whole message is the request's.
+                                    var whole = JSONWriter()
+                                    request.encode(traceId: "t-1", into: &whole)
+                                    #expect(Array("{\"traceId\":\"t-1\"".utf8) + written.bytes == whole.bytes)
+                                } catch {
+                                    guard case .failure(let refused) = outcome else {
+                                        Issue.record("the shape wrote a request that validate() refuses: \(error)")
+                                        continue
+                                    }
+                                    #expect("\(refused)" == "\(error)")
+                                    #expect(written.isEmpty)
                                 }
-                                #expect("\(refused)" == "\(error)")
-                                #expect(written.isEmpty)
+                                compared += 1
                             }
-                            compared += 1
                         }
                     }
                 }
             }
         }
-        #expect(compared == Self.templateRefs.count * 4 * Self.references.count * Self.bfids.count * Self.valueSets.count)
+        #expect(compared == Self.templateRefs.count * 4 * Self.nameSets.count * Self.references.count * Self.bfids.count * Self.valueSets.count)
     }
 
     static func append(

@@ -101,9 +101,12 @@ extension Engine {
     static func shape(of configuration: BatchJob.Configuration) -> RequestShape {
         switch configuration.action {
         case .tokenize:
-            RequestShape(action: .tokenize, templateRef: configuration.templateRef, omit: configuration.omit, store: configuration.store)
+            RequestShape(
+                action: .tokenize, templateRef: configuration.templateRef, omit: configuration.omit, store: configuration.store,
+                fieldNames: configuration.instructions.map(\.fieldName)
+            )
         case .detokenize:
-            RequestShape(action: .detokenize)
+            RequestShape(action: .detokenize, fieldNames: configuration.instructions.map(\.fieldName))
         case .read:
             RequestShape(action: .read)
         }
