@@ -61,31 +61,38 @@ struct SipHash128: Sendable, Hashable {
             let count = bytes.count
             length &+= count
             var offset = 0
-            if tailCount > 0 {
-                while tailCount < 8, offset < count {
-                    tail |= UInt64(bytes[offset]) << (8 * UInt64(tailCount))
-                    tailCount += 1
-                    offset += 1
-                }
-                guard tailCount == 8 else { return }
-                compress(tail)
-                tail = 0
-                tailCount = 0
-            }
             while offset + 8 <= count {
-                compress(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                merge(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)), count: 8)
                 offset += 8
             }
-            while offset < count {
-                tail |= UInt64(bytes[offset]) << (8 * UInt64(tailCount))
-                tailCount += 1
-                offset += 1
+            guard offset < count else { return }
+            var word: UInt64 = 0
+            for index in 0..<(count - offset) {
+                word |= UInt64(bytes[offset + index]) << (8 * UInt64(index))
             }
+            merge(word, count: count - offset)
         }
 
         /// Appends a 32-bit integer's four little-endian bytes.
         mutating func append(_ value: UInt32) {
-            withUnsafeBytes(of: value.littleEndian) { append($0) }
+            length &+= 4
+            merge(UInt64(value), count: 4)
+        }
+
+        /// Adds the `count` (1...8) low bytes of `word` after the tail, compressing the tail once
+        /// it holds eight.
+        @inline(__always)
+        private mutating func merge(_ word: UInt64, count: Int) {
+            // Swift's shifts are smart: a shift by 64 gives 0, which is what is meant here.
+            tail |= word << (8 * UInt64(tailCount))
+            let filled = tailCount + count
+            guard filled >= 8 else {
+                tailCount = filled
+                return
+            }
+            compress(tail)
+            tail = word >> (8 * UInt64(8 - tailCount))
+            tailCount = filled - 8
         }
 
         mutating func finalize() -> (UInt64, UInt64) {
