@@ -82,6 +82,13 @@ final class CheckpointStage {
         outputOffset += Int64(line.count)
     }
 
+    /// Appends an output line that `render` writes straight into the batch (no line buffer copied).
+    func writeOutput(_ render: (inout [UInt8]) -> Void) {
+        let start = batch.output.count
+        render(&batch.output)
+        outputOffset += Int64(batch.output.count - start)
+    }
+
     func writeReject(_ line: [UInt8]) {
         batch.rejects.append(contentsOf: line)
         rejectsOffset += Int64(line.count)

@@ -12,9 +12,7 @@ extension Engine {
             case .done(let texts):
                 // Moved out of the slot (`if let` of the property copied the record and its values).
                 if let mapped = slot.mapped.take() {
-                    line.removeAll(keepingCapacity: true)
-                    renderer.render(mapped, texts: texts, into: &line)
-                    stage.writeOutput(line)
+                    stage.writeOutput { renderer.render(mapped, texts: texts, into: &$0) }
                 }
                 if texts.hasBfid { summary.done += 1 } else { summary.passedThrough += 1 }
             case .failed(let status, let code, let message):
