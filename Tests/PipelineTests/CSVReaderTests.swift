@@ -123,6 +123,33 @@ import TestSupport
             #expect(result.rows == table)
         }
     }
+
+    /// Records read while earlier ones are handed back (``CSVReader/recycle(_:)``, as the engine
+    /// does once their lines are written, a few records behind) are the records a plain read gives.
+    @Test func recycledBuffersReadTheSameRecords() throws {
+        let long = String(repeating: "y", count: 5000)
+        let text = "id,name,notes\n1,\"Smith, Jane\",\"said \"\"hi\"\"\"\n2,Bob,\"two\nlines\"\n3,,\n4,\"bad\"x,1\n5,\(long),z\n6,a,b,c\n"
+            + (7..<200).map { "\($0),\(String(repeating: "n", count: $0 % 37)),\(Bool.random() ? "q" : "\"r,\"")\n" }.joined()
+        let file = try TempFile(text)
+        defer { file.remove() }
+        let expected = try Self.readAll(path: file.path).records
+        var reader = try CSVReader(path: file.path)
+        var held: [InputRecord] = []
+        var read = 0
+        while let record = try reader.next() {
+            let want = expected[read]
+            read += 1
+            #expect(record.bytes == want.bytes && record.position == want.position && record.ending == want.ending)
+            switch (record.content, want.content) {
+            case (.csv(let fields), .csv(let wanted)): #expect(fields == wanted)
+            case (.invalid(let error), .invalid(let wanted)): #expect(error.code == wanted.code)
+            default: Issue.record("record \(record.number) read as another kind")
+            }
+            held.append(record)
+            if held.count > Int.random(in: 0...5) { reader.recycle(held.removeFirst()) }
+        }
+        #expect(read == expected.count)
+    }
 }
 
 @Suite struct UTF8ValidationTests {

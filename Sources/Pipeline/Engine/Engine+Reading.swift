@@ -33,7 +33,7 @@ extension Engine {
         if !reused.isEmpty, let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
             return slot
         }
-        let mapping = mapper.map(record)
+        let mapping = mapper.map(record, reusing: spareValues.popLast() ?? [])
         slot.digest = recordDigest(record, mapping)
         switch mapping {
         case .failure(let error):

@@ -59,7 +59,12 @@ extension Engine {
     func send(_ sends: [DispatchPlanner.Send]) {
         guard !sends.isEmpty else { return }
         let now = NIODeadline.now()
-        var bySession: [[Int]] = Array(repeating: [], count: connections.count)
+        // The seqs of each session, in arrays kept from round to round (swapped out and back).
+        var bySession: [[Int]] = []
+        swap(&bySession, &sendGroups)
+        defer { swap(&bySession, &sendGroups) }
+        if bySession.count != connections.count { bySession = Array(repeating: [], count: connections.count) }
+        for index in bySession.indices { bySession[index].removeAll(keepingCapacity: true) }
         for send in sends { bySession[send.session].append(send.seq) }
         for (session, seqs) in bySession.enumerated() where !seqs.isEmpty {
             let generation = pool.sessions[session].generation

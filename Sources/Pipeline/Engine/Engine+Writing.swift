@@ -13,6 +13,8 @@ extension Engine {
                 // Moved out of the slot (`if let` of the property copied the record and its values).
                 if let mapped = slot.mapped.take() {
                     stage.writeOutput { renderer.render(mapped, texts: texts, into: &$0) }
+                    // Its values array serves a record read next.
+                    if spareValues.count < 512 { spareValues.append(mapped.values) }
                 }
                 if texts.hasBfid { summary.done += 1 } else { summary.passedThrough += 1 }
             case .failed(let status, let code, let message):
@@ -37,6 +39,9 @@ extension Engine {
             }
             lastWritten = (seq, slot.after)
             if !commitFrozen { stage.lastWritten = (seq, slot.after) }
+            // Its buffers serve the records read next (the mapped record shares them: dropped first).
+            slot.mapped = nil
+            reader.recycle(slot.record)
             uncommitted += 1
             if now == nil { now = .now() }
             if uncommitted >= configuration.commitEvery || now! - lastCommit >= commitInterval {

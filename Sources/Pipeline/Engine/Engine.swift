@@ -66,6 +66,11 @@ final class Engine: @unchecked Sendable {
     var burstClock: NIODeadline?
     var line: [UInt8] = []
     var digestScratch: [UInt8] = []
+    /// Values arrays of records already written, for the records read next (one allocation per
+    /// record saved).
+    var spareValues: [[FieldValue]] = []
+    /// The seqs of one dispatch round by session, kept from round to round.
+    var sendGroups: [[Int]] = []
     var timer: RepeatedTask?
     let debug = ProcessInfo.processInfo.environment["BT_DEBUG"] != nil
     /// The input's size and the records finished before this run, for progress snapshots.

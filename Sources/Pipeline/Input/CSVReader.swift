@@ -15,6 +15,10 @@ public struct CSVReader: RecordReader {
     private let maxRecordBytes: Int
     private var index = 0
     public private(set) var nextPosition: RecordPosition
+    /// Buffers of records already written (``recycle(_:)``), for the next records' bytes and
+    /// fields: two allocations per record saved.
+    private var spareLines: [[UInt8]] = []
+    private var spareFields: [[CSVField]] = []
 
     /// Opens `path` and reads its header; with `position`, the next record returned is the one
     /// that starts there (a position from an earlier read of the same file).
@@ -32,11 +36,12 @@ public struct CSVReader: RecordReader {
             hasBOM = true
         }
         var line = 1
-        var headerResult = try scanner.scan(from: &start)
+        var headerFields: [CSVField] = []
+        var headerResult = try scanner.scan(from: &start, into: &headerFields)
         while case .blank(let next) = headerResult {
             start = next
             line += 1
-            headerResult = try scanner.scan(from: &start)
+            headerResult = try scanner.scan(from: &start, into: &headerFields)
         }
         guard case .record(let fields, let contentEnd, let next, let ending, let newlines) = headerResult else {
             throw ConfigurationError(description: "\(path): no header row (the file is empty or its first row is malformed)")
@@ -59,7 +64,10 @@ public struct CSVReader: RecordReader {
         var scanner = Scanner(file: file, delimiter: delimiter, maxRecordBytes: maxRecordBytes, expectedFields: header.names.count)
         while true {
             var start = index
-            let result = try scanner.scan(from: &start)
+            var fields = spareFields.popLast() ?? []
+            let result = try scanner.scan(from: &start, into: &fields)
+            // The record's fields are then the result's alone.
+            fields = []
             // `scan` may have slid the window; `start` is where this record begins in it now.
             let position = RecordPosition(seq: nextPosition.seq, offset: file.base + Int64(start), line: nextPosition.line)
             // Consumed: the fields array is then this code's alone and is rebased in place (kept
@@ -76,7 +84,11 @@ public struct CSVReader: RecordReader {
             case .record(var relative, let contentEnd, let next, let ending, let newlines):
                 index = next
                 advance(to: next, lines: 1 + newlines)
-                let bytes = Array(file.bytes[start..<contentEnd])
+                var bytes = spareLines.popLast() ?? []
+                bytes.removeAll(keepingCapacity: true)
+                // Room for a longer record than this one: the buffer serves others after it.
+                bytes.reserveCapacity(max(contentEnd - start, 256))
+                file.bytes.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<contentEnd])) }
                 for index in relative.indices {
                     relative[index].range = (relative[index].range.lowerBound - start)..<(relative[index].range.upperBound - start)
                 }
@@ -103,6 +115,12 @@ public struct CSVReader: RecordReader {
                 return InputRecord(position: position, bytes: bytes, ending: .lf, content: .invalid(error))
             }
         }
+    }
+
+    /// Keeps a written record's buffers for the records read next (a few, and only small ones).
+    public mutating func recycle(_ record: InputRecord) {
+        if spareLines.count < 512, record.bytes.capacity <= 4096 { spareLines.append(record.bytes) }
+        if spareFields.count < 512, case .csv(let fields) = record.content, fields.capacity <= 256 { spareFields.append(fields) }
     }
 
     /// Drops the window and reads on to the next line feed; returns the index after it (or the
@@ -138,10 +156,11 @@ public struct CSVReader: RecordReader {
         static let lf: UInt8 = 0x0A
         static let cr: UInt8 = 0x0D
 
-        /// Scans one record starting at `start`. When the window must slide, `start` is updated.
-        mutating func scan(from start: inout Int) throws -> Result {
+        /// Scans one record starting at `start`, its fields into `fields` (emptied first, its
+        /// capacity kept). When the window must slide, `start` is updated.
+        mutating func scan(from start: inout Int, into fields: inout [CSVField]) throws -> Result {
             while true {
-                switch scanOnce(from: start) {
+                switch scanOnce(from: start, into: &fields) {
                 case .needMore:
                     _ = try file.refill(keepingFrom: start)
                     start = 0
@@ -156,7 +175,7 @@ public struct CSVReader: RecordReader {
             case done(Result)
         }
 
-        func scanOnce(from start: Int) -> Step {
+        func scanOnce(from start: Int, into fields: inout [CSVField]) -> Step {
             let bytes = file.bytes
             let count = file.count
             let atEnd = file.isAtEnd
@@ -167,7 +186,7 @@ public struct CSVReader: RecordReader {
                 if start + 1 >= count { return atEnd ? .done(.blank(next: start + 1)) : .needMore }
                 if bytes[start + 1] == Self.lf { return .done(.blank(next: start + 2)) }
             }
-            var fields: [CSVField] = []
+            fields.removeAll(keepingCapacity: true)
             fields.reserveCapacity(expectedFields)
             var i = start
             var newlines = 0

@@ -61,4 +61,11 @@ public protocol RecordReader {
     mutating func next() throws -> InputRecord?
     /// Where the record after the last one returned starts.
     var nextPosition: RecordPosition { get }
+    /// Takes back a record returned earlier and no longer used, whose buffers may serve the
+    /// records read next.
+    mutating func recycle(_ record: InputRecord)
+}
+
+extension RecordReader {
+    public mutating func recycle(_ record: InputRecord) {}
 }

@@ -127,8 +127,11 @@ public struct FieldMapper: @unchecked Sendable {
     }
 
     /// The values to send for `record` and where their tokens go, or why the record is rejected.
-    public func map(_ record: InputRecord) -> Result<MappedRecord, RecordError> {
-        var values: [FieldValue] = []
+    /// The values are written into `buffer` (emptied first, its capacity kept): the values array
+    /// of a record already written serves the next one.
+    public func map(_ record: InputRecord, reusing buffer: consuming [FieldValue] = []) -> Result<MappedRecord, RecordError> {
+        var values = buffer
+        values.removeAll(keepingCapacity: true)
         var targets: [MappedRecord.Target] = []
         values.reserveCapacity(compiled.count)
         // Whole CSV columns: the shared targets, unless a value is skipped (then its own).
