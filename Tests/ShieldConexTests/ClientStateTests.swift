@@ -107,6 +107,43 @@ import Testing
         #expect(table.removeAll() == ["y", "z"])
     }
 
+    /// Against a dictionary: ids mostly rising (as a connection gives them out), some far behind
+    /// (a request waiting while thousands pass it), some repeated, answered in any order, expired.
+    @Test func inFlightTableAgreesWithADictionary() {
+        var random = SplitMix64(seed: 7)
+        for capacity in [1, 4, 64] {
+            var table = InFlightTable<Int>(capacity: capacity)
+            var model: [UInt64: (deadline: Int, value: Int)] = [:]
+            var next: UInt64 = 1
+            var peak = 0
+            let start = NIODeadline.uptimeNanoseconds(0)
+            for step in 0..<20_000 {
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0..<5:
+                    let id = Int.random(in: 0..<20, using: &random) == 0 ? UInt64.random(in: 0..<next + 5, using: &random) : next
+                    next = max(next, id + UInt64.random(in: 1...3, using: &random))
+                    let deadline = Int.random(in: 0..<1000, using: &random)
+                    table.insert(id, deadline: start + .nanoseconds(Int64(deadline)), value: step)
+                    model[id] = (deadline, step)
+                case 5..<9:
+                    let id = UInt64.random(in: 0..<next + 2, using: &random)
+                    #expect(table.remove(id) == model.removeValue(forKey: id)?.value)
+                default:
+                    let now = Int.random(in: 0..<300, using: &random)
+                    let expired = table.removeExpired(now: start + .nanoseconds(Int64(now)))
+                    let wanted = model.filter { $0.value.deadline <= now }.sorted { $0.key < $1.key }
+                    #expect(expired.map(\.id) == wanted.map(\.key) && expired.map(\.value) == wanted.map(\.value.value))
+                    for (id, _) in wanted { model.removeValue(forKey: id) }
+                }
+                peak = max(peak, model.count)
+                #expect(table.count == model.count && table.isEmpty == model.isEmpty)
+            }
+            #expect(table.peak == peak)
+            #expect(table.removeAll() == model.sorted { $0.key < $1.key }.map(\.value.value))
+            #expect(table.isEmpty)
+        }
+    }
+
     @Test func maskingKeysVary() {
         var generator = MaskingKeyGenerator()
         let keys = (0..<100).map { _ in Array(generator.nextMaskingKey()) }
