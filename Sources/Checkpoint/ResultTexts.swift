@@ -168,6 +168,28 @@ public struct ResultTexts: Sendable, Hashable {
         return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
+    /// Calls `body` with the bytes, the bfid's range in them (empty when there is none) and each
+    /// value's range, found in one pass (a line that writes every value reads the layout once,
+    /// not once per value).
+    public func withRanges<Result>(_ body: (UnsafeRawBufferPointer, Range<Int>, UnsafeBufferPointer<Range<Int>>) -> Result) -> Result {
+        let layout = layout()
+        let count = layout?.count ?? 0
+        return withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: max(count, 1)) { ranges in
+            var found = 0
+            if let layout {
+                var reader = VarintReader(bytes: bytes, offset: layout.values.lowerBound)
+                while found < count, let range = reader.lengthPrefixedRange() {
+                    ranges.initializeElement(at: found, to: range)
+                    found += 1
+                }
+            }
+            defer { ranges.baseAddress!.deinitialize(count: found) }
+            return bytes.withUnsafeBytes { raw in
+                body(raw, layout?.bfid ?? 0..<0, UnsafeBufferPointer(rebasing: ranges[..<found]))
+            }
+        }
+    }
+
     /// The same texts without values (what the checkpoint keeps of a detokenize).
     public var withoutValues: ResultTexts {
         guard let layout = layout() else { return .empty }

@@ -19,6 +19,11 @@ import Testing
                 #expect(texts.withValue(index) { Array($0) } == Array(value.utf8))
             }
             #expect(texts.withValue(values.count) { $0.count } == 0)
+            // Every range at once, as one by one.
+            texts.withRanges { bytes, bfidRange, ranges in
+                #expect(Array(bytes[bfidRange]) == Array((bfid ?? "").utf8))
+                #expect(ranges.map { String(decoding: bytes[$0], as: UTF8.self) } == values)
+            }
             let trimmed = texts.withoutValues
             #expect(trimmed.bfid == bfid && trimmed.messageId == messageId && trimmed.values.isEmpty)
             // Built from bytes, the same.
@@ -30,6 +35,12 @@ import Testing
             #expect(builder.texts == texts)
         }
         #expect(ResultTexts.empty == ResultTexts(bfid: nil, messageId: nil, values: []))
+        // Bytes that do not parse have no ranges (never a trap).
+        for bytes: [UInt8] in [[], [5], [0, 0, 9, 1], [3, 65, 66], [0xFF, 0xFF]] {
+            ResultTexts(bytes: bytes).withRanges { raw, bfid, ranges in
+                #expect(bfid.upperBound <= raw.count && ranges.allSatisfy { $0.upperBound <= raw.count })
+            }
+        }
     }
 
     @Test func resultsKeepTheirTextsThroughABlock() throws {

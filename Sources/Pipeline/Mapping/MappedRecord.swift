@@ -41,10 +41,17 @@ public struct MappedRecord: Sendable {
         /// itself for a whole-value target (no copy), the original with its matches replaced for
         /// regex matches.
         public func withRendered<Result>(_ texts: ResultTexts, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-            if let wholeValueIndex { return texts.withValue(wholeValueIndex, body) }
+            texts.withRanges { bytes, _, values in
+                withRendered({ index in index < values.count ? UnsafeRawBufferPointer(rebasing: bytes[values[index]]) : UnsafeRawBufferPointer(start: nil, count: 0) }, body)
+            }
+        }
+
+        /// The same, with the value at each index given by `value`.
+        public func withRendered<Result>(_ value: (Int) -> UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+            if let wholeValueIndex { return body(value(wholeValueIndex)) }
             var bytes = Array(original.utf8)
             for match in matches.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
-                texts.withValue(match.valueIndex) { bytes.replaceSubrange(match.range, with: $0) }
+                bytes.replaceSubrange(match.range, with: value(match.valueIndex))
             }
             return bytes.withUnsafeBytes(body)
         }

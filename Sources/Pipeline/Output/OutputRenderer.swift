@@ -50,22 +50,28 @@ public struct OutputRenderer: Sendable {
         switch (format, record.content) {
         case (.csv, .csv(let fields)):
             let targets = mapped.targets
-            for (index, field) in fields.enumerated() {
-                if index > 0 { out.append(delimiter) }
-                // A handful of targets: a scan, not a dictionary per record (the last one wins).
-                var replacedBy: Int?
-                for position in targets.indices {
-                    if case .csvField(index) = targets[position].location { replacedBy = position }
+            // The texts' layout read once for the line.
+            texts.withRanges { bytes, bfid, values in
+                let value = { (index: Int) in
+                    index < values.count ? UnsafeRawBufferPointer(rebasing: bytes[values[index]]) : UnsafeRawBufferPointer(start: nil, count: 0)
                 }
-                if let replacedBy {
-                    targets[replacedBy].withRendered(texts) { CSVEncoding.append($0, quoted: field.quoted, delimiter: delimiter, to: &out) }
-                } else {
-                    out.append(contentsOf: record.bytes[field.range])
+                for (index, field) in fields.enumerated() {
+                    if index > 0 { out.append(delimiter) }
+                    // A handful of targets: a scan, not a dictionary per record (the last one wins).
+                    var replacedBy: Int?
+                    for position in targets.indices {
+                        if case .csvField(index) = targets[position].location { replacedBy = position }
+                    }
+                    if let replacedBy {
+                        targets[replacedBy].withRendered(value) { CSVEncoding.append($0, quoted: field.quoted, delimiter: delimiter, to: &out) }
+                    } else {
+                        out.append(contentsOf: record.bytes[field.range])
+                    }
                 }
-            }
-            if writesBfid {
-                out.append(delimiter)
-                texts.withBfid { CSVEncoding.append($0, quoted: false, delimiter: delimiter, to: &out) }
+                if writesBfid {
+                    out.append(delimiter)
+                    CSVEncoding.append(UnsafeRawBufferPointer(rebasing: bytes[bfid]), quoted: false, delimiter: delimiter, to: &out)
+                }
             }
         case (.ndjson, .json(let root)):
             var splices: [(range: Range<Int>, text: [UInt8])] = []
