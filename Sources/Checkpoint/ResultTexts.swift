@@ -170,8 +170,8 @@ public struct ResultTexts: Sendable, Hashable {
 
     /// Calls `body` with the bytes, the bfid's range in them (empty when there is none) and each
     /// value's range, found in one pass (a line that writes every value reads the layout once,
-    /// not once per value).
-    public func withRanges<Result>(_ body: (UnsafeRawBufferPointer, Range<Int>, UnsafeBufferPointer<Range<Int>>) -> Result) -> Result {
+    /// not once per value). Not generic: specialized here, not looked up at run time per line.
+    public func withRanges(_ body: (UnsafeRawBufferPointer, Range<Int>, UnsafeBufferPointer<Range<Int>>) -> Void) {
         let layout = layout()
         let count = layout?.count ?? 0
         return withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: max(count, 1)) { ranges in

@@ -41,9 +41,11 @@ public struct MappedRecord: Sendable {
         /// itself for a whole-value target (no copy), the original with its matches replaced for
         /// regex matches.
         public func withRendered<Result>(_ texts: ResultTexts, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+            var result: Result?
             texts.withRanges { bytes, _, values in
-                withRendered({ index in index < values.count ? UnsafeRawBufferPointer(rebasing: bytes[values[index]]) : UnsafeRawBufferPointer(start: nil, count: 0) }, body)
+                result = withRendered({ index in index < values.count ? UnsafeRawBufferPointer(rebasing: bytes[values[index]]) : UnsafeRawBufferPointer(start: nil, count: 0) }, body)
             }
+            return result!
         }
 
         /// The same, with the value at each index given by `value`.
