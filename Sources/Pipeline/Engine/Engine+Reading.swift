@@ -10,21 +10,21 @@ extension Engine {
     /// queued to be sent.
     func fill() throws {
         while !readerDone, !window.isFull, planner.queued < configuration.inFlight * 2 {
-            guard let record = try reader.next() else {
+            guard let (record, after) = try reader.nextWithPosition() else {
                 readerDone = true
                 return
             }
             summary.recordsRead += 1
             // Made by a function of its own so that it is moved into the window: a local
             // variable passed to it was copied.
-            window.append(try slot(for: record))
+            window.append(try slot(for: record, after: after))
         }
     }
 
     /// The slot of a record just read: a stored result reused, a local outcome, or its request
     /// queued.
-    private func slot(for record: InputRecord) throws -> EngineSlot {
-        var slot = EngineSlot(record: record, after: reader.nextPosition)
+    private func slot(for record: InputRecord, after: RecordPosition) throws -> EngineSlot {
+        var slot = EngineSlot(record: record, after: after)
         if record.seq > reusedThrough {
             reusedThrough = record.seq + Self.reusedChunk - 1
             reused = try stage.results(in: record.seq...reusedThrough)

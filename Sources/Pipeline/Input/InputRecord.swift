@@ -68,4 +68,11 @@ public protocol RecordReader {
 
 extension RecordReader {
     public mutating func recycle(_ record: InputRecord) {}
+
+    /// The next record and where the record after it starts, read in one access to the reader:
+    /// through an existential, reading ``nextPosition`` on its own copied the whole reader.
+    public mutating func nextWithPosition() throws -> (record: InputRecord, after: RecordPosition)? {
+        guard let record = try next() else { return nil }
+        return (record, nextPosition)
+    }
 }
