@@ -12,11 +12,24 @@
 # peak RSS; for the simulator, its own CPU µs per request; then the ratios the budget of
 # DESIGN.md is about: engine / floor and engine / tuned peer.
 #
-#   Benchmarks/end-to-end.sh [ROWS] [--no-peer]
+# With --rounds N, the engine, the floor and the tuned peer run N times, interleaved (engine,
+# floor, tuned peer; again), and the ratios are taken between their medians, each round's
+# figures printed as well: one run of each swings by 15% on this machine either way, with
+# whatever else it is doing, and a ratio of two single runs by twice that.
+#
+#   Benchmarks/end-to-end.sh [ROWS] [--no-peer] [--rounds N]
 set -euo pipefail
-rows=${1:-1000000}
+rows=1000000
 peer=yes
-[ "${2:-}" = "--no-peer" ] && peer=no
+rounds=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --no-peer) peer=no ;;
+    --rounds) rounds=$2; shift ;;
+    *) rows=$1 ;;
+  esac
+  shift
+done
 cd "$(dirname "$0")/.."
 swift build -c release --product batch-tokenize >/dev/null
 swift build -c release --product Floor >/dev/null
@@ -60,13 +73,14 @@ report() {  # name, time file, extra text
   read -r elapsed user system rss < <(tail -n 1 "$2")
   cpu[$1]=$(awk -v n="$rows" -v u="$user" -v s="$system" 'BEGIN { printf "%.2f", (u + s) / n * 1e6 }')
   awk -v n="$rows" -v e="$elapsed" -v u="$user" -v s="$system" -v m="$rss" -v name="$1" -v extra="$3" 'BEGIN {
-    printf "%-20s %9d records %8.2f s %9.0f records/s %7.2f µs CPU/record %8.1f MiB peak RSS  %s\n",
+    printf "%-24s %9d records %8.2f s %9.0f records/s %7.2f µs CPU/record %8.1f MiB peak RSS  %s\n",
       name, n, e, n / e, (u + s) / n * 1e6, m / 1024, extra }'
 }
 
-# The floor: its own echo server (no simulator), frames of a tokenize request's size. Run three
-# times — before the engine, after it, and at the end — and the median taken: its few seconds
-# otherwise fall in whatever spell the machine is in, which the others' minutes average out.
+# The floor: its own echo server (no simulator), frames of a tokenize request's size. Run
+# before the engine, after it, and at the end (and once more per further round), the median
+# taken: its few seconds otherwise fall in whatever spell the machine is in, which the others'
+# minutes average out.
 floor_runs=()
 run_floor() {  # label
   "$bin/Floor" server > "$work/floor.out" &
@@ -80,45 +94,73 @@ run_floor() {  # label
   sim=
   floor_runs+=("$1")
 }
-run_floor before
 
 # batch-tokenize. The summary goes to stderr; exit status 2 says that some records were rejected
 # (expected: the file has dirty rows, as a legacy export does, and the books must balance).
-start_simulator
-status=0
-SCX_API_KEY="$key" /usr/bin/time -f "%e %U %S %M" -o "$work/swift.time" \
-  "$bin/batch-tokenize" run --endpoint "$url" --template-ref $template --input "$work/cards.csv" \
-  --output "$work/swift.csv" "${maps[@]}" --progress-interval 3600 2> "$work/swift.out" || status=$?
-simulator=$(stop_simulator)
-[ "$status" = 0 ] || [ "$status" = 2 ] || { cat "$work/swift.out"; echo "batch-tokenize: exit status $status" >&2; exit 1; }
-grep -q "the books balance: read $rows" "$work/swift.out" || { cat "$work/swift.out"; echo "batch-tokenize: the books do not balance" >&2; exit 1; }
-grep -E "^(done|rejected):" "$work/swift.out" | tr '\n' ' '; echo
-latency=$(sed -n 's/^latency: //p' "$work/swift.out" | sed 's/, p90 [^,]*//; s/, max.*//')
-report batch-tokenize "$work/swift.time" "latency $latency; simulator $simulator µs CPU/request"
-run_floor after-engine
+run_engine() {  # name
+  start_simulator
+  status=0
+  rm -f "$work/swift.csv" "$work"/swift.csv.*
+  SCX_API_KEY="$key" /usr/bin/time -f "%e %U %S %M" -o "$work/$1.time" \
+    "$bin/batch-tokenize" run --endpoint "$url" --template-ref $template --input "$work/cards.csv" \
+    --output "$work/swift.csv" "${maps[@]}" --progress-interval 3600 2> "$work/swift.out" || status=$?
+  simulator=$(stop_simulator)
+  [ "$status" = 0 ] || [ "$status" = 2 ] || { cat "$work/swift.out"; echo "batch-tokenize: exit status $status" >&2; exit 1; }
+  grep -q "the books balance: read $rows" "$work/swift.out" || { cat "$work/swift.out"; echo "batch-tokenize: the books do not balance" >&2; exit 1; }
+  grep -E "^(done|rejected):" "$work/swift.out" | tr '\n' ' '; echo
+  latency=$(sed -n 's/^latency: //p' "$work/swift.out" | sed 's/, p90 [^,]*//; s/, max.*//')
+  report "$1" "$work/$1.time" "latency $latency; simulator $simulator µs CPU/request"
+}
 
-if [ $peer = yes ]; then
-  for name in python-plain python-tuned; do
-    script=../shared/peers/python_batch_tokenize.py
-    [ $name = python-tuned ] && script=../shared/peers/python_fast_batch_tokenize.py
-    start_simulator
-    SCX_API_KEY="$key" /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" \
-      .build-venv/peer/bin/python "$script" --endpoint "$url" --template-ref $template \
-      --input "$work/cards.csv" --output "$work/$name.csv" "${maps[@]}" > "$work/$name.out"
-    simulator=$(stop_simulator)
-    report $name "$work/$name.time" "simulator $simulator µs CPU/request"
+run_peer() {  # name, script
+  start_simulator
+  SCX_API_KEY="$key" /usr/bin/time -f "%e %U %S %M" -o "$work/$1.time" \
+    .build-venv/peer/bin/python "$2" --endpoint "$url" --template-ref $template \
+    --input "$work/cards.csv" --output "$work/$1.csv" "${maps[@]}" > "$work/$1.out"
+  simulator=$(stop_simulator)
+  report "$1" "$work/$1.time" "simulator $simulator µs CPU/request"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+suffix() { [ "$1" = 1 ] && [ "$rounds" = 1 ] && echo "" || echo " #$1"; }
+
+engines=(); tuned=()
+run_floor before
+for round in $(seq 1 "$rounds"); do
+  name="batch-tokenize$(suffix "$round")"
+  run_engine "$name"
+  engines+=("${cpu[$name]}")
+  run_floor "after-engine$(suffix "$round")"
+  if [ $peer = yes ]; then
+    if [ "$round" = 1 ]; then run_peer python-plain ../shared/peers/python_batch_tokenize.py; fi
+    name="python-tuned$(suffix "$round")"
+    run_peer "$name" ../shared/peers/python_fast_batch_tokenize.py
+    tuned+=("${cpu[$name]}")
+  fi
+done
+run_floor end
+
+floors=()
+for label in "${floor_runs[@]}"; do
+  report "floor ($label)" "$work/floor-$label.time" "bare WebSocket, 280-byte frames"
+  floors+=("${cpu[floor ($label)]}")
+done
+cpu[floor]=$(median "${floors[@]}")
+cpu[engine]=$(median "${engines[@]}")
+echo "floor, median of the ${#floors[@]}: ${cpu[floor]} µs CPU/message"
+if [ "$rounds" != 1 ]; then
+  echo "batch-tokenize, median of the $rounds: ${cpu[engine]} µs CPU/record"
+  for round in $(seq 1 "$rounds"); do
+    line="round $round: engine / floor $(awk -v e="${engines[$((round - 1))]}" -v f="${cpu[floor]}" 'BEGIN { printf "%.1f×", e / f }')"
+    [ $peer = yes ] && line="$line, engine / tuned peer $(awk -v e="${engines[$((round - 1))]}" -v p="${tuned[$((round - 1))]}" 'BEGIN { printf "%.2f", e / p }')"
+    echo "$line"
   done
 fi
 
-run_floor end
-for label in "${floor_runs[@]}"; do
-  report "floor ($label)" "$work/floor-$label.time" "bare WebSocket, 280-byte frames"
-done
-cpu[floor]=$(printf '%s\n' "${cpu[floor (before)]}" "${cpu[floor (after-engine)]}" "${cpu[floor (end)]}" | sort -g | sed -n 2p)
-echo "floor, median of the three: ${cpu[floor]} µs CPU/message"
-
-awk -v e="${cpu[batch-tokenize]}" -v f="${cpu[floor]}" 'BEGIN { printf "ratio engine / floor:        %.1f× (target ≤ 3×)\n", e / f }'
+awk -v e="${cpu[engine]}" -v f="${cpu[floor]}" 'BEGIN { printf "ratio engine / floor:        %.1f× (target ≤ 3×)\n", e / f }'
 if [ $peer = yes ]; then
-  awk -v e="${cpu[batch-tokenize]}" -v p="${cpu[python-tuned]}" 'BEGIN { printf "ratio engine / tuned peer:   %.2f (target ≤ 0.33)\n", e / p }'
-  awk -v e="${cpu[batch-tokenize]}" -v p="${cpu[python-plain]}" 'BEGIN { printf "ratio engine / plain peer:   %.2f\n", e / p }'
+  cpu[tuned]=$(median "${tuned[@]}")
+  [ "$rounds" != 1 ] && echo "python-tuned, median of the $rounds: ${cpu[tuned]} µs CPU/record"
+  awk -v e="${cpu[engine]}" -v p="${cpu[tuned]}" 'BEGIN { printf "ratio engine / tuned peer:   %.2f (target ≤ 0.33)\n", e / p }'
+  awk -v e="${cpu[engine]}" -v p="${cpu[python-plain]}" 'BEGIN { printf "ratio engine / plain peer:   %.2f\n", e / p }'
 fi
