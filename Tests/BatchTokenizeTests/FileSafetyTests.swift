@@ -208,6 +208,8 @@ import TestSupport
             "no stored result beyond the commit point to edit"
         )
         #expect(seq > 20_000, "in the middle of the file, outside the fingerprint's first MiB")
+        // (Digests are taken when a result is handed to the checkpoint before its line is written.)
+        #expect(stored.values.filter { !$0.tokens.isEmpty }.allSatisfy { $0.digest != nil }, "every result stored with its tokens has its digest")
 
         // Its card number changes to another of the same length (the file keeps its size).
         var bytes = try Data(contentsOf: URL(fileURLWithPath: input))

@@ -53,6 +53,10 @@ final class CheckpointStage {
     private(set) var commitPoint: CommitPoint?
     /// The most batches in the writer's hands before ``isBusy``.
     let maxOutstanding = 2
+    /// The digest of a record whose result is handed over before its line is written (set by the
+    /// engine): results are recorded without one, and most never need it (their line is written
+    /// first, and a result stored after its line is never reused).
+    var digestOfUnwritten: (Int) -> RecordDigest? = { _ in nil }
 
     init(store: CheckpointStore, output: OutputFile, rejects: OutputFile, loop: any EventLoop) {
         self.store = store
@@ -98,10 +102,14 @@ final class CheckpointStage {
     /// with `durability`.
     @discardableResult
     func submit(_ durability: Durability = .stored) -> EventLoopFuture<Void> {
-        let work = batch
         let written = lastWritten.map {
             CommitPoint(seq: $0.seq, inputOffset: $0.after.offset, inputLine: $0.after.line, outputOffset: outputOffset, rejectsOffset: rejectsOffset)
         }
+        // The results stored with their tokens (past the written point) get their digests.
+        for index in batch.results.indices where batch.results[index].seq > written?.seq ?? -1 && batch.results[index].recordDigest == nil {
+            batch.results[index].recordDigest = digestOfUnwritten(batch.results[index].seq)
+        }
+        let work = batch
         batch = Batch()
         batch.results.reserveCapacity(work.results.count)
         batch.output.reserveCapacity(work.output.count)

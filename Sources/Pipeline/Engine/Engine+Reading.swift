@@ -34,7 +34,14 @@ extension Engine {
             return slot
         }
         let mapping = mapper.map(record, reusing: spareValues.popLast() ?? [])
-        slot.digest = recordDigest(record, mapping)
+        // The digest now for a result stored now (a record finished here, a detokenize or read
+        // job's checks) or while the commit point is frozen; the others' when their result is
+        // handed to the checkpoint, and only if its line is not written by then (``digestOfUnwritten(_:)``).
+        let finishedHere = switch mapping {
+        case .failure: true
+        case .success(let mapped): mapped.values.isEmpty || bfidReader != nil
+        }
+        if finishedHere || commitFrozen { slot.digest = recordDigest(record, try? mapping.get()) }
         switch mapping {
         case .failure(let error):
             finishLocally(&slot, .rejected, code: error.code.rawValue, message: configuration.masking.mask(error.message))
@@ -117,21 +124,30 @@ extension Engine {
     }
 
     /// The keyed digest of a record's mapped values (its bytes when it does not map).
-    func recordDigest(_ record: InputRecord, _ mapping: Result<MappedRecord, RecordError>) -> RecordDigest {
+    func recordDigest(_ record: InputRecord, _ mapped: MappedRecord?) -> RecordDigest {
         // The parts straight into the hash (the digest of ``frameValues(_:_:)``'s buffer,
         // without the buffer).
         digestKey.recordDigest { parts in
-            switch mapping {
-            case .success(let mapped):
+            if let mapped {
                 for value in mapped.values {
                     var (name, text) = (value.name, value.value)
                     name.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
                     text.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
                 }
-            case .failure:
+            } else {
                 record.bytes.withUnsafeBytes { parts.append($0) }
             }
         }
+    }
+
+    /// The digest of a record whose result goes to the checkpoint before its line is written
+    /// (its tokens are stored, to be reused only for the record as it is): from its slot, which
+    /// is in the window until its line is written. `nil` for a record no longer there.
+    func digestOfUnwritten(_ seq: Int) -> RecordDigest? {
+        window.withSlot(seq) { slot in
+            if slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
+            return slot.digest
+        } ?? nil
     }
 
     /// Puts in `digestScratch` what a record's digest is taken over: its mapped values' names and

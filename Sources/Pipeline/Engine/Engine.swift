@@ -184,6 +184,7 @@ final class Engine: @unchecked Sendable {
         classifier = AnswerClassifier(action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking)
         tlsContext = NIOSSLContextBox()
         promise = loop.makePromise()
+        stage.digestOfUnwritten = { [unowned self] seq in digestOfUnwritten(seq) }
     }
 
     /// Runs a job: checks the credentials and the template, then runs the engine on one event
