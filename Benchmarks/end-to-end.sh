@@ -21,7 +21,7 @@
 set -euo pipefail
 rows=1000000
 peer=yes
-rounds=1
+rounds=3
 while [ $# -gt 0 ]; do
   case $1 in
     --no-peer) peer=no ;;
