@@ -1,0 +1,58 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import Pipeline
+
+extension BatchTokenize {
+    /// Cuts an input into shards for runs on several machines (`run --plan FILE --shard N`).
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cut an input into shards of nearly equal record counts, for runs on several machines.",
+            discussion: """
+                Reads the input once, record by record (quoted line breaks stay inside their record), \
+                in constant memory, and writes each shard's first record (seq, byte offset, line) and \
+                record count, with the input's size and a digest of it keyed from the API key, so \
+                that a shard refuses another file. Give the same key (or --endpoint local) as the runs.
+
+                Example:
+                  batch-tokenize plan --input cards.csv --shards 8 --out plan.json
+                """
+        )
+
+        @Option(help: "Input file (CSV or NDJSON).")
+        var input: String
+
+        @Option(help: "How many shards.")
+        var shards: Int
+
+        @Option(help: "Where to write the plan (JSON).")
+        var out: String
+
+        @Option(help: "Input format: csv or ndjson (default: from the file name).")
+        var format: InputFormat?
+
+        @Option(help: "CSV delimiter: , tab | ;")
+        var delimiter: String?
+
+        @Option(help: "local: the digest is keyed as for --endpoint local runs (no API key needed).")
+        var endpoint: String?
+
+        @OptionGroup var credentials: CredentialOptions
+
+        func validate() throws {
+            guard shards >= 1, shards <= 100_000 else { throw ValidationError("--shards takes 1 to 100000") }
+        }
+
+        func run() throws {
+            let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter) }
+            let key = endpoint?.lowercased() == "local" ? DigestKey.local : DigestKey(secret: try credentials.load().authorizationHeader)
+            let plan = try usage {
+                try ShardPlan.make(path: input, format: format ?? InputFormat.guess(path: input), delimiter: delimiterByte, shards: shards, key: key)
+            }
+            try usage { try AtomicFile.write(plan.encoded(), to: out) }
+            let largest = plan.shards.map(\.records).max() ?? 0
+            let smallest = plan.shards.map(\.records).min() ?? 0
+            print("planned \(plan.records) records in \(plan.shards.count) shards (\(smallest) to \(largest) records each): \(out)")
+        }
+    }
+}

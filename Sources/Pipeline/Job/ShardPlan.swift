@@ -1,0 +1,184 @@
+import Checkpoint
+import Foundation
+
+/// How a job's input is cut into shards that run as processes of their own (a Kubernetes
+/// Indexed Job, an AWS Batch array job): for each shard, where its first record starts and how
+/// many records it has, found by the streaming reader (so a quoted line break never cuts a
+/// record); and the input's identity, so that a shard refuses another file. Written by
+/// `batch-tokenize plan`, read by `run --plan`, `merge --plan` and `status --plan`.
+public struct ShardPlan: Codable, Sendable, Hashable {
+    public static let currentVersion = 1
+
+    public struct Shard: Codable, Sendable, Hashable {
+        public var index: Int
+        /// The seq (in the whole input, from 0) of the shard's first record, the byte offset
+        /// where it starts, and its 1-based line number.
+        public var firstSeq: Int
+        public var offset: Int64
+        public var line: Int
+        public var records: Int
+
+        public init(index: Int, firstSeq: Int, offset: Int64, line: Int, records: Int) {
+            self.index = index
+            self.firstSeq = firstSeq
+            self.offset = offset
+            self.line = line
+            self.records = records
+        }
+
+        /// Where the shard's reading starts.
+        public var start: RecordPosition { RecordPosition(seq: firstSeq, offset: offset, line: line) }
+        /// The seq after its last record.
+        public var endSeq: Int { firstSeq + records }
+    }
+
+    /// The input the plan was made for: its path as given, its format, and what identifies its
+    /// content whatever its inode (a copy on another volume is the same input): its size and a
+    /// keyed digest of its first and last MiB (``DigestKey``, from the API key).
+    public struct Input: Codable, Sendable, Hashable {
+        public var path: String
+        public var format: InputFormat
+        public var delimiter: String
+        public var size: Int64
+        public var digest: String
+
+        public init(path: String, format: InputFormat, delimiter: String, size: Int64, digest: String) {
+            self.path = path
+            self.format = format
+            self.delimiter = delimiter
+            self.size = size
+            self.digest = digest
+        }
+    }
+
+    public var version: Int
+    public var input: Input
+    /// Data records in the whole input (the header is not one).
+    public var records: Int
+    public var shards: [Shard]
+
+    public init(version: Int = ShardPlan.currentVersion, input: Input, records: Int, shards: [Shard]) {
+        self.version = version
+        self.input = input
+        self.records = records
+        self.shards = shards
+    }
+
+    public struct PlanError: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Reads the input once, with the streaming reader, and cuts it into `shards` shards of as
+    /// nearly equal record counts as its samples allow (in constant memory: see ``BoundarySampler``).
+    public static func make(
+        path: String, format: InputFormat, delimiter: UInt8, shards: Int, key: DigestKey, samples: Int = BoundarySampler.defaultCapacity
+    ) throws -> ShardPlan {
+        guard shards >= 1 else { throw PlanError("a plan has at least one shard") }
+        var (reader, _) = try InputSource.open(path: path, format: format, delimiter: delimiter)
+        var sampler = BoundarySampler(capacity: samples)
+        while let record = try reader.next() {
+            sampler.add(record.position)
+        }
+        let end = reader.nextPosition
+        let fingerprint = try InputFingerprint.of(path: path, key: key)
+        let input = Input(
+            path: path, format: format, delimiter: String(UnicodeScalar(delimiter)), size: fingerprint.size, digest: fingerprint.digest
+        )
+        let starts = sampler.starts(shards: shards, end: end)
+        let cut = starts.indices.map { index in
+            let start = starts[index]
+            let next = index + 1 < starts.count ? starts[index + 1].seq : sampler.count
+            return Shard(index: index, firstSeq: start.seq, offset: start.offset, line: start.line, records: next - start.seq)
+        }
+        return ShardPlan(input: input, records: sampler.count, shards: cut)
+    }
+
+    /// The plan in a file written by ``write(to:)``; refuses another version.
+    public static func read(path: String) throws -> ShardPlan {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw PlanError("cannot read the plan \(path): \(error.localizedDescription)")
+        }
+        let plan: ShardPlan
+        do {
+            plan = try JSONDecoder().decode(ShardPlan.self, from: data)
+        } catch {
+            throw PlanError("\(path) is not a plan written by batch-tokenize plan: \(error)")
+        }
+        guard plan.version == currentVersion else {
+            throw PlanError("\(path) is a plan of version \(plan.version); this batch-tokenize reads version \(currentVersion)")
+        }
+        return plan
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// Whether the file at `path` is the plan's input (same size, same keyed digest); the
+    /// difference when it is not.
+    public func checkInput(path: String, key: DigestKey) throws {
+        let fingerprint = try InputFingerprint.of(path: path, key: key)
+        if fingerprint.size != input.size {
+            throw PlanError("\(path) is not the input of this plan: \(fingerprint.size) bytes, the plan's input had \(input.size)")
+        }
+        if fingerprint.digest != input.digest {
+            throw PlanError("\(path) is not the input of this plan: its first or last MiB differs (or another API key made the plan)")
+        }
+    }
+}
+
+/// The starts of records seen in order, sampled in constant memory: every `stride`-th record's
+/// position is kept, and when the samples outgrow their capacity every other one is dropped and
+/// the stride doubles. Shard boundaries are then accurate to a stride: `count / capacity`
+/// records at most (about 4,600 records a shard boundary may be off by for 300 million records
+/// and the default capacity; the shards stay within a percent of each other).
+public struct BoundarySampler: Sendable {
+    public static let defaultCapacity = 1 << 16
+
+    public let capacity: Int
+    public private(set) var stride = 1
+    public private(set) var samples: [RecordPosition] = []
+    /// Records seen.
+    public private(set) var count = 0
+
+    public init(capacity: Int = defaultCapacity) {
+        self.capacity = max(2, capacity)
+    }
+
+    /// The next record's start (its seq must be the one after the last seen).
+    public mutating func add(_ position: RecordPosition) {
+        if count % stride == 0 {
+            samples.append(position)
+            if samples.count > capacity {
+                samples = samples.enumerated().compactMap { $0.offset % 2 == 0 ? $0.element : nil }
+                stride *= 2
+            }
+        }
+        count += 1
+    }
+
+    /// Where each of `shards` shards starts: the sampled record nearest to an equal share of the
+    /// records (the first at the first record); shards past the last record (more shards than
+    /// records) start at `end` and are empty. Starts never go back.
+    public func starts(shards: Int, end: RecordPosition) -> [RecordPosition] {
+        var starts: [RecordPosition] = []
+        for index in 0..<shards {
+            let target = Int((Double(index) * Double(count) / Double(shards)).rounded())
+            guard target < count, !samples.isEmpty else {
+                starts.append(end)
+                continue
+            }
+            let nearest = min(samples.count - 1, Int((Double(target) / Double(stride)).rounded()))
+            var start = samples[nearest]
+            if let last = starts.last, start.seq < last.seq { start = last }
+            starts.append(start)
+        }
+        return starts
+    }
+}
