@@ -46,6 +46,15 @@ struct JobOptions: ParsableArguments {
     @Option(help: "Checkpoint file (default: <output>.checkpoint.sqlite).")
     var checkpoint: String?
 
+    @Option(help: "A plan made by 'batch-tokenize plan': run one of its shards, into <output stem>.shard-INDEX<ext> (--input defaults to the plan's).")
+    var plan: String?
+
+    @Option(help: "The shard of --plan to run, from 0 (default: JOB_COMPLETION_INDEX, else AWS_BATCH_JOB_ARRAY_INDEX).")
+    var shard: Int?
+
+    @Option(help: "With --plan: this shard's requests per second (default: --rate, the whole job's, divided by the number of shards).")
+    var ratePerShard: Double?
+
     @Flag(help: "Send a record's several regex matches of one field in one request, the field name repeated (only for a service known to accept that). By default the k-th match of each field goes in the k-th request and the bfid column holds the bfids separated by spaces.")
     var allowRepeatedFields = false
 

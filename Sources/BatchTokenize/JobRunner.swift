@@ -28,11 +28,20 @@ struct JobRunner {
         options.log.bootstrap()
         let logger = Logger(label: "batch-tokenize.\(action.rawValue)")
         let startedAt = Date()
-        let configuration = try await configure(logger: logger)
+        let (configuration, plan) = try await configure(logger: logger)
         let resolved = try await ResolvedEndpoint.resolve(endpoint: configuration.endpointName, credentials: options.credentials, logger: logger)
         var runnable = configuration
         runnable.endpoint = resolved.endpoint
         runnable.key = resolved.key
+        if let plan {
+            // The plan's input, by content, before anything is sent (the digest is keyed from the key).
+            do {
+                try plan.checkInput(path: runnable.inputPath, key: runnable.digestKey)
+            } catch {
+                await resolved.shutdown()
+                throw ValidationError("\(error)")
+            }
+        }
         let display = ProgressDisplay(
             mode: options.log.quiet ? .off : Console.isTerminal ? .terminal : .lines(interval: options.progressInterval),
             format: options.log.logFormat, action: action.rawValue
@@ -115,19 +124,34 @@ struct JobRunner {
 
     /// The job's configuration from the options and the job file; usage errors are thrown here,
     /// before anything is connected.
-    func configure(logger: Logger) async throws -> BatchJob.Configuration {
-        guard let inputPath = job.input?.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
-        let format = job.input?.format ?? InputFormat.guess(path: inputPath)
-        let delimiter = try usage { try JobConfiguration.delimiterByte(job.input?.delimiter) }
+    func configure(logger: Logger) async throws -> (BatchJob.Configuration, ShardPlan?) {
+        // A shard of a plan: its input, format and delimiter are the plan's.
+        var plan: ShardPlan?
+        var shardIndex = 0
+        if let planPath = options.plan {
+            let read = try usage { try ShardPlan.read(path: planPath) }
+            shardIndex = try usage { try read.shardIndex(option: options.shard, environment: ProcessInfo.processInfo.environment) }
+            if let format = job.input?.format, format != read.input.format {
+                throw ValidationError("the plan's input is \(read.input.format.rawValue), not \(format.rawValue)")
+            }
+            plan = read
+        } else if options.shard != nil || options.ratePerShard != nil {
+            throw ValidationError("--shard and --rate-per-shard go with --plan")
+        }
+        guard let inputPath = job.input?.path ?? plan?.input.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
+        let format = plan?.input.format ?? job.input?.format ?? InputFormat.guess(path: inputPath)
+        let delimiter = try usage { try JobConfiguration.delimiterByte(plan?.input.delimiter ?? job.input?.delimiter) }
         guard let endpointName = options.endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
         guard let templateRef = options.templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
-        guard let outputPath = options.output ?? job.output?.path else { throw ValidationError("no output: give --output FILE or output.path in the job file") }
+        guard let jobOutput = options.output ?? job.output?.path else { throw ValidationError("no output: give --output FILE or output.path in the job file") }
+        let outputPath = plan == nil ? jobOutput : ShardPlan.shardPath(output: jobOutput, index: shardIndex)
         try OptionRange.check(options.connections, "--connections", 1...1_024)
         try OptionRange.check(options.inFlight, "--in-flight", 1...65_536)
         if options.connections * options.inFlight > 1 << 20 {
             throw ValidationError("--connections × --in-flight must be at most 1048576 (got \(options.connections * options.inFlight))")
         }
         if let rate = options.rate { try OptionRange.check(rate, "--rate", 0.001...10_000_000, unit: " requests/s") }
+        if let rate = options.ratePerShard { try OptionRange.check(rate, "--rate-per-shard", 0.001...10_000_000, unit: " requests/s") }
         if let burst = options.burst { try OptionRange.check(burst, "--burst", 1...10_000_000) }
         try OptionRange.check(options.stopDeadline, "--stop-deadline", 0...86_400, unit: " s")
         try OptionRange.check(options.progressInterval, "--progress-interval", 0.01...86_400, unit: " s")
@@ -165,7 +189,10 @@ struct JobRunner {
         configuration.allowRepeatedFields = options.allowRepeatedFields
         configuration.connections = options.connections
         configuration.inFlight = options.inFlight
-        configuration.rate = options.rate
+        // --rate is the whole job's: a shard takes its share, unless told its own.
+        configuration.rate = options.ratePerShard ?? options.rate.map { $0 / Double(plan?.shards.count ?? 1) }
+        configuration.shard = plan?.shards[shardIndex]
+        configuration.shardCount = plan?.shards.count ?? 1
         configuration.burst = options.burst
         configuration.restart = options.restart
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
@@ -175,12 +202,12 @@ struct JobRunner {
         if action == .detokenize {
             logger.warning("\(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done")
         }
-        return configuration
+        return (configuration, plan)
     }
 
     /// What `--report` holds (and, with `--log-format json`, the last log line).
     func makeReport(_ ending: Ending, configuration: BatchJob.Configuration, job: BatchJob, startedAt: Date) -> JobReport {
-        let identity = JobReport.Job(
+        var identity = JobReport.Job(
             id: try? job.jobId(), action: action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
             input: configuration.inputPath,
             inputBytes: (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value,
@@ -188,6 +215,11 @@ struct JobRunner {
             checkpoint: configuration.checkpointPath, connections: configuration.connections, inFlight: configuration.inFlight,
             rate: configuration.rate
         )
+        if let shard = configuration.shard {
+            identity.shard = shard.index
+            identity.shards = configuration.shardCount
+            identity.jobRate = options.rate
+        }
         return JobReport(
             tool: BatchTokenize.version, outcome: ending.outcome, exitCode: ending.exitCode.rawValue, message: ending.message,
             startedAt: timestamp(startedAt), finishedAt: timestamp(), job: identity, summary: ending.summary ?? JobSummary(),

@@ -29,4 +29,70 @@ import TestSupport
         #expect(refused.stderr.contains("SCX_API_KEY"))
         #expect(!FileManager.default.fileExists(atPath: folder.path("other.json")))
     }
+
+    /// 3,000 records, every 97th with an empty card number (a reject), some with a quoted line break.
+    static func generate(to path: String) throws {
+        var text = "id,card_number,card_exp,card_cvv,name,notes\n"
+        for index in 0..<3_000 {
+            let pan = index % 97 == 5 ? "" : TestCards.pan(index)
+            text += "C\(index),\(pan),1229,123,\"Doe, Jane\",\(index % 10 == 0 ? "\"call back\nlater\"" : "ok")\n"
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Outcome {
+        try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key].merging(environment) { $1 })
+    }
+
+    /// Each shard run alone writes its records, numbered as in the whole input; their outputs
+    /// joined (the header once) are the output of one run over the whole file, byte for byte.
+    @Test func shardsRunAloneAddUpToOneRun() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try Self.generate(to: input)
+        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let single = try Self.run(EditedRecordTests.tokenize(input, simulator.url, folder.path("single.csv")))
+        #expect(single.status == 2, "rejects expected: \(single.stderr)")
+
+        let plan = folder.path("plan.json")
+        let planned = try Self.run(["plan", "--input", input, "--shards", "3", "--out", plan])
+        #expect(planned.status == 0, "\(planned.stderr)")
+        let shards = try ShardPlan.read(path: plan).shards
+        let output = folder.path("out.csv")
+        var joined: [UInt8] = []
+        for shard in shards {
+            var arguments = EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan]
+            // The first by --shard, the second as a Kubernetes pod, the third as an AWS Batch child.
+            var environment: [String: String] = [:]
+            switch shard.index {
+            case 0: arguments += ["--shard", "0"]
+            case 1: environment["JOB_COMPLETION_INDEX"] = "1"
+            default: environment["AWS_BATCH_JOB_ARRAY_INDEX"] = "2"
+            }
+            let outcome = try Self.run(arguments, environment: environment)
+            #expect(outcome.status == 2, "shard \(shard.index): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("the books balance: read \(shard.records)"), "\(outcome.stderr)")
+            let path = ShardPlan.shardPath(output: output, index: shard.index)
+            #expect(path == folder.path("out.shard-\(shard.index).csv"))
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let headerEnd = try #require(bytes.firstIndex(of: 0x0A)) + 1
+            joined += shard.index == 0 ? bytes : Array(bytes[headerEnd...])
+            // Its rejects carry record numbers of the whole input.
+            let rejects = try String(contentsOfFile: path + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            let numbers = rejects.compactMap { Int($0.split(separator: ",").first ?? "") }
+            #expect(!numbers.isEmpty && numbers.allSatisfy { $0 > shard.firstSeq && $0 <= shard.endSeq && ($0 - 1) % 97 == 5 })
+        }
+        #expect(joined == (try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder.path("single.csv"))))))
+
+        // A shard that is not in the plan, or an input that is not the plan's: refused before anything is sent.
+        let outside = try Self.run(EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "3"])
+        #expect(outside.status == 64 && outside.stderr.contains("--shard must be a shard of the plan, 0 to 2"))
+        var text = try String(contentsOfFile: input, encoding: .utf8)
+        text = text.replacingOccurrences(of: "C0,", with: "X0,")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: input))
+        let other = try Self.run(EditedRecordTests.tokenize(input, simulator.url, folder.path("other.csv")) + ["--plan", plan, "--shard", "0"])
+        #expect(other.status == 64 && other.stderr.contains("not the input of this plan"), "\(other.stderr)")
+    }
 }

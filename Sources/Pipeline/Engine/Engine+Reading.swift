@@ -10,7 +10,7 @@ extension Engine {
     /// queued to be sent.
     func fill() throws {
         while !readerDone, !window.isFull, planner.queued < configuration.inFlight * 2 {
-            guard let (record, after) = try reader.nextWithPosition() else {
+            guard window.nextToRead < readLimit, let (record, after) = try reader.nextWithPosition() else {
                 readerDone = true
                 return
             }

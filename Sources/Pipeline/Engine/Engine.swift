@@ -49,6 +49,8 @@ final class Engine: @unchecked Sendable {
     /// the next run reads that record again (and reuses every stored result after it).
     var commitFrozen = false
     var readerDone = false
+    /// The seq after the last record this run reads (its shard's end; no limit without one).
+    let readLimit: Int
     var stopping = false
     var stopExpired = false
     var finishing = false
@@ -111,7 +113,8 @@ final class Engine: @unchecked Sendable {
         }
         let opened: (reader: any RecordReader, header: CSVHeader?)
         do {
-            let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) }
+            // After the commit point; else where the shard starts (the input's start without one).
+            let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) } ?? configuration.shard?.start
             opened = try InputSource.open(path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start)
             var mapper = try FieldMapper(
                 instructions: configuration.action == .tokenize ? configuration.instructions : configuration.instructions.map(\.forTokens),
@@ -163,7 +166,8 @@ final class Engine: @unchecked Sendable {
             stage.writeOutput(renderer.headerLine())
             stage.writeReject(RejectsRenderer.headerLine)
         }
-        let start = (point?.seq ?? -1) + 1
+        let start = point.map { $0.seq + 1 } ?? configuration.shard?.firstSeq ?? 0
+        readLimit = configuration.shard?.endSeq ?? Int.max
         finishedBefore = start
         inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
         reusedThrough = max(start - 1, notReusedThrough)

@@ -59,6 +59,10 @@ public struct BatchJob: Sendable {
         public var masking = CardNumberMasking()
         /// Called about four times a second while records are sent, from the job's task.
         public var progress: (@Sendable (JobProgress) -> Void)?
+        /// The shard of a plan this run processes (``ShardPlan``), and how many the plan has: the
+        /// records from its first to its last, numbered as in the whole input; `nil` for all.
+        public var shard: ShardPlan.Shard?
+        public var shardCount = 1
 
         public init(
             endpoint: Endpoint, endpointName: String, key: APIKey, templateRef: String, inputPath: String, format: InputFormat,
@@ -102,6 +106,10 @@ public struct BatchJob: Sendable {
         ]
         if configuration.omit { options["omit"] = "true" }
         if configuration.allowRepeatedFields { options["allowRepeatedFields"] = "true" }
+        if let shard = configuration.shard {
+            // A shard's checkpoint is refused for another shard or another cut of the input.
+            options["shard"] = "\(shard.index) of \(configuration.shardCount): records \(shard.firstSeq + 1) to \(shard.endSeq)"
+        }
         return JobIdentity(
             action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
             inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey), mapping: mapping,
@@ -140,6 +148,8 @@ public struct BatchJob: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         var anywhere = identity
         anywhere.endpoint = ""
+        // Nor the shard: a record sent by any shard has the reference a single run would give it.
+        anywhere.options["shard"] = nil
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in try encoder.encode(anywhere) {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3

@@ -120,6 +120,35 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         return try encoder.encode(self)
     }
 
+    /// The output of shard `index` for a job whose merged output is `output`: `.shard-INDEX`
+    /// before the extension (`cards.out.csv` → `cards.out.shard-3.csv`), or after a name without
+    /// one. Its rejects and checkpoint are named after it, as any output's are.
+    public static func shardPath(output: String, index: Int) -> String {
+        let slash = output.lastIndex(of: "/").map { output.index(after: $0) } ?? output.startIndex
+        guard let dot = output[slash...].lastIndex(of: "."), dot > slash else { return output + ".shard-\(index)" }
+        return output[..<dot] + ".shard-\(index)" + output[dot...]
+    }
+
+    /// The shard a process runs: `--shard` when given, else the index of a Kubernetes Indexed
+    /// Job's pod (`JOB_COMPLETION_INDEX`), else of an AWS Batch array job's child
+    /// (`AWS_BATCH_JOB_ARRAY_INDEX`).
+    public func shardIndex(option: Int?, environment: [String: String]) throws -> Int {
+        let (index, source): (Int?, String)
+        if let option {
+            (index, source) = (option, "--shard")
+        } else if let text = environment["JOB_COMPLETION_INDEX"] {
+            (index, source) = (Int(text), "JOB_COMPLETION_INDEX")
+        } else if let text = environment["AWS_BATCH_JOB_ARRAY_INDEX"] {
+            (index, source) = (Int(text), "AWS_BATCH_JOB_ARRAY_INDEX")
+        } else {
+            throw PlanError("which shard? give --shard INDEX (or run as a Kubernetes Indexed Job or an AWS Batch array job)")
+        }
+        guard let index, shards.indices.contains(index) else {
+            throw PlanError("\(source) must be a shard of the plan, 0 to \(shards.count - 1)")
+        }
+        return index
+    }
+
     /// Whether the file at `path` is the plan's input (same size, same keyed digest); the
     /// difference when it is not.
     public func checkInput(path: String, key: DigestKey) throws {

@@ -32,6 +32,11 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var connections: Int
         public var inFlight: Int
         public var rate: Double?
+        /// A sharded run: its shard, the plan's number of shards, and the whole job's rate
+        /// (`rate` is this shard's).
+        public var shard: Int?
+        public var shards: Int?
+        public var jobRate: Double?
 
         public init(
             id: String?, action: String, endpoint: String, templateRef: String, input: String, inputBytes: Int64?, format: String,
