@@ -108,7 +108,7 @@ public struct BatchJob: Sendable {
         if configuration.allowRepeatedFields { options["allowRepeatedFields"] = "true" }
         if let shard = configuration.shard {
             // A shard's checkpoint is refused for another shard or another cut of the input.
-            options["shard"] = "\(shard.index) of \(configuration.shardCount): records \(shard.firstSeq + 1) to \(shard.endSeq)"
+            options["shard"] = ShardMerge.shardOption(shard, of: configuration.shardCount)
         }
         return JobIdentity(
             action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,

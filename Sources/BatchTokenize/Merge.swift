@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+extension BatchTokenize {
+    /// Joins the shards of a plan into one output and one rejects file.
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join the outputs and rejects of a plan's shards, once every shard is complete.",
+            discussion: """
+                Checks that every shard's checkpoint is complete and belongs to this plan, then writes \
+                the shards' outputs one after the other (the CSV header once) to --output and their \
+                rejects to --rejects, through temporary files renamed into place, and prints the books \
+                over the whole input. A missing or unfinished shard is named and nothing is written.
+
+                Example:
+                  batch-tokenize merge --plan plan.json --output cards.tokenized.csv --report merged.json
+
+                Exit status: 0 merged, every record finished; 2 merged, with records in the rejects \
+                file; 1 a shard is missing or unfinished (nothing written); 64 usage.
+                """
+        )
+
+        @Option(help: "The plan the shards ran (batch-tokenize plan).")
+        var plan: String
+
+        @Option(help: "The merged output: the one the shards were given (each wrote <output stem>.shard-INDEX<ext>).")
+        var output: String
+
+        @Option(help: "The merged rejects file (default: <output>.rejects.csv).")
+        var rejects: String?
+
+        @Option(help: "Write the merged books as JSON to this file.")
+        var report: String?
+
+        func run() throws {
+            let plan = try usage { try ShardPlan.read(path: self.plan) }
+            let merge = ShardMerge(plan: plan, output: output, rejects: rejects)
+            let books: ShardMerge.Books
+            do {
+                books = try merge.merge()
+            } catch let error as ShardMerge.MergeError {
+                Console.write("error: \(error)")
+                throw ExitCodes.failure
+            }
+            var lines = [
+                "merged \(plan.shards.count) shards: \(books.records) records",
+                "done: \(books.done)",
+                "rejected: \(books.rejected)",
+            ]
+            for (code, count) in books.rejectedByErrorCode.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(code): \(count)")
+            }
+            lines.append("outcome unknown: \(books.outcomeUnknown)")
+            lines.append(books.balance ? "the books balance: \(books.records) records" : "the books do not balance")
+            lines.append("output: \(output)")
+            lines.append("rejects: \(merge.rejects)")
+            print(lines.joined(separator: "\n"))
+            if let report {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try AtomicFile.write(try encoder.encode(MergeReport(plan: self.plan, output: output, rejects: merge.rejects, books: books)), to: report)
+            }
+            if books.rejected + books.outcomeUnknown > 0 { throw ExitCodes.finishedWithRejects }
+        }
+    }
+
+    /// What `merge --report` writes.
+    struct MergeReport: Encodable {
+        var plan: String
+        var output: String
+        var rejects: String
+        var books: ShardMerge.Books
+    }
+}
