@@ -101,6 +101,8 @@ struct JobOptions: ParsableArguments {
         }
         var inputSettings = job.input ?? .init()
         if let input { inputSettings.path = input }
+        // A shard of a plan reads the plan's input unless told otherwise.
+        if inputSettings.path == nil, let plan { inputSettings.path = try usage { try ShardPlan.read(path: plan).input.path } }
         if let format { inputSettings.format = format }
         if let delimiter { inputSettings.delimiter = delimiter }
         if let idColumn { inputSettings.idColumn = idColumn }

@@ -71,11 +71,19 @@ import TestSupport
             case 0: arguments += ["--shard", "0"]
             case 1: environment["JOB_COMPLETION_INDEX"] = "1"
             default:
-                // Not yet: the merge names the missing shard and writes nothing.
+                // Not yet: the merge names the missing shard and writes nothing; status shows each.
                 let early = try Self.run(merge)
                 #expect(early.status == 1 && early.stderr.contains("shard 2: not started"), "\(early.stderr)")
                 #expect(!FileManager.default.fileExists(atPath: output))
+                let status = try Self.run(["status", "--plan", plan, "--output", output])
+                #expect(status.status == 0, "\(status.stderr)")
+                #expect(status.stdout.contains("shard 0 (records 1-\(shards[0].endSeq)): \(shards[0].records) of \(shards[0].records) committed"), "\(status.stdout)")
+                #expect(status.stdout.contains("shard 2 (records \(shards[2].firstSeq + 1)-3000): not started"), "\(status.stdout)")
+                #expect(status.stdout.contains("not ready to merge"))
                 environment["AWS_BATCH_JOB_ARRAY_INDEX"] = "2"
+                // And without --input: the plan's.
+                let at = try #require(arguments.firstIndex(of: "--input"))
+                arguments.removeSubrange(at...(at + 1))
             }
             let outcome = try Self.run(arguments, environment: environment)
             #expect(outcome.status == 2, "shard \(shard.index): \(outcome.stderr)")
@@ -87,6 +95,9 @@ import TestSupport
             let numbers = rejects.compactMap { Int($0.split(separator: ",").first ?? "") }
             #expect(!numbers.isEmpty && numbers.allSatisfy { $0 > shard.firstSeq && $0 <= shard.endSeq && ($0 - 1) % 97 == 5 })
         }
+        let ready = try Self.run(["status", "--plan", plan, "--output", output, "--json"])
+        let shown = try CommandLineTests.json(ready.stdout)
+        #expect((shown["shards"] as? [[String: Any]])?.allSatisfy { $0["complete"] as? Bool == true && $0["problem"] == nil } == true, "\(ready.stdout)")
         let merged = try Self.run(merge)
         #expect(merged.status == 2, "\(merged.stderr)")
         #expect(merged.stdout.contains("the books balance: 3000 records"), "\(merged.stdout)")
