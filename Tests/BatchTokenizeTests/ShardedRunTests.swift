@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Testing
 import TestSupport
@@ -116,5 +117,50 @@ import TestSupport
         try Data(text.utf8).write(to: URL(fileURLWithPath: input))
         let other = try Self.run(EditedRecordTests.tokenize(input, simulator.url, folder.path("other.csv")) + ["--plan", plan, "--shard", "0"])
         #expect(other.status == 64 && other.stderr.contains("not the input of this plan"), "\(other.stderr)")
+    }
+
+    /// Eight shards at once against one service with a global rate, two of them killed part-way
+    /// and started again (as a Job controller would): the merged output is one run's, byte for
+    /// byte, the books balance, and the service was never pushed past the rate.
+    @Test func eightShardsAtOnceTwoKilledAndRestartedMergeIntoOneRunsOutput() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try LargeInputTests.generate(rows: 16_000, to: input)
+        let reference = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let single = try Self.run(EditedRecordTests.tokenize(input, reference.url, folder.path("single.csv")))
+        _ = reference.stop()
+        #expect(single.status == 0, "\(single.stderr)")
+
+        // The service throttles above 6,000 requests/s (a second's burst); the job asks for 4,800 in all.
+        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids", "--rate-limit", "6000"])
+        defer { _ = simulator.stop() }
+        let plan = folder.path("plan.json")
+        #expect(try Self.run(["plan", "--input", input, "--shards", "8", "--out", plan]).status == 0)
+        let shards = try ShardPlan.read(path: plan).shards
+        let output = folder.path("out.csv")
+        func arguments(_ index: Int) -> [String] {
+            EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index), "--rate", "4800"]
+        }
+        var running = try shards.map { try ResilienceTests.start(arguments($0.index)).process }
+        for index in [2, 5] {
+            let checkpoint = CheckpointStore.defaultPath(forOutput: ShardPlan.shardPath(output: output, index: index))
+            ResilienceTests.waitForCommit(checkpoint, atLeast: shards[index].firstSeq + shards[index].records / 3, while: running[index])
+            #expect(running[index].isRunning, "shard \(index) was to be killed part-way")
+            kill(running[index].processIdentifier, SIGKILL)
+            running[index].waitUntilExit()
+            running[index] = try ResilienceTests.start(arguments(index)).process
+        }
+        for (index, process) in running.enumerated() {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "shard \(index) exited with \(process.terminationStatus)")
+        }
+        let merged = try Self.run(["merge", "--plan", plan, "--output", output])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(merged.stdout.contains("done: 16000") && merged.stdout.contains("the books balance: 16000 records"), "\(merged.stdout)")
+        let want = try Data(contentsOf: URL(fileURLWithPath: folder.path("single.csv")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == want)
+        let counters = simulator.stop()
+        #expect(!counters.contains("1429:"), "the service never throttled: \(counters)")
     }
 }
