@@ -52,6 +52,9 @@ struct JobOptions: ParsableArguments {
     @Option(help: "The shard of --plan to run, from 0 (default: JOB_COMPLETION_INDEX, else AWS_BATCH_JOB_ARRAY_INDEX).")
     var shard: Int?
 
+    @Flag(help: "Exit with status 0, not 2, when the job finished with records in the rejects file: for a scheduler that retries any other status (a Kubernetes Job, an AWS Batch job); the summary and the report still count them.")
+    var succeedWithRejects = false
+
     @Option(help: "With --plan: this shard's requests per second (default: --rate, the whole job's, divided by the number of shards).")
     var ratePerShard: Double?
 

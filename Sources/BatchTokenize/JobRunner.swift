@@ -119,6 +119,7 @@ struct JobRunner {
             ]), alreadyMasked: true)
         }
         try write(report)
+        if ending.exitCode == ExitCodes.finishedWithRejects && options.succeedWithRejects { return }
         if ending.exitCode != .success { throw ending.exitCode }
     }
 
