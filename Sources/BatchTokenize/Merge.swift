@@ -33,6 +33,9 @@ extension BatchTokenize {
         @Option(help: "Write the merged books as JSON to this file.")
         var report: String?
 
+        @Flag(help: "Exit with status 0, not 2, when records are in the rejects file (for a scheduler that fails any other status).")
+        var succeedWithRejects = false
+
         func run() throws {
             let plan = try usage { try ShardPlan.read(path: self.plan) }
             let merge = ShardMerge(plan: plan, output: output, rejects: rejects)
@@ -61,7 +64,7 @@ extension BatchTokenize {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try AtomicFile.write(try encoder.encode(MergeReport(plan: self.plan, output: output, rejects: merge.rejects, books: books)), to: report)
             }
-            if books.rejected + books.outcomeUnknown > 0 { throw ExitCodes.finishedWithRejects }
+            if books.rejected + books.outcomeUnknown > 0 && !succeedWithRejects { throw ExitCodes.finishedWithRejects }
         }
     }
 
