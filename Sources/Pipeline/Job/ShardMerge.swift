@@ -1,12 +1,6 @@
 import Checkpoint
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Joins the outputs and rejects of a plan's shards into one output and one rejects file, once
 /// every shard's checkpoint says it is complete and belongs to this plan; and adds up their books
 /// over the whole input. Nothing is written while any shard is missing, unfinished or another's.
@@ -116,12 +110,10 @@ public struct ShardMerge {
         return books
     }
 
-    /// Copies `parts` one after the other, each from the offset `skip` gives, into a temporary
-    /// file beside `path`, syncs it and renames it to `path`.
+    /// Copies `parts` one after the other, each from the offset `skip` gives, into `path`
+    /// (through a temporary file, synced and renamed into place: ``AtomicFile``), mode 0600.
     static func join(_ parts: [String], into path: String, skip: (Int, String) throws -> Int64) throws {
-        let temporary = path + ".merging.\(getpid())"
-        let file = try OutputFile(path: temporary, mode: 0o600, bufferLimit: 1 << 20)
-        do {
+        try AtomicFile.write(to: path, mode: 0o600, bufferLimit: 1 << 20) { file in
             for (index, part) in parts.enumerated() {
                 guard let handle = FileHandle(forReadingAtPath: part) else {
                     throw MergeError(description: "cannot read \(part)")
@@ -132,15 +124,6 @@ public struct ShardMerge {
                     try file.write([UInt8](chunk))
                 }
             }
-            try file.sync()
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw MergeError(description: "cannot rename \(temporary) to \(path): \(reason)")
         }
     }
 }
