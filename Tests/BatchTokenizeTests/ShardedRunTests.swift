@@ -70,7 +70,10 @@ import TestSupport
             var environment: [String: String] = [:]
             switch shard.index {
             case 0: arguments += ["--shard", "0", "--succeed-with-rejects"]
-            case 1: environment["JOB_COMPLETION_INDEX"] = "1"
+            case 1:
+                environment["JOB_COMPLETION_INDEX"] = "1"
+                // The job's rate, divided among the shards; the report shows both.
+                arguments += ["--rate", "30000", "--report", folder.path("shard-1.json")]
             default:
                 // Not yet: the merge names the missing shard and writes nothing; status shows each.
                 let early = try Self.run(merge)
@@ -110,6 +113,22 @@ import TestSupport
         let report = try CommandLineTests.json(String(decoding: try bytes("merged.json"), as: UTF8.self))
         let books = try #require(report["books"] as? [String: Any])
         #expect(books["records"] as? Int == 3_000 && books["outcomeUnknown"] as? Int == 0)
+        let shardReport = try #require(try CommandLineTests.json(String(decoding: try bytes("shard-1.json"), as: UTF8.self))["job"] as? [String: Any])
+        #expect(shardReport["rate"] as? Double == 10_000 && shardReport["jobRate"] as? Double == 30_000 && shardReport["shard"] as? Int == 1)
+
+        // Detokenize runs by shard too: the tokenized output planned, detokenized in two shards,
+        // merged, is one detokenize run's output.
+        let detokenize = ["detokenize", "--endpoint", simulator.url, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"] + ResilienceTests.mapping
+        let plain = try Self.run(detokenize + ["--input", output, "--output", folder.path("plain.csv")])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let tokensPlan = folder.path("tokens-plan.json")
+        #expect(try Self.run(["plan", "--input", output, "--shards", "2", "--out", tokensPlan]).status == 0)
+        for index in 0..<2 {
+            let part = try Self.run(detokenize + ["--plan", tokensPlan, "--shard", String(index), "--output", folder.path("plain-sharded.csv")])
+            #expect(part.status == 0, "\(part.stderr)")
+        }
+        #expect(try Self.run(["merge", "--plan", tokensPlan, "--output", folder.path("plain-sharded.csv")]).status == 0)
+        #expect(try bytes("plain-sharded.csv") == bytes("plain.csv"))
 
         // A shard that is not in the plan, or an input that is not the plan's: refused before anything is sent.
         let outside = try Self.run(EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "3"])
