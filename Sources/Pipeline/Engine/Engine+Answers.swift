@@ -18,7 +18,7 @@ extension Engine {
         let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
             guard slot.isAwaitingAnswer else { return nil }
             // While the commit point is frozen every stored result keeps its tokens: its digest now.
-            if commitFrozen && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
+            if commitFrozen && slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
             let request = AnswerClassifier.Request(
                 values: slot.requestValues, bfid: slot.requestBfid, attempts: slot.attempts, failingSince: slot.failingSince
             )

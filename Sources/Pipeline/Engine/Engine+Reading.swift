@@ -41,7 +41,11 @@ extension Engine {
         case .failure: true
         case .success(let mapped): mapped.values.isEmpty || bfidReader != nil
         }
-        if finishedHere || commitFrozen { slot.digest = recordDigest(record, try? mapping.get()) }
+        if finishedHere || commitFrozen {
+            slot.digest = recordDigest(record, try? mapping.get())
+        } else {
+            slot.digestDeferred = true
+        }
         switch mapping {
         case .failure(let error):
             finishLocally(&slot, .rejected, code: error.code.rawValue, message: configuration.masking.mask(error.message))
@@ -145,7 +149,7 @@ extension Engine {
     /// is in the window until its line is written. `nil` for a record no longer there.
     func digestOfUnwritten(_ seq: Int) -> RecordDigest? {
         window.withSlot(seq) { slot in
-            if slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
+            if slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
             return slot.digest
         } ?? nil
     }

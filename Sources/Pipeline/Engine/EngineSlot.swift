@@ -38,6 +38,10 @@ struct EngineSlot {
     var groupBfids: [String] = []
     /// The keyed digest of the record's values as read now, stored with its result.
     var digest: RecordDigest?
+    /// Its digest is taken only if its result goes to the checkpoint before its line is written
+    /// (``Engine/digestOfUnwritten(_:)``); a slot that did not defer it (a result reused from an
+    /// earlier run, kept without a digest as it was) never gets one that way.
+    var digestDeferred = false
 
     init(record: InputRecord, after: RecordPosition) {
         self.record = record
