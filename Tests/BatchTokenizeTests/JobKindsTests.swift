@@ -94,6 +94,56 @@ import Testing
         }
     }
 
+    /// A read that was sent before a kill is outcome unknown on the next run; if that run is
+    /// killed in its turn while the read's result is stored but its line is not yet written
+    /// (an earlier record still in flight), the run after it still never sends that read again.
+    @Test func aLostReadStaysUnsentThroughASecondKill() throws {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("stored.csv")
+        let bfid = String(repeating: "b", count: 40)
+        try Data(("id,card_number,bfid\n" + (0..<6).map { "R\($0),,\(bfid)\($0)\n" }.joined()).utf8).write(to: URL(fileURLWithPath: input))
+        let output = folder.path("read.csv")
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        // The first two runs' service stops answering a connection at its 3rd and 6th requests
+        // (each run's first record, after the credential and template checks); the last run's,
+        // on the same address (part of the job's identity), answers everything.
+        let stalling = try SimulatorProcess(["--stall-at", "3,6"])
+        let url = stalling.url
+        func arguments() -> [String] {
+            ["read", "--endpoint", url, "--input", input, "--output", output, "--template-ref", Self.template,
+             "--map", "card_number=card_number", "--connections", "1", "--in-flight", "2"]
+        }
+        /// Runs the job until `done` says so of its stored results; then kills it.
+        func runAndKill(until done: ([Int: RecordResult]) -> Bool) throws {
+            let (process, _) = try ResilienceTests.start(arguments())
+            while process.isRunning {
+                if let stored = try? CheckpointStore.storedResults(path: checkpoint, in: 0...Int.max), done(stored) { break }
+                usleep(2_000)
+            }
+            let stored = (try? CheckpointStore.storedResults(path: checkpoint, in: 0...Int.max)) ?? [:]
+            #expect(process.isRunning, "the run was to be killed while a read was stalled: \(stored.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.status)" })")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // Records 0 and 1 go out and are never answered: both are recorded as sent.
+        try runAndKill { $0[0]?.status == .sent && $0[1]?.status == .sent }
+        // Record 0 as if it had failed transiently instead (the next run sends it again): so
+        // there, record 0 goes out and stalls while record 1 is finished as outcome unknown.
+        do {
+            let store = try CheckpointStore(path: checkpoint, identity: try CheckpointStore.summary(path: checkpoint).identity)
+            try store.write([RecordResult(seq: 0, status: .transient, errorCode: "transient", message: "throttled")])
+        }
+        try runAndKill { $0[1]?.status == .outcomeUnknown && $0[0]?.status == .sent && $0[2]?.status == .sent }
+        // The last run: records 0 and 2 were sent by the run before (outcome unknown), record 1
+        // is outcome unknown already; only 3, 4 and 5 are read.
+        _ = stalling.stop()
+        let simulator = try SimulatorProcess(["--port", String(try #require(URL(string: url)?.port))])
+        let final = try CommandLineTests.run(arguments(), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        #expect(final.status == 2, "\(final.stderr)")
+        #expect(Self.counter("tokenization-read", in: simulator.stop()) == 3, "record 1's read was never sent again")
+    }
+
     @Test func omittedTokensAreReadBackOnceAndALostReadIsNeverSentAgain() throws {
         let folder = try Folder()
         defer { folder.remove() }
