@@ -45,7 +45,7 @@ final class CheckpointStage {
     private var batch = Batch()
     /// Batches in the writer's hands.
     private(set) var outstanding = 0
-    private var resultsInWriter = 0
+    private(set) var resultsInWriter = 0
     /// Where the output and rejects files end once every batch is written.
     private(set) var outputOffset: Int64
     private(set) var rejectsOffset: Int64
@@ -72,6 +72,8 @@ final class CheckpointStage {
 
     /// Results recorded and not yet in the database: lost if the process dies now.
     var undurable: Int { batch.results.count + resultsInWriter }
+    /// Results recorded and not yet handed to the writer.
+    var unflushed: Int { batch.results.count }
     var isBusy: Bool { outstanding >= maxOutstanding }
     /// Bytes of output waiting in the loop's batch.
     var bufferedBytes: Int { batch.output.count + batch.rejects.count }

@@ -62,15 +62,17 @@ public struct DispatchPlanner: Sendable {
     public var queued: Int { queue.count }
 
     /// Chooses what to send now: records in order, each on the least-loaded connection with
-    /// room, while the results not yet durable (`undurable`: stored but not flushed) plus those
-    /// in flight stay under the limit and the rate limit has a token.
-    public mutating func plan(now: NIODeadline, pool: inout ConnectionPoolStateMachine, undurable: Int) -> Plan {
+    /// room, while the requests in flight plus the results not yet durable stay under the limit
+    /// and the rate limit has a token. `unflushed` results wait in the loop's batch, `inWriter`
+    /// are in the writer's hands: both are lost by a kill until the writer has stored them, so
+    /// handing the batch over (``Plan/flushFirst``, once it holds a quarter of the limit) makes
+    /// no room by itself; the writer's completion does.
+    public mutating func plan(now: NIODeadline, pool: inout ConnectionPoolStateMachine, unflushed: Int, inWriter: Int) -> Plan {
         var plan = Plan()
-        var undurable = undurable
-        if undurable >= max(1, undurableLimit / 4) {
+        if unflushed >= max(1, undurableLimit / 4) {
             plan.flushFirst = true
-            undurable = 0
         }
+        let undurable = unflushed + inWriter
         while !queue.isEmpty, pool.inFlight + undurable < undurableLimit, let session = pool.leastLoaded() {
             if limiter != nil, let wait = limiter!.take(now: now) {
                 if !wakePending {

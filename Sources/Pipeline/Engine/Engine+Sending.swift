@@ -6,7 +6,7 @@ extension Engine {
     /// One round of dispatching: what the planner lets go now leaves with one write and one
     /// flush per connection.
     func dispatch() {
-        let plan = planner.plan(now: .now(), pool: &pool, undurable: stage.undurable)
+        let plan = planner.plan(now: .now(), pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter)
         if plan.flushFirst { watch(stage.submit()) }
         if let wait = plan.wakeAfter {
             loop.scheduleTask(in: wait) { [self] in

@@ -19,21 +19,21 @@ struct DispatchPlannerTests {
         var pool = pool(sessions: 2, maxInFlight: 2)
         var planner = DispatchPlanner(action: .tokenize, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         for seq in 0..<5 { planner.enqueue(seq) }
-        let plan = planner.plan(now: start, pool: &pool, undurable: 0)
+        let plan = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
         #expect(plan.sends.map(\.seq) == [0, 1, 2, 3])
         #expect(plan.sends.map(\.session) == [0, 1, 0, 1])
         #expect(!plan.durableBeforeSending && !plan.flushFirst && plan.wakeAfter == nil)
         #expect(planner.queued == 1 && pool.inFlight == 4)
         // One answer on session 1 makes room for exactly one more, there.
         pool.answered(on: 1, generation: 1)
-        #expect(planner.plan(now: start, pool: &pool, undurable: 0).sends == [.init(seq: 4, session: 1)])
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).sends == [.init(seq: 4, session: 1)])
     }
 
     @Test func nothingGoesWithoutAConnection() {
         var pool = pool(sessions: 2, maxInFlight: 8, up: 0)
         var planner = DispatchPlanner(action: .tokenize, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         planner.enqueue(0)
-        #expect(planner.plan(now: start, pool: &pool, undurable: 0).sends.isEmpty)
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).sends.isEmpty)
         #expect(planner.queued == 1)
     }
 
@@ -42,35 +42,78 @@ struct DispatchPlannerTests {
         var planner = DispatchPlanner(action: .tokenize, undurableLimit: 16, rate: nil, burst: nil, adaptiveRate: true, now: start)
         for seq in 0..<40 { planner.enqueue(seq) }
         // 3 undurable (under a quarter): 13 may go.
-        let first = planner.plan(now: start, pool: &pool, undurable: 3)
+        let first = planner.plan(now: start, pool: &pool, unflushed: 3, inWriter: 0)
         #expect(!first.flushFirst && first.sends.count == 13)
-        // 4 undurable and 13 in flight: the batch is flushed first, then 3 more fit.
-        let second = planner.plan(now: start, pool: &pool, undurable: 4)
-        #expect(second.flushFirst && second.sends.count == 3)
+        // Those 3 answered too, 4 unflushed and 12 in flight: the batch is handed over, and no
+        // more fit, since what the writer holds is lost by a kill as well.
+        pool.answered(on: 0, generation: 1)
+        let second = planner.plan(now: start, pool: &pool, unflushed: 4, inWriter: 0)
+        #expect(second.flushFirst && second.sends.isEmpty)
+        // The writer has 4, 12 in flight: nothing to flush and no room.
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 4).sends.isEmpty)
+        // The writer stored them: 4 more may go.
+        let third = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
+        #expect(!third.flushFirst && third.sends.count == 4)
+    }
+
+    /// In flight, unflushed and in the writer together never pass the limit, whatever the order
+    /// of answers, hand-overs and stores: a kill costs at most the limit in requests sent again.
+    @Test func inFlightAndUndurableNeverPassTheLimit() {
+        var generator = SystemRandomNumberGenerator()
+        for limit in [4, 16, 128] {
+            var pool = pool(sessions: 3, maxInFlight: 64)
+            var planner = DispatchPlanner(action: .tokenize, undurableLimit: limit, rate: nil, burst: nil, adaptiveRate: true, now: start)
+            var inFlight: [Int] = []
+            var unflushed = 0
+            var writer: [Int] = []
+            var next = 0
+            for _ in 0..<5_000 {
+                while planner.queued < 50 { planner.enqueue(next); next += 1 }
+                switch Int.random(in: 0..<4, using: &generator) {
+                case 0:
+                    let plan = planner.plan(now: start, pool: &pool, unflushed: unflushed, inWriter: writer.reduce(0, +))
+                    if plan.flushFirst { writer.append(unflushed); unflushed = 0 }
+                    inFlight += plan.sends.map(\.session)
+                case 1 where !inFlight.isEmpty:
+                    let session = inFlight.remove(at: Int.random(in: inFlight.indices, using: &generator))
+                    pool.answered(on: session, generation: 1)
+                    unflushed += 1
+                case 2 where !writer.isEmpty:
+                    writer.removeFirst()
+                case 3 where unflushed > 0:
+                    writer.append(unflushed)
+                    unflushed = 0
+                default:
+                    break
+                }
+                #expect(inFlight.count + unflushed + writer.reduce(0, +) <= limit)
+                #expect(pool.inFlight == inFlight.count)
+            }
+        }
     }
 
     @Test func aReadIsDurableBeforeItLeaves() {
         var pool = pool(sessions: 1, maxInFlight: 8)
         var planner = DispatchPlanner(action: .read, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         planner.enqueue(0)
-        #expect(planner.plan(now: start, pool: &pool, undurable: 0).durableBeforeSending)
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).durableBeforeSending)
         var detokenize = DispatchPlanner(action: .detokenize, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         detokenize.enqueue(1)
-        #expect(!detokenize.plan(now: start, pool: &pool, undurable: 0).durableBeforeSending)
+        #expect(!detokenize.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).durableBeforeSending)
     }
 
     @Test func theRateLimitHoldsRecordsBackAndAsksForOneWakeUp() {
         var pool = pool(sessions: 1, maxInFlight: 100)
         var planner = DispatchPlanner(action: .tokenize, undurableLimit: 1_000, rate: 100, burst: 2, adaptiveRate: true, now: start)
         for seq in 0..<10 { planner.enqueue(seq) }
-        let first = planner.plan(now: start, pool: &pool, undurable: 0)
+        let first = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
         #expect(first.sends.count == 2)
         #expect(first.wakeAfter == .milliseconds(10))
         // Planned again before the wake-up: held back, and no second wake-up.
-        let early = planner.plan(now: start + .milliseconds(1), pool: &pool, undurable: 0)
+        let early = planner.plan(now: start + .milliseconds(1), pool: &pool, unflushed: 0, inWriter: 0)
         #expect(early.sends.isEmpty && early.wakeAfter == nil)
         planner.woke()
-        let later = planner.plan(now: start + .milliseconds(21), pool: &pool, undurable: 0)
+        let later = planner.plan(now: start + .milliseconds(21), pool: &pool, unflushed: 0, inWriter: 0)
         #expect(later.sends.count == 2 && later.wakeAfter != nil)
     }
 
