@@ -61,11 +61,20 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Send a record's several regex matches of one field in one request, the field name repeated (only for a service known to accept that). By default the k-th match of each field goes in the k-th request and the bfid column holds the bfids separated by spaces.")
     var allowRepeatedFields = false
 
-    @Option(help: "WebSocket connections.")
+    @Option(help: "WebSocket connections at the start (more are opened as the window grows, up to --connections-max).")
     var connections = 4
 
-    @Option(help: "Requests in flight per connection.")
+    @Option(help: "Requests in flight per connection at the start: the window of requests in flight starts at --connections × --in-flight and adapts to the service's latency and throttling.")
     var inFlight = 64
+
+    @Option(help: "The most WebSocket connections the window may open (default: 16, at least --connections).")
+    var connectionsMax: Int?
+
+    @Option(help: "The most requests in flight per connection (default: 256, at least --in-flight).")
+    var inFlightMax: Int?
+
+    @Flag(help: "Keep the window at --connections × --in-flight: no adapting to the service.")
+    var fixedConcurrency = false
 
     @Option(help: "Requests per second over all connections (default: no limit; lowered while the service throttles).")
     var rate: Double?

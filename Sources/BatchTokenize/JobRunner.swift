@@ -151,6 +151,13 @@ struct JobRunner {
         if options.connections * options.inFlight > 1 << 20 {
             throw ValidationError("--connections × --in-flight must be at most 1048576 (got \(options.connections * options.inFlight))")
         }
+        let connectionsMax = options.connectionsMax ?? max(16, options.connections)
+        let inFlightMax = options.inFlightMax ?? max(256, options.inFlight)
+        try OptionRange.check(connectionsMax, "--connections-max", options.connections...1_024)
+        try OptionRange.check(inFlightMax, "--in-flight-max", options.inFlight...65_536)
+        if connectionsMax * inFlightMax > 1 << 20 {
+            throw ValidationError("--connections-max × --in-flight-max must be at most 1048576 (got \(connectionsMax * inFlightMax))")
+        }
         if let rate = options.rate { try OptionRange.check(rate, "--rate", 0.001...10_000_000, unit: " requests/s") }
         if let rate = options.ratePerShard { try OptionRange.check(rate, "--rate-per-shard", 0.001...10_000_000, unit: " requests/s") }
         if let burst = options.burst { try OptionRange.check(burst, "--burst", 1...10_000_000) }
@@ -190,6 +197,9 @@ struct JobRunner {
         configuration.allowRepeatedFields = options.allowRepeatedFields
         configuration.connections = options.connections
         configuration.inFlight = options.inFlight
+        configuration.connectionsMax = options.fixedConcurrency ? options.connections : connectionsMax
+        configuration.inFlightMax = options.fixedConcurrency ? options.inFlight : inFlightMax
+        configuration.fixedConcurrency = options.fixedConcurrency
         // --rate is the whole job's: a shard takes its share, unless told its own.
         configuration.rate = options.ratePerShard ?? options.rate.map { $0 / Double(plan?.shards.count ?? 1) }
         configuration.shard = plan?.shards[shardIndex]

@@ -70,7 +70,8 @@ final class ProgressDisplay: Sendable {
         if let percent = percent(progress) { parts.append(String(format: "%.1f%%", percent)) }
         parts.append("\(Self.grouped(JobProgress.wholeRate(rate))) rec/s")
         parts.append("ETA \(JobProgress.clock(eta(progress, rate: rate)))")
-        parts.append("in flight \(progress.inFlight)")
+        parts.append("in flight \(progress.inFlight)/\(progress.window) (\(progress.windowReason))")
+        parts.append("conns \(progress.connections)")
         parts.append("errors \(progress.errors)")
         parts.append("reconnects \(progress.reconnects)")
         return parts.joined(separator: "  ")
@@ -84,13 +85,15 @@ final class ProgressDisplay: Sendable {
             if let percent = percent(progress) { text += String(format: " (%.1f%%)", percent) }
             text += String(format: ", %.0f records/s", rate)
             text += ", ETA \(JobProgress.clock(etaSeconds))"
-            text += ", in flight \(progress.inFlight), errors \(progress.errors), retries \(progress.retries), reconnects \(progress.reconnects)"
+            text += ", in flight \(progress.inFlight) of a window of \(progress.window) (\(progress.windowReason)), connections \(progress.connections)"
+            text += ", errors \(progress.errors), retries \(progress.retries), reconnects \(progress.reconnects)"
             return text
         case .json:
             var object: [String: Any] = [
                 "time": timestamp(), "level": "info", "logger": "batch-tokenize.progress", "message": "progress",
                 "finished": progress.finished, "totalIsEstimate": progress.totalIsEstimate, "recordsPerSecond": JobProgress.wholeRate(rate),
-                "inFlight": progress.inFlight, "errors": progress.errors, "retries": progress.retries, "reconnects": progress.reconnects,
+                "inFlight": progress.inFlight, "window": progress.window, "windowReason": progress.windowReason,
+                "connections": progress.connections, "errors": progress.errors, "retries": progress.retries, "reconnects": progress.reconnects,
                 "elapsedSeconds": (progress.seconds * 10).rounded() / 10,
             ]
             if let total = progress.total { object["total"] = total }

@@ -42,6 +42,12 @@ extension BatchTokenize {
         @Option(help: "Mean added latency per answer in milliseconds (exponential, so answers reorder).")
         var latencyMs: Double?
 
+        @Option(help: "At most N requests processed at once over all connections, each for --processing-ms; the rest wait in one queue (first come, first served), so latency rises with load. --latency-ms is added on top as the network's part. Default: no limit.")
+        var capacity: Int?
+
+        @Option(help: "With --capacity: milliseconds one request occupies a worker.")
+        var processingMs: Double = 10
+
         @Option(help: "Probability (0-1) of answering a request with 8001 Server error.")
         var errorRate: Double = 0
 
@@ -92,6 +98,8 @@ extension BatchTokenize {
             guard [1429, 8001].contains(throttleCode) else { throw ValidationError("--throttle-code must be 1429 or 8001") }
             if let idleTimeout { try OptionRange.check(idleTimeout, "--idle-timeout", 0.001...86_400, unit: " s") }
             if let maxConnections, maxConnections <= 0 { throw ValidationError("--max-connections must be positive") }
+            if let capacity { try OptionRange.check(capacity, "--capacity", 1...1_000_000) }
+            try OptionRange.check(processingMs, "--processing-ms", 0...600_000)
         }
 
         func run() async throws {
@@ -116,6 +124,8 @@ extension BatchTokenize {
             if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
             configuration.latency = latencyMs.map { .microseconds(Int64($0 * 1000)) }
             configuration.errorRate = errorRate
+            configuration.capacity = capacity
+            configuration.processing = .microseconds(Int64(processingMs * 1000))
             configuration.dropAfter = dropAfter
             configuration.resetAt = try Self.requestNumbers(resetAt, option: "--reset-at")
             configuration.stallAt = try Self.requestNumbers(stallAt, option: "--stall-at")

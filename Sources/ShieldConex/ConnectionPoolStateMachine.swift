@@ -70,11 +70,17 @@ public struct ConnectionPoolStateMachine: Sendable {
     /// Connections lost while the job ran (each is opened again).
     public private(set) var reconnects = 0
     public private(set) var stopping = false
+    /// The sessions the pool started with; those ``add(_:)`` opened come after them.
+    public let initialCount: Int
+    /// The service refused (busy) a connection added beyond ``initialCount`` while others were
+    /// up: it takes no more, so no more are added, and that session is left down.
+    public private(set) var refusedMore = false
     /// When a connection was last up (or the pool started).
     private var lastUp: NIODeadline
 
     public init(count: Int, maxInFlight: Int, policy: RetryPolicy, giveUpAfter: Int = 8, now: NIODeadline) {
         sessions = Array(repeating: Session(), count: max(1, count))
+        initialCount = sessions.count
         self.maxInFlight = max(1, maxInFlight)
         self.policy = policy
         self.giveUpAfter = giveUpAfter
@@ -83,6 +89,15 @@ public struct ConnectionPoolStateMachine: Sendable {
 
     /// The first connections: one per session, at once.
     public func start() -> [Action] { sessions.indices.map { .connect(session: $0, after: .zero) } }
+
+    /// `count` more sessions (the window grew past what the open ones carry): their first
+    /// connections, at once. None once the pool stops.
+    public mutating func add(_ count: Int) -> [Action] {
+        guard !stopping, !refusedMore, count > 0 else { return [] }
+        let first = sessions.count
+        sessions.append(contentsOf: repeatElement(Session(), count: count))
+        return (first..<sessions.count).map { .connect(session: $0, after: .zero) }
+    }
 
     public var allDown: Bool { !sessions.contains { $0.state == .up } }
     public var upCount: Int { sessions.reduce(0) { $0 + ($1.state == .up ? 1 : 0) } }
@@ -107,6 +122,10 @@ public struct ConnectionPoolStateMachine: Sendable {
         switch failure {
         case .authentication:
             return .giveUpAuthentication
+        case .busy where session >= initialCount && upCount > 0:
+            refusedMore = true
+            sessions[session].state = .down
+            return .none
         case .busy(let retryAfter):
             let refusedFor = Duration.nanoseconds((now - lastUp).nanoseconds)
             if allDown && !policy.allowsRetry(after: refusedFor) { return .giveUpBusy(refusedFor: refusedFor) }

@@ -15,6 +15,13 @@ public struct SimulatorConfiguration: Sendable {
     /// Mean added latency per response; each answer waits an exponentially distributed time
     /// with this mean, so answers come back out of order. Default none.
     public var latency: Duration?
+    /// At most this many requests processed at once over all connections, each for
+    /// ``processing``; the rest wait in one queue, first come first served (``ServiceQueue``), so
+    /// the latency rises with the load. Heartbeats and throttled requests do not queue. `latency`
+    /// is added on top, as the network's part. Default: no limit (answered at once).
+    public var capacity: Int?
+    /// How long one request occupies one of the ``capacity`` workers. Default 10 ms.
+    public var processing: Duration = .milliseconds(10)
     /// Probability (0...1) that a request other than heartbeat is answered with 8001. Default 0.
     public var errorRate: Double = 0
     /// Reset a connection (TCP RST, no close frame) when its request number N+1 arrives. Default never.

@@ -86,12 +86,21 @@ final class SimulatorConnectionHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: scratch.bytes.count)
         buffer.writeBytes(scratch.bytes)
         let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
+        // The service's queue and work (``ServiceQueue``), then the network's part.
+        let processing = engine.processingDelay(for: response, now: .now())
         guard let mean = latencyNanoseconds, mean > 0 else {
-            context.write(wrapOutboundOut(frame), promise: nil)
+            guard processing > .zero else {
+                context.write(wrapOutboundOut(frame), promise: nil)
+                return
+            }
+            delayed(frame, by: Double(processing.nanoseconds), context: context)
             return
         }
         // Exponentially distributed delays make answers overtake each other, as on a busy server.
-        let delay = -mean * log(1 - random.nextUnit())
+        delayed(frame, by: Double(processing.nanoseconds) - mean * log(1 - random.nextUnit()), context: context)
+    }
+
+    private func delayed(_ frame: WebSocketFrame, by delay: Double, context: ChannelHandlerContext) {
         engine.update { statistics in
             statistics.inFlight += 1
             statistics.peakInFlight = max(statistics.peakInFlight, statistics.inFlight)

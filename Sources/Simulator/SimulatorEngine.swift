@@ -17,6 +17,7 @@ public final class SimulatorEngine: Sendable {
         var stored: [String: StoredTokens] = [:]
         var buckets: [String: TokenBucket] = [:]
         var statistics = SimulatorStatistics()
+        var queue: ServiceQueue?
     }
 
     public let configuration: SimulatorConfiguration
@@ -39,6 +40,24 @@ public final class SimulatorEngine: Sendable {
         }
         self.ciphers = ciphers
         self.identity = MessageIdentity(secret: secret)
+        if let capacity = configuration.capacity {
+            let (seconds, attoseconds) = configuration.processing.components
+            let processing = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            state.withLockedValue { $0.queue = ServiceQueue(capacity: capacity, processing: processing) }
+        }
+    }
+
+    /// How long `response`'s answer waits for the service's capacity (``ServiceQueue``): zero
+    /// without `--capacity`, for heartbeats and for throttled requests (refused before any work).
+    func processingDelay(for response: Response, now: NIODeadline) -> TimeAmount {
+        guard configuration.capacity != nil, response.action != Action.heartbeat.rawValue,
+            response.failure?.code != configuration.throttleCode
+        else { return .zero }
+        return state.withLockedValue { state in
+            let finish = state.queue!.admit(now: now)
+            state.statistics.queuedForCapacity = state.queue!.queued
+            return finish - now
+        }
     }
 
     /// Whether `authorization` (the whole header value) carries an accepted key; returns the key.

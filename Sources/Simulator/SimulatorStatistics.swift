@@ -23,6 +23,8 @@ public struct SimulatorStatistics: Sendable, Hashable, CustomStringConvertible {
     public var connectionsIdleClosed = 0
     /// Requests refused with 1004 because their values named a field twice (`refuseRepeatedFields`).
     public var repeatedFieldsRefused = 0
+    /// Requests that waited for a worker (`capacity`): the service was saturated.
+    public var queuedForCapacity = 0
 
     public var totalRequests: Int { requestsByAction.values.reduce(0, +) }
 
@@ -41,6 +43,7 @@ public struct SimulatorStatistics: Sendable, Hashable, CustomStringConvertible {
         lines.append("  connections dropped on purpose: \(connectionsDropped), closed for idleness: \(connectionsIdleClosed)")
         lines.append("  peak in-flight: \(peakInFlight)")
         lines.append("  repeated fields refused: \(repeatedFieldsRefused)")
+        lines.append("  queued for capacity: \(queuedForCapacity)")
         return lines.joined(separator: "\n")
     }
 }

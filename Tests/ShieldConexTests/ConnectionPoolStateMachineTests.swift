@@ -104,4 +104,43 @@ struct ConnectionPoolStateMachineTests {
         #expect(pool.connectFailed(1, .unreachable, now: start, random: &random) == .none)
         #expect(pool.sessions[1].state == .down)
     }
+
+    @Test mutating func sessionsAddedForAWiderWindowConnectAtOnceAndTakeTheirShare() {
+        var pool = pool(2, maxInFlight: 4)
+        _ = pool.connected(0, now: start)
+        _ = pool.connected(1, now: start)
+        for _ in 0..<3 {
+            pool.sent(on: 0)
+            pool.sent(on: 1)
+        }
+        #expect(pool.add(2) == [.connect(session: 2, after: .zero), .connect(session: 3, after: .zero)])
+        #expect(pool.sessions.count == 4 && pool.initialCount == 2 && pool.inFlight == 6)
+        // Not up yet: the old ones take the next requests; once up, the new one does.
+        #expect(pool.leastLoaded() == 0)
+        _ = pool.connected(3, now: start)
+        #expect(pool.leastLoaded() == 3)
+        #expect(pool.add(0) == [])
+    }
+
+    @Test mutating func aServiceThatRefusesAnAddedConnectionGetsNoMore() {
+        var pool = pool(1)
+        _ = pool.connected(0, now: start)
+        _ = pool.add(1)
+        // Busy (503) for the added one while the first is up: it stays down, and the pool adds
+        // no more; the first connection is not affected.
+        #expect(pool.connectFailed(1, .busy(retryAfter: nil), now: start, random: &random) == .none)
+        #expect(pool.refusedMore && pool.sessions[1].state == .down)
+        #expect(pool.add(4) == [])
+        #expect(pool.leastLoaded() == 0)
+        // The sessions it started with are retried when refused, as before.
+        let generation = pool.sessions[0].generation
+        #expect(pool.closed(0, generation: generation, random: &random) != .none)
+        #expect(pool.connectFailed(0, .busy(retryAfter: nil), now: start, random: &random) != .none)
+    }
+
+    @Test mutating func aStoppingPoolAddsNoSessions() {
+        var pool = pool(1)
+        pool.stop()
+        #expect(pool.add(3) == [] && pool.sessions.count == 1)
+    }
 }

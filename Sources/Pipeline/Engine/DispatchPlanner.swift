@@ -17,6 +17,9 @@ public struct DispatchPlanner: Sendable {
         public var durableBeforeSending = false
         /// The rate limit holds the rest back: plan again after this long.
         public var wakeAfter: TimeAmount?
+        /// Records were ready but the window (or every connection's share of it) was full: the
+        /// window's controller may grow it.
+        public var windowFull = false
 
         public init() {}
     }
@@ -32,8 +35,11 @@ public struct DispatchPlanner: Sendable {
     }
 
     /// Requests sent whose results are not yet durable, at most: the most a kill can cost in
-    /// requests sent again.
-    public let undurableLimit: Int
+    /// requests sent again. The window of the ``ConcurrencyController``; it changes as the
+    /// controller learns the service.
+    public var undurableLimit: Int {
+        didSet { undurableLimit = max(1, undurableLimit) }
+    }
     public let action: JobAction
     public let adaptiveRate: Bool
     public private(set) var queue = SeqQueue(capacity: 256)
@@ -73,7 +79,12 @@ public struct DispatchPlanner: Sendable {
             plan.flushFirst = true
         }
         let undurable = unflushed + inWriter
-        while !queue.isEmpty, pool.inFlight + undurable < undurableLimit, let session = pool.leastLoaded() {
+        while !queue.isEmpty {
+            guard pool.inFlight + undurable < undurableLimit, let session = pool.leastLoaded() else {
+                // Full, unless no connection is up at all (that is no reason to widen it).
+                plan.windowFull = pool.upCount > 0
+                break
+            }
             if limiter != nil, let wait = limiter!.take(now: now) {
                 if !wakePending {
                     wakePending = true

@@ -25,9 +25,14 @@ extension Engine {
             return (request, slot.digest, slot.sentAt)
         }
         guard let (request, digest, sentAt) = found ?? nil else { return }
-        if let sentAt { latency.record(nanoseconds: (now - sentAt).nanoseconds) }
+        let congestion = AnswerClassifier.isCongestion(result)
+        if let sentAt {
+            let roundTrip = (now - sentAt).nanoseconds
+            latency.record(nanoseconds: roundTrip)
+            if controller.answered(roundTrip: roundTrip, now: now, congestion: congestion) { windowChanged() }
+        }
         if AnswerClassifier.isTransient(result) { summary.throttled += 1 }
-        if let lowered = planner.answered(transient: AnswerClassifier.isCongestion(result), now: now) {
+        if let lowered = planner.answered(transient: congestion, now: now) {
             logger.info(
                 "the service is pushing back (transient answers): lowering the send rate",
                 metadata: ["rate": "\(Int(lowered))", "transient.share": "\(Int(planner.aimd.transientShare * 100))%"]

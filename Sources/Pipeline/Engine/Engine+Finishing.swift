@@ -93,6 +93,7 @@ extension Engine {
         finished.reconnects = pool.reconnects
         finished.latency = latency.summary
         finished.lowestRate = planner.aimd.lowest
+        finished.window = windowSummary
         finished.seconds = elapsedSeconds
         return finished
     }
@@ -110,6 +111,9 @@ extension Engine {
             progress.total = JobProgress.estimateTotal(records: position.seq, bytesRead: position.offset, fileSize: inputSize)
         }
         progress.inFlight = pool.inFlight
+        progress.window = controller.window
+        progress.windowReason = controller.reason.rawValue
+        progress.connections = pool.upCount
         progress.errors = summary.rejected + summary.outcomeUnknown + summary.transient
         progress.retries = summary.retries
         progress.reconnects = pool.reconnects

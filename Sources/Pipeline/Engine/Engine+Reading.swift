@@ -9,7 +9,9 @@ extension Engine {
     /// finished at once when it cannot be sent (or when an earlier run's result is reused), or
     /// queued to be sent.
     func fill() throws {
-        while !readerDone, !window.isFull, planner.queued < configuration.inFlight * 2 {
+        // Read ahead enough to fill a window that grew (a quarter of it per round).
+        let readAhead = max(configuration.inFlight * 2, controller.window / 4)
+        while !readerDone, !window.isFull, planner.queued < readAhead {
             guard window.nextToRead < readLimit, let (record, after) = try reader.nextWithPosition() else {
                 readerDone = true
                 return

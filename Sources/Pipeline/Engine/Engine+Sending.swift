@@ -8,6 +8,7 @@ extension Engine {
     func dispatch() {
         let plan = planner.plan(now: .now(), pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter)
         if plan.flushFirst { watch(stage.submit()) }
+        if plan.windowFull { controller.heldBack() }
         if let wait = plan.wakeAfter {
             loop.scheduleTask(in: wait) { [self] in
                 planner.woke()

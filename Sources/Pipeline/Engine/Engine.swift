@@ -36,6 +36,9 @@ final class Engine: @unchecked Sendable {
     var window: ReorderWindow<EngineSlot>
     var planner: DispatchPlanner
     var pool: ConnectionPoolStateMachine
+    /// Chooses the window (requests in flight plus results not yet durable) from what the run
+    /// observes; the planner enforces it.
+    var controller: ConcurrencyController
     var connections: [ShieldConexConnection?]
     /// Each connection's receiver of answers (it knows its session and generation).
     var receivers: [SessionReceiver?]
@@ -79,6 +82,8 @@ final class Engine: @unchecked Sendable {
     let inputSize: Int64
     let finishedBefore: Int
     let started = NIODeadline.now()
+    /// The window never shrinks below this (or the start, when that is smaller).
+    static let minimumWindow = 16
 
     init(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, loop: any EventLoop) throws {
         self.configuration = configuration
@@ -173,16 +178,24 @@ final class Engine: @unchecked Sendable {
         reusedThrough = max(start - 1, notReusedThrough)
         let connections = max(1, configuration.connections)
         let inFlight = max(1, configuration.inFlight)
-        // Wide enough that a record waiting out a retry backoff does not stall the others for long.
-        window = ReorderWindow(start: start, limit: connections * inFlight * 16)
+        let fixed = configuration.fixedConcurrency
+        let ceiling = fixed ? connections * inFlight : max(connections, configuration.connectionsMax) * max(inFlight, configuration.inFlightMax)
         let now = NIODeadline.now()
+        controller = ConcurrencyController(
+            settings: .init(start: connections * inFlight, ceiling: ceiling, minimum: Self.minimumWindow, fixed: fixed), now: now
+        )
+        // Wide enough that a record waiting out a retry backoff does not stall the others for long.
+        window = ReorderWindow(start: start, limit: max(connections * inFlight * 16, ceiling * 4))
         planner = DispatchPlanner(
             // What a kill can cost in requests sent again: the requests in flight and the results
-            // not yet durable together stay within the in-flight limit of all connections.
-            action: action, undurableLimit: connections * inFlight, rate: configuration.rate, burst: configuration.burst,
+            // not yet durable together stay within the window.
+            action: action, undurableLimit: controller.window, rate: configuration.rate, burst: configuration.burst,
             adaptiveRate: configuration.adaptiveRate, now: now
         )
-        pool = ConnectionPoolStateMachine(count: connections, maxInFlight: inFlight, policy: configuration.retry, now: now)
+        // A connection may carry up to --in-flight-max: the window, not the connection, limits.
+        pool = ConnectionPoolStateMachine(
+            count: connections, maxInFlight: fixed ? inFlight : max(inFlight, configuration.inFlightMax), policy: configuration.retry, now: now
+        )
         self.connections = Array(repeating: nil, count: connections)
         receivers = Array(repeating: nil, count: connections)
         classifier = AnswerClassifier(action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking)

@@ -34,12 +34,22 @@ public struct BatchJob: Sendable {
         /// service refuses the whole record (1004); by default the k-th match of each field goes
         /// in the k-th request, and the bfid column holds the record's bfids separated by spaces.
         public var allowRepeatedFields = false
+        /// Connections at the start; the window's controller opens more, up to ``connectionsMax``.
         public var connections = 4
+        /// The most connections the controller opens.
+        public var connectionsMax = 16
         /// The key of the checkpoint's digests of card data, from the API key (fixed for `local`).
         public var digestKey: DigestKey {
             endpointName == "local" ? .local : DigestKey(secret: key.authorizationHeader)
         }
+        /// Requests in flight per connection at the start: the window starts at
+        /// `connections × inFlight` (``ConcurrencyController``).
         public var inFlight = 64
+        /// The most requests in flight on one connection; the window never exceeds
+        /// `connectionsMax × inFlightMax`.
+        public var inFlightMax = 256
+        /// The window stays at `connections × inFlight` (no controller).
+        public var fixedConcurrency = false
         /// Requests per second over all connections (and across reconnects); `nil` for no limit.
         public var rate: Double?
         /// The largest burst the rate limit allows. Default: a tenth of a second's worth.

@@ -9,6 +9,11 @@ public struct JobProgress: Sendable, Hashable {
     public var total: Int?
     public var totalIsEstimate = true
     public var inFlight = 0
+    /// The window of requests in flight now, and why it last changed (``ConcurrencyController``).
+    public var window = 0
+    public var windowReason = "start"
+    /// Connections up.
+    public var connections = 0
     /// Records rejected or with an unknown outcome, this run.
     public var errors = 0
     public var retries = 0

@@ -100,6 +100,8 @@ public struct JobReport: Sendable, Hashable, Codable {
     public var seconds: Double
     public var recordsPerSecond: Double
     public var latencyMilliseconds: LatencySummary?
+    /// How the window of requests in flight moved (``WindowSummary``).
+    public var window: WindowSummary?
 
     public init(
         tool: String, outcome: Outcome, exitCode: Int32, message: String?, startedAt: String, finishedAt: String, job: Job,
@@ -135,6 +137,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         seconds = (summary.seconds * 1000).rounded() / 1000
         recordsPerSecond = (summary.recordsPerSecond * 10).rounded() / 10
         latencyMilliseconds = summary.latency
+        window = summary.window
         requests.lowestRate = summary.lowestRate.map { $0.rounded() }
     }
 

@@ -24,6 +24,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     /// brought the job down to.
     public var throttled = 0
     public var lowestRate: Double?
+    /// How the window of requests in flight moved.
+    public var window: WindowSummary?
     public var latency: LatencySummary?
     public var seconds = 0.0
 
@@ -68,6 +70,7 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
             lines.append("transient answers (throttling, server errors, lost answers; retried): \(throttled)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
         }
         if let latency { lines.append("latency: \(latency)") }
+        if let window { lines.append(window.line) }
         lines.append(String(format: "time: %.2f s, %.0f records/s", seconds, seconds > 0 ? Double(recordsRead) / seconds : 0))
         if unfinished > 0 { lines.append("unfinished (the run stopped first; read again on resume): \(unfinished)") }
         let parts = "done \(done) + passed through \(passedThrough) + rejected \(rejected) + outcome unknown \(outcomeUnknown)"

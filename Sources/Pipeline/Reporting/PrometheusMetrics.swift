@@ -44,6 +44,18 @@ public enum PrometheusMetrics {
                 ([("quantile", "1")], latency.max / 1000),
             ])
         }
+        if let window = report.window {
+            family("window", "Requests in flight allowed by the window (adaptive unless --fixed-concurrency).", [
+                ([("at", "start")], Double(window.start)),
+                ([("at", "end")], Double(window.last)),
+                ([("at", "peak")], Double(window.peak)),
+                ([("at", "ceiling")], Double(window.ceiling)),
+            ])
+            family("window_changes", "Changes of the window during the last run, by reason.",
+                window.changes.sorted { $0.key < $1.key }.map { ([("reason", $0.key)], Double($0.value)) })
+            family("window_last_change", "1 for the reason the window last changed.", [([("reason", window.lastReason)], 1)])
+            family("connections", "Connections the last run opened.", [([], Double(window.connections))])
+        }
         family("exit_code", "Exit status of the last run (0 every record done, 2 finished with rejects; see --help).", [([], Double(report.exitCode))])
         family("success", "1 if the last run finished every record, else 0.", [([], report.exitCode == 0 ? 1 : 0)])
         family("last_run_timestamp_seconds", "When the last run ended (Unix time).", [([], finishedAtUnixSeconds)])

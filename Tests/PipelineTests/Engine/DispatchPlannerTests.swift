@@ -135,4 +135,25 @@ struct DispatchPlannerTests {
         var fixed = DispatchPlanner(action: .tokenize, undurableLimit: 1_000, rate: 1_000, burst: nil, adaptiveRate: false, now: start)
         for _ in 0..<200 { #expect(fixed.answered(transient: true, now: now) == nil) }
     }
+
+    @Test func aPlanSaysWhenTheWindowHeldRecordsBackAndANewWindowTakesEffectAtOnce() {
+        var pool = pool(sessions: 2, maxInFlight: 256)
+        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 8, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        for seq in 0..<20 { planner.enqueue(seq) }
+        let first = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
+        #expect(first.sends.count == 8 && first.windowFull)
+        // The controller widens the window: the next round fills it, and the queue runs dry
+        // first, so the window did not hold anything back.
+        planner.undurableLimit = 32
+        let second = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
+        #expect(second.sends.count == 12 && !second.windowFull)
+        // Every connection down: records wait, but not for the window.
+        var down = self.pool(sessions: 2, maxInFlight: 256, up: 0)
+        planner.enqueue(20)
+        #expect(!planner.plan(now: start, pool: &down, unflushed: 0, inWriter: 0).windowFull)
+        // A connection's own ceiling holds records back too.
+        var narrow = self.pool(sessions: 1, maxInFlight: 1)
+        planner.enqueue(21)
+        #expect(planner.plan(now: start, pool: &narrow, unflushed: 0, inWriter: 0).windowFull)
+    }
 }

@@ -1,0 +1,173 @@
+import NIOCore
+import Pipeline
+import Testing
+
+/// The window's controller driven through its states with made-up answers and a made-up clock:
+/// it grows while the window is full at the latency floor, shrinks when latency climbs or the
+/// service throttles, holds otherwise, and stays within its bounds.
+struct ConcurrencyControllerTests {
+    let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    /// A service seen from the client: each answer takes `roundTrip(window)` and a share of them
+    /// are throttled. Runs `seconds` of answers, a window's worth per round trip, telling the
+    /// controller the window was full when `full(window)`; returns the windows it chose.
+    @discardableResult
+    func drive(
+        _ controller: inout ConcurrencyController, from: NIODeadline? = nil, seconds: Double,
+        roundTrip: (Int) -> Int64, throttled: (Int) -> Double = { _ in 0 }, full: (Int) -> Bool = { _ in true }
+    ) -> [Int] {
+        var now = from ?? start
+        let end = now + .nanoseconds(Int64(seconds * 1e9))
+        var windows = [controller.window]
+        var counter = 0.0
+        while now < end {
+            let window = controller.window
+            let trip = roundTrip(window)
+            // A window's answers spread over one round trip.
+            let step = TimeAmount.nanoseconds(max(1, trip / Int64(window)))
+            for _ in 0..<window {
+                now = now + step
+                counter += throttled(window)
+                let congestion = counter >= 1
+                if congestion { counter -= 1 }
+                if full(window) { controller.heldBack() }
+                if controller.answered(roundTrip: congestion ? 1_000_000 : trip, now: now, congestion: congestion) {
+                    windows.append(controller.window)
+                    break
+                }
+            }
+        }
+        return windows
+    }
+
+    func settings(start: Int = 256, ceiling: Int = 4096, fixed: Bool = false) -> ConcurrencyController.Settings {
+        .init(start: start, ceiling: ceiling, minimum: 16, fixed: fixed)
+    }
+
+    @Test func aFullWindowAtAFlatRoundTripDoublesThenReachesTheCeiling() {
+        var controller = ConcurrencyController(settings: settings(), now: start)
+        // 100 ms away, no queue anywhere: more in flight is pure gain.
+        let windows = drive(&controller, seconds: 10, roundTrip: { _ in 100_000_000 })
+        #expect(Array(windows.prefix(4)) == [256, 512, 1024, 2048])
+        #expect(controller.window == 4096)
+        #expect(controller.reason == .growing)
+        #expect(controller.peak == 4096)
+        #expect(controller.floor! >= 100_000_000 && controller.floor! < 101_000_000)
+    }
+
+    @Test func aWindowThatIsNotFullDoesNotGrow() {
+        var controller = ConcurrencyController(settings: settings(), now: start)
+        drive(&controller, seconds: 5, roundTrip: { _ in 100_000_000 }, full: { _ in false })
+        #expect(controller.window == 256)
+        #expect(controller.reason == .start)
+        #expect(controller.changes.isEmpty)
+    }
+
+    @Test func aServiceWithACapacityIsFoundWithoutAStandingQueue() {
+        // 100 ms of network, then a service that takes 2,000 requests/s: up to 200 in flight
+        // cost nothing; beyond that each one waits for the queue (Little's law).
+        let capacity = 2_000.0
+        let base: Int64 = 100_000_000
+        func roundTrip(_ window: Int) -> Int64 {
+            let queued = max(0, Double(window) - capacity * 0.1)
+            return base + Int64(queued / capacity * 1e9)
+        }
+        var controller = ConcurrencyController(settings: settings(start: 64), now: start)
+        drive(&controller, seconds: 30, roundTrip: roundTrip)
+        // Near what the service takes (200), with at most a short queue: the round trip stays
+        // within half its floor plus the slack, and the window never sat at the ceiling.
+        #expect(controller.window >= 180, "window \(controller.window)")
+        #expect(roundTrip(controller.window) <= base * 3 / 2 + 5_000_000, "window \(controller.window)")
+        #expect(controller.peak < 4096)
+    }
+
+    @Test func latencyThatClimbsShrinksTheWindowInProportion() {
+        var controller = ConcurrencyController(settings: settings(start: 1024), now: start)
+        // The floor is learned at 100 ms ...
+        var now = start
+        for index in 0..<1024 {
+            now = start + .microseconds(Int64(index) * 100)
+            _ = controller.answered(roundTrip: 100_000_000, now: now, congestion: false)
+        }
+        #expect(controller.window == 1024 && controller.floor == 100_000_000)
+        // ... then the service slows to 400 ms: the window comes down to what the floor's
+        // tolerance allows at that round trip, and never by more than half at once.
+        var changed = false
+        var later = now + .milliseconds(400)
+        for _ in 0..<1024 where !changed {
+            later = later + .microseconds(400)
+            changed = controller.answered(roundTrip: 400_000_000, now: later, congestion: false)
+        }
+        #expect(changed)
+        #expect(controller.reason == .latency)
+        #expect(controller.window == 512)
+        #expect(!controller.slowStart)
+    }
+
+    @Test func throttlingCutsTheWindowByTheShareRefusedAndStopsTheGrowth() {
+        var controller = ConcurrencyController(settings: settings(start: 512), now: start)
+        // A fifth of the answers throttled (51 of the interval's 256): the window loses that
+        // share and a tenth more.
+        let windows = drive(&controller, seconds: 0.3, roundTrip: { _ in 100_000_000 }, throttled: { _ in 0.2 })
+        #expect(windows.count >= 2)
+        #expect(windows[1] == Int(512.0 * (1 - 51.0 / 256) * 0.9))
+        #expect(controller.reason == .throttled)
+        #expect(!controller.slowStart)
+        // One throttled answer in a few hundred is noise: with the window full, it grows again,
+        // by a sixteenth (slow start is over).
+        let before = controller.window
+        let next = drive(&controller, from: start + .seconds(10), seconds: 1, roundTrip: { _ in 100_000_000 }, throttled: { _ in 0.001 })
+        #expect(next.count >= 2)
+        #expect(next[1] == before + before / 16)
+    }
+
+    @Test func theWindowStaysWithinItsMinimumAndCeiling() {
+        var controller = ConcurrencyController(settings: .init(start: 64, ceiling: 300, minimum: 16), now: start)
+        drive(&controller, seconds: 10, roundTrip: { _ in 50_000_000 })
+        #expect(controller.window == 300)
+        // Everything throttled from now on: down to the minimum, never below.
+        drive(&controller, from: start + .seconds(20), seconds: 20, roundTrip: { _ in 50_000_000 }, throttled: { _ in 1 })
+        #expect(controller.window == 16)
+    }
+
+    @Test func afterAChangeTheAnswersOfTheOldWindowDoNotCount() {
+        var controller = ConcurrencyController(settings: settings(start: 64), now: start)
+        var now = start
+        var changed = false
+        while !changed {
+            now = now + .milliseconds(1)
+            controller.heldBack()
+            changed = controller.answered(roundTrip: 100_000_000, now: now, congestion: false)
+        }
+        #expect(controller.window == 128)
+        // For a round trip after the change, even a flood of slow answers changes nothing: they
+        // were sent under the old window.
+        var changes = 0
+        for offset in 1...1000 where controller.answered(roundTrip: 900_000_000, now: now + .microseconds(Int64(offset) * 99), congestion: false) {
+            changes += 1
+        }
+        #expect(changes == 0 && controller.window == 128)
+    }
+
+    @Test func aFixedWindowNeverMoves() {
+        var controller = ConcurrencyController(settings: settings(fixed: true), now: start)
+        drive(&controller, seconds: 5, roundTrip: { _ in 100_000_000 })
+        drive(&controller, from: start + .seconds(10), seconds: 5, roundTrip: { _ in 100_000_000 }, throttled: { _ in 0.5 })
+        #expect(controller.window == 256)
+        #expect(controller.reason == .fixed)
+        #expect(controller.changes.isEmpty)
+    }
+
+    @Test func noisyLoopbackRoundTripsAreNotReadAsAQueue() {
+        // A millisecond or two of the client's own batching, jittering: within the slack, so
+        // the window neither collapses nor creeps up when it is not full.
+        var controller = ConcurrencyController(settings: settings(), now: start)
+        var seed: UInt64 = 7
+        drive(&controller, seconds: 5, roundTrip: { _ in
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return 1_000_000 + Int64(seed >> 44) % 3_000_000
+        }, full: { _ in false })
+        #expect(controller.window == 256)
+        #expect(controller.changes[.latency] == nil)
+    }
+}
