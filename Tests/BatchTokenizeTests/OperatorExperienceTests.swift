@@ -336,7 +336,7 @@ import TestSupport
         #expect(text.status == 0, "\(text.stderr)")
         let progress = text.stderr.split(separator: "\n").filter { $0.contains(" progress: ") }
         #expect(progress.count >= 3, "\(text.stderr)")
-        let line = try Regex(#"progress: (\d+) of (~?)(\d+) records \(([0-9.]+)%\), (\d+) records/s, ETA [0-9:unknow]+, in flight \d+, errors 0, retries 0, reconnects 0$"#)
+        let line = try Regex(#"progress: (\d+) of (~?)(\d+) records \(([0-9.]+)%\), (\d+) records/s, ETA [0-9:unknow]+, in flight \d+ of a window of \d+ \([a-z]+\), connections \d+, errors 0, retries 0, reconnects 0$"#)
         var previous = 0
         for entry in progress {
             let match = try #require(entry.firstMatch(of: line), "\(entry)")

@@ -4,22 +4,28 @@ import NIOCore
 /// over all connections. Pure state: the driver passes every answer with the time it was sent
 /// and came back, says when the window held a record back, and the time.
 ///
-/// The rule is TCP Vegas' over round trips measured per request: queueing at the service (or
-/// anywhere on the way) shows up as round-trip time above its floor, so
+/// The rule is TCP Vegas' over the round trip that Little's law gives: in an interval, the
+/// requests in flight on average divided by the answers per second is the mean round trip (the
+/// requests in flight integrated over the interval, divided by its answers), with
+/// no bias from which answers happen to come back first (the median of the answers that arrive
+/// in an interval is the median of the fast ones: after a start or a change the slow ones are
+/// still out, and with a long-tailed latency that reads as half the true round trip). So
 /// - while the window is full and the round trip stays near its floor, more in flight buys
-///   more throughput (Little's law): the window doubles every interval at first (slow start),
-///   then grows by a sixteenth;
-/// - when the round trip climbs well above its floor, the window shrinks in proportion, back
-///   towards where the queue was short;
+///   more throughput: the window doubles every interval at first (slow start), then grows by a
+///   sixteenth;
+/// - when the round trip climbs well above its floor (requests queue at the service or on the
+///   way), the window shrinks in proportion, back towards where the queue was short;
 /// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,
 ///   lost connections; issue 7's congestion signals), the window shrinks by the share it
 ///   refused, and does not grow again while any request of an interval is throttled.
 ///
-/// After a change, a round trip passes before answers count (they show the old window); then an
-/// interval collects the answers that come back over at least a round trip, and at least its
-/// window's worth (between 64 and 256). Its round trip is their median; the floor is the lowest
-/// smoothed median of the run (a smoothed one, since the minimum of noisy medians would sit
-/// below the true floor and make every interval look queued).
+/// After a change the answers do not count until the new window has settled (a round trip; two
+/// after a small step up, so that the answers of the new requests, still ramping up after one,
+/// do not hide it);
+/// then an interval collects answers over at least a round trip (half of one in slow start), and
+/// at least its window's worth (between 64 and 256). The floor is the lowest smoothed round trip of the run (smoothed, since
+/// the minimum of noisy estimates would sit below the true floor and make every interval look
+/// queued).
 public struct ConcurrencyController: Sendable {
     /// Why the window last changed.
     public enum Reason: String, Sendable, Hashable, CaseIterable {
@@ -69,8 +75,12 @@ public struct ConcurrencyController: Sendable {
         /// Answers needed in an interval: its window, within these bounds.
         public var samplesAtLeast = 64
         public var samplesAtMost = 256
-        /// The weight of an interval's median in the smoothed one that the floor is taken from.
-        public var smoothing = 0.3
+        /// An interval lasts at least a round trip, and at least this.
+        public var shortestInterval: TimeAmount = .milliseconds(10)
+        /// No answer for four round trips and this: the interval starts over.
+        public var pause: TimeAmount = .milliseconds(100)
+        /// The weight of an interval's round trip in the smoothed one that the floor is taken from.
+        public var smoothing = 0.5
 
         public init(start: Int, ceiling: Int, minimum: Int, fixed: Bool = false) {
             let start = max(1, start)
@@ -91,7 +101,7 @@ public struct ConcurrencyController: Sendable {
     public private(set) var slowStart = true
     /// The lowest smoothed round trip of the run (nanoseconds); `nil` before the first interval.
     public private(set) var floor: Int64?
-    /// The last interval's median round trip (nanoseconds).
+    /// The last interval's round trip (nanoseconds): its mean by Little's law.
     public private(set) var lastRoundTrip: Int64?
     /// Changes of the window, by reason.
     public private(set) var changes: [Reason: Int] = [:]
@@ -99,11 +109,18 @@ public struct ConcurrencyController: Sendable {
     public private(set) var peak: Int
 
     private var smoothed: Double?
-    private var samples: [Int64] = []
+    /// Answers before this time do not count: the last change is still settling.
+    private var settledAt: NIODeadline
+    /// The interval being collected: its first answer's time, the last answer's, its answers,
+    /// the requests in flight integrated over its time (nanoseconds × requests), the sum of the
+    /// answers' round trips, the throttled ones.
+    private var intervalStart: NIODeadline?
+    private var lastAnswerAt: NIODeadline
+    private var answers = 0
+    private var inFlightTime = 0.0
+    private var roundTripSum: Int64 = 0
     private var throttledInInterval = 0
     private var limitedInInterval = false
-    /// When the current interval's answers began to count; `nil` while a change settles.
-    private var collectingSince: NIODeadline?
 
     public init(settings: Settings, now: NIODeadline) {
         self.settings = settings
@@ -111,23 +128,43 @@ public struct ConcurrencyController: Sendable {
         peak = settings.start
         reason = settings.fixed ? .fixed : .start
         changedAt = now
-        samples.reserveCapacity(settings.samplesAtMost)
+        settledAt = now
+        lastAnswerAt = now
     }
 
-    /// An answer (or failure) came back at `now` after `roundTrip` nanoseconds; `congestion`:
-    /// a throttling or transient answer. Returns `true` when the window changed.
+    /// An answer (or failure) came back at `now` after `roundTrip` nanoseconds, with `inFlight`
+    /// requests out (this one included); `congestion`: a throttling or transient answer. Returns
+    /// `true` when the window changed.
     @inline(__always)
-    public mutating func answered(roundTrip: Int64, now: NIODeadline, congestion: Bool) -> Bool {
-        guard !settings.fixed else { return false }
-        if collectingSince == nil {
-            // A round trip after a change passes before its effect shows in the answers.
-            guard (now - changedAt).nanoseconds >= lastRoundTrip ?? 0 else { return false }
-            collectingSince = now
+    public mutating func answered(roundTrip: Int64, inFlight: Int, now: NIODeadline, congestion: Bool) -> Bool {
+        guard !settings.fixed, now >= settledAt else { return false }
+        // A silence of several round trips is a pause (no input, a reconnect) or a stall that the
+        // pool's timeouts deal with, not a queue: the interval starts over after it.
+        let silence = (now - lastAnswerAt).nanoseconds
+        let typical = lastRoundTrip ?? (answers > 0 ? roundTripSum / Int64(answers) : nil)
+        if let typical, silence > 4 * typical + settings.pause.nanoseconds { intervalStart = nil }
+        guard let intervalStart else {
+            // The first answer opens the interval; the answers per second are counted from it.
+            self.intervalStart = now
+            lastAnswerAt = now
+            answers = 0
+            inFlightTime = 0
+            roundTripSum = 0
+            throttledInInterval = 0
+            limitedInInterval = false
+            return false
         }
-        samples.append(roundTrip)
+        answers += 1
+        // Those in flight now were out since the last answer (a step function sampled at its
+        // right end): a pause with one request out weighs one request, not the window.
+        inFlightTime += Double(max(1, inFlight)) * Double((now - lastAnswerAt).nanoseconds)
+        lastAnswerAt = now
+        roundTripSum &+= max(0, roundTrip)
         if congestion { throttledInInterval += 1 }
-        guard samples.count >= min(settings.samplesAtMost, max(settings.samplesAtLeast, window)),
-            (now - collectingSince!).nanoseconds >= lastRoundTrip ?? 0
+        let elapsed = (now - intervalStart).nanoseconds
+        guard answers >= min(settings.samplesAtMost, max(settings.samplesAtLeast, window)),
+            // Half a round trip in slow start (its steps are large), a round trip after it.
+            elapsed >= max(settings.shortestInterval.nanoseconds, (lastRoundTrip ?? 0) / (slowStart ? 2 : 1))
         else { return false }
         return evaluate(now: now)
     }
@@ -138,44 +175,47 @@ public struct ConcurrencyController: Sendable {
         limitedInInterval = true
     }
 
-    /// The interval's verdict. Its answers are taken by the time they came back, not by the
-    /// time they were sent: the first answers to requests sent after a change are the fastest
-    /// of them, and their median would be far below the round trip.
+    /// The interval's verdict.
     private mutating func evaluate(now: NIODeadline) -> Bool {
-        samples.sort()
-        let median = samples[samples.count / 2]
-        let share = Double(throttledInInterval) / Double(samples.count)
+        let count = Double(answers)
+        let share = Double(throttledInInterval) / count
         let throttled = throttledInInterval
         let limited = limitedInInterval
-        samples.removeAll(keepingCapacity: true)
-        throttledInInterval = 0
-        limitedInInterval = false
-        collectingSince = nil
+        // Little's law: requests in flight on average (∫ in flight dt ÷ elapsed) = answers per
+        // second (count ÷ elapsed) × mean round trip.
+        let roundTrip = inFlightTime / count
+        intervalStart = nil
         if share > settings.throttleShare {
             // Throttled answers come back at once: they say nothing of the round trip.
             slowStart = false
-            return change(to: Int(Double(window) * (1 - share) * 0.9), .throttled, now: now)
+            let meanRoundTrip = lastRoundTrip ?? Int64(roundTripSum / Int64(answers))
+            return change(to: Int(Double(window) * (1 - share) * 0.9), .throttled, settling: meanRoundTrip, now: now)
         }
-        lastRoundTrip = median
-        smoothed = smoothed.map { $0 + settings.smoothing * (Double(median) - $0) } ?? Double(median)
+        lastRoundTrip = Int64(roundTrip)
+        smoothed = smoothed.map { $0 + settings.smoothing * (roundTrip - $0) } ?? roundTrip
         floor = min(floor ?? Int64(smoothed!), Int64(smoothed!))
         let base = Double(floor!)
-        let roundTrip = Double(median)
         let growBelow = base * (1 + settings.growTolerance) + Double(settings.growSlack.nanoseconds)
         if roundTrip > base * (1 + settings.shrinkTolerance) + Double(settings.shrinkSlack.nanoseconds) {
             slowStart = false
-            return change(to: Int(Double(window) * max(0.5, growBelow / roundTrip)), .latency, now: now)
+            return change(to: Int(Double(window) * max(0.5, growBelow / roundTrip)), .latency, settling: lastRoundTrip!, now: now)
         }
         if limited, throttled == 0, roundTrip <= growBelow {
-            return change(to: slowStart ? window * 2 : window + max(1, window / 16), .growing, now: now)
+            // In slow start the next step comes a round trip after this one (its estimate reads a
+            // little high while the new requests' answers ramp up; the tolerance allows for it);
+            // after it, two, so that a small step is measured once it has settled.
+            return slowStart
+                ? change(to: window * 2, .growing, settling: lastRoundTrip!, now: now)
+                : change(to: window + max(1, window / 16), .growing, settling: 2 * lastRoundTrip!, now: now)
         }
         // Hold: the next interval starts with the next answer.
         return false
     }
 
-    private mutating func change(to proposed: Int, _ why: Reason, now: NIODeadline) -> Bool {
+    private mutating func change(to proposed: Int, _ why: Reason, settling: Int64, now: NIODeadline) -> Bool {
         let next = min(settings.ceiling, max(settings.minimum, proposed))
         guard next != window else { return false }
+        settledAt = now + .nanoseconds(settling)
         window = next
         peak = max(peak, next)
         reason = why

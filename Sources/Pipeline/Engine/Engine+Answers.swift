@@ -29,7 +29,7 @@ extension Engine {
         if let sentAt {
             let roundTrip = (now - sentAt).nanoseconds
             latency.record(nanoseconds: roundTrip)
-            if controller.answered(roundTrip: roundTrip, now: now, congestion: congestion) { windowChanged() }
+            if controller.answered(roundTrip: roundTrip, inFlight: pool.inFlight, now: now, congestion: congestion) { windowChanged() }
         }
         if AnswerClassifier.isTransient(result) { summary.throttled += 1 }
         if let lowered = planner.answered(transient: congestion, now: now) {

@@ -184,8 +184,10 @@ final class Engine: @unchecked Sendable {
         controller = ConcurrencyController(
             settings: .init(start: connections * inFlight, ceiling: ceiling, minimum: Self.minimumWindow, fixed: fixed), now: now
         )
-        // Wide enough that a record waiting out a retry backoff does not stall the others for long.
-        window = ReorderWindow(start: start, limit: max(connections * inFlight * 16, ceiling * 4))
+        // Wide enough that a record waiting out a retry backoff, or the slowest answer of a
+        // long-tailed service (its p99.9 can be ten times its median), does not stall the others
+        // for long. (Its storage grows only as far as it is used.)
+        window = ReorderWindow(start: start, limit: ceiling * 16)
         planner = DispatchPlanner(
             // What a kill can cost in requests sent again: the requests in flight and the results
             // not yet durable together stay within the window.
