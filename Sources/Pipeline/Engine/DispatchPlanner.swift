@@ -111,13 +111,25 @@ public struct DispatchPlanner: Sendable {
     /// Every answer feeds the congestion controller: a rising share of transient ones (whatever
     /// their code) lowers the send rate. Returns the lowered rate when it came down.
     public mutating func answered(transient: Bool, now: NIODeadline) -> Double? {
-        guard adaptiveRate, let lowered = aimd.answered(transient: transient, now: now, observedRate: observedRate) else { return nil }
+        guard adaptiveRate, let lowered = aimd.answered(transient: transient, now: now, observedRate: sendRate(now: now)) else {
+            return nil
+        }
         if limiter == nil {
             limiter = RateLimiter(rate: lowered)
         } else {
             limiter!.adjust(rate: lowered)
         }
         return lowered
+    }
+
+    /// The send rate for the congestion controller: the smoothed one, or before the first tick
+    /// has measured it (a service that throttles from the first burst), the rate since the start.
+    /// (It was 0 there, so the first decrease went to the floor of 1 request a second, and the
+    /// rate then climbed back by 1/s each second.)
+    private func sendRate(now: NIODeadline) -> Double {
+        guard observedRate == 0 else { return observedRate }
+        let seconds = Double((now - lastTick).nanoseconds) / 1e9
+        return Double(sentSinceTick) / max(seconds, 0.05)
     }
 
     /// Called about every 250 ms: the observed rate, and the rate's recovery once push-back stops.

@@ -136,6 +136,24 @@ struct DispatchPlannerTests {
         for _ in 0..<200 { #expect(fixed.answered(transient: true, now: now) == nil) }
     }
 
+    /// A service that throttles from the first burst, before the first tick has measured the send
+    /// rate: the rate comes down from what was sent so far (1,000 requests, taken over at least
+    /// 50 ms: 20,000/s), not to the floor of 1 request a second.
+    @Test func throttlingBeforeTheFirstTickLowersTheRateFromWhatWasSent() throws {
+        var pool = pool(sessions: 4, maxInFlight: 256)
+        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 1_024, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        for seq in 0..<1_000 { planner.enqueue(seq) }
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).sends.count == 1_000)
+        var lowered: Double?
+        var now = start
+        for _ in 0..<100 where lowered == nil {
+            now = now + .microseconds(800)
+            lowered = planner.answered(transient: true, now: now)
+        }
+        let rate = try #require(lowered)
+        #expect(rate == 20_000 * 0.9, "lowered to \(rate)/s")
+    }
+
     @Test func aPlanSaysWhenTheWindowHeldRecordsBackAndANewWindowTakesEffectAtOnce() {
         var pool = pool(sessions: 2, maxInFlight: 256)
         var planner = DispatchPlanner(action: .tokenize, undurableLimit: 8, rate: nil, burst: nil, adaptiveRate: true, now: start)
