@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The window of requests in flight, chosen by the run (issue 15): the real binary against the
+/// real simulator over loopback, with the simulator's latency, capacity and rate limit standing
+/// in for a service far away, a small one and a throttling one. Each run ends complete; the
+/// report, the metrics file and the progress lines say where the window went and why.
+@Suite(.serialized) struct AdaptiveConcurrencyTests {
+    typealias Folder = TokenizeRunTests.Folder
+    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
+    static let template = "438ac8afecdd8035a21c126ee1fe6c19"
+
+    struct Run {
+        let report: [String: Any]
+        let window: [String: Any]
+        let metrics: String
+        let stderr: String
+        let counters: String
+
+        var changes: [String: Int] { window["changes"] as? [String: Int] ?? [:] }
+        func int(_ key: String) -> Int { window[key] as? Int ?? -1 }
+    }
+
+    /// Tokenizes `rows` generated records against a simulator started with `simulator`, with the
+    /// client options `client`; checks that every record is finished and in the output.
+    static func run(rows: Int, simulator arguments: [String], client: [String] = []) throws -> Run {
+        let folder = try Folder()
+        defer { folder.remove() }
+        let input = folder.path("in.csv")
+        try LargeInputTests.generate(rows: rows, to: input)
+        let simulator = try SimulatorProcess(arguments)
+        let report = folder.path("report.json")
+        let metrics = folder.path("metrics.prom")
+        let outcome = try CommandLineTests.run(
+            [
+                "run", "--endpoint", simulator.url, "--template-ref", template, "--input", input, "--output", folder.path("out.csv"),
+                "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--report", report, "--metrics-file", metrics,
+                "--progress-interval", "0.2",
+            ] + client,
+            environment: ["SCX_API_KEY": TokenizeRunTests.key]
+        )
+        let counters = simulator.stop()
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let object = try CommandLineTests.json(try String(contentsOfFile: report, encoding: .utf8))
+        let records = try #require(object["records"] as? [String: Int])
+        #expect(records["read"] == rows && records["done"] == rows, "\(records)")
+        let lines = try TokenizeRunTests.readCSV(folder.path("out.csv")).rows
+        #expect(lines.count == rows && lines.first?.first == "C0" && lines.last?.first == "C\(rows - 1)")
+        return Run(
+            report: object, window: try #require(object["window"] as? [String: Any]),
+            metrics: try String(contentsOfFile: metrics, encoding: .utf8), stderr: outcome.stderr, counters: counters
+        )
+    }
+
+    /// The value of the metrics sample `name` whose labels contain `label`.
+    static func sample(_ name: String, _ label: String? = nil, in metrics: String) -> Double? {
+        metrics.split(separator: "\n").first { $0.hasPrefix("batch_tokenize_\(name){") && label.map($0.contains) ?? true }
+            .flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    /// 20 ms away with no limit: the default window (4 × 64) is full at a flat round trip, so it
+    /// grows, and connections are added to carry it.
+    @Test func aFarServiceWidensTheWindow() throws {
+        let run = try Self.run(rows: 30_000, simulator: ["--latency-ms", "20"])
+        #expect(run.int("start") == 256 && run.int("ceiling") == 16 * 256)
+        #expect(run.int("peak") >= 1_024, "\(run.window)")
+        #expect((run.changes["growing"] ?? 0) >= 2, "\(run.window)")
+        #expect(run.int("connections") > 4, "\(run.window)")
+        #expect(run.window["fixed"] as? Bool == false)
+        #expect(Self.sample("window", #"at="peak""#, in: run.metrics) == Double(run.int("peak")))
+        #expect(Self.sample("window_changes", #"reason="growing""#, in: run.metrics) == Double(run.changes["growing"]!))
+        #expect(Self.sample("connections", in: run.metrics) == Double(run.int("connections")))
+        #expect(run.stderr.contains("window: ") && run.stderr.contains("started at 256, peak \(run.int("peak"))"))
+        #expect(run.stderr.contains(" of a window of ") && run.stderr.contains("(growing)"), "\(run.stderr)")
+    }
+
+    /// 50 ms away, a service that processes 50 requests at once for 10 ms each (5,000/s): past
+    /// about 300 in flight every request waits in its queue, so the round trip climbs and the
+    /// window comes back instead of running to the ceiling.
+    @Test func aServiceWithACapacityStopsTheGrowth() throws {
+        let run = try Self.run(rows: 30_000, simulator: ["--latency-ms", "50", "--capacity", "50", "--processing-ms", "10"])
+        #expect((run.changes["latency"] ?? 0) >= 1, "\(run.window)")
+        #expect(run.int("peak") < 4_096 && run.int("last") <= 1_024, "\(run.window)")
+        #expect(JobKindsTests.counter("queued for capacity", in: run.counters) > 0, "\(run.counters)")
+    }
+
+    /// A rate limit of 1,000/s answered with 8001 from the first burst: the window comes down by
+    /// the share throttled, and the run finishes with few requests sent twice.
+    @Test func throttlingShrinksTheWindow() throws {
+        let rows = 6_000
+        let run = try Self.run(rows: rows, simulator: ["--latency-ms", "20", "--rate-limit", "1000", "--throttle-code", "8001"])
+        #expect((run.changes["throttled"] ?? 0) >= 1, "\(run.window)")
+        #expect(run.int("last") < 256, "\(run.window)")
+        let requests = try #require(run.report["requests"] as? [String: Int])
+        #expect(requests["sent"]! <= rows * 13 / 10, "\(requests)")
+        // The first burst's rate, not a collapse to 1 request a second.
+        #expect(requests["lowestRate"].map { $0 >= 100 } ?? true, "\(requests)")
+    }
+
+    /// `--fixed-concurrency`: today's behaviour, whatever the service.
+    @Test func aFixedWindowNeverMoves() throws {
+        let run = try Self.run(rows: 6_000, simulator: ["--latency-ms", "20"], client: ["--fixed-concurrency"])
+        #expect(run.int("start") == 256 && run.int("last") == 256 && run.int("peak") == 256 && run.int("ceiling") == 256)
+        #expect(run.changes.isEmpty && run.window["fixed"] as? Bool == true && run.int("connections") == 4)
+        #expect(Self.sample("window", #"at="end""#, in: run.metrics) == 256)
+        #expect(Self.sample("window_last_change", #"reason="fixed""#, in: run.metrics) == 1)
+        #expect(run.stderr.contains("window: 256 requests in flight, fixed (--fixed-concurrency), 4 connections"))
+        #expect(run.stderr.contains("in flight") && run.stderr.contains("of a window of 256 (fixed)"), "\(run.stderr)")
+    }
+
+    /// The ceiling is the options' product, and options out of range are usage errors.
+    @Test func theCeilingOptionsAreChecked() throws {
+        for arguments in [["--connections-max", "2", "--connections", "4"], ["--in-flight-max", "8", "--in-flight", "64"], ["--in-flight-max", "0"]] {
+            let outcome = try CommandLineTests.run(
+                ["run", "--endpoint", "local", "--template-ref", Self.template, "--input", "nothing.csv", "--output", "out.csv",
+                 "--map", "card_number=card_number"] + arguments,
+                environment: ["SCX_API_KEY": TokenizeRunTests.key]
+            )
+            #expect(outcome.status == 64 && outcome.stderr.contains(arguments[0]), "\(arguments): \(outcome.status) \(outcome.stderr)")
+        }
+    }
+}
