@@ -58,6 +58,22 @@ struct AIMDControllerTests {
         #expect((aimd.rate ?? 0) >= 30 * 0.9 * 0.9 - 1e-9)
     }
 
+    /// A service that refuses most requests (a limit of 1,000/s against 18,000/s sent): after
+    /// the first decrease the rate goes to what it took, not down by a tenth per 250 ms.
+    @Test func mostRequestsRefusedGoesToTheRateTaken() {
+        var aimd = AIMDController(ceiling: nil)
+        var decreases: [Double] = []
+        var now = start
+        for index in 0..<5_000 {
+            // 18,000 answers a second, 1,000 of them not refused.
+            now = now + .nanoseconds(1_000_000_000 / 18_000)
+            if let lowered = aimd.answered(transient: index % 18 != 0, now: now, observedRate: 18_000) { decreases.append(lowered) }
+        }
+        #expect(decreases.first == 18_000 * 0.9)
+        let second = try! #require(decreases.dropFirst().first)
+        #expect(abs(second - 1_000) < 20, "\(decreases)")
+    }
+
     @Test func withoutALimitItStartsFromTheObservedRate() {
         var aimd = AIMDController(ceiling: nil)
         #expect(aimd.rate == nil)

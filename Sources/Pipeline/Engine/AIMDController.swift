@@ -25,17 +25,23 @@ public struct AIMDController: Sendable, Hashable {
     public var shareThreshold = 0.05
     /// Answers needed since the last decrease before the next one.
     public var minimumAnswers = 10
-    /// Each decrease multiplies the rate by this: gentle, so that the rate stays close to what
-    /// the service allows.
+    /// Each decrease multiplies the rate by this (gentle, so that the rate stays close to what
+    /// the service allows), or goes to the rate of the answers not refused since the last one
+    /// when that is lower and most were refused (quick, far above the limit).
     public var decrease = 0.9
+    /// Answers since the last decrease, more than half of them refused, before the rate goes
+    /// straight to what the service took.
+    public var evidence = 100
     /// Answers to requests sent before a decrease are not a reason for another one this soon.
     public var holdAfterDecrease: TimeAmount = .milliseconds(250)
     /// The rate starts to recover once the share has stayed low for this long ...
     public var quietBeforeIncrease: TimeAmount = .seconds(1)
-    /// ... by this share of the rate at the first decrease, per second.
+    /// ... by this share of the ceiling (without one, of the rate after the last decrease), per
+    /// second.
     public var increasePerSecond = 0.05
     public var floor = 1.0
 
+    private var firstAnswer: NIODeadline?
     private var lastDecrease: NIODeadline?
     private var lastPushback: NIODeadline?
     private var lastIncrease: NIODeadline?
@@ -52,12 +58,23 @@ public struct AIMDController: Sendable, Hashable {
     /// send rate of the last moments (used when no limit was set). Returns the new rate when it
     /// came down.
     public mutating func answered(transient: Bool, now: NIODeadline, observedRate: Double) -> Double? {
+        if firstAnswer == nil { firstAnswer = now }
         transientShare += shareWeight * ((transient ? 1 : 0) - transientShare)
         answersSinceDecrease += 1
         if transient { transientSinceDecrease += 1 }
         guard transient, transientShare > shareThreshold else { return nil }
         lastPushback = now
-        if let lastDecrease {
+        // A service that refused most of at least ``evidence`` answers over at least 100 ms since
+        // the last decrease (since the first answer, before one) is far below the rate, and 0.9
+        // per 250 ms would take seconds of refusals to get there (18,000/s against a limit of
+        // 1,000/s: 27 steps, 3 requests sent per record). So the rate comes down to the answers
+        // per second it did not refuse, without waiting out the hold: what the service took is
+        // its limit, whichever requests it answered.
+        let elapsed = Double((now - (lastDecrease ?? firstAnswer ?? now)).nanoseconds) / 1e9
+        let taken =
+            elapsed >= 0.1 && answersSinceDecrease >= evidence && transientSinceDecrease * 2 > answersSinceDecrease
+            ? Double(answersSinceDecrease - transientSinceDecrease) / elapsed : nil
+        if let lastDecrease, taken == nil {
             guard now - lastDecrease >= holdAfterDecrease, answersSinceDecrease >= minimumAnswers,
                 Double(transientSinceDecrease) > shareThreshold * Double(answersSinceDecrease)
             else { return nil }
@@ -65,8 +82,10 @@ public struct AIMDController: Sendable, Hashable {
         answersSinceDecrease = 0
         transientSinceDecrease = 0
         let current = rate ?? max(observedRate, floor)
-        let lowered = max(floor, current * decrease)
-        if step == nil { step = max(1, current * increasePerSecond) }
+        let lowered = max(floor, min(current * decrease, taken ?? .infinity))
+        // 5% of --rate per second; without one, 5% of the rate it came down to (5% of a first
+        // burst's rate, far above what the service takes, made a sawtooth of refusals).
+        step = max(1, (ceiling ?? lowered) * increasePerSecond)
         rate = lowered
         lowest = min(lowest ?? lowered, lowered)
         lastDecrease = now

@@ -82,8 +82,6 @@ final class Engine: @unchecked Sendable {
     let inputSize: Int64
     let finishedBefore: Int
     let started = NIODeadline.now()
-    /// The window never shrinks below this (or the start, when that is smaller).
-    static let minimumWindow = 16
 
     init(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, loop: any EventLoop) throws {
         self.configuration = configuration
@@ -182,7 +180,11 @@ final class Engine: @unchecked Sendable {
         let ceiling = fixed ? connections * inFlight : max(connections, configuration.connectionsMax) * max(inFlight, configuration.inFlightMax)
         let now = NIODeadline.now()
         controller = ConcurrencyController(
-            settings: .init(start: connections * inFlight, ceiling: ceiling, minimum: Self.minimumWindow, fixed: fixed), now: now
+            // Never below the start: that is the operator's choice (the fixed window of old),
+            // and the send rate's own congestion control answers throttling below it. A noisy
+            // path or a busy machine (CPU contention reads as latency) cannot take a run below
+            // what it would have done with a fixed window.
+            settings: .init(start: connections * inFlight, ceiling: ceiling, minimum: connections * inFlight, fixed: fixed), now: now
         )
         // Wide enough that a record waiting out a retry backoff, or the slowest answer of a
         // long-tailed service (its p99.9 can be ten times its median), does not stall the others
