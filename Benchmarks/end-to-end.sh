@@ -2,7 +2,8 @@
 # EndToEnd: every contender tokenizes the same generated file, one after the other in one run,
 # each against a fresh `batch-tokenize simulate` in its own process (the simulator's vault grows,
 # so a shared one would favour whoever goes first):
-#   - batch-tokenize run (defaults: 4 connections x 64 in flight, checkpoint, ordered output);
+#   - batch-tokenize run (defaults: an adaptive window from 4 connections x 64 in flight,
+#     checkpoint, ordered output);
 #   - the plain Python peer (../shared/peers/python_batch_tokenize.py: websockets);
 #   - the tuned Python peer (../shared/peers/python_fast_batch_tokenize.py: picows, orjson, uvloop);
 #   - the floor (Benchmarks/Floor: a bare SwiftNIO WebSocket client pipelining frames of a
