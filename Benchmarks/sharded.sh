@@ -52,4 +52,4 @@ for shards in 1 2 4 8; do
       -v m="$(awk -v a="$ran" -v b="$merged" 'BEGIN { print b - a }')" -v rows="$rows" -v c="$client" -v t="$throttled" \
       'BEGIN { printf "%-7d %12.2f %12.2f %14.0f %16.2f %12.2f throttled (%s)\n", n, p, r, rows / r, c, m, t }'
 done
-echo "(latency 20 ms, limit $limit requests/s, the job's --rate $rate; 4 connections x 64 in flight per shard)"
+echo "(latency 20 ms, limit $limit requests/s, the job's --rate $rate; the defaults per shard: an adaptive window from 4 connections x 64 in flight)"
