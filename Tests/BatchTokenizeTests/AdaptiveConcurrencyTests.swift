@@ -25,22 +25,27 @@ import TestSupport
     /// Tokenizes `rows` generated records against a simulator started with `simulator`, with the
     /// client options `client`; checks that every record is finished and in the output.
     static func run(rows: Int, simulator arguments: [String], client: [String] = []) throws -> Run {
+        let simulator = try SimulatorProcess(arguments)
+        return try run(rows: rows, url: simulator.url, key: TokenizeRunTests.key, client: client, stop: simulator.stop)
+    }
+
+    /// The same against the server at `url`; `stop` stops it and returns its counters.
+    static func run(rows: Int, url: String, key: String, client: [String] = [], stop: () -> String) throws -> Run {
         let folder = try Folder()
         defer { folder.remove() }
         let input = folder.path("in.csv")
         try LargeInputTests.generate(rows: rows, to: input)
-        let simulator = try SimulatorProcess(arguments)
         let report = folder.path("report.json")
         let metrics = folder.path("metrics.prom")
         let outcome = try CommandLineTests.run(
             [
-                "run", "--endpoint", simulator.url, "--template-ref", template, "--input", input, "--output", folder.path("out.csv"),
+                "run", "--endpoint", url, "--template-ref", template, "--input", input, "--output", folder.path("out.csv"),
                 "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--report", report, "--metrics-file", metrics,
                 "--progress-interval", "0.2",
             ] + client,
-            environment: ["SCX_API_KEY": TokenizeRunTests.key]
+            environment: ["SCX_API_KEY": key]
         )
-        let counters = simulator.stop()
+        let counters = stop()
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let object = try CommandLineTests.json(try String(contentsOfFile: report, encoding: .utf8))
         let records = try #require(object["records"] as? [String: Int])
@@ -75,6 +80,17 @@ import TestSupport
         #expect(run.stderr.contains(" of a window of ") && run.stderr.contains("(growing)"), "\(run.stderr)")
     }
 
+    /// The same far service on a WebSocket stack we did not write (Python `websockets` 15, 20 ms
+    /// per answer): the window grows there too, and the run ends complete and in order.
+    @Test func aFarServiceWeDidNotWriteWidensTheWindow() throws {
+        let server = try StrictServerTests.StrictServer(["--latency-ms", "20"])
+        let run = try Self.run(rows: 20_000, url: server.url, key: StrictServerTests.key) {
+            server.stop().map { "\($0.key) \($0.value)" }.joined(separator: "\n")
+        }
+        #expect(run.int("peak") >= 512 && (run.changes["growing"] ?? 0) >= 1, "\(run.window)")
+        #expect(run.int("connections") > 4 && run.int("last") >= 256, "\(run.window)")
+    }
+
     /// 50 ms away, a service that processes 50 requests at once for 10 ms each (5,000/s): past
     /// about 300 in flight every request waits in its queue, so the round trip climbs and the
     /// window comes back instead of running to the ceiling.
@@ -105,7 +121,9 @@ import TestSupport
         let run = try Self.run(rows: rows, simulator: ["--latency-ms", "20", "--rate-limit", "1000", "--throttle-code", "8001"])
         #expect(run.int("last") == 256, "\(run.window)")
         let requests = try #require(run.report["requests"] as? [String: Int])
-        #expect(requests["sent"]! <= rows * 13 / 10, "\(requests)")
+        // The first burst's refusals are a fixed cost (12,800/s offered against 1,000/s for the
+        // 200 ms or so until the rate has come down: about 2,000), not a share of the records.
+        #expect(requests["sent"]! <= rows + 3_000, "\(requests)")
         #expect(requests["lowestRate"].map { $0 >= 100 } ?? true, "\(requests)")
         #expect((run.report["seconds"] as? Double ?? 99) < 30, "\(run.report)")
     }

@@ -183,7 +183,8 @@ public struct ConcurrencyController: Sendable {
         let limited = limitedInInterval
         // Little's law: requests in flight on average (∫ in flight dt ÷ elapsed) = answers per
         // second (count ÷ elapsed) × mean round trip.
-        let roundTrip = inFlightTime / count
+        // (At most a day: a clock or a count out of range is an error to hold on, never a trap.)
+        let roundTrip = min(inFlightTime / count, 86_400e9)
         intervalStart = nil
         if share > settings.throttleShare {
             // Throttled answers come back at once: they say nothing of the round trip.
