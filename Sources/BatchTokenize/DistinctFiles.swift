@@ -22,8 +22,8 @@ enum DistinctFiles {
             let place = Self.place(of: path)
             if let earlier = seen.first(where: { $0.place == place }) {
                 throw ValidationError(
-                    "\(earlier.option) and \(option) are the same file (\(earlier.path)); each of input, output, rejects, checkpoint, "
-                        + "report and metrics needs a file of its own"
+                    "\(earlier.option) and \(option) are the same file (\(earlier.path)); every file a command reads or writes "
+                        + "(input, plan, job file, key file, output, rejects, checkpoint, report, metrics) needs a file of its own"
                 )
             }
             seen.append((option, path, place))

@@ -33,10 +33,12 @@ struct JobRunner {
         var runnable = configuration
         runnable.endpoint = resolved.endpoint
         runnable.key = resolved.key
-        if let plan {
-            // The plan's input, by content, before anything is sent (the digest is keyed from the key).
+        if let plan, let shard = runnable.shard {
+            // The plan's input, by content, and the shard's boundaries in it, before anything is
+            // sent (the digests are keyed from the key).
             do {
                 try plan.checkInput(path: runnable.inputPath, key: runnable.digestKey)
+                try plan.checkBoundaries(of: shard.index, path: runnable.inputPath, key: runnable.digestKey)
             } catch {
                 await resolved.shutdown()
                 throw ValidationError("\(error)")
@@ -145,7 +147,11 @@ struct JobRunner {
         guard let endpointName = options.endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
         guard let templateRef = options.templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
         guard let jobOutput = options.output ?? job.output?.path else { throw ValidationError("no output: give --output FILE or output.path in the job file") }
-        let outputPath = plan == nil ? jobOutput : ShardPlan.shardPath(output: jobOutput, index: shardIndex)
+        // A shard writes files of its own: every per-run file named after the shard, whether
+        // derived from its output or given (shards run one after another or side by side must
+        // not truncate each other's rejects, nor share a checkpoint, a report or a metrics file).
+        let perShard = { (path: String) in plan == nil ? path : ShardPlan.shardPath(output: path, index: shardIndex) }
+        let outputPath = perShard(jobOutput)
         try OptionRange.check(options.connections, "--connections", 1...1_024)
         try OptionRange.check(options.inFlight, "--in-flight", 1...65_536)
         if options.connections * options.inFlight > 1 << 20 {
@@ -181,12 +187,17 @@ struct JobRunner {
         var configuration = BatchJob.Configuration(
             endpoint: endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: APIKey(""),
             templateRef: templateRef, inputPath: inputPath, format: format, instructions: job.instructions ?? [], outputPath: outputPath,
-            rejectsPath: options.rejects ?? job.output?.rejects ?? outputPath + ".rejects.csv",
-            checkpointPath: options.checkpoint ?? CheckpointStore.defaultPath(forOutput: outputPath)
+            rejectsPath: (options.rejects ?? job.output?.rejects).map(perShard) ?? outputPath + ".rejects.csv",
+            checkpointPath: options.checkpoint.map(perShard) ?? CheckpointStore.defaultPath(forOutput: outputPath)
         )
+        // Every file this run reads or writes is a file of its own (a shard's merged output
+        // too: `merge` would write it over the input).
         try DistinctFiles.check([
-            ("--input", inputPath), ("--output", outputPath), ("--rejects", configuration.rejectsPath),
-            ("--checkpoint", configuration.checkpointPath), ("--report", options.report), ("--metrics-file", options.metricsFile),
+            ("--input", inputPath), ("--plan", options.plan), ("--config", options.config), ("--key-file", options.credentials.keyFile),
+            ("--partner-key-file", options.credentials.partnerKeyFile), ("--ca-file", options.credentials.caFile),
+            ("--output", outputPath), ("the merged --output", plan == nil ? nil : jobOutput), ("--rejects", configuration.rejectsPath),
+            ("--checkpoint", configuration.checkpointPath), ("--report", options.report.map(perShard)),
+            ("--metrics-file", options.metricsFile.map(perShard)),
         ])
         configuration.action = action
         configuration.delimiter = delimiter
@@ -204,6 +215,7 @@ struct JobRunner {
         configuration.rate = options.ratePerShard ?? options.rate.map { $0 / Double(plan?.shards.count ?? 1) }
         configuration.shard = plan?.shards[shardIndex]
         configuration.shardCount = plan?.shards.count ?? 1
+        configuration.shardEndOffset = plan?.endOffset(of: shardIndex)
         configuration.burst = options.burst
         configuration.restart = options.restart
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
@@ -240,11 +252,14 @@ struct JobRunner {
 
     /// `--report` and `--metrics-file`, written for every ending (a cron job is watched by them).
     func write(_ report: JobReport) throws {
+        // A shard's report and metrics are its own (``configure``): named after the shard.
+        let perShard = { (path: String) in report.job.shard.map { ShardPlan.shardPath(output: path, index: $0) } ?? path }
         do {
-            if let path = options.report { try AtomicFile.write(try report.json(), to: path) }
-            if let path = options.metricsFile {
+            if let path = options.report.map(perShard) { try AtomicFile.write(try report.json(), to: path, mode: 0o600) }
+            if let path = options.metricsFile.map(perShard) {
                 let text = PrometheusMetrics.render(report, finishedAtUnixSeconds: Date().timeIntervalSince1970)
-                try AtomicFile.write(Data(text.utf8), to: path)
+                // Readable by a metrics collector running as another user: numbers and ids only.
+                try AtomicFile.write(Data(text.utf8), to: path, mode: 0o644)
             }
         } catch {
             Console.write("error: cannot write the report or metrics file: \(error)")

@@ -33,12 +33,26 @@ extension BatchTokenize {
         @Option(help: "Write the merged books as JSON to this file.")
         var report: String?
 
+        @Option(help: "The --checkpoint the shards were given, if any (each used it named after its shard).")
+        var checkpoint: String?
+
         @Flag(help: "Exit with status 0, not 2, when records are in the rejects file (for a scheduler that fails any other status).")
         var succeedWithRejects = false
 
         func run() throws {
             let plan = try usage { try ShardPlan.read(path: self.plan) }
-            let merge = ShardMerge(plan: plan, output: output, rejects: rejects)
+            let merge = ShardMerge(plan: plan, output: output, rejects: rejects, checkpoint: checkpoint)
+            // What merge writes must be none of what it reads: the input, the plan, a shard's files.
+            var files: [(option: String, path: String?)] = [
+                ("the plan's input", plan.input.path), ("--plan", self.plan), ("--output", output), ("--rejects", merge.rejects), ("--report", report),
+            ]
+            for shard in merge.shards() {
+                files += [
+                    ("shard \(shard.shard.index)'s output", shard.output), ("shard \(shard.shard.index)'s rejects", shard.rejects),
+                    ("shard \(shard.shard.index)'s checkpoint", shard.checkpoint),
+                ]
+            }
+            try DistinctFiles.check(files)
             let books: ShardMerge.Books
             do {
                 books = try merge.merge()

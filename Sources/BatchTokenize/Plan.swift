@@ -44,6 +44,9 @@ extension BatchTokenize {
         }
 
         func run() throws {
+            try DistinctFiles.check([
+                ("--input", input), ("--out", out), ("--key-file", credentials.keyFile), ("--partner-key-file", credentials.partnerKeyFile),
+            ])
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter) }
             let key = endpoint?.lowercased() == "local" ? DigestKey.local : DigestKey(secret: try credentials.load().authorizationHeader)
             let plan = try usage {

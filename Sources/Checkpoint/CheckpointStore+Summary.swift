@@ -15,6 +15,7 @@ extension CheckpointStore {
             identity: identity, commitPoint: point, recordsCommitted: (point?.seq ?? -1) + 1, resultsStored: 0, done: 0,
             rejectedByErrorCode: [:], outcomeUnknown: 0, firstUpdate: nil, lastUpdate: nil, complete: complete
         )
+        summary.files = try recordedFiles(database)
         // (A checkpoint of an earlier version has no such table.)
         summary.writtenPoint = (try? readPoint(database, table: "written_point")).flatMap { $0.seq > point?.seq ?? -1 ? $0 : nil }
         func count(status: Int, errorCode: String?, _ count: Int) {
@@ -77,6 +78,23 @@ extension CheckpointStore {
             return found
         }
         return try storedResults(in: range, database: database)
+    }
+
+    /// The files the job created, by name (`output`, `rejects`), with where they were.
+    static func recordedFiles(_ database: SQLiteDatabase) throws -> [String: RecordedFile] {
+        var files: [String: RecordedFile] = [:]
+        let select = try database.statement("SELECT name, device, inode FROM file")
+        while try select.step() {
+            guard let name = select.text(0) else { continue }
+            files[name] = RecordedFile(identity: FileIdentity(device: UInt64(bitPattern: select.int64(1)), inode: UInt64(bitPattern: select.int64(2))))
+        }
+        // (A checkpoint of an earlier version has no such table.)
+        if let paths = try? database.statement("SELECT name, path FROM file_path") {
+            while try paths.step() {
+                if let name = paths.text(0), files[name] != nil { files[name]?.path = paths.text(1) }
+            }
+        }
+        return files
     }
 
     private static func openReadOnly(path: String) throws -> SQLiteDatabase {

@@ -75,6 +75,10 @@ public final class CheckpointStore {
             device INTEGER NOT NULL,
             inode INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS file_path (
+            name TEXT PRIMARY KEY,
+            path TEXT NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS commit_point (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             seq INTEGER NOT NULL,
@@ -309,13 +313,21 @@ public final class CheckpointStore {
         return FileIdentity(device: UInt64(bitPattern: select.int64(0)), inode: UInt64(bitPattern: select.int64(1)))
     }
 
-    /// Records the identity of a file the job created (durably, before the first commit needs it).
-    public func setFileIdentity(_ name: String, _ identity: FileIdentity) throws {
+    /// Records the identity of a file the job created (durably, before the first commit needs it),
+    /// and where it is (an absolute path), so that `merge` finds a shard's files wherever its
+    /// options put them.
+    public func setFileIdentity(_ name: String, _ identity: FileIdentity, path: String? = nil) throws {
         let upsert = try database.statement("INSERT OR REPLACE INTO file (name, device, inode) VALUES (?, ?, ?)")
         try upsert.bind(1, name)
         try upsert.bind(2, Int64(bitPattern: identity.device))
         try upsert.bind(3, Int64(bitPattern: identity.inode))
         try upsert.run()
+        if let path {
+            let place = try database.statement("INSERT OR REPLACE INTO file_path (name, path) VALUES (?, ?)")
+            try place.bind(1, name)
+            try place.bind(2, path)
+            try place.run()
+        }
     }
 
     // MARK: Commit point

@@ -18,6 +18,8 @@ public struct CheckpointSummary: Sendable, Hashable, Codable {
     public var firstUpdate: Date?
     public var lastUpdate: Date?
     public var complete: Bool
+    /// The files the job created (`output`, `rejects`): which file each was, and where.
+    public var files: [String: RecordedFile]?
 
     public var rejected: Int { rejectedByErrorCode.values.reduce(0, +) }
 

@@ -75,7 +75,7 @@ public struct DigestKey: @unchecked Sendable {
     }
 
     /// A full HMAC-SHA256 over a stream of chunks, in hex.
-    func hexDigest(_ chunks: [[UInt8]]) -> String {
+    public func hexDigest(_ chunks: [[UInt8]]) -> String {
         var mac = HMAC<SHA256>(key: key)
         for chunk in chunks { mac.update(data: chunk) }
         return mac.finalize().map { String(format: "%02x", $0) }.joined()

@@ -9,3 +9,15 @@ public struct FileIdentity: Sendable, Hashable, Codable {
         self.inode = inode
     }
 }
+
+/// A file a job created, as its checkpoint recorded it: its identity, and its absolute path
+/// (checkpoints of earlier versions did not record paths).
+public struct RecordedFile: Sendable, Hashable, Codable {
+    public var identity: FileIdentity
+    public var path: String?
+
+    public init(identity: FileIdentity, path: String? = nil) {
+        self.identity = identity
+        self.path = path
+    }
+}

@@ -73,7 +73,8 @@ import TestSupport
             case 1:
                 environment["JOB_COMPLETION_INDEX"] = "1"
                 // The job's rate, divided among the shards; the report shows both.
-                arguments += ["--rate", "30000", "--report", folder.path("shard-1.json")]
+                // Its report is its own: named after the shard.
+                arguments += ["--rate", "30000", "--report", folder.path("report.json")]
             default:
                 // Not yet: the merge names the missing shard and writes nothing; status shows each.
                 let early = try Self.run(merge)
@@ -113,7 +114,7 @@ import TestSupport
         let report = try CommandLineTests.json(String(decoding: try bytes("merged.json"), as: UTF8.self))
         let books = try #require(report["books"] as? [String: Any])
         #expect(books["records"] as? Int == 3_000 && books["outcomeUnknown"] as? Int == 0)
-        let shardReport = try #require(try CommandLineTests.json(String(decoding: try bytes("shard-1.json"), as: UTF8.self))["job"] as? [String: Any])
+        let shardReport = try #require(try CommandLineTests.json(String(decoding: try bytes("report.shard-1.json"), as: UTF8.self))["job"] as? [String: Any])
         #expect(shardReport["rate"] as? Double == 10_000 && shardReport["jobRate"] as? Double == 30_000 && shardReport["shard"] as? Int == 1)
 
         // Detokenize runs by shard too: the tokenized output planned, detokenized in two shards,

@@ -101,10 +101,15 @@ extension Engine {
     /// What the progress display shows.
     func progress() -> JobProgress {
         var progress = JobProgress()
-        progress.finished = window.nextToWrite
+        // A shard counts its own records, from its first.
+        let first = configuration.shard?.firstSeq ?? 0
+        progress.finished = window.nextToWrite - first
         progress.finishedBefore = finishedBefore
         let position = reader.nextPosition
-        if readerDone {
+        if let shard = configuration.shard {
+            progress.total = shard.records
+            progress.totalIsEstimate = false
+        } else if readerDone {
             progress.total = position.seq
             progress.totalIsEstimate = false
         } else {

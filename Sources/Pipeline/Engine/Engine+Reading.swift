@@ -12,7 +12,18 @@ extension Engine {
         // Read ahead enough to fill a window that grew (a quarter of it per round).
         let readAhead = max(configuration.inFlight * 2, controller.window / 4)
         while !readerDone, !window.isFull, planner.queued < readAhead {
-            guard window.nextToRead < readLimit, let (record, after) = try reader.nextWithPosition() else {
+            guard window.nextToRead < readLimit else {
+                try checkShardEnd()
+                readerDone = true
+                return
+            }
+            guard let (record, after) = try reader.nextWithPosition() else {
+                if let shard = configuration.shard, window.nextToRead < shard.endSeq {
+                    throw ShardPlan.PlanError(
+                        "the input ends at record \(window.nextToRead), before the last record of shard \(shard.index) (record \(shard.endSeq)): "
+                            + "it changed since the plan was made; what was finished is committed; make the plan again"
+                    )
+                }
                 readerDone = true
                 return
             }
@@ -21,6 +32,25 @@ extension Engine {
             // variable passed to it was copied.
             window.append(try slot(for: record, after: after))
         }
+    }
+
+    /// At a shard's last record: the next record must start where the plan says the next shard
+    /// starts (or the input end there), else the input changed since the plan was made and the
+    /// shards would lose or double records between them.
+    private func checkShardEnd() throws {
+        guard let shard = configuration.shard else { return }
+        let next: RecordPosition?
+        do {
+            next = try reader.nextWithPosition().map(\.record.position)
+        } catch {
+            // The next shard's first record is its own to judge (a bad quote is its reject).
+            return
+        }
+        guard next?.offset != configuration.shardEndOffset else { return }
+        throw ShardPlan.PlanError(
+            "shard \(shard.index)'s last record (record \(shard.endSeq)) does not end where the plan says the next shard starts: "
+                + "the input changed since the plan was made; what was finished is committed; make the plan again"
+        )
     }
 
     /// The slot of a record just read: a stored result reused, a local outcome, or its request

@@ -151,8 +151,9 @@ final class Engine: @unchecked Sendable {
             throw JobError(.configuration, error.description)
         }
         if point == nil {
-            try store.setFileIdentity("output", output.identity)
-            try store.setFileIdentity("rejects", rejects.identity)
+            // With where they are, for `merge` (a shard's files are wherever its options put them).
+            try store.setFileIdentity("output", output.identity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
+            try store.setFileIdentity("rejects", rejects.identity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
         }
         if let written {
             // The lines up to the written point are the committed part from now on, durably.
@@ -171,7 +172,8 @@ final class Engine: @unchecked Sendable {
         }
         let start = point.map { $0.seq + 1 } ?? configuration.shard?.firstSeq ?? 0
         readLimit = configuration.shard?.endSeq ?? Int.max
-        finishedBefore = start
+        // A shard's own records: its first record is not one that earlier runs finished.
+        finishedBefore = start - (configuration.shard?.firstSeq ?? 0)
         inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
         reusedThrough = max(start - 1, notReusedThrough)
         let connections = max(1, configuration.connections)

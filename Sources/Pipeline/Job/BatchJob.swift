@@ -73,6 +73,9 @@ public struct BatchJob: Sendable {
         /// records from its first to its last, numbered as in the whole input; `nil` for all.
         public var shard: ShardPlan.Shard?
         public var shardCount = 1
+        /// Where the next shard's records start (``ShardPlan/endOffset(of:)``); `nil`: the input
+        /// ends after this shard's.
+        public var shardEndOffset: Int64?
 
         public init(
             endpoint: Endpoint, endpointName: String, key: APIKey, templateRef: String, inputPath: String, format: InputFormat,

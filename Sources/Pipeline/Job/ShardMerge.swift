@@ -1,19 +1,30 @@
 import Checkpoint
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Joins the outputs and rejects of a plan's shards into one output and one rejects file, once
-/// every shard's checkpoint says it is complete and belongs to this plan; and adds up their books
-/// over the whole input. Nothing is written while any shard is missing, unfinished or another's.
+/// every shard's checkpoint says it is complete, belongs to this plan and ran the same job as the
+/// others, and every shard's files are the ones its checkpoint committed (same file, same length);
+/// and adds up their books over the whole input. Nothing is written while any shard is missing,
+/// unfinished, another's or altered.
 public struct ShardMerge {
     public let plan: ShardPlan
     /// The merged output: the shards' outputs are named after it (``ShardPlan/shardPath(output:index:)``).
     public let output: String
     public let rejects: String
+    /// The checkpoint the shards were given (each used it named after its shard), if not the default.
+    public let checkpoint: String?
 
-    public init(plan: ShardPlan, output: String, rejects: String? = nil) {
+    public init(plan: ShardPlan, output: String, rejects: String? = nil, checkpoint: String? = nil) {
         self.plan = plan
         self.output = output
         self.rejects = rejects ?? output + ".rejects.csv"
+        self.checkpoint = checkpoint
     }
 
     /// One shard's files and what its checkpoint says.
@@ -23,7 +34,8 @@ public struct ShardMerge {
         public var rejects: String
         public var checkpoint: String
         public var summary: CheckpointSummary?
-        /// Why the shard cannot be merged (missing, unfinished, another plan's), if it cannot.
+        /// Why the shard cannot be merged (missing, unfinished, another plan's or job's, its
+        /// files altered), if it cannot.
         public var problem: String?
     }
 
@@ -45,32 +57,86 @@ public struct ShardMerge {
 
     /// Each shard's files and state: what `status --plan` shows, and what `merge` checks.
     public func shards() -> [ShardFiles] {
-        plan.shards.map { shard in
-            let output = ShardPlan.shardPath(output: self.output, index: shard.index)
-            let checkpoint = CheckpointStore.defaultPath(forOutput: output)
-            var files = ShardFiles(shard: shard, output: output, rejects: output + ".rejects.csv", checkpoint: checkpoint)
-            guard FileManager.default.fileExists(atPath: checkpoint) else {
-                files.problem = "not started (no checkpoint \(checkpoint))"
-                return files
+        var files = plan.shards.map(inspect)
+        // Every shard must have run the same job (but for its shard): a shard run with fewer
+        // mapped fields leaves card data in plaintext in its part of the merged output.
+        if let reference = files.first(where: { $0.summary != nil }) {
+            for index in files.indices where files[index].problem == nil {
+                guard let summary = files[index].summary else { continue }
+                let differences = Self.jobDifferences(reference.summary!.identity, summary.identity)
+                if !differences.isEmpty {
+                    files[index].problem = "it ran another job than shard \(reference.shard.index): " + differences.joined(separator: "; ")
+                }
             }
-            do {
-                files.summary = try CheckpointStore.summary(path: checkpoint)
-            } catch {
-                files.problem = "its checkpoint cannot be read: \(error)"
-                return files
-            }
-            let identity = files.summary!.identity
-            if identity.options["shard"] != Self.shardOption(shard, of: plan.shards.count)
-                || identity.input.size != plan.input.size || identity.input.digest != plan.input.digest
-            {
-                files.problem = "its checkpoint belongs to another plan or input (\(identity.options["shard"] ?? "not a shard"))"
-            } else if !files.summary!.complete {
-                files.problem = "not finished: \(files.summary!.recordsCommitted - shard.firstSeq) of \(shard.records) records committed; run the shard again to resume"
-            } else if files.summary!.transient > 0 {
-                files.problem = "finished with \(files.summary!.transient) records that failed transiently; run the shard again to send them"
-            }
+        }
+        return files
+    }
+
+    /// What differs between two shards' jobs, apart from the shard and the input's path and time.
+    static func jobDifferences(_ reference: JobIdentity, _ other: JobIdentity) -> [String] {
+        var left = reference
+        var right = other
+        left.options["shard"] = nil
+        right.options["shard"] = nil
+        right.inputPath = left.inputPath
+        right.input.modified = left.input.modified
+        return left.differences(from: right)
+    }
+
+    private func inspect(_ shard: ShardPlan.Shard) -> ShardFiles {
+        let output = ShardPlan.shardPath(output: self.output, index: shard.index)
+        let checkpoint = self.checkpoint.map { ShardPlan.shardPath(output: $0, index: shard.index) } ?? CheckpointStore.defaultPath(forOutput: output)
+        var files = ShardFiles(shard: shard, output: output, rejects: output + ".rejects.csv", checkpoint: checkpoint)
+        guard FileManager.default.fileExists(atPath: checkpoint) else {
+            files.problem = "not started (no checkpoint \(checkpoint))"
             return files
         }
+        let summary: CheckpointSummary
+        do {
+            summary = try CheckpointStore.summary(path: checkpoint)
+        } catch {
+            files.problem = "its checkpoint cannot be read: \(error)"
+            return files
+        }
+        files.summary = summary
+        if let path = summary.files?["rejects"]?.path { files.rejects = path }
+        let identity = summary.identity
+        let committed = summary.done + summary.rejected + summary.outcomeUnknown + summary.transient
+        if identity.options["shard"] != Self.shardOption(shard, of: plan.shards.count)
+            || identity.input.size != plan.input.size || identity.input.digest != plan.input.digest
+        {
+            files.problem = "its checkpoint belongs to another plan or input (\(identity.options["shard"] ?? "not a shard"))"
+        } else if !summary.complete {
+            files.problem = "not finished: \(max(0, summary.recordsCommitted - shard.firstSeq)) of \(shard.records) records committed; run the shard again to resume"
+        } else if summary.transient > 0 {
+            files.problem = "finished with \(summary.transient) records that failed transiently; run the shard again to send them"
+        } else if committed != shard.records || (shard.records > 0 && summary.recordsCommitted != shard.endSeq) {
+            files.problem = "its checkpoint accounts for \(committed) records through record \(summary.recordsCommitted), not the plan's \(shard.records) through record \(shard.endSeq)"
+        } else if let problem = checkFile(files.output, name: "output", committed: summary.commitPoint?.outputOffset, summary: summary)
+            ?? checkFile(files.rejects, name: "rejects", committed: summary.commitPoint?.rejectsOffset, summary: summary)
+        {
+            files.problem = problem
+        }
+        return files
+    }
+
+    /// Whether the file at `path` is the one the shard's checkpoint recorded and committed: a
+    /// regular file (not a symlink), the same device and inode, exactly the committed length.
+    private func checkFile(_ path: String, name: String, committed: Int64?, summary: CheckpointSummary) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return "its \(name) \(path) is missing" }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            return "its \(name) \(path) is not a regular file (a symlink or a device): it is not the file the shard wrote"
+        }
+        if let recorded = summary.files?[name]?.identity,
+            recorded != FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        {
+            return "its \(name) \(path) is not the file the shard wrote (replaced, moved or swapped since)"
+        }
+        guard let committed, Int64(info.st_size) == committed else {
+            return "its \(name) \(path) has \(info.st_size) bytes, but the shard committed \(committed.map(String.init) ?? "none"): it was cut or changed after the run"
+        }
+        return nil
     }
 
     /// What a shard's checkpoint identity says of it (``BatchJob/identity()``).
@@ -78,9 +144,9 @@ public struct ShardMerge {
         "\(shard.index) of \(count): records \(shard.firstSeq + 1) to \(shard.endSeq)"
     }
 
-    /// Checks every shard, then writes the merged output and rejects (each through a temporary
-    /// file renamed into place, mode 0600) and returns the books; throws, naming every shard
-    /// that is not ready, without writing anything.
+    /// Checks every shard, opens every file it joins, then writes the merged output and rejects
+    /// (each to a temporary file, both renamed into place only once both are written, mode 0600)
+    /// and returns the books; throws, naming every shard that is not ready, without writing anything.
     public func merge() throws -> Books {
         let shards = shards()
         let problems = shards.compactMap { files in files.problem.map { "shard \(files.shard.index): \($0)" } }
@@ -98,32 +164,65 @@ public struct ShardMerge {
         guard books.balance else {
             throw MergeError(description: "cannot merge: the shards' books do not add up to the plan's \(plan.records) records")
         }
+        // Everything opened (and checked once more, through the descriptors) before a byte is written.
         let delimiter = try JobConfiguration.delimiterByte(plan.input.delimiter)
-        try Self.join(shards.map(\.output), into: output) { index, path in
+        var outputs: [Part] = []
+        var rejectParts: [Part] = []
+        for (index, files) in shards.enumerated() {
+            let summary = files.summary!
+            var output = try Part(path: files.output, shard: files.shard.index, expected: summary.files?["output"]?.identity, length: summary.commitPoint?.outputOffset)
             // The header once: every shard after the first from its first data record.
-            guard index > 0, plan.input.format == .csv else { return 0 }
-            return try CSVReader(path: path, delimiter: delimiter).header.dataStart.offset
+            if index > 0, plan.input.format == .csv {
+                output.skip = try CSVReader(path: files.output, delimiter: delimiter).header.dataStart.offset
+            }
+            outputs.append(output)
+            var rejects = try Part(path: files.rejects, shard: files.shard.index, expected: summary.files?["rejects"]?.identity, length: summary.commitPoint?.rejectsOffset)
+            if index > 0 { rejects.skip = min(rejects.length, Int64(RejectsRenderer.headerLine.count)) }
+            rejectParts.append(rejects)
         }
-        try Self.join(shards.map(\.rejects), into: rejects) { index, path in
-            index > 0 && FileManager.default.fileExists(atPath: path) ? Int64(RejectsRenderer.headerLine.count) : 0
-        }
+        let mergedOutput = try AtomicFile.prepare(to: output, bufferLimit: 1 << 20) { file in try Self.join(outputs, into: file) }
+        let mergedRejects = try AtomicFile.prepare(to: rejects, bufferLimit: 1 << 20) { file in try Self.join(rejectParts, into: file) }
+        try mergedRejects.commit()
+        try mergedOutput.commit()
         return books
     }
 
-    /// Copies `parts` one after the other, each from the offset `skip` gives, into `path`
-    /// (through a temporary file, synced and renamed into place: ``AtomicFile``), mode 0600.
-    static func join(_ parts: [String], into path: String, skip: (Int, String) throws -> Int64) throws {
-        try AtomicFile.write(to: path, mode: 0o600, bufferLimit: 1 << 20) { file in
-            for (index, part) in parts.enumerated() {
-                guard let handle = FileHandle(forReadingAtPath: part) else {
-                    throw MergeError(description: "cannot read \(part)")
-                }
-                defer { try? handle.close() }
-                try handle.seek(toOffset: UInt64(try skip(index, part)))
-                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try file.write([UInt8](chunk))
-                }
+    /// A shard's file, open for reading: checked through its descriptor to be the file its
+    /// checkpoint recorded, exactly as long as it committed.
+    struct Part {
+        var handle: FileHandle
+        var path: String
+        var length: Int64
+        var skip: Int64 = 0
+
+        init(path: String, shard: Int, expected: FileIdentity?, length: Int64?) throws {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else {
+                throw MergeError(description: "cannot merge: shard \(shard): cannot read \(path): \(String(cString: strerror(errno)))")
             }
+            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            var info = stat()
+            guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                expected.map({ $0 == FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) }) ?? true,
+                let length, Int64(info.st_size) == length
+            else {
+                throw MergeError(description: "cannot merge: shard \(shard): \(path) changed while merge was checking it")
+            }
+            self.path = path
+            self.length = length
+        }
+    }
+
+    /// Copies each part's committed bytes after its `skip` into `file`.
+    static func join(_ parts: [Part], into file: OutputFile) throws {
+        for part in parts {
+            try part.handle.seek(toOffset: UInt64(part.skip))
+            var left = part.length - part.skip
+            while left > 0, let chunk = try part.handle.read(upToCount: Int(min(left, 1 << 20))), !chunk.isEmpty {
+                try file.write([UInt8](chunk))
+                left -= Int64(chunk.count)
+            }
+            guard left == 0 else { throw MergeError(description: "cannot merge: \(part.path) ended early while it was copied") }
         }
     }
 }

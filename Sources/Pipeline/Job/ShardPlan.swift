@@ -7,7 +7,10 @@ import Foundation
 /// record); and the input's identity, so that a shard refuses another file. Written by
 /// `batch-tokenize plan`, read by `run --plan`, `merge --plan` and `status --plan`.
 public struct ShardPlan: Codable, Sendable, Hashable {
-    public static let currentVersion = 1
+    /// Version 2: each shard carries a keyed digest of its boundary (``Shard/boundary``).
+    public static let currentVersion = 2
+    /// The most shards a plan may have.
+    public static let maximumShards = 100_000
 
     public struct Shard: Codable, Sendable, Hashable {
         public var index: Int
@@ -17,13 +20,18 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         public var offset: Int64
         public var line: Int
         public var records: Int
+        /// A keyed digest (``DigestKey``) of the shard's numbers and of the input's bytes around
+        /// its offset (``ShardBoundary``): a run refuses a shard whose plan was edited or whose
+        /// input changed there, rather than start mid-record.
+        public var boundary: String
 
-        public init(index: Int, firstSeq: Int, offset: Int64, line: Int, records: Int) {
+        public init(index: Int, firstSeq: Int, offset: Int64, line: Int, records: Int, boundary: String = "") {
             self.index = index
             self.firstSeq = firstSeq
             self.offset = offset
             self.line = line
             self.records = records
+            self.boundary = boundary
         }
 
         /// Where the shard's reading starts.
@@ -86,12 +94,72 @@ public struct ShardPlan: Codable, Sendable, Hashable {
             path: path, format: format, delimiter: String(UnicodeScalar(delimiter)), size: fingerprint.size, digest: fingerprint.digest
         )
         let starts = sampler.starts(shards: shards, end: end)
-        let cut = starts.indices.map { index in
+        let boundaries = try ShardBoundary(path: path, key: key)
+        let cut = try starts.indices.map { index in
             let start = starts[index]
             let next = index + 1 < starts.count ? starts[index + 1].seq : sampler.count
-            return Shard(index: index, firstSeq: start.seq, offset: start.offset, line: start.line, records: next - start.seq)
+            var shard = Shard(index: index, firstSeq: start.seq, offset: start.offset, line: start.line, records: next - start.seq)
+            shard.boundary = try boundaries.digest(of: shard)
+            return shard
         }
-        return ShardPlan(input: input, records: sampler.count, shards: cut)
+        let plan = ShardPlan(input: input, records: sampler.count, shards: cut)
+        try plan.validate()
+        return plan
+    }
+
+    /// Checks that the plan is one that `plan` could have written: shards numbered from 0,
+    /// contiguous and in order (each starts where the one before ends, by seq and by offset),
+    /// within the input, with counts that add up to the whole without overflowing. (That the
+    /// numbers are the ones `plan` wrote, over this input, is ``checkBoundaries(of:path:key:)``'s.)
+    public func validate() throws {
+        guard !shards.isEmpty, shards.count <= Self.maximumShards else {
+            throw PlanError("the plan must have 1 to \(Self.maximumShards) shards, not \(shards.count)")
+        }
+        guard input.size >= 0, records >= 0 else { throw PlanError("the plan's input size and record count cannot be negative") }
+        var nextSeq = 0
+        var lastOffset: Int64 = 0
+        var lastLine = 1
+        for (position, shard) in shards.enumerated() {
+            let name = "shard \(position)"
+            guard shard.index == position else { throw PlanError("the plan's shards are not numbered 0 to \(shards.count - 1) in order (\(name) says \(shard.index))") }
+            guard shard.records >= 0 else { throw PlanError("\(name) has a negative record count") }
+            guard shard.firstSeq == nextSeq else {
+                throw PlanError("\(name) starts at record \(shard.firstSeq + 1), not where the shard before it ends (record \(nextSeq + 1))")
+            }
+            guard shard.offset >= lastOffset, shard.offset <= input.size, position > 0 || shard.offset >= 0 else {
+                throw PlanError("\(name) starts at byte \(shard.offset): not after the shard before it and within the input's \(input.size) bytes")
+            }
+            guard shard.line >= lastLine else { throw PlanError("\(name) starts at line \(shard.line), before the shard before it") }
+            let (end, overflow) = nextSeq.addingReportingOverflow(shard.records)
+            guard !overflow, end <= records else {
+                throw PlanError("\(name)'s records go past the plan's \(records) records")
+            }
+            nextSeq = end
+            lastOffset = shard.offset
+            lastLine = shard.line
+        }
+        guard nextSeq == records else { throw PlanError("the shards' records add up to \(nextSeq), not the plan's \(records)") }
+    }
+
+    /// Checks shard `index`'s boundaries, its start and the next shard's (its end), against the
+    /// file at `path`: each must be the keyed digest the plan holds, so that the shard starts and
+    /// ends at a record boundary of this input that `plan` found.
+    public func checkBoundaries(of index: Int, path: String, key: DigestKey) throws {
+        let boundaries = try ShardBoundary(path: path, key: key)
+        for shard in shards[index...].prefix(2) {
+            guard try boundaries.digest(of: shard) == shard.boundary else {
+                throw PlanError(
+                    "\(path) is not the input this plan was made for at shard \(shard.index)'s start (byte \(shard.offset), record \(shard.firstSeq + 1)): "
+                        + "the file changed there since the plan was made, or the plan was edited (or another API key made it); make the plan again"
+                )
+            }
+        }
+    }
+
+    /// Where the records of shard `index` end: the next shard's start that has records, or `nil`
+    /// when the input ends after them.
+    public func endOffset(of index: Int) -> Int64? {
+        shards[(index + 1)...].first { $0.records > 0 }?.offset
     }
 
     /// The plan in a file written by ``write(to:)``; refuses another version.
@@ -109,7 +177,12 @@ public struct ShardPlan: Codable, Sendable, Hashable {
             throw PlanError("\(path) is not a plan written by batch-tokenize plan: \(error)")
         }
         guard plan.version == currentVersion else {
-            throw PlanError("\(path) is a plan of version \(plan.version); this batch-tokenize reads version \(currentVersion)")
+            throw PlanError("\(path) is a plan of version \(plan.version); this batch-tokenize reads version \(currentVersion): make the plan again")
+        }
+        do {
+            try plan.validate()
+        } catch let error as PlanError {
+            throw PlanError("\(path) is not a usable plan: \(error.description)")
         }
         return plan
     }

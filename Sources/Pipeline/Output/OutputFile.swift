@@ -17,6 +17,8 @@ import Checkpoint
 public final class OutputFile {
     public struct IOError: Error, CustomStringConvertible {
         public var description: String
+        /// The `errno` of a refused `open`, where that is what failed.
+        public var code: Int32? = nil
     }
 
     public let path: String
@@ -35,15 +37,21 @@ public final class OutputFile {
     /// Opens `path` for writing with `mode` (0600 by default). Without `resumeAt` the file is
     /// created or emptied; with it, the existing file is cut back to that many bytes (its
     /// committed part) and written on from there, and it must be `expected` when that is known.
-    public init(path: String, mode: mode_t = 0o600, resumeAt length: Int64?, expected: FileIdentity?, bufferLimit: Int = 256 * 1024) throws {
+    /// With `exclusive`, the file must not exist (anything there, a FIFO or a symlink included,
+    /// is refused with `EEXIST`): a temporary file of ours, never one that another user put there.
+    public init(
+        path: String, mode: mode_t = 0o600, resumeAt length: Int64?, expected: FileIdentity?, bufferLimit: Int = 256 * 1024, exclusive: Bool = false
+    ) throws {
         self.path = path
         self.bufferLimit = bufferLimit
         let resuming = length != nil
         let restart = "; to start the job over, run it again with --restart"
-        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (resuming ? 0 : O_CREAT), mode)
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (exclusive ? O_CREAT | O_EXCL : resuming ? 0 : O_CREAT), mode)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
             switch errno {
+            case EEXIST where exclusive:
+                throw IOError(description: "\(path) exists already", code: EEXIST)
             case ENOENT where resuming:
                 throw IOError(description: "\(path) is missing, but the checkpoint says its first \(length!) bytes are committed: restore it\(restart)")
             case ELOOP:
@@ -65,7 +73,7 @@ public final class OutputFile {
                 throw IOError(description: problem)
             }
             if !resuming { Self.syncDirectory(of: path) }
-        } else if kind != S_IFCHR && kind != S_IFIFO {
+        } else if exclusive || (kind != S_IFCHR && kind != S_IFIFO) {
             close(fd)
             throw IOError(description: "\(path) is not a regular file")
         }

@@ -4,7 +4,9 @@
 public enum PrometheusMetrics {
     public static func render(_ report: JobReport, finishedAtUnixSeconds: Double) -> String {
         var out = ""
-        let base = [("job_id", report.job.id ?? ""), ("action", report.job.action), ("template_ref", report.job.templateRef)]
+        var base = [("job_id", report.job.id ?? ""), ("action", report.job.action), ("template_ref", report.job.templateRef)]
+        // The shards of one job share its id: without the shard their series would collide.
+        if let shard = report.job.shard { base.append(("shard", String(shard))) }
 
         func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
             out += "# HELP batch_tokenize_\(name) \(help)\n# TYPE batch_tokenize_\(name) gauge\n"
