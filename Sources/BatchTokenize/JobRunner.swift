@@ -53,7 +53,7 @@ struct JobRunner {
         let resume = "run the same command again: batch-tokenize "
             + CommandLine.arguments.dropFirst().filter { $0 != "--restart" }.map(Self.shellQuoted).joined(separator: " ")
         let signals = SignalInterruptions(resumeHint: resume, logger: logger)
-        let ending: Ending
+        var ending: Ending
         do {
             switch try await batchJob.run(interruptions: signals.stream) {
             case .alreadyComplete:
@@ -102,6 +102,8 @@ struct JobRunner {
                 message: "error: \(error)\nwhat was finished is committed; once the cause is fixed, \(resume)"
             )
         }
+        // No part of the key, whatever the service echoed of it, in the ending, the log or the report.
+        ending.message = ending.message.map { APIKey.redact($0, key: runnable.key) }
         await resolved.shutdown()
         display.finish()
         let report = makeReport(ending, configuration: runnable, job: batchJob, startedAt: startedAt)
@@ -171,6 +173,15 @@ struct JobRunner {
         try OptionRange.check(options.progressInterval, "--progress-interval", 0.01...86_400, unit: " s")
         try OptionRange.check(options.retryFor, "--retry-for", 0...OptionRange.week, unit: " s")
         if omit && action != .tokenize { throw ValidationError("--omit is for tokenize jobs") }
+        // A tokenized text does not say which of a regex's matches were tokens: a number that
+        // failed the Luhn check was left as it was, and detokenizing it would change it.
+        if action != .tokenize, let (number, instruction) = zip(1..., job.instructions ?? []).first(where: { $0.1.transformationType == .regex && $0.1.luhnCheck == true }) {
+            throw ValidationError(
+                "instruction \(number) (regex on '\(instruction.source ?? "")') has luhnCheck: the tokenized text does not say which of its matches "
+                    + "were tokenized (a number that failed the check was left as it was, and \(action.rawValue) would send it as a token); "
+                    + "give a mapping whose pattern matches only the tokens, without luhnCheck"
+            )
+        }
         if omit && !store {
             logger.warning("--omit without --store: the tokens can never be read back")
         }

@@ -63,6 +63,12 @@ extension BatchTokenize {
                     bfidColumn: options.bfidColumn ?? job.output?.bfidColumn ?? "bfid", writesBfid: action.producesBfid
                 )
             }
+            try usage {
+                try RecordIdentifier.checkBfidColumn(
+                    options.bfidColumn ?? job.output?.bfidColumn ?? "bfid", producesBfid: action.producesBfid, format: inputFormat, header: opened.header,
+                    mapper: mapper
+                )
+            }
             let identifier = try usage {
                 try job.input?.idColumn.map { name in
                     let identifier = try RecordIdentifier(idColumn: name, format: inputFormat, header: opened.header)
@@ -70,7 +76,9 @@ extension BatchTokenize {
                     return identifier
                 }
             }
-            let rejectsFile = try (options.rejects ?? job.output?.rejects).map { path in
+            // A dry run writes no file unless told on the command line (a job file's relative
+            // rejects path would land in whatever folder the dry run is started from).
+            let rejectsFile = try options.rejects.map { path in
                 let file = try OutputFile(path: path)
                 try file.write(RejectsRenderer.headerLine)
                 return file

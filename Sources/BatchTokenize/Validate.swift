@@ -33,7 +33,8 @@ extension BatchTokenize {
             let resolved = try await connection.resolve(logger: logger)
             let outcome = await Self.check(resolved: resolved, templateRef: templateRef, configuration: connection.connectionConfiguration, logger: logger)
             await resolved.shutdown()
-            print(Console.mask(outcome.lines.joined(separator: "\n")))
+            // No part of the key, whatever the service echoed of it.
+            print(Console.mask(APIKey.redact(outcome.lines.joined(separator: "\n"), key: resolved.key)))
             if outcome.exitCode != .success { throw outcome.exitCode }
         }
 

@@ -76,7 +76,14 @@ extension BatchTokenize {
             }
             print("finished records with values: \(drawn.candidates); sampled: \(drawn.entries.count)")
             if drawn.unmappable > 0 { print("output records whose tokens could not be mapped (not checked): \(drawn.unmappable)") }
-            guard !drawn.entries.isEmpty else { return }
+            guard !drawn.entries.isEmpty else {
+                // Records that could not be checked are a failed check, not a passed one.
+                if drawn.unmappable > 0 {
+                    Console.write("error: no record could be checked (\(drawn.unmappable) output records whose tokens or bfids could not be mapped)")
+                    throw ExitCode.failure
+                }
+                return
+            }
 
             let resolved = try await connection.resolve(logger: logger)
             defer { Task { [resolved] in await resolved.shutdown() } }
@@ -164,7 +171,7 @@ extension BatchTokenize {
             for (code, records) in failed.sorted(by: { $0.key < $1.key }) {
                 print("not checked, answered \(code): records \(records.map(String.init).joined(separator: " "))")
             }
-            if !mismatched.isEmpty || !failed.isEmpty { throw ExitCode.failure }
+            if !mismatched.isEmpty || !failed.isEmpty || drawn.unmappable > 0 { throw ExitCode.failure }
         }
 
         /// The record numbers in a rejects file (its first column).

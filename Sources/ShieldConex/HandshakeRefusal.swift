@@ -6,14 +6,18 @@ import NIOHTTP1
 /// ORCA's `{"code": 8003, "message": "..."}`), anything else a refusal with its status, reason
 /// phrase and `Retry-After`.
 enum HandshakeRefusal {
-    static func error(head: HTTPResponseHead, body: [UInt8], now: Date = Date()) -> ShieldConexError {
+    /// What the server sent is shown with the key (`key`) and anything that looks like a
+    /// credential (`Basic …`, `Bearer …`) taken out: a server may echo the request's
+    /// `Authorization` in its refusal.
+    static func error(head: HTTPResponseHead, body: [UInt8], key: APIKey? = nil, now: Date = Date()) -> ShieldConexError {
         let status = Int(head.status.code)
         if status == 401 || status == 403 {
-            return .authenticationFailed(status: status, message: message(in: body))
+            return .authenticationFailed(status: status, message: message(in: body).map { APIKey.redact($0, key: key) })
         }
         let reason = head.status.reasonPhrase.isEmpty ? "(no reason given)" : head.status.reasonPhrase
         return .handshakeRefused(
-            status: status, reason: printable(reason), retryAfter: head.headers.first(name: "Retry-After").flatMap { retryAfter($0, now: now) }
+            status: status, reason: APIKey.redact(printable(reason), key: key),
+            retryAfter: head.headers.first(name: "Retry-After").flatMap { retryAfter($0, now: now) }
         )
     }
 

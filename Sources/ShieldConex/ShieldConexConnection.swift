@@ -218,7 +218,7 @@ extension ShieldConexConnection {
                 throw translateHandshakeError(error)
             }
             channel.close(promise: nil)
-            throw HandshakeRefusal.error(head: refusal.head, body: refusal.body)
+            throw HandshakeRefusal.error(head: refusal.head, body: refusal.body, key: key)
         }
     }
 

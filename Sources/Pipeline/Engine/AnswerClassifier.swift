@@ -61,12 +61,20 @@ public struct AnswerClassifier: Sendable {
     public let omit: Bool
     public let retry: RetryPolicy
     public let masking: CardNumberMasking
+    /// The key the job sends: taken out of every message the service sends back (``APIKey/redact(_:key:)``).
+    public let key: APIKey?
 
-    public init(action: JobAction, omit: Bool, retry: RetryPolicy, masking: CardNumberMasking) {
+    public init(action: JobAction, omit: Bool, retry: RetryPolicy, masking: CardNumberMasking, key: APIKey? = nil) {
         self.action = action
         self.omit = omit
         self.retry = retry
         self.masking = masking
+        self.key = key
+    }
+
+    /// A text of the service's, as it may be shown: the record's values masked, the key redacted.
+    func shown(_ text: String, values: [String]) -> String {
+        APIKey.redact(masking.mask(text, values: values), key: key)
     }
 
     /// Whether an answer is transient: throttling or another transient failure, whatever its
@@ -105,12 +113,30 @@ public struct AnswerClassifier: Sendable {
                 if action.producesBfid ? parts.bfid == nil : request.bfid == nil {
                     return .rejected(code: "answer-mismatch", message: "the answer has no bfid", messageId: response.messageId)
                 }
+                // A bfid the output cannot hold as one word (empty, a space, a comma, a quote)
+                // would break the detokenize job that reads it back: not a done record.
+                if action.producesBfid, let bfid = parts.bfid, !Self.isWellFormedBfid(bfid) {
+                    return .rejected(
+                        code: "answer-bad-bfid", message: "the answer's bfid is empty or holds a space, a separator or a control character",
+                        messageId: response.messageId
+                    )
+                }
+                // A service that answers the plaintext as the token would put card data in the
+                // tokenized output.
+                if action == .tokenize, !omit, let field = Self.plaintextAnswered(parts, for: request) {
+                    return .rejected(
+                        code: "answer-plaintext", message: "the service answered the value of field '\(field)' as its token: the value was not tokenized",
+                        messageId: response.messageId
+                    )
+                }
                 return .done(texts)
             }
         case .success(let response):
             let code = response.failure?.code
             if let code, code.isFatal {
-                return .fatal(message: "the service answered \(response.failure!): the job cannot go on")
+                // The service's message may echo the record's values (a CVV, an expiry): masked
+                // like every text that comes from the service.
+                return .fatal(message: shown("the service answered \(response.failure!): the job cannot go on", values: request.values.map(\.value)))
             }
             if let code, code.isTransient {
                 // A throttled request (1429) was not carried out, so even a read may go again; a
@@ -126,7 +152,7 @@ public struct AnswerClassifier: Sendable {
             }
             return .rejected(
                 code: code.map { String($0.rawValue) } ?? "unknown",
-                message: masking.mask(response.failure?.message ?? "the service answered success: false", values: request.values.map(\.value)),
+                message: shown(response.failure?.message ?? "the service answered success: false", values: request.values.map(\.value)),
                 messageId: response.messageId
             )
         case .failure(let error):
@@ -195,6 +221,37 @@ public struct AnswerClassifier: Sendable {
             }
             return builder.texts
         }
+    }
+
+    /// A bfid is a word of printable ASCII without the separators of the output formats: not
+    /// empty, no space, comma, semicolon, quote or backslash, at most 4 KiB.
+    static func isWellFormedBfid(_ bfid: UnsafeRawBufferPointer) -> Bool {
+        guard !bfid.isEmpty, bfid.count <= 4_096 else { return false }
+        for byte in bfid {
+            guard byte > 0x20, byte < 0x7F, byte != UInt8(ascii: ","), byte != UInt8(ascii: ";"), byte != UInt8(ascii: "\""),
+                byte != UInt8(ascii: "'"), byte != UInt8(ascii: "\\")
+            else { return false }
+        }
+        return true
+    }
+
+    /// Values shorter than this may equal their token by chance (a format-preserving token of a
+    /// three-digit CVV is one of a thousand); a longer one answered as its own token was not
+    /// tokenized.
+    static let plaintextMinimumLength = 6
+
+    /// The name of a field whose answered token is the value that was sent (of at least
+    /// ``plaintextMinimumLength`` bytes), if any.
+    static func plaintextAnswered(_ parts: ResponseTexts.Parts, for request: Request) -> String? {
+        var found: String?
+        parts.forEachValue { name, token in
+            guard found == nil, token.count >= plaintextMinimumLength else { return }
+            for value in request.values where equal(name, value.name) && equal(token, value.value) {
+                found = value.name
+                return
+            }
+        }
+        return found
     }
 
     private static func equal(_ bytes: UnsafeRawBufferPointer, _ name: String) -> Bool {

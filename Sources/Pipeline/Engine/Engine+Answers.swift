@@ -31,7 +31,12 @@ extension Engine {
             latency.record(nanoseconds: roundTrip)
             if controller.answered(roundTrip: roundTrip, inFlight: pool.inFlight, now: now, congestion: congestion) { windowChanged() }
         }
-        if AnswerClassifier.isTransient(result) { summary.throttled += 1 }
+        if AnswerClassifier.isTransient(result) {
+            summary.throttled += 1
+            watchdog.refused(Self.refusalReason(result))
+        } else {
+            watchdog.progressed(now: now)
+        }
         if let lowered = planner.answered(transient: congestion, now: now) {
             logger.info(
                 "the service is pushing back (transient answers): lowering the send rate",
@@ -62,6 +67,15 @@ extension Engine {
             fail(seq, .outcomeUnknown, code: "outcome-unknown", message: message, messageId: messageId, attempts: attempts, digest: digest)
         case .fatal(let message):
             if fatal == nil { fatal = JobError(.fatalAnswer, message) }
+        }
+    }
+
+    /// What a transient answer was, for the watchdog's message: the service's code, or what
+    /// became of the request.
+    static func refusalReason(_ result: Result<Response, any Error>) -> String {
+        switch result {
+        case .success(let response): response.failure?.code.map { String($0.rawValue) } ?? "transient"
+        case .failure: "no answer (lost or timed out)"
         }
     }
 

@@ -64,6 +64,8 @@ final class Engine: @unchecked Sendable {
     /// A failure of the disk or the reader: the job ends with it, as it came.
     var failure: (any Error)?
     var lastCommit = NIODeadline.now()
+    /// Stops the job when nothing succeeds for `--retry-for` while the service refuses.
+    var watchdog: ProgressWatchdog
     var uncommitted = 0
     var lastWritten: (seq: Int, after: RecordPosition)?
     /// The time the current burst of answers was read (set by its first answer, cleared by the
@@ -135,6 +137,9 @@ final class Engine: @unchecked Sendable {
                 try identifier.checkNotMapped(by: mapper, name: name)
                 return identifier
             }
+            try RecordIdentifier.checkBfidColumn(
+                configuration.bfidColumn, producesBfid: configuration.action.producesBfid, format: configuration.format, header: opened.header, mapper: mapper
+            )
             bfidReader = configuration.action.producesBfid
                 ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: opened.header)
         } catch let error as MappingError {
@@ -181,6 +186,7 @@ final class Engine: @unchecked Sendable {
         let fixed = configuration.fixedConcurrency
         let ceiling = fixed ? connections * inFlight : max(connections, configuration.connectionsMax) * max(inFlight, configuration.inFlightMax)
         let now = NIODeadline.now()
+        watchdog = ProgressWatchdog(budget: configuration.retry.budget, now: now)
         controller = ConcurrencyController(
             // Never below the start: that is the operator's choice (the fixed window of old),
             // and the send rate's own congestion control answers throttling below it. A noisy
@@ -204,7 +210,9 @@ final class Engine: @unchecked Sendable {
         )
         self.connections = Array(repeating: nil, count: connections)
         receivers = Array(repeating: nil, count: connections)
-        classifier = AnswerClassifier(action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking)
+        classifier = AnswerClassifier(
+            action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking, key: configuration.key
+        )
         tlsContext = NIOSSLContextBox()
         promise = loop.makePromise()
         stage.digestOfUnwritten = { [unowned self] seq in digestOfUnwritten(seq) }
@@ -287,6 +295,9 @@ final class Engine: @unchecked Sendable {
 
     func tick() {
         configuration.progress?(progress())
+        if fatal == nil, !stopping, let message = watchdog.expired(now: .now()) {
+            fatal = JobError(.transient, message)
+        }
         planner.tick(now: .now())
         // Results wait at most a tick before they are durable.
         if stage.hasWork && stage.outstanding == 0 { watch(stage.submit()) }

@@ -1,3 +1,5 @@
+import ShieldConex
+
 /// One field of a CSV record: where its raw bytes are in the record, quotes included.
 public struct CSVField: Sendable, Hashable {
     /// The raw bytes of the field within ``InputRecord/bytes``, quotes included.
@@ -40,10 +42,33 @@ public struct CSVHeader: Sendable, Hashable {
     /// The columns for a message: a file without a header row makes its first data row the
     /// header, so a cell is shown only when it looks like a name (no digit, short), otherwise
     /// by its position (`#3`). A card number, an expiry, a CVV never reach stderr this way.
+    /// A header row that looks like data (a headerless file) is shown by positions only: one of
+    /// its cells that looks like a name may be a cardholder's.
     public var describedColumns: String {
-        names.enumerated().map { index, name in
-            Self.looksLikeAName(name) ? name : "#\(index + 1)"
+        let data = looksLikeData
+        return names.enumerated().map { index, name in
+            !data && Self.looksLikeAName(name) ? name : "#\(index + 1)"
         }.joined(separator: ", ")
+    }
+
+    /// Whether the header row looks like a data record: a cell with a Luhn-valid run of 12 to
+    /// 19 digits, or half its cells or more mostly digits.
+    public var looksLikeData: Bool {
+        var digitCells = 0
+        for name in names {
+            let digits = name.utf8.filter { $0 &- UInt8(ascii: "0") < 10 }.count
+            let compact = name.utf8.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "-") }
+            if (12...19).contains(digits), digits == compact.count, Luhn.isValid(String(decoding: compact, as: UTF8.self)) { return true }
+            if digits * 2 > name.utf8.count { digitCells += 1 }
+        }
+        return !names.isEmpty && digitCells * 2 >= names.count
+    }
+
+    /// For a message about a header that looks like data.
+    public var dataLikeHint: String {
+        looksLikeData
+            ? "; the first row looks like data, not a header: the input needs a header row naming its columns (a headerless file is read with its first row as the header)"
+            : ""
     }
 
     static func looksLikeAName(_ cell: String) -> Bool {

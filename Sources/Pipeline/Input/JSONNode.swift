@@ -58,6 +58,36 @@ public indirect enum JSONNode: Sendable, Hashable {
     }
 
     /// The node at `path`, or `nil` if the path leads nowhere.
+    /// What a path finds: the node, nothing, or a key along the way that the object holds more
+    /// than once (which of its values is meant is not clear: JSON parsers disagree).
+    public enum Lookup {
+        case found(JSONNode)
+        case missing
+        case duplicated(key: String)
+    }
+
+    public func lookup(_ path: JSONPath) -> Lookup {
+        var current = self
+        for component in path.components {
+            switch (component, current) {
+            case (.key(let key), .object(let members, _)):
+                var match: JSONNode?
+                for member in members where member.key == key {
+                    if match != nil { return .duplicated(key: key) }
+                    match = member.value
+                }
+                guard let match else { return .missing }
+                current = match
+            case (.index(let index), .array(let elements, _)):
+                guard elements.indices.contains(index) else { return .missing }
+                current = elements[index]
+            default:
+                return .missing
+            }
+        }
+        return .found(current)
+    }
+
     public func node(at path: JSONPath) -> JSONNode? {
         var current = self
         for component in path.components {

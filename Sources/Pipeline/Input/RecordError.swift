@@ -12,6 +12,7 @@ public struct RecordError: Error, Hashable, Sendable, CustomStringConvertible {
         case missingValue = "missing-value"
         case notAString = "not-a-string"
         case luhnCheckFailed = "luhn-check-failed"
+        case duplicateKey = "duplicate-key"
     }
 
     public var code: Code

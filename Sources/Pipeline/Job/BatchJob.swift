@@ -147,7 +147,24 @@ public struct BatchJob: Sendable {
         } catch let error as CheckpointError {
             throw JobError(.configuration, error.description)
         }
-        if store.isComplete { return .alreadyComplete }
+        if store.isComplete {
+            // Complete, but only if what it finished is still there: a deleted or cut output is
+            // not "nothing to do".
+            if let point = store.commitPoint {
+                let problems = [
+                    OutputFile.problem(atPath: configuration.outputPath, committed: point.outputOffset, expected: try store.fileIdentity("output")),
+                    OutputFile.problem(atPath: configuration.rejectsPath, committed: point.rejectsOffset, expected: try store.fileIdentity("rejects")),
+                ].compactMap { $0 }
+                if !problems.isEmpty {
+                    throw JobError(
+                        .configuration,
+                        "the job is complete (checkpoint \(configuration.checkpointPath)), but " + problems.joined(separator: "; ")
+                            + ": nothing was sent. To write the output again, run the same command with --restart (every record is sent again)"
+                    )
+                }
+            }
+            return .alreadyComplete
+        }
         return .completed(
             try await Engine.run(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger, interruptions: interruptions)
         )

@@ -72,7 +72,12 @@ public struct FieldMapper: @unchecked Sendable {
                     if text.hasPrefix("$") { throw MappingError("\(label): a JSONPath does not apply to CSV input; name a column") }
                     guard let header, let index = header.index(of: text) else {
                         let columns = header?.describedColumns ?? ""
-                        throw MappingError("\(label): no column '\(text)' in the header (columns: \(columns))")
+                        throw MappingError("\(label): no column '\(text)' in the header (columns: \(columns))\(header?.dataLikeHint ?? "")")
+                    }
+                    // A second column of the same name would pass through in plaintext.
+                    let occurrences = header.names.reduce(0) { $0 + ($1 == text ? 1 : 0) }
+                    guard occurrences == 1 else {
+                        throw MappingError("\(label): the header has \(occurrences) columns named '\(text)'; rename them so that each is mapped or kept on purpose")
                     }
                     return .csvColumn(index)
                 case .ndjson:
@@ -145,7 +150,12 @@ public struct FieldMapper: @unchecked Sendable {
             case (.csvColumn(let index), .csv(let fields)):
                 found = (.csvField(index), fields[index].value(in: record.bytes))
             case (.json(let path), .json(let root)):
-                guard let node = root.node(at: path) else {
+                let lookup = root.lookup(path)
+                if case .duplicated(let key) = lookup {
+                    // One occurrence tokenized and the other passed through would leave card data in the output.
+                    return .failure(RecordError(.duplicateKey, "the record holds key '\(key)' more than once (for field \(entry.fieldName))"))
+                }
+                guard case .found(let node) = lookup else {
                     if entry.skipEmpty {
                         Self.stopSharing(&sharing, &targets, sharedTargets, before: position)
                         continue

@@ -27,7 +27,7 @@ public struct RecordIdentifier: Sendable {
     /// Refuses an id column that the mapping reads (a mapped column, a regex source, or a path
     /// inside or around one): its values are what the job protects, and the rejects file and
     /// the report would show them.
-    public func checkNotMapped(by mapper: FieldMapper, name: String) throws(MappingError) {
+    public func checkNotMapped(by mapper: FieldMapper, name: String, role: String = "id column") throws(MappingError) {
         let place: [JSONPath.Component]
         switch locator {
         case .csvColumn(let index): place = [.index(index)]
@@ -37,11 +37,22 @@ public struct RecordIdentifier: Sendable {
             let read = entry.locator.place
             if read.starts(with: place) || place.starts(with: read) {
                 throw MappingError(
-                    "the id column '\(name)' is read by the mapping (\(entry.instruction.transformationType.rawValue) "
+                    "the \(role) '\(name)' is read by the mapping (\(entry.instruction.transformationType.rawValue) "
                         + "'\(entry.instruction.source ?? entry.instruction.transformationPath)'); choose a column that holds no sensitive value"
                 )
             }
         }
+    }
+
+    /// Refuses a bfid column (key) that the mapping reads: a tokenize job would write the bfid
+    /// over a token (or a token over the bfid), a detokenize job would send a value as a bfid.
+    /// A CSV tokenize job's bfid column is a new one (an existing column of that name is refused
+    /// by ``OutputRenderer``).
+    public static func checkBfidColumn(
+        _ name: String, producesBfid: Bool, format: InputFormat, header: CSVHeader?, mapper: FieldMapper
+    ) throws(MappingError) {
+        guard format == .ndjson || !producesBfid else { return }
+        try RecordIdentifier(idColumn: name, format: format, header: header).checkNotMapped(by: mapper, name: name, role: "bfid column")
     }
 
     /// The id of `record`, or `nil` when the record could not be parsed or has no such value.

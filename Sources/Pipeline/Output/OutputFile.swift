@@ -95,6 +95,24 @@ public final class OutputFile {
         }
     }
 
+    /// Why the file at `path` is not the finished file a checkpoint committed (`length` bytes of
+    /// the file `expected`), or `nil` when it is: missing, not a regular file, another file, or
+    /// another length. A device or FIFO (`/dev/null`) is taken as it is.
+    public static func problem(atPath path: String, committed length: Int64, expected: FileIdentity?) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return "\(path) is gone" }
+        switch info.st_mode & S_IFMT {
+        case S_IFCHR, S_IFIFO: return nil
+        case S_IFREG: break
+        default: return "\(path) is not a regular file"
+        }
+        if let expected, expected != FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) {
+            return "\(path) is not the file the job wrote (replaced or moved since)"
+        }
+        if Int64(info.st_size) != length { return "\(path) has \(info.st_size) bytes, not the \(length) the job committed" }
+        return nil
+    }
+
     /// Checks and prepares an open regular file; returns why it must not be written, if so.
     private static func prepareRegularFile(
         _ fd: Int32, info: stat, identity: FileIdentity, path: String, mode: mode_t, resumeAt length: Int64?, expected: FileIdentity?

@@ -84,15 +84,25 @@ public struct OutputRenderer: Sendable {
             let close = root.range.upperBound - 1  // the object's closing brace
             guard case .object(let members, _) = root else { return }
             if writesBfid, let existing = members.last(where: { $0.key == bfidColumn }) {
-                // A record that already has the key gets its value replaced, not a second key.
-                splices.append((existing.value.range, texts.withBfid { Self.jsonString($0) }))
-                splices.sort { $0.range.lowerBound < $1.range.lowerBound }
+                // A record that already has the key gets its value replaced, not a second key
+                // (unless a token goes there: a mapped bfid key is refused at configuration,
+                // and a token is never given up for the bfid).
+                let range = existing.value.range
+                if !splices.contains(where: { $0.range.overlaps(range) }) {
+                    splices.append((range, texts.withBfid { Self.jsonString($0) }))
+                    splices.sort { $0.range.lowerBound < $1.range.lowerBound }
+                }
             }
             var cursor = 0
             for splice in splices {
-                out.append(contentsOf: record.bytes[cursor..<splice.range.lowerBound])
+                // Splices that overlap (never made by a mapping that passed its checks) replace
+                // the union of their ranges: no byte of a mapped value stays, and nothing traps.
+                let upper = min(splice.range.upperBound, close)
+                guard upper > cursor || splice.range.isEmpty && splice.range.lowerBound >= cursor else { continue }
+                let lower = min(max(cursor, splice.range.lowerBound), upper)
+                out.append(contentsOf: record.bytes[cursor..<lower])
                 out.append(contentsOf: splice.text)
-                cursor = splice.range.upperBound
+                cursor = upper
             }
             out.append(contentsOf: record.bytes[cursor..<close])
             if writesBfid, !members.contains(where: { $0.key == bfidColumn }) {

@@ -126,6 +126,9 @@ class Service:
                 return self.failure(request, 1202, "Template not found")
             values = payload.get("values") or []
             names = [v.get("name") for v in values]
+            if self.args.fatal_echo:
+                quoted = " ".join(f"{v.get('name')} {v.get('value')}" for v in values)
+                return self.failure(request, 1202, f"Template not found for {quoted}")
             if self.args.refuse_repeated_fields:
                 for name in names:
                     if names.count(name) > 1:
@@ -133,12 +136,14 @@ class Service:
                         return self.failure(request, 1004, f"Duplicate field: {name}")
             message_id = self.message_id()
             bfid = base64.b64encode(f"v1:{message_id}|{hashlib.md5(message_id.encode()).hexdigest()}||".encode()).decode()
+            if self.args.bfid is not None:
+                bfid = self.args.bfid
             out = []
             kept = []
             for v in values:
                 if v.get("name") not in fields or not isinstance(v.get("value"), str):
                     return self.failure(request, 1005, "Unknown field")
-                token = self.token(v["name"], v["value"])
+                token = v["value"] if self.args.token_is_value else self.token(v["name"], v["value"])
                 out.append({"name": v["name"], "value": token})
                 kept.append((v["name"], token, v["value"]))
             self.tokens[bfid] = kept
@@ -184,6 +189,13 @@ def main():
     parser.add_argument("--refuse-status", type=int, default=503)
     parser.add_argument("--retry-after", type=str, default=None)
     parser.add_argument("--reset-at", type=str, default="")
+    # A hostile peer (the second audit): echoes the Authorization header in its 401 refusal,
+    # answers a fatal error that quotes the request's values, answers each value as its own
+    # token, or answers a bfid of its choosing.
+    parser.add_argument("--echo-authorization", action="store_true")
+    parser.add_argument("--fatal-echo", action="store_true")
+    parser.add_argument("--token-is-value", action="store_true")
+    parser.add_argument("--bfid", type=str, default=None)
     parser.add_argument("--stall-at", type=str, default="")
     args = parser.parse_args()
     reset_at = {int(n) for n in args.reset_at.split(",") if n}
@@ -208,7 +220,8 @@ def main():
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "basic" or key.strip() not in service.keys:
             service.counters["handshakes_refused"] += 1
-            body = json.dumps({"success": False, "code": 8003, "message": "Authentication Error"}).encode()
+            message = "Unauthorized: " + authorization if args.echo_authorization else "Authentication Error"
+            body = json.dumps({"success": False, "code": 8003, "message": message}).encode()
             headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return Response(401, "Unauthorized", headers, body)
         return None
