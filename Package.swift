@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Simulator", targets: ["Simulator"]),
         // For Fuzz/ (its own package, so that libFuzzer's flags never reach this build).
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -17,6 +17,14 @@ let package = Package(
         ),
         .executableTarget(name: "FuzzJobFile", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
         .executableTarget(name: "FuzzRejectsRoundTrip", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
+        .executableTarget(
+            name: "FuzzShardPlan",
+            dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main"), .product(name: "Checkpoint", package: "main")]
+        ),
+        .executableTarget(
+            name: "FuzzShardMerge",
+            dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main"), .product(name: "Checkpoint", package: "main")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

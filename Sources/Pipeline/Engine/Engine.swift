@@ -122,15 +122,15 @@ final class Engine: @unchecked Sendable {
             let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) } ?? configuration.shard?.start
             opened = try InputSource.open(path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start)
             var mapper = try FieldMapper(
-                instructions: configuration.action == .tokenize ? configuration.instructions : configuration.instructions.map(\.forTokens),
-                format: configuration.format, header: opened.header
+                instructions: configuration.instructions, format: configuration.format, header: opened.header,
+                reading: configuration.action == .tokenize ? .values : .tokens(spansColumn: FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn))
             )
             // A read fills columns that an --omit tokenize job left empty.
             mapper.acceptsEmpty = configuration.action == .read
             self.mapper = mapper
             renderer = try OutputRenderer(
                 format: configuration.format, header: opened.header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
-                writesBfid: configuration.action.producesBfid
+                writesBfid: configuration.action.producesBfid, spanInstructions: mapper.spanInstructions
             )
             identifier = try configuration.idColumn.map { name throws(MappingError) in
                 let identifier = try RecordIdentifier(idColumn: name, format: configuration.format, header: opened.header)

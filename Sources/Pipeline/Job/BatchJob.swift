@@ -118,6 +118,10 @@ public struct BatchJob: Sendable {
             "idColumn": configuration.idColumn ?? "",
         ]
         if configuration.omit { options["omit"] = "true" }
+        // The output gains the spans column (a regex instruction with luhnCheck).
+        if configuration.action == .tokenize, configuration.instructions.contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
+            options["spans"] = FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn)
+        }
         if configuration.allowRepeatedFields { options["allowRepeatedFields"] = "true" }
         if let shard = configuration.shard {
             // A shard's checkpoint is refused for another shard or another cut of the input.

@@ -140,7 +140,7 @@ public struct ShardMerge {
     }
 
     /// What a shard's checkpoint identity says of it (``BatchJob/identity()``).
-    static func shardOption(_ shard: ShardPlan.Shard, of count: Int) -> String {
+    public static func shardOption(_ shard: ShardPlan.Shard, of count: Int) -> String {
         "\(shard.index) of \(count): records \(shard.firstSeq + 1) to \(shard.endSeq)"
     }
 

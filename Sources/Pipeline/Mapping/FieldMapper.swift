@@ -31,6 +31,9 @@ public struct FieldMapper: @unchecked Sendable {
         let normalizeDigits: Bool
         let skipEmpty: Bool
         let luhnCheck: Bool
+        /// A regex instruction whose matches the tokenize job filtered (luhnCheck): its ordinal
+        /// among them, by which its tokens' spans are recorded (``FieldMapper/Reading``).
+        var spanOrdinal: Int?
 
         init(instruction: Instruction, locator: Locator, pattern: Regex<AnyRegexOutput>? = nil) {
             self.instruction = instruction
@@ -44,8 +47,26 @@ public struct FieldMapper: @unchecked Sendable {
         }
     }
 
+    /// What the mapper reads: the values of a record to tokenize, or the tokens of a tokenized
+    /// record (detokenize, read, verify). Tokens are found where the values were, but need not
+    /// pass the values' checks; where a regex's matches were filtered (luhnCheck), a number the
+    /// tokenize job left alone is not a token, so the tokens are taken from the spans the
+    /// tokenize job recorded in `spansColumn` (never by running the regex again).
+    public enum Reading: Sendable {
+        case values
+        case tokens(spansColumn: String)
+    }
+
+    /// The column (key) where a tokenize job records the spans of the tokens of its filtered
+    /// regex matches: the bfid column's name with `_spans`.
+    public static func spansColumn(bfidColumn: String) -> String { bfidColumn + "_spans" }
+
     let format: InputFormat
     let compiled: [Compiled]
+    /// Regex instructions with luhnCheck: a tokenize job records their tokens' spans.
+    public let spanInstructions: Int
+    /// Where the spans are read (tokens reading with span instructions).
+    let spansLocator: Locator?
     public let instructions: [Instruction]
     /// For CSV mapped by whole columns (no regex): where every value's token goes, one target per
     /// instruction. Every record that skips none of them shares this array (an allocation per
@@ -55,8 +76,11 @@ public struct FieldMapper: @unchecked Sendable {
     public var acceptsEmpty = false
 
     /// Checks the instructions against the input format (and the CSV header) and compiles them.
-    public init(instructions: [Instruction], format: InputFormat, header: CSVHeader?) throws(MappingError) {
-        guard !instructions.isEmpty else { throw MappingError("no mapping: give --map COLUMN=FIELD or instructions in the job file") }
+    public init(instructions original: [Instruction], format: InputFormat, header: CSVHeader?, reading: Reading = .values) throws(MappingError) {
+        guard !original.isEmpty else { throw MappingError("no mapping: give --map COLUMN=FIELD or instructions in the job file") }
+        let filtered = original.map { $0.transformationType == .regex && $0.luhnCheck == true }
+        let instructions: [Instruction]
+        if case .tokens = reading { instructions = original.map(\.forTokens) } else { instructions = original }
         var seenFields = Set<String>()
         var seenPlaces: [[JSONPath.Component]: String] = [:]
         var compiled: [Compiled] = []
@@ -116,6 +140,29 @@ public struct FieldMapper: @unchecked Sendable {
                 throw MappingError("\(label) reads the same place as \(earlier); map each column or path once")
             }
             seenPlaces[place] = label
+        }
+        var ordinal = 0
+        for index in compiled.indices where filtered[index] {
+            compiled[index].spanOrdinal = ordinal
+            ordinal += 1
+        }
+        spanInstructions = ordinal
+        if case .tokens(let column) = reading, ordinal > 0 {
+            switch format {
+            case .csv:
+                guard let index = header?.index(of: column) else {
+                    throw MappingError(
+                        "the input has no column '\(column)': a regex mapping with luhnCheck is detokenized by the spans of its tokens, which the "
+                            + "tokenize job records there (a file tokenized by an earlier version has none: a number the tokenize job left alone "
+                            + "cannot be told from a token; tokenize it again, or give a mapping without luhnCheck whose pattern matches only tokens)"
+                    )
+                }
+                spansLocator = .csvColumn(index)
+            case .ndjson:
+                spansLocator = .json(JSONPath(key: column))
+            }
+        } else {
+            spansLocator = nil
         }
         self.format = format
         self.compiled = compiled
@@ -177,6 +224,24 @@ public struct FieldMapper: @unchecked Sendable {
             default:
                 return .failure(RecordError(.missingValue, "the record does not fit the mapping"))
             }
+            if let ordinal = entry.spanOrdinal, let spansLocator {
+                // The tokens where the tokenize job put them, and nothing else.
+                guard let spans = Self.spans(in: record, at: spansLocator, ordinal: ordinal, count: spanInstructions, text: found.text) else {
+                    return .failure(RecordError(.missingValue, "the record's token spans for field \(entry.fieldName) are missing or do not fit its text"))
+                }
+                let bytes = Array(found.text.utf8)
+                var pieces: [(range: Range<Int>, valueIndex: Int)] = []
+                for span in spans {
+                    guard let value = String(validating: bytes[span], as: UTF8.self) else {
+                        return .failure(RecordError(.missingValue, "a token span for field \(entry.fieldName) cuts a character"))
+                    }
+                    pieces.append((span, values.count))
+                    values.append(FieldValue(name: entry.fieldName, value: value))
+                }
+                if !pieces.isEmpty { targets.append(.init(location: found.location, original: found.text, matches: pieces)) }
+                if pieces.count > 1 { repeatsNames = true }
+                continue
+            }
             if entry.hasPattern, let pattern = entry.pattern {
                 var pieces: [(range: Range<Int>, valueIndex: Int)] = []
                 let text = found.text
@@ -190,7 +255,11 @@ public struct FieldMapper: @unchecked Sendable {
                     pieces.append((lower..<upper, values.count))
                     values.append(FieldValue(name: entry.fieldName, value: value))
                 }
-                if !pieces.isEmpty { targets.append(.init(location: found.location, original: text, matches: pieces)) }
+                if !pieces.isEmpty {
+                    var target = MappedRecord.Target(location: found.location, original: text, matches: pieces)
+                    target.spanOrdinal = entry.spanOrdinal
+                    targets.append(target)
+                }
                 if pieces.count > 1 { repeatsNames = true }
                 continue
             }
@@ -223,6 +292,34 @@ public struct FieldMapper: @unchecked Sendable {
         guard sharing, let sharedTargets else { return }
         sharing = false
         targets = Array(sharedTargets[..<position])
+    }
+
+    /// The spans (UTF-8 byte ranges of `text`) of instruction `ordinal`'s tokens, from the
+    /// record's spans column (``MappedRecord/spansText(of:count:tokenLength:)``); `nil` when the
+    /// column is missing or malformed, or a span leaves the text, or spans overlap.
+    static func spans(in record: InputRecord, at locator: Locator, ordinal: Int, count: Int, text: String) -> [Range<Int>]? {
+        let column: String
+        switch (locator, record.content) {
+        case (.csvColumn(let index), .csv(let fields)) where index < fields.count:
+            column = fields[index].value(in: record.bytes)
+        case (.json(let path), .json(let root)):
+            guard case .string(let value, _)? = root.node(at: path) else { return nil }
+            column = value
+        default:
+            return nil
+        }
+        let segments = column.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count == count, ordinal < count else { return nil }
+        var spans: [Range<Int>] = []
+        let length = text.utf8.count
+        for pair in segments[ordinal].split(separator: "+") {
+            let parts = pair.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let start = Int(parts[0]), let size = Int(parts[1]), start >= (spans.last?.upperBound ?? 0), size >= 0,
+                size <= length - start
+            else { return nil }
+            spans.append(start..<(start + size))
+        }
+        return spans
     }
 
     static func normalized(_ value: String) -> String {

@@ -22,6 +22,9 @@ public struct MappedRecord: Sendable {
         public var wholeValueIndex: Int?
         /// For regex matches, the ranges (in UTF-8 offsets of `original`) that the tokens replace.
         public var matches: [(range: Range<Int>, valueIndex: Int)]
+        /// For the matches of a regex instruction with luhnCheck, its ordinal among those: the
+        /// tokenize job records where its tokens went (``spansText(of:count:tokenLength:)``).
+        public var spanOrdinal: Int?
 
         public init(location: Location, original: String, wholeValueIndex: Int) {
             self.location = location
@@ -91,6 +94,27 @@ public struct MappedRecord: Sendable {
             groups[occurrence].append(index)
         }
         return groups
+    }
+
+    /// Where the tokens of the regex instructions with luhnCheck are in the rendered texts, as
+    /// the spans column holds it: per instruction (in order, `/` between them) the UTF-8 offset
+    /// and length of each token in its field's text (`6-16+30-16`); `tokenLength` gives each
+    /// value's token length. A detokenize job takes exactly these spans, never a number the
+    /// tokenize job left alone.
+    public static func spansText(of targets: [Target], count: Int, tokenLength: (Int) -> Int) -> String {
+        var segments = [String](repeating: "", count: count)
+        for target in targets {
+            guard let ordinal = target.spanOrdinal, ordinal < count else { continue }
+            var shift = 0
+            var pairs: [String] = []
+            for match in target.matches.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
+                let length = tokenLength(match.valueIndex)
+                pairs.append("\(match.range.lowerBound + shift)-\(length)")
+                shift += length - match.range.count
+            }
+            segments[ordinal] = pairs.joined(separator: "+")
+        }
+        return segments.joined(separator: "/")
     }
 
     /// The bfid column of a record sent as several requests: their bfids, separated by a space

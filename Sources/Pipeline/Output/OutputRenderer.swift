@@ -10,19 +10,32 @@ public struct OutputRenderer: Sendable {
     public let header: CSVHeader?
     /// Whether the bfid is written (tokenize); detokenize and read jobs keep the input's bfid as it is.
     public let writesBfid: Bool
+    /// With regex instructions that have luhnCheck (`spanInstructions` of them), a tokenize job
+    /// writes where their tokens are (``MappedRecord/spansText(of:count:tokenLength:)``) in this
+    /// column (key) after the bfid: a detokenize job reads them there.
+    public let spansColumn: String?
+    let spanInstructions: Int
 
-    /// Fails when a CSV header already has a column named `bfidColumn` and `writesBfid` is set.
+    /// Fails when a CSV header already has a column named `bfidColumn` (or the spans column)
+    /// and `writesBfid` is set.
     public init(
-        format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid", writesBfid: Bool = true
+        format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid", writesBfid: Bool = true,
+        spanInstructions: Int = 0
     ) throws(MappingError) {
         if writesBfid, format == .csv, header?.index(of: bfidColumn) != nil {
             throw MappingError("the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
+        }
+        let spans = writesBfid && spanInstructions > 0 ? FieldMapper.spansColumn(bfidColumn: bfidColumn) : nil
+        if let spans, format == .csv, header?.index(of: spans) != nil {
+            throw MappingError("the input already has a column '\(spans)'; choose another name for the bfid column")
         }
         self.format = format
         self.header = header
         self.delimiter = delimiter
         self.bfidColumn = bfidColumn
         self.writesBfid = writesBfid
+        self.spansColumn = spans
+        self.spanInstructions = spanInstructions
     }
 
     /// The first output line for CSV (the input's header with the bfid column); empty for NDJSON.
@@ -32,6 +45,10 @@ public struct OutputRenderer: Sendable {
         if writesBfid {
             out.append(delimiter)
             CSVEncoding.append(bfidColumn, quoted: false, delimiter: delimiter, to: &out)
+        }
+        if let spansColumn {
+            out.append(delimiter)
+            CSVEncoding.append(spansColumn, quoted: false, delimiter: delimiter, to: &out)
         }
         out.append(contentsOf: header.ending.bytes)
         return out
@@ -72,6 +89,11 @@ public struct OutputRenderer: Sendable {
                     out.append(delimiter)
                     CSVEncoding.append(UnsafeRawBufferPointer(rebasing: bytes[bfid]), quoted: false, delimiter: delimiter, to: &out)
                 }
+                if spansColumn != nil {
+                    out.append(delimiter)
+                    let spans = MappedRecord.spansText(of: targets, count: spanInstructions) { index in index < values.count ? values[index].count : 0 }
+                    CSVEncoding.append(spans, quoted: false, delimiter: delimiter, to: &out)
+                }
             }
         case (.ndjson, .json(let root)):
             var splices: [(range: Range<Int>, text: [UInt8])] = []
@@ -105,11 +127,24 @@ public struct OutputRenderer: Sendable {
                 cursor = upper
             }
             out.append(contentsOf: record.bytes[cursor..<close])
+            var hasMembers = !members.isEmpty
             if writesBfid, !members.contains(where: { $0.key == bfidColumn }) {
-                if !members.isEmpty { out.append(UInt8(ascii: ",")) }
+                if hasMembers { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: Self.jsonString(bfidColumn))
                 out.append(UInt8(ascii: ":"))
                 out.append(contentsOf: texts.withBfid { Self.jsonString($0) })
+                hasMembers = true
+            }
+            if let spansColumn {
+                // (A record that holds the key already is refused by the mapping's checks.)
+                var spans = ""
+                texts.withRanges { _, _, values in
+                    spans = MappedRecord.spansText(of: mapped.targets, count: spanInstructions) { index in index < values.count ? values[index].count : 0 }
+                }
+                if hasMembers { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: Self.jsonString(spansColumn))
+                out.append(UInt8(ascii: ":"))
+                out.append(contentsOf: Self.jsonString(spans))
             }
             out.append(contentsOf: record.bytes[close...])
         default:

@@ -31,7 +31,9 @@ public struct OutputSample: Sendable {
         let output = try InputSource.open(path: outputPath, format: format, delimiter: delimiter)
         let inputMapper = try FieldMapper(instructions: instructions, format: format, header: input.header)
         // Tokens are found where the values were, but need not pass the input's checks.
-        let outputMapper = try FieldMapper(instructions: instructions.map(\.forTokens), format: format, header: output.header)
+        let outputMapper = try FieldMapper(
+            instructions: instructions, format: format, header: output.header, reading: .tokens(spansColumn: FieldMapper.spansColumn(bfidColumn: bfidColumn))
+        )
         let bfidReader = try RecordIdentifier(idColumn: bfidColumn, format: format, header: output.header)
         var inputReader = input.reader
         var outputReader = output.reader
