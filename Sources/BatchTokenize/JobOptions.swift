@@ -20,6 +20,9 @@ struct JobOptions: ParsableArguments {
     @Option(help: "CSV delimiter: , tab | ;")
     var delimiter: String?
 
+    @Flag(help: "CSV without a header row: the first row is data, columns are named by position (--map '#2=card_number'), and the output has no header row.")
+    var noHeader = false
+
     @Option(name: .customLong("map"), help: "COLUMN=FIELD or '$.path=FIELD', optionally :luhn,digits,skip-empty (repeatable).")
     var maps: [String] = []
 
@@ -117,6 +120,7 @@ struct JobOptions: ParsableArguments {
         if inputSettings.path == nil, let plan { inputSettings.path = try usage { try ShardPlan.read(path: plan).input.path } }
         if let format { inputSettings.format = format }
         if let delimiter { inputSettings.delimiter = delimiter }
+        if noHeader { inputSettings.header = false }
         if let idColumn { inputSettings.idColumn = idColumn }
         job.input = inputSettings
         return job

@@ -205,6 +205,7 @@ struct JobRunner {
         ])
         configuration.action = action
         configuration.delimiter = delimiter
+        configuration.hasHeader = plan.map { $0.input.header ?? true } ?? job.input?.header ?? true
         configuration.idColumn = job.input?.idColumn
         configuration.bfidColumn = options.bfidColumn ?? job.output?.bfidColumn ?? "bfid"
         configuration.store = store

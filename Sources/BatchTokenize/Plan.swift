@@ -34,6 +34,9 @@ extension BatchTokenize {
         @Option(help: "CSV delimiter: , tab | ;")
         var delimiter: String?
 
+        @Flag(help: "CSV without a header row (the shards are run with --no-header).")
+        var noHeader = false
+
         @Option(help: "local: the digest is keyed as for --endpoint local runs (no API key needed).")
         var endpoint: String?
 
@@ -50,7 +53,7 @@ extension BatchTokenize {
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter) }
             let key = endpoint?.lowercased() == "local" ? DigestKey.local : DigestKey(secret: try credentials.load().authorizationHeader)
             let plan = try usage {
-                try ShardPlan.make(path: input, format: format ?? InputFormat.guess(path: input), delimiter: delimiterByte, shards: shards, key: key)
+                try ShardPlan.make(path: input, format: format ?? InputFormat.guess(path: input), delimiter: delimiterByte, shards: shards, key: key, hasHeader: !noHeader)
             }
             try usage { try AtomicFile.write(plan.encoded(), to: out) }
             let largest = plan.shards.map(\.records).max() ?? 0

@@ -55,7 +55,9 @@ extension BatchTokenize {
                 return
             }
             Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
-            let opened = try usage { try InputSource.open(path: inputPath, format: inputFormat, delimiter: delimiterByte) }
+            let opened = try usage {
+                try InputSource.open(path: inputPath, format: inputFormat, delimiter: delimiterByte, hasHeader: job.input?.header ?? true)
+            }
             let mapper = try usage { try FieldMapper(instructions: job.instructions ?? [], format: inputFormat, header: opened.header) }
             _ = try usage {
                 try OutputRenderer(

@@ -45,6 +45,9 @@ extension BatchTokenize {
         @Option(help: "CSV delimiter: , tab | ;")
         var delimiter: String?
 
+        @Flag(help: "CSV without a header row (the job ran with --no-header).")
+        var noHeader = false
+
         @Option(name: .customLong("map"), help: "The tokenize job's mapping (repeatable), or --config.")
         var maps: [String] = []
 
@@ -71,7 +74,7 @@ extension BatchTokenize {
                 try OutputSample.draw(
                     size: sample, inputPath: input, outputPath: output, format: inputFormat, delimiter: delimiterByte,
                     instructions: job.instructions ?? [], bfidColumn: bfidColumn ?? job.output?.bfidColumn ?? "bfid", rejected: rejected,
-                    seed: seed ?? UInt64.random(in: .min ... .max)
+                    seed: seed ?? UInt64.random(in: .min ... .max), hasHeader: !noHeader && (job.input?.header ?? true)
                 )
             }
             print("finished records with values: \(drawn.candidates); sampled: \(drawn.entries.count)")

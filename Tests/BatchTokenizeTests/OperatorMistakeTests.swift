@@ -32,6 +32,27 @@ import TestSupport
         #expect(!outcome.stderr.contains("Jane") && !outcome.stderr.contains(TestCards.pan(1)))
         let dry = try CommandLineTests.run(["run", "--input", input, "--map", "card_number=card_number", "--dry-run"])
         #expect(dry.status == 64 && !dry.stderr.contains("Jane"), "\(dry.stderr)")
+        #expect(outcome.stderr.contains("--no-header") && outcome.stderr.contains("'#2=card_number'"), "the way out is offered: \(outcome.stderr)")
+
+        // The way out: --no-header and columns by position. Every row is a record (the first
+        // too), the output has no header row, and detokenize (the bfid in column #6) gives the
+        // rows back.
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let output = folder.path("out.csv")
+        let mapping = ["--no-header", "--map", "#2=card_number", "--map", "#4=card_cvv"]
+        let tokenized = try Self.command("run", ["--input", input, "--output", output] + mapping, url: simulator.url)
+        #expect(tokenized.status == 0 && tokenized.stderr.contains("done: 2"), "\(tokenized.stderr)")
+        let rows = try TokenizeRunTests.readCSV(output)
+        #expect(rows.header.count == 6 && rows.header[0] == "1" && rows.rows.count == 1, "the first line is a record: \(rows)")
+        #expect(rows.header[1] != TestCards.pan(1) && rows.header[4] == "Jane Doe" && !rows.header[5].isEmpty)
+        let plain = folder.path("plain.csv")
+        let back = try Self.command(
+            "detokenize", ["--input", output, "--output", plain, "--bfid-column", "#6"] + mapping, url: simulator.url
+        )
+        #expect(back.status == 0, "\(back.stderr)")
+        let restored = try String(contentsOfFile: plain, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").prefix(5).joined(separator: ",") }
+        #expect(restored == ["1,\(TestCards.pan(1)),1227,737,Jane Doe", "2,\(TestCards.pan(2)),1228,738,John Roe"])
     }
 
     /// Item 10: a mapped column named twice is refused; an NDJSON record with a mapped key twice

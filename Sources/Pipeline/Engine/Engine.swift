@@ -120,7 +120,9 @@ final class Engine: @unchecked Sendable {
         do {
             // After the commit point; else where the shard starts (the input's start without one).
             let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) } ?? configuration.shard?.start
-            opened = try InputSource.open(path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start)
+            opened = try InputSource.open(
+                path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start, hasHeader: configuration.hasHeader
+            )
             var mapper = try FieldMapper(
                 instructions: configuration.instructions, format: configuration.format, header: opened.header,
                 reading: configuration.action == .tokenize ? .values : .tokens(spansColumn: FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn))

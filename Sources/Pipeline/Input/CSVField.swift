@@ -36,6 +36,9 @@ public struct CSVHeader: Sendable, Hashable {
     public var dataStart: RecordPosition
     /// Whether the file began with a UTF-8 byte-order mark.
     public var hasByteOrderMark: Bool
+    /// Whether the file has a header row (`--no-header`: the names are positions, `#1`, `#2`, ...;
+    /// the first row is data, and the output has no header row either).
+    public var isPresent = true
 
     public func index(of column: String) -> Int? { names.firstIndex(of: column) }
 
@@ -45,7 +48,7 @@ public struct CSVHeader: Sendable, Hashable {
     /// A header row that looks like data (a headerless file) is shown by positions only: one of
     /// its cells that looks like a name may be a cardholder's.
     public var describedColumns: String {
-        let data = looksLikeData
+        let data = !isPresent || looksLikeData
         return names.enumerated().map { index, name in
             !data && Self.looksLikeAName(name) ? name : "#\(index + 1)"
         }.joined(separator: ", ")
@@ -67,7 +70,7 @@ public struct CSVHeader: Sendable, Hashable {
     /// For a message about a header that looks like data.
     public var dataLikeHint: String {
         looksLikeData
-            ? "; the first row looks like data, not a header: the input needs a header row naming its columns (a headerless file is read with its first row as the header)"
+            ? "; the first row looks like data, not a header: for a file without a header row give --no-header (or \"header\": false in the job file's input) and map columns by position, e.g. --map '#2=card_number'"
             : ""
     }
 

@@ -22,7 +22,10 @@ public struct CSVReader: RecordReader {
 
     /// Opens `path` and reads its header; with `position`, the next record returned is the one
     /// that starts there (a position from an earlier read of the same file).
-    public init(path: String, delimiter: UInt8 = UInt8(ascii: ","), from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20) throws {
+    /// Without `hasHeader` the first row is data: the columns are named by position (`#1`, ...).
+    public init(
+        path: String, delimiter: UInt8 = UInt8(ascii: ","), from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20, hasHeader: Bool = true
+    ) throws {
         self.delimiter = delimiter
         self.maxRecordBytes = maxRecordBytes
         // Read the header from the start of the file.
@@ -50,12 +53,22 @@ public struct CSVReader: RecordReader {
         let names = fields.map { field in
             CSVField(range: (field.range.lowerBound - start)..<(field.range.upperBound - start), quoted: field.quoted).value(in: headerBytes)
         }
-        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+        guard !hasHeader || String(validating: headerBytes, as: UTF8.self) != nil else {
             throw ConfigurationError(description: "\(path): the header row is not valid UTF-8")
         }
-        let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(next), line: line + 1 + newlines)
-        header = CSVHeader(names: names, bytes: headerBytes, ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM)
-        let begin = position ?? dataStart
+        if hasHeader {
+            let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(next), line: line + 1 + newlines)
+            header = CSVHeader(names: names, bytes: headerBytes, ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM)
+        } else {
+            // The first row is the first record: it only says how many columns there are.
+            let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(start), line: line)
+            var synthesized = CSVHeader(
+                names: names.indices.map { "#\($0 + 1)" }, bytes: [], ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM
+            )
+            synthesized.isPresent = false
+            header = synthesized
+        }
+        let begin = position ?? header.dataStart
         file = try ChunkedFileReader(path: path, offset: begin.offset)
         nextPosition = begin
     }

@@ -18,6 +18,8 @@ public struct BatchJob: Sendable {
         public var inputPath: String
         public var format: InputFormat
         public var delimiter: UInt8 = UInt8(ascii: ",")
+        /// CSV: whether the first row is a header (``JobConfiguration/Input/header``).
+        public var hasHeader = true
         public var instructions: [Instruction]
         public var outputPath: String
         public var rejectsPath: String
@@ -118,6 +120,7 @@ public struct BatchJob: Sendable {
             "idColumn": configuration.idColumn ?? "",
         ]
         if configuration.omit { options["omit"] = "true" }
+        if !configuration.hasHeader && configuration.format == .csv { options["header"] = "none" }
         // The output gains the spans column (a regex instruction with luhnCheck).
         if configuration.action == .tokenize, configuration.instructions.contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
             options["spans"] = FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn)
@@ -169,9 +172,16 @@ public struct BatchJob: Sendable {
             }
             return .alreadyComplete
         }
-        return .completed(
-            try await Engine.run(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger, interruptions: interruptions)
-        )
+        do {
+            return .completed(
+                try await Engine.run(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger, interruptions: interruptions)
+            )
+        } catch let error as JobError where error.kind == .configuration && store.isNew && store.commitPoint == nil {
+            // A checkpoint this run created for a job that could not start (a mapping that does
+            // not fit the input): gone, so that the corrected command is not "another job".
+            CheckpointStore.remove(path: configuration.checkpointPath)
+            throw error
+        }
     }
 
     /// A short id derived from the job identity (less the endpoint): the same across resumes,

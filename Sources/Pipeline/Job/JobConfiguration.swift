@@ -11,6 +11,9 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         public var delimiter: String?
         /// A column (CSV) or key / `$` path (NDJSON) that identifies a record in the rejects file.
         public var idColumn: String?
+        /// CSV: whether the first row names the columns (default true). Without one, columns are
+        /// named by position, `#1`, `#2`, ... (`--map '#2=card_number'`), and the output has none.
+        public var header: Bool?
 
         public init() {}
     }

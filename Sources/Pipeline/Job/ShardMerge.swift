@@ -172,7 +172,7 @@ public struct ShardMerge {
             let summary = files.summary!
             var output = try Part(path: files.output, shard: files.shard.index, expected: summary.files?["output"]?.identity, length: summary.commitPoint?.outputOffset)
             // The header once: every shard after the first from its first data record.
-            if index > 0, plan.input.format == .csv {
+            if index > 0, plan.input.format == .csv, plan.input.header ?? true {
                 output.skip = try CSVReader(path: files.output, delimiter: delimiter).header.dataStart.offset
             }
             outputs.append(output)

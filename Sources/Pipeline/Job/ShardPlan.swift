@@ -49,6 +49,8 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         public var delimiter: String
         public var size: Int64
         public var digest: String
+        /// CSV: `false` for a file without a header row (absent: it has one).
+        public var header: Bool?
 
         public init(path: String, format: InputFormat, delimiter: String, size: Int64, digest: String) {
             self.path = path
@@ -80,19 +82,21 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     /// Reads the input once, with the streaming reader, and cuts it into `shards` shards of as
     /// nearly equal record counts as its samples allow (in constant memory: see ``BoundarySampler``).
     public static func make(
-        path: String, format: InputFormat, delimiter: UInt8, shards: Int, key: DigestKey, samples: Int = BoundarySampler.defaultCapacity
+        path: String, format: InputFormat, delimiter: UInt8, shards: Int, key: DigestKey, samples: Int = BoundarySampler.defaultCapacity,
+        hasHeader: Bool = true
     ) throws -> ShardPlan {
         guard shards >= 1 else { throw PlanError("a plan has at least one shard") }
-        var (reader, _) = try InputSource.open(path: path, format: format, delimiter: delimiter)
+        var (reader, _) = try InputSource.open(path: path, format: format, delimiter: delimiter, hasHeader: hasHeader)
         var sampler = BoundarySampler(capacity: samples)
         while let record = try reader.next() {
             sampler.add(record.position)
         }
         let end = reader.nextPosition
         let fingerprint = try InputFingerprint.of(path: path, key: key)
-        let input = Input(
+        var input = Input(
             path: path, format: format, delimiter: String(UnicodeScalar(delimiter)), size: fingerprint.size, digest: fingerprint.digest
         )
+        if !hasHeader && format == .csv { input.header = false }
         let starts = sampler.starts(shards: shards, end: end)
         let boundaries = try ShardBoundary(path: path, key: key)
         let cut = try starts.indices.map { index in

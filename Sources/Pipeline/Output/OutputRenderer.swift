@@ -40,7 +40,8 @@ public struct OutputRenderer: Sendable {
 
     /// The first output line for CSV (the input's header with the bfid column); empty for NDJSON.
     public func headerLine() -> [UInt8] {
-        guard format == .csv, let header else { return [] }
+        // (An input without a header row gives an output without one.)
+        guard format == .csv, let header, header.isPresent else { return [] }
         var out = header.bytes
         if writesBfid {
             out.append(delimiter)

@@ -25,10 +25,10 @@ public struct OutputSample: Sendable {
     /// sampling, one pass, memory bounded by `size`).
     public static func draw(
         size: Int, inputPath: String, outputPath: String, format: InputFormat, delimiter: UInt8, instructions: [Instruction],
-        bfidColumn: String, rejected: Set<Int>, seed: UInt64
+        bfidColumn: String, rejected: Set<Int>, seed: UInt64, hasHeader: Bool = true
     ) throws -> OutputSample {
-        let input = try InputSource.open(path: inputPath, format: format, delimiter: delimiter)
-        let output = try InputSource.open(path: outputPath, format: format, delimiter: delimiter)
+        let input = try InputSource.open(path: inputPath, format: format, delimiter: delimiter, hasHeader: hasHeader)
+        let output = try InputSource.open(path: outputPath, format: format, delimiter: delimiter, hasHeader: hasHeader)
         let inputMapper = try FieldMapper(instructions: instructions, format: format, header: input.header)
         // Tokens are found where the values were, but need not pass the input's checks.
         let outputMapper = try FieldMapper(
