@@ -55,6 +55,8 @@ extension BatchTokenize {
                 return
             }
             Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
+            // The one file a dry run may write is not one it reads.
+            try DistinctFiles.check([("--input", inputPath), ("--config", options.config), ("--rejects", options.rejects)])
             let opened = try usage {
                 try InputSource.open(path: inputPath, format: inputFormat, delimiter: delimiterByte, hasHeader: job.input?.header ?? true)
             }

@@ -242,5 +242,11 @@ import TestSupport
         )
         #expect(told.status == 0, "\(told.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path("")) == ["r.csv"])
+        // Its --rejects is never the input.
+        let input = folder.path("in.csv")
+        try Self.write(TestCards.csv(rows: 3), to: input)
+        let over = try CommandLineTests.run(["run", "--input", input, "--map", "card_number=card_number", "--dry-run", "--rejects", input])
+        #expect(over.status == 64 && over.stderr.contains("are the same file"), "\(over.stderr)")
+        #expect(try String(contentsOfFile: input, encoding: .utf8) == TestCards.csv(rows: 3))
     }
 }
