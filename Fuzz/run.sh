@@ -12,5 +12,7 @@ swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-librar
 bin=$(swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --show-bin-path)
 mkdir -p "work/$target" "artifacts/$target"
 export SWIFT_BACKTRACE=enable=no
+# One-time allocations of the toolchain's libraries that LeakSanitizer reports at exit (see the file).
+export LSAN_OPTIONS="suppressions=$PWD/lsan.supp:print_suppressions=0"
 "$bin/$target" "work/$target" "corpus/$target" -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=1024 -timeout=10 \
   -artifact_prefix="artifacts/$target/" -print_final_stats=1
