@@ -94,34 +94,22 @@ final class Engine: @unchecked Sendable {
         self.digestKey = configuration.digestKey
         self.logger = logger
         self.loop = loop
-        // A kill after a batch of results was stored leaves the files' lines up to its written
-        // point (handed to the kernel first): the run takes up from there. Files shorter than that
-        // (the machine lost its power, or the files were cut) lost those lines, whose tokens
-        // were not stored: those records are sent again, and no stored result up to the point is
-        // used.
-        var point = store.commitPoint
-        var written: CommitPoint?
-        var notReusedThrough = -1
-        if let candidate = store.writtenPoint {
-            if OutputFile.holds(candidate.outputOffset, atPath: configuration.outputPath),
-                OutputFile.holds(candidate.rejectsOffset, atPath: configuration.rejectsPath)
-            {
-                written = candidate
-                point = candidate
-            } else {
-                notReusedThrough = candidate.seq
-                logger.warning(
-                    "the output or rejects file ends before the last written point the checkpoint stored (the machine lost its power, or a file was cut): the records after the commit point are sent again",
-                    metadata: ["commit.seq": "\(store.commitPoint?.seq ?? -1)", "written.seq": "\(candidate.seq)"]
-                )
-            }
+        let resume = ResumeDecision.decide(
+            committed: store.commitPoint, written: store.writtenPoint, output: .of(path: configuration.outputPath),
+            rejects: .of(path: configuration.rejectsPath), shardStart: configuration.shard?.start
+        )
+        let point = resume.point
+        if resume.filesLostLines {
+            logger.warning(
+                "the output or rejects file ends before the last written point the checkpoint stored (the machine lost its power, or a file was cut): the records after the commit point are sent again",
+                metadata: ["commit.seq": "\(store.commitPoint?.seq ?? -1)", "written.seq": "\(store.writtenPoint?.seq ?? -1)"]
+            )
         }
         let opened: (reader: any RecordReader, header: CSVHeader?)
         do {
-            // After the commit point; else where the shard starts (the input's start without one).
-            let start = point.map { RecordPosition(seq: $0.seq + 1, offset: $0.inputOffset, line: $0.inputLine) } ?? configuration.shard?.start
             opened = try InputSource.open(
-                path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: start, hasHeader: configuration.hasHeader
+                path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
+                hasHeader: configuration.hasHeader
             )
             var mapper = try FieldMapper(
                 instructions: configuration.instructions, format: configuration.format, header: opened.header,
@@ -162,7 +150,7 @@ final class Engine: @unchecked Sendable {
             try store.setFileIdentity("output", output.identity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
             try store.setFileIdentity("rejects", rejects.identity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
         }
-        if let written {
+        if let written = resume.adoptedWritten {
             // The lines up to the written point are the committed part from now on, durably.
             do {
                 try output.sync()
@@ -177,12 +165,12 @@ final class Engine: @unchecked Sendable {
             stage.writeOutput(renderer.headerLine())
             stage.writeReject(RejectsRenderer.headerLine)
         }
-        let start = point.map { $0.seq + 1 } ?? configuration.shard?.firstSeq ?? 0
+        let start = resume.firstSeq
         readLimit = configuration.shard?.endSeq ?? Int.max
         // A shard's own records: its first record is not one that earlier runs finished.
         finishedBefore = start - (configuration.shard?.firstSeq ?? 0)
         inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
-        reusedThrough = max(start - 1, notReusedThrough)
+        reusedThrough = max(start - 1, resume.notReusedThrough)
         let connections = max(1, configuration.connections)
         let inFlight = max(1, configuration.inFlight)
         let fixed = configuration.fixedConcurrency
