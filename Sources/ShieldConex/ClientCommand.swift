@@ -9,6 +9,9 @@ public enum ClientCommand: Sendable {
     case sendAll(RequestBatch)
     /// Start the close handshake; the promise completes when the channel is closed.
     case close(EventLoopPromise<Void>?)
+    /// The connection is dead to the caller (it stopped answering): fail every request in flight
+    /// with ``ShieldConexError/connectionLost(_:)`` and the reason, and close at once.
+    case abandon(reason: String)
 }
 
 /// Receives the answers of requests sent with ``ShieldConexConnection/send(_:tags:to:timeout:)``,

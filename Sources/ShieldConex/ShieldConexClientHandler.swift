@@ -130,6 +130,16 @@ public final class ShieldConexClientHandler: ChannelDuplexHandler, RemovableChan
         case .close(let closePromise):
             startClose(context: context, promise: closePromise)
             promise?.succeed(())
+        case .abandon(let reason):
+            // A half-open connection answers nothing, a close handshake included.
+            if case .open = state {
+                logger.warning("the connection is dead; abandoning it", metadata: ["reason": "\(reason)"])
+                let error = ShieldConexError.connectionLost(reason)
+                state = .closed(error)
+                failAll(error)
+                context.close(promise: nil)
+            }
+            promise?.succeed(())
         }
     }
 

@@ -47,7 +47,7 @@ public final class ShieldConexConnection: Sendable {
                 switch command {
                 case .send(_, let promise, _): promise.fail(ShieldConexError.connectionClosed)
                 case .sendAll(let batch): for tag in batch.tags { batch.receiver.received(.failure(ShieldConexError.connectionClosed), tag: tag) }
-                case .close: break
+                case .close, .abandon: break
                 }
             }
             return
@@ -126,6 +126,13 @@ public final class ShieldConexConnection: Sendable {
         channel.closeFuture.whenComplete { _ in promise.succeed(()) }
         try? await promise.futureResult.get()
         try? await channel.closeFuture.get()
+    }
+
+    /// Gives the connection up at once, without a close handshake (a half-open connection would
+    /// not answer one): every request in flight fails with ``ShieldConexError/connectionLost(_:)``
+    /// and `reason`, and the channel closes.
+    public func abandon(_ reason: String) {
+        channel.writeAndFlush(ClientCommand.abandon(reason: reason), promise: nil)
     }
 
     /// Completes when the connection is closed, for whatever reason.

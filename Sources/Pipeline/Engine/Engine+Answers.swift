@@ -6,6 +6,10 @@ extension Engine {
     /// An answer (or the failure of a request), on the loop where it arrived.
     func answered(seq: Int, session: Int, generation: Int, _ result: Result<Response, any Error>) {
         pool.answered(on: session, generation: generation)
+        // (A failure is no sign of life: a dead connection's requests fail when it is closed.)
+        if case .success = result, pool.sessions[session].generation == generation {
+            silence.answered(on: session, stillInFlight: pool.sessions[session].inFlight > 0, now: burstClock ?? .now())
+        }
         classify(seq: seq, result)
         schedulePump()
     }

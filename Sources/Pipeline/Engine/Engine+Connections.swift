@@ -64,6 +64,7 @@ extension Engine {
     func closed(_ session: Int, generation: Int) {
         guard pool.sessions[session].generation == generation else { return }
         connections[session] = nil
+        silence.reset(session)
         guard !finishing else { return }
         perform(pool.closed(session, generation: generation, random: &random), error: nil)
         schedulePump()
@@ -86,5 +87,22 @@ final class SessionReceiver: AnswerReceiver, @unchecked Sendable {
 
     func received(_ result: Result<Response, any Error>, tag: Int) {
         engine.answered(seq: tag, session: session, generation: generation, result)
+    }
+}
+
+extension Engine {
+    /// Abandons the connections that stopped answering while the others answer
+    /// (``SilentSessionDetector``): their requests fail at once and go again elsewhere, instead
+    /// of each waiting out its timeout.
+    func abandonSilentConnections() {
+        let now = NIODeadline.now()
+        for (session, silence) in silence.silent(now: now, p99: latency.p99Nanoseconds, answers: latency.count) {
+            guard let connection = connections[session] else { continue }
+            self.silence.reset(session)
+            let seconds = Double(silence.nanoseconds) / 1e9
+            let reason = "no answer for \(String(format: "%.1f", seconds)) s while the other connections answered: the connection is treated as dead"
+            logger.warning("a connection stopped answering; abandoning it", metadata: ["session.id": "\(session)", "silence.s": "\(seconds)"])
+            connection.abandon(reason)
+        }
     }
 }

@@ -100,6 +100,7 @@ extension Engine {
             // Answers come back through the session's receiver, tagged with their seq: no
             // promise and no callback allocated per request.
             connection.send(bodies, tags: tags, to: receiver)
+            if !tags.isEmpty { silence.sent(on: session, now: now) }
         }
     }
 

@@ -66,6 +66,8 @@ final class Engine: @unchecked Sendable {
     var lastCommit = NIODeadline.now()
     /// Stops the job when nothing succeeds for `--retry-for` while the service refuses.
     var watchdog: ProgressWatchdog
+    /// Finds a connection that stopped answering while the others answer.
+    var silence = SilentSessionDetector(sessions: 0)
     var uncommitted = 0
     var lastWritten: (seq: Int, after: RecordPosition)?
     /// The time the current burst of answers was read (set by its first answer, cleared by the
@@ -288,6 +290,7 @@ final class Engine: @unchecked Sendable {
         if fatal == nil, !stopping, let message = watchdog.expired(now: .now()) {
             fatal = JobError(.transient, message)
         }
+        abandonSilentConnections()
         planner.tick(now: .now())
         // Results wait at most a tick before they are durable.
         if stage.hasWork && stage.outstanding == 0 { watch(stage.submit()) }

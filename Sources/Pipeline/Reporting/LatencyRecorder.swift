@@ -13,6 +13,9 @@ public struct LatencyRecorder: Sendable {
 
     public var count: UInt64 { histogram.totalCount }
 
+    /// The 99th percentile in nanoseconds (0 before any answer).
+    public var p99Nanoseconds: Int64 { Int64(histogram.valueAtPercentile(99)) * 1_000 }
+
     /// p50, p90, p99 and max in milliseconds; `nil` before any answer.
     public var summary: LatencySummary? {
         guard histogram.totalCount > 0 else { return nil }
