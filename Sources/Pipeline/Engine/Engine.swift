@@ -81,7 +81,6 @@ final class Engine: @unchecked Sendable {
     /// The seqs of one dispatch round by session, kept from round to round.
     var sendGroups: [[Int]] = []
     var timer: RepeatedTask?
-    let debug = ProcessInfo.processInfo.environment["BT_DEBUG"] != nil
     /// The input's size and the records finished before this run, for progress snapshots.
     let inputSize: Int64
     let finishedBefore: Int
@@ -294,10 +293,15 @@ final class Engine: @unchecked Sendable {
         planner.tick(now: .now())
         // Results wait at most a tick before they are durable.
         if stage.hasWork && stage.outstanding == 0 { watch(stage.submit()) }
-        if debug {
+        // The engine's state four times a second at --log-level trace (through the logger, masked like every line).
+        if logger.logLevel <= .trace {
             let state = pool.sessions.map { "\($0.state)/\($0.inFlight)" }.joined(separator: " ")
-            FileHandle.standardError.write(
-                Data("debug: next \(window.nextToWrite) slots \(window.count) queue \(planner.queued) sessions \(state) rate \(planner.limiter.map { "\($0.rate)" } ?? "unlimited")\n".utf8)
+            logger.trace(
+                "engine state",
+                metadata: [
+                    "next.write": "\(window.nextToWrite)", "slots": "\(window.count)", "queued": "\(planner.queued)", "sessions": "\(state)",
+                    "rate": "\(planner.limiter.map { "\($0.rate)" } ?? "unlimited")",
+                ]
             )
         }
         schedulePump()
