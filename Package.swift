@@ -88,7 +88,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         // Helpers every test target shares: temporary folders, generated card numbers, launching the binary.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Pipeline", "Checkpoint"], path: "Tests/TestSupport"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(
             name: "Checkpoint",

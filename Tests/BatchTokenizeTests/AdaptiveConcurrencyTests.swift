@@ -7,8 +7,6 @@ import TestSupport
 /// in for a service far away, a small one and a throttling one. Each run ends complete; the
 /// report, the metrics file and the progress lines say where the window went and why.
 @Suite(.serialized) struct AdaptiveConcurrencyTests {
-    typealias Folder = TokenizeRunTests.Folder
-    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
 
     struct Run {
@@ -26,18 +24,18 @@ import TestSupport
     /// client options `client`; checks that every record is finished and in the output.
     static func run(rows: Int, simulator arguments: [String], client: [String] = []) throws -> Run {
         let simulator = try SimulatorProcess(arguments)
-        return try run(rows: rows, url: simulator.url, key: TokenizeRunTests.key, client: client, stop: simulator.stop)
+        return try run(rows: rows, url: simulator.url, key: TestKeys.simulator, client: client, stop: simulator.stop)
     }
 
     /// The same against the server at `url`; `stop` stops it and returns its counters.
     static func run(rows: Int, url: String, key: String, client: [String] = [], stop: () -> String) throws -> Run {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("in.csv")
-        try LargeInputTests.generate(rows: rows, to: input)
+        try CSVFiles.generate(rows: rows, to: input)
         let report = folder.path("report.json")
         let metrics = folder.path("metrics.prom")
-        let outcome = try CommandLineTests.run(
+        let outcome = try BinaryLauncher.run(
             [
                 "run", "--endpoint", url, "--template-ref", template, "--input", input, "--output", folder.path("out.csv"),
                 "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--report", report, "--metrics-file", metrics,
@@ -47,10 +45,10 @@ import TestSupport
         )
         let counters = stop()
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let object = try CommandLineTests.json(try String(contentsOfFile: report, encoding: .utf8))
+        let object = try JSONText.object(try String(contentsOfFile: report, encoding: .utf8))
         let records = try #require(object["records"] as? [String: Int])
         #expect(records["read"] == rows && records["done"] == rows, "\(records)")
-        let lines = try TokenizeRunTests.readCSV(folder.path("out.csv")).rows
+        let lines = try CSVFiles.read(folder.path("out.csv")).rows
         #expect(lines.count == rows && lines.first?.first == "C0" && lines.last?.first == "C\(rows - 1)")
         return Run(
             report: object, window: try #require(object["window"] as? [String: Any]),
@@ -98,7 +96,7 @@ import TestSupport
         let run = try Self.run(rows: 30_000, simulator: ["--latency-ms", "50", "--capacity", "50", "--processing-ms", "10"])
         #expect((run.changes["latency"] ?? 0) >= 1, "\(run.window)")
         #expect(run.int("peak") < 4_096 && run.int("last") <= 1_024, "\(run.window)")
-        #expect(JobKindsTests.counter("queued for capacity", in: run.counters) > 0, "\(run.counters)")
+        #expect(SimulatorProcess.counter("queued for capacity", in: run.counters) > 0, "\(run.counters)")
     }
 
     /// 100 ms away, a rate limit of 4,000/s answered with 8001: the default window (256, 2,560
@@ -145,10 +143,10 @@ import TestSupport
     /// The ceiling is the options' product, and options out of range are usage errors.
     @Test func theCeilingOptionsAreChecked() throws {
         for arguments in [["--connections-max", "2", "--connections", "4"], ["--in-flight-max", "8", "--in-flight", "64"], ["--in-flight-max", "0"]] {
-            let outcome = try CommandLineTests.run(
+            let outcome = try BinaryLauncher.run(
                 ["run", "--endpoint", "local", "--template-ref", Self.template, "--input", "nothing.csv", "--output", "out.csv",
                  "--map", "card_number=card_number"] + arguments,
-                environment: ["SCX_API_KEY": TokenizeRunTests.key]
+                environment: ["SCX_API_KEY": TestKeys.simulator]
             )
             #expect(outcome.status == 64 && outcome.stderr.contains(arguments[0]), "\(arguments): \(outcome.status) \(outcome.stderr)")
         }

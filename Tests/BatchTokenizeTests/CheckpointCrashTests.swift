@@ -77,22 +77,22 @@ import TestSupport
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("out.csv").path
-        let written = try CommandLineTests.run(["_checkpoint-writer", "--output", output, "--records", "120"])
+        let written = try BinaryLauncher.run(["_checkpoint-writer", "--output", output, "--records", "120"])
         #expect(written.status == 0)
 
-        let text = try CommandLineTests.run(["status", "--output", output])
+        let text = try BinaryLauncher.run(["status", "--output", output])
         #expect(text.status == 0)
         #expect(text.stdout.contains("job: tokenize with template crash-test on local"))
         #expect(text.stdout.contains("records committed: 120"))
         #expect(text.stdout.contains("complete: yes"))
 
-        let json = try CommandLineTests.run(["status", "--checkpoint", CheckpointStore.defaultPath(forOutput: output), "--json"])
+        let json = try BinaryLauncher.run(["status", "--checkpoint", CheckpointStore.defaultPath(forOutput: output), "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["recordsCommitted"] as? Int == 120)
         #expect(object["complete"] as? Bool == true)
         #expect((object["identity"] as? [String: Any])?["templateRef"] as? String == "crash-test")
 
-        let missing = try CommandLineTests.run(["status", "--output", directory.appendingPathComponent("none.csv").path])
+        let missing = try BinaryLauncher.run(["status", "--output", directory.appendingPathComponent("none.csv").path])
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("no checkpoint at"))
     }

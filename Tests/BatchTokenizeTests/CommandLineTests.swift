@@ -4,18 +4,8 @@ import TestSupport
 
 /// The executable, run as a user would run it.
 @Suite(.serialized) struct CommandLineTests {
-    typealias Outcome = BinaryLauncher.Outcome
-
-    static var binary: String { BinaryLauncher.binary }
-
-    static func environment(_ extra: [String: String] = [:]) -> [String: String] { BinaryLauncher.environment(extra) }
-
-    static func run(_ arguments: [String], environment extra: [String: String] = [:], directory: String? = nil) throws -> Outcome {
-        try BinaryLauncher.run(arguments, environment: extra, directory: directory)
-    }
-
-    static func json(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(arguments, environment: environment)
     }
 
     @Test func helpListsTheCommandsAndWhereTheKeyComesFrom() throws {
@@ -37,19 +27,19 @@ import TestSupport
     @Test func callWorksAgainstTheEmbeddedSimulator() throws {
         let heartbeat = try Self.run(["call", "heartbeat", "--endpoint", "local"])
         #expect(heartbeat.status == 0)
-        #expect(try Self.json(heartbeat.stdout)["success"] as? Bool == true)
+        #expect(try JSONText.object(heartbeat.stdout)["success"] as? Bool == true)
 
         let payload = #"{"templateRef":"438ac8afecdd8035a21c126ee1fe6c19","omit":false,"store":true,"reference":"cli-test","values":[{"name":"card_exp","value":"1227"},{"name":"card_cvv","value":"321"}]}"#
         let tokenized = try Self.run(["call", "tokenization-tokenize", "--endpoint", "local", "--payload", payload])
         #expect(tokenized.status == 0)
-        let response = try Self.json(tokenized.stdout)
+        let response = try JSONText.object(tokenized.stdout)
         let body = try #require(response["payload"] as? [String: Any])
         #expect((body["bfid"] as? String)?.isEmpty == false)
         #expect((body["values"] as? [[String: String]])?.count == 2)
 
         let refused = try Self.run(["call", "template-validate", "--endpoint", "local", "--payload", #"{"templateRef":"missing"}"#])
         #expect(refused.status == 3)
-        #expect(try Self.json(refused.stdout)["success"] as? Bool == false)
+        #expect(try JSONText.object(refused.stdout)["success"] as? Bool == false)
     }
 
     @Test func badInputIsRefusedBeforeConnecting() throws {
@@ -105,12 +95,8 @@ import TestSupport
 
 /// `run --dry-run` over the shipped samples.
 @Suite(.serialized) struct DryRunCommandTests {
-    static var projectRoot: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL.path
-    }
-
-    static func run(_ arguments: [String]) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run(arguments, directory: projectRoot)
+    static func run(_ arguments: [String]) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(arguments, directory: ProjectFiles.root)
     }
 
     @Test(arguments: ["samples/job-cards-csv.json", "samples/job-cards-ndjson.json"])
@@ -147,12 +133,12 @@ import TestSupport
         ["--connections", "100000"], ["--connections", "1024", "--in-flight", "65536"], ["--in-flight", "0"],
     ])
     func outOfRangeNumbersAreUsageErrors(option: [String]) throws {
-        let folder = try TokenizeRunTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
-        let outcome = try CommandLineTests.run(
+        let outcome = try BinaryLauncher.run(
             ["run", "--endpoint", "local", "--input", "samples/cards.csv", "--output", folder.path("out.csv"), "--template-ref",
              "438ac8afecdd8035a21c126ee1fe6c19", "--map", "card_number=card_number"] + option,
-            directory: DryRunCommandTests.projectRoot
+            directory: ProjectFiles.root
         )
         #expect(outcome.status == 64, "\(option): \(outcome.stderr)")
         #expect(outcome.stderr.contains("must be"), "\(outcome.stderr)")
@@ -161,7 +147,7 @@ import TestSupport
 
     @Test(arguments: [["--latency-ms", "1e300"], ["--rate-limit", "nan"], ["--idle-timeout", "inf"], ["--error-rate", "nan"]])
     func outOfRangeSimulatorNumbersAreUsageErrors(option: [String]) throws {
-        let outcome = try CommandLineTests.run(["simulate", "--port", "0", "--key", "eDp5"] + option)
+        let outcome = try BinaryLauncher.run(["simulate", "--port", "0", "--key", "eDp5"] + option)
         #expect(outcome.status == 64, "\(option): \(outcome.stderr)")
     }
 }

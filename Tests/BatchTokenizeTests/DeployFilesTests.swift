@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The deployment files checked the way that can be done here, without a cluster, an AWS account
 /// or a Docker daemon (scripts/check-deploy.py): the Kubernetes manifests against the Kubernetes
 /// schema (kubernetes-validate, strict), the AWS Batch JSON against botocore's service model, the
 /// Dockerfile through Docker's parser; and the exit-status policy and security settings in each.
 @Suite(.serialized) struct DeployFilesTests {
-    static let root = DryRunCommandTests.projectRoot
+    static let root = ProjectFiles.root
 
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()

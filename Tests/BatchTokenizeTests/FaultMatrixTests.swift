@@ -33,19 +33,19 @@ struct FaultMatrixTests {
             name: "half-open connection",
             simulator: ["--stall-at", "3000,12000"],
             client: ["--timeout", "2"],
-            happened: { JobKindsTests.counter("connections stalled on purpose", in: $0) == 2 }
+            happened: { SimulatorProcess.counter("connections stalled on purpose", in: $0) == 2 }
         ),
         Fault(name: "slow server (200 ms)", simulator: ["--latency-ms", "200"], happened: { _ in true }),
         Fault(
             name: "2% server errors",
             simulator: ["--error-rate", "0.02"],
-            happened: { JobKindsTests.counter("8001", in: $0) > 100 }
+            happened: { SimulatorProcess.counter("8001", in: $0) > 100 }
         ),
         Fault(
             name: "throttling with 8001",
             // Below what the client sends however busy the machine is: it must meet the limit.
             simulator: ["--rate-limit", "1000", "--throttle-code", "8001"],
-            happened: { JobKindsTests.counter("8001", in: $0) > 0 }
+            happened: { SimulatorProcess.counter("8001", in: $0) > 0 }
         ),
     ]
 
@@ -53,9 +53,9 @@ struct FaultMatrixTests {
     static let reference: Result<(folder: TestFolder, output: Data, rejects: Data), any Error> = Result {
         let folder = try TestFolder(prefix: "fault-matrix")
         try folder.write(TestCards.csv(rows: records), to: "cards.csv")
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
         let run = try BinaryLauncher.run(
-            arguments(url: simulator.url, folder: folder, output: "reference.csv"), environment: ["SCX_API_KEY": TokenizeRunTests.key]
+            arguments(url: simulator.url, folder: folder, output: "reference.csv"), environment: ["SCX_API_KEY": TestKeys.simulator]
         )
         _ = simulator.stop()
         guard run.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["stderr": run.stderr]) }
@@ -82,10 +82,10 @@ struct FaultMatrixTests {
     func everyRunEndsCompleteCorrectAndInOrder(fault: Fault) throws {
         let reference = try Self.reference.get()
         let output = "out-\(fault.name.filter { $0.isLetter || $0.isNumber }).csv"
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"] + fault.simulator)
+        let simulator = try SimulatorProcess(["--deterministic-ids"] + fault.simulator)
         let run = try BinaryLauncher.run(
             Self.arguments(url: simulator.url, folder: reference.folder, output: output) + fault.client,
-            environment: ["SCX_API_KEY": TokenizeRunTests.key]
+            environment: ["SCX_API_KEY": TestKeys.simulator]
         )
         let counters = simulator.stop()
         #expect(run.status == 0, "\(fault.name): \(run.stderr.suffix(2_000))")

@@ -7,25 +7,23 @@ import TestSupport
 /// What an operator can do to a job's files between two runs, and what the next run does about
 /// it: refuse, with the way out, rather than pad, overwrite or follow.
 @Suite(.serialized) struct FileSafetyTests {
-    typealias Folder = TokenizeRunTests.Folder
-    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
 
     /// Kill a run, then delete its output, or cut it short: the next run refuses (exit 64, naming
     /// --restart) instead of writing a file that starts with megabytes of NUL and no header;
     /// `--restart` then does the whole job.
     @Test func aDeletedOrShortenedOutputIsRefusedOnResume() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 20_000, to: input)
+        try CSVFiles.generate(rows: 20_000, to: input)
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
         let arguments = ["run", "--endpoint", simulator.url, "--input", input, "--output", output, "--template-ref", Self.template,
-                         "--rate", "2000"] + ResilienceTests.mapping
-        let (process, _) = try ResilienceTests.start(arguments)
-        ResilienceTests.waitForCommit(CheckpointStore.defaultPath(forOutput: output), atLeast: 2_000, while: process)
+                         "--rate", "2000"] + TestRuns.mapping
+        let (process, _) = try TestRuns.start(arguments)
+        TestRuns.waitForCommit(CheckpointStore.defaultPath(forOutput: output), atLeast: 2_000, while: process)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
@@ -37,7 +35,7 @@ import TestSupport
             case "shorten": try saved.prefix(100).write(to: URL(fileURLWithPath: output))
             default: try FileManager.default.removeItem(atPath: output + ".rejects.csv")
             }
-            let resumed = try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key])
+            let resumed = try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": TestKeys.simulator])
             #expect(resumed.status == 64, "\(damage): \(resumed.stderr)")
             #expect(resumed.stderr.contains("--restart"), "\(damage): \(resumed.stderr)")
             if damage == "delete" {
@@ -53,7 +51,7 @@ import TestSupport
             try saved.write(to: URL(fileURLWithPath: output))
             try savedRejects.write(to: URL(fileURLWithPath: output + ".rejects.csv"))
         }
-        let restarted = try CommandLineTests.run(arguments + ["--restart"], environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        let restarted = try BinaryLauncher.run(arguments + ["--restart"], environment: ["SCX_API_KEY": TestKeys.simulator])
         #expect(restarted.status == 0, "\(restarted.stderr)")
         _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
     }
@@ -64,10 +62,10 @@ import TestSupport
 @Suite(.serialized) struct DistinctFilesTests {
     @Test(arguments: ["same path", "dot path", "symlinked folder", "hard link", "rejects", "checkpoint", "report", "metrics"])
     func twoRolesOneFileAreRefused(kind: String) throws {
-        let folder = try TokenizeRunTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        let original = try Data(contentsOf: URL(fileURLWithPath: DryRunCommandTests.projectRoot + "/samples/cards.csv"))
+        let original = try Data(contentsOf: URL(fileURLWithPath: ProjectFiles.root + "/samples/cards.csv"))
         try original.write(to: URL(fileURLWithPath: input))
         var output = folder.path("out.csv")
         var extra: [String] = []
@@ -86,7 +84,7 @@ import TestSupport
         default: extra = ["--metrics-file", input]
         }
         try FileManager.default.createDirectory(atPath: folder.path("sub"), withIntermediateDirectories: true)
-        let outcome = try CommandLineTests.run(
+        let outcome = try BinaryLauncher.run(
             ["run", "--endpoint", "local", "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
              "--map", "card_number=card_number"] + extra
         )
@@ -101,23 +99,23 @@ import TestSupport
 /// its own checkpoint that writes the same output.
 @Suite(.serialized) struct LiveRunTests {
     @Test func restartAndASecondCheckpointAreRefusedBesideALiveRun() throws {
-        let folder = try TokenizeRunTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 3_000, to: input)
-        let simulator = try TokenizeRunTests.SimulatorProcess()
+        try CSVFiles.generate(rows: 3_000, to: input)
+        let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
         let arguments = ["run", "--endpoint", simulator.url, "--input", input, "--output", output, "--template-ref",
-                         "438ac8afecdd8035a21c126ee1fe6c19", "--rate", "500"] + ResilienceTests.mapping
-        let (live, _) = try ResilienceTests.start(arguments)
+                         "438ac8afecdd8035a21c126ee1fe6c19", "--rate", "500"] + TestRuns.mapping
+        let (live, _) = try TestRuns.start(arguments)
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
-        ResilienceTests.waitForCommit(checkpoint, atLeast: 100, while: live)
-        let key = ["SCX_API_KEY": TokenizeRunTests.key]
-        let restart = try CommandLineTests.run(arguments + ["--restart"], environment: key)
+        TestRuns.waitForCommit(checkpoint, atLeast: 100, while: live)
+        let key = ["SCX_API_KEY": TestKeys.simulator]
+        let restart = try BinaryLauncher.run(arguments + ["--restart"], environment: key)
         #expect(restart.status == 64, "\(restart.stderr)")
         #expect(restart.stderr.contains("another run is using the checkpoint"))
-        let other = try CommandLineTests.run(arguments + ["--checkpoint", folder.path("other.sqlite")], environment: key)
+        let other = try BinaryLauncher.run(arguments + ["--checkpoint", folder.path("other.sqlite")], environment: key)
         #expect(other.status == 64, "\(other.stderr)")
         #expect(other.stderr.contains("another run is writing"))
         live.waitUntilExit()
@@ -132,11 +130,11 @@ import TestSupport
 /// that did start cannot hold the test for minutes.
 @Suite(.serialized) struct CrashHygieneTests {
     @Test func aCrashPrintsNoMemoryAndDumpsNoCore() throws {
-        let folder = try TokenizeRunTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let held = "4000001234567899"
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.executableURL = URL(fileURLWithPath: BinaryLauncher.binary)
         process.arguments = ["_crash", "--hold", held]
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = nil
@@ -166,29 +164,23 @@ import TestSupport
 /// the values it was stored for (a keyed digest of them). Compared byte for byte with a straight
 /// run over the edited file, both against `--deterministic-ids` simulators.
 @Suite(.serialized) struct EditedRecordTests {
-    /// The arguments of a tokenize run of `input` against `url` into `output`, three fields mapped.
-    static func tokenize(_ input: String, _ url: String, _ output: String) -> [String] {
-        ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"]
-            + ResilienceTests.mapping
-    }
-
     @Test func aRecordEditedAfterAKillIsSentAgain() throws {
-        let folder = try TokenizeRunTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 50_000, to: input)
+        try CSVFiles.generate(rows: 50_000, to: input)
         // Answers in their own time (exponential latency), so that many come back before an
         // earlier one and are stored, with their tokens, before their lines are written.
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids", "--latency-ms", "2"])
+        let simulator = try SimulatorProcess(["--deterministic-ids", "--latency-ms", "2"])
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
-        func arguments(_ url: String, _ output: String) -> [String] { Self.tokenize(input, url, output) }
+        func arguments(_ url: String, _ output: String) -> [String] { TestRuns.tokenize(input, url, output) }
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         // At 5,000 records/s (the rate is not part of the job's identity): the kill comes well
         // before the fingerprint's last MiB (records past about 35,000), whose change the resume
         // would refuse as another input. Unthrottled, a fast run was past it by the time such a
         // result was found.
-        let (process, _) = try ResilienceTests.start(arguments(simulator.url, output) + ["--rate", "5000"])
+        let (process, _) = try TestRuns.start(arguments(simulator.url, output) + ["--rate", "5000"])
         // Past the fingerprint's first MiB (about 19,000 records), and with such a result stored.
         while process.isRunning {
             if let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint?.seq, committed >= 25_000,
@@ -223,15 +215,15 @@ import TestSupport
         bytes.replaceSubrange(range, with: Data("C\(seq),\(new),".utf8))
         try bytes.write(to: URL(fileURLWithPath: input))
 
-        let resumed = try CommandLineTests.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        let resumed = try BinaryLauncher.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TestKeys.simulator])
         try #require(resumed.status == 0, "\(resumed.stderr)")
-        let reference = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let reference = try SimulatorProcess(["--deterministic-ids"])
         let straight = folder.path("straight.csv")
-        let clean = try CommandLineTests.run(arguments(reference.url, straight), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        let clean = try BinaryLauncher.run(arguments(reference.url, straight), environment: ["SCX_API_KEY": TestKeys.simulator])
         _ = reference.stop()
         #expect(clean.status == 0)
-        let rows = try TokenizeRunTests.readCSV(output).rows
-        let expected = try TokenizeRunTests.readCSV(straight).rows
+        let rows = try CSVFiles.read(output).rows
+        let expected = try CSVFiles.read(straight).rows
         try #require(rows.count == expected.count)
         #expect(rows[seq] == expected[seq], "record \(seq + 1) has the token of its new value")
     }
@@ -244,16 +236,16 @@ import TestSupport
 /// is still the same, byte for byte, as a straight run's.
 @Suite(.serialized) struct WrittenPointTests {
     @Test func anOutputCutBackToItsCommitPointIsFilledAgainBySendingThoseRecords() throws {
-        let folder = try TokenizeRunTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 30_000, to: input)
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        try CSVFiles.generate(rows: 30_000, to: input)
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { if simulator.process.isRunning { _ = simulator.stop() } }
         let output = folder.path("out.csv")
-        func arguments(_ url: String, _ output: String) -> [String] { EditedRecordTests.tokenize(input, url, output) }
+        func arguments(_ url: String, _ output: String) -> [String] { TestRuns.tokenize(input, url, output) }
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
-        let (process, _) = try ResilienceTests.start(arguments(simulator.url, output))
+        let (process, _) = try TestRuns.start(arguments(simulator.url, output))
         // Killed once batches of results are stored 300 records past a commit past the 10,000th
         // record (the results of the first records after a commit may have come, with their
         // tokens, in the batch before it).
@@ -277,16 +269,16 @@ import TestSupport
         #expect(lostTokens > 0, "records whose lines were written were stored without their tokens: \(between.count) stored, \(between.filter { !$0.tokens.isEmpty }.count) with tokens, \(committed.seq) \(written.seq)")
         #expect(truncate(output, off_t(committed.outputOffset)) == 0)
 
-        let resumed = try CommandLineTests.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        let resumed = try BinaryLauncher.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TestKeys.simulator])
         try #require(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("ends before the last written point"), "\(resumed.stderr)")
         // Every record once, and those between the commit point and the written point twice.
-        let sent = JobKindsTests.counter("tokenization-tokenize", in: simulator.stop())
+        let sent = SimulatorProcess.counter("tokenization-tokenize", in: simulator.stop())
         #expect(sent >= 30_000 + written.seq - committed.seq, "the records whose lines were lost were sent again: \(sent)")
 
-        let reference = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let reference = try SimulatorProcess(["--deterministic-ids"])
         let straight = folder.path("straight.csv")
-        let clean = try CommandLineTests.run(arguments(reference.url, straight), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        let clean = try BinaryLauncher.run(arguments(reference.url, straight), environment: ["SCX_API_KEY": TestKeys.simulator])
         _ = reference.stop()
         #expect(clean.status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(contentsOf: URL(fileURLWithPath: straight)))

@@ -7,12 +7,11 @@ import TestSupport
 /// that quotes the record's values, a refusal that echoes the Authorization header, the
 /// plaintext answered as the token, a bfid the output cannot hold.
 @Suite(.serialized) struct HostileAnswerTests {
-    typealias Folder = TokenizeRunTests.Folder
     typealias Server = StrictServerTests.StrictServer
     static let template = StrictServerTests.template
 
     /// Records whose expiry and CVV are the same distinctive digits everywhere.
-    static func input(_ folder: Folder, rows: Int = 50) throws -> String {
+    static func input(_ folder: TestFolder, rows: Int = 50) throws -> String {
         let path = folder.path("cards.csv")
         var text = "id,card_number,card_exp,card_cvv\n"
         for index in 0..<rows { text += "C\(index),\(TestCards.pan(index)),0931,8642\n" }
@@ -20,12 +19,12 @@ import TestSupport
         return path
     }
 
-    static func tokenize(_ server: Server, _ input: String, _ folder: Folder, key: String = StrictServerTests.key, extra: [String] = []) throws
-        -> CommandLineTests.Outcome
+    static func tokenize(_ server: Server, _ input: String, _ folder: TestFolder, key: String = StrictServerTests.key, extra: [String] = []) throws
+        -> BinaryLauncher.Outcome
     {
         try StrictServerTests.command(
             ["run", "--endpoint", server.url, "--input", input, "--output", folder.path("out.csv"), "--template-ref", template,
-             "--report", folder.path("report.json")] + ResilienceTests.mapping + extra,
+             "--report", folder.path("report.json")] + TestRuns.mapping + extra,
             key: key
         )
     }
@@ -33,7 +32,7 @@ import TestSupport
     /// Item 7: a fatal answer whose message quotes the expiry and the CVV: neither reaches stderr
     /// nor the report, which is created 0600.
     @Test func aFatalAnswersMessageIsMaskedWithEveryValueOfTheRecord() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = try Self.input(folder)
         let server = try Server(["--fatal-echo"])
@@ -53,7 +52,7 @@ import TestSupport
     /// Item 8: a 401 whose body echoes `Authorization: Basic <key>`: `run` (stderr, report) and
     /// `validate` never show the key, decoded or not.
     @Test func aRefusalThatEchoesTheKeyNeverShowsIt() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = try Self.input(folder, rows: 5)
         let server = try Server(["--echo-authorization"])
@@ -74,7 +73,7 @@ import TestSupport
     /// Item 11: a peer answering each value as its own token: every record is a reject with that
     /// reason, the summary says so, and no card number reaches the output.
     @Test func aTokenEqualToItsValueIsAReject() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = try Self.input(folder, rows: 20)
         let server = try Server(["--token-is-value"])
@@ -90,7 +89,7 @@ import TestSupport
     /// Item 12: a bfid with a space, or an empty one, is a reject, not a done record.
     @Test(arguments: ["two words", ""])
     func aBfidTheOutputCannotHoldIsAReject(bfid: String) throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = try Self.input(folder, rows: 10)
         let server = try Server(["--bfid", bfid])

@@ -2,27 +2,22 @@ import Checkpoint
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 
 /// `detokenize`, `read` and `verify` end to end against a simulator in its own process.
 @Suite(.serialized) struct JobKindsTests {
-    typealias Folder = TokenizeRunTests.Folder
-    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
-    static var root: String { DryRunCommandTests.projectRoot }
+    static var root: String { ProjectFiles.root }
 
-    static func command(_ name: String, _ arguments: [String], simulator: SimulatorProcess) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run(
-            [name, "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key], directory: root
+    static func command(_ name: String, _ arguments: [String], simulator: SimulatorProcess) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(
+            [name, "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": TestKeys.simulator], directory: root
         )
     }
 
-    static func counter(_ name: String, in counters: String) -> Int {
-        counters.split(separator: "\n").first { $0.contains("\(name):") }
-            .flatMap { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 0
-    }
 
     @Test func detokenizingTheTokenizedCSVGivesBackTheInput() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -38,9 +33,9 @@ import Testing
 
         let mode = try #require(FileManager.default.attributesOfItem(atPath: plain)[.posixPermissions] as? Int)
         #expect(mode == 0o600)
-        let input = try TokenizeRunTests.readCSV(Self.root + "/samples/cards.csv")
-        let tokens = try TokenizeRunTests.readCSV(tokenized)
-        let output = try TokenizeRunTests.readCSV(plain)
+        let input = try CSVFiles.read(Self.root + "/samples/cards.csv")
+        let tokens = try CSVFiles.read(tokenized)
+        let output = try CSVFiles.read(plain)
         #expect(output.header == tokens.header, "the bfid column is kept, not added twice")
         #expect(output.rows.count == 200)
         for (index, (source, result)) in zip(input.rows, output.rows).enumerated() {
@@ -61,7 +56,7 @@ import Testing
     }
 
     @Test func detokenizingTheTokenizedNDJSONGivesBackTheInput() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -98,7 +93,7 @@ import Testing
     /// killed in its turn while the read's result is stored but its line is not yet written
     /// (an earlier record still in flight), the run after it still never sends that read again.
     @Test func aLostReadStaysUnsentThroughASecondKill() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("stored.csv")
         let bfid = String(repeating: "b", count: 40)
@@ -116,7 +111,7 @@ import Testing
         }
         /// Runs the job until `done` says so of its stored results; then kills it.
         func runAndKill(until done: ([Int: RecordResult]) -> Bool) throws {
-            let (process, _) = try ResilienceTests.start(arguments())
+            let (process, _) = try TestRuns.start(arguments())
             while process.isRunning {
                 if let stored = try? CheckpointStore.storedResults(path: checkpoint, in: 0...Int.max), done(stored) { break }
                 usleep(2_000)
@@ -139,13 +134,13 @@ import Testing
         // is outcome unknown already; only 3, 4 and 5 are read.
         _ = stalling.stop()
         let simulator = try SimulatorProcess(["--port", String(try #require(URL(string: url)?.port))])
-        let final = try CommandLineTests.run(arguments(), environment: ["SCX_API_KEY": TokenizeRunTests.key])
+        let final = try BinaryLauncher.run(arguments(), environment: ["SCX_API_KEY": TestKeys.simulator])
         #expect(final.status == 2, "\(final.stderr)")
-        #expect(Self.counter("tokenization-read", in: simulator.stop()) == 3, "record 1's read was never sent again")
+        #expect(SimulatorProcess.counter("tokenization-read", in: simulator.stop()) == 3, "record 1's read was never sent again")
     }
 
     @Test func omittedTokensAreReadBackOnceAndALostReadIsNeverSentAgain() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess(["--drop-after", "20"])
         let mapping = ["--map", "card_number=card_number:digits,skip-empty", "--map", "card_cvv=card_cvv", "--template-ref", Self.template]
@@ -156,7 +151,7 @@ import Testing
         #expect([0, 2].contains(omit.status), "\(omit.stderr)")
         let direct = try Self.command("run", mapping + ["--input", "samples/cards.csv", "--output", tokenized], simulator: simulator)
         #expect([0, 2].contains(direct.status), "\(direct.stderr)")
-        let omittedRows = try TokenizeRunTests.readCSV(omitted).rows
+        let omittedRows = try CSVFiles.read(omitted).rows
         #expect(omittedRows.allSatisfy { $0[1].isEmpty && $0[3].isEmpty }, "--omit writes no tokens")
 
         let outcome = try Self.command(
@@ -167,12 +162,12 @@ import Testing
         // the read job reads whatever the omit run wrote.
         #expect(omittedRows.count > 150)
         #expect(outcome.stderr.contains("the books balance: read \(omittedRows.count)"))
-        let readRows = try TokenizeRunTests.readCSV(read).rows
+        let readRows = try CSVFiles.read(read).rows
         let rejects = try String(contentsOfFile: read + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         let unknown = rejects.filter { $0.contains(",outcome-unknown,") }
         #expect(readRows.count + rejects.count == omittedRows.count)
         // Tokens are the same for the same value: what was read is what a direct tokenize gives.
-        let expected = Dictionary(uniqueKeysWithValues: try TokenizeRunTests.readCSV(tokenized).rows.map { ($0[0], $0) })
+        let expected = Dictionary(uniqueKeysWithValues: try CSVFiles.read(tokenized).rows.map { ($0[0], $0) })
         var compared = 0
         for row in readRows {
             guard let direct = expected[row[0]] else { continue }
@@ -186,12 +181,12 @@ import Testing
         let counters = simulator.stop()
         // Connections were dropped with reads in flight: those are outcome-unknown, never re-sent.
         #expect(!unknown.isEmpty)
-        #expect(Self.counter("tokenization-read", in: counters) <= omittedRows.count)
+        #expect(SimulatorProcess.counter("tokenization-read", in: counters) <= omittedRows.count)
         #expect(outcome.stderr.contains("outcome unknown: \(unknown.count)"))
     }
 
     @Test func verifyChecksASampleAndSaysWhenTheTemplateIsIrreversible() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -224,7 +219,7 @@ import Testing
     /// Records the service will not detokenize (outside the window: 1403; irreversible: 1402)
     /// become rejects with the service's code; the job finishes.
     @Test func refusedDetokenizationsBecomeRejects() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -236,17 +231,17 @@ import Testing
             #expect(tokenize.status == 0, "\(tokenize.stderr)")
             let detokenize = try Self.command("detokenize", mapping + ["--input", tokenized, "--output", plain], simulator: simulator)
             #expect(detokenize.status == 2, "\(detokenize.stderr)")
-            let sent = try TokenizeRunTests.readCSV(tokenized).rows.filter { !$0[1].isEmpty }.count
+            let sent = try CSVFiles.read(tokenized).rows.filter { !$0[1].isEmpty }.count
             #expect(detokenize.stderr.contains("  \(code): \(sent)"), "\(detokenize.stderr)")
             let rejects = try String(contentsOfFile: plain + ".rejects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
             #expect(rejects.filter { $0.contains(",\(code),") }.count == sent)
-            #expect(try TokenizeRunTests.readCSV(plain).rows.count == 200 - sent, "only the records without a token are written")
+            #expect(try CSVFiles.read(plain).rows.count == 200 - sent, "only the records without a token are written")
         }
     }
 
     /// What cannot succeed stops the job before (or at) its first record, with its own exit code.
     @Test func refusedJobsStopWithTheirExitCodes() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -264,21 +259,21 @@ import Testing
         #expect(denied.stderr.contains("run the same command again"))
         #expect(FileManager.default.fileExists(atPath: CheckpointStore.defaultPath(forOutput: output)))
 
-        let wrongKey = try CommandLineTests.run(
+        let wrongKey = try BinaryLauncher.run(
             ["run", "--endpoint", simulator.url, "--template-ref", Self.template, "--output", folder.path("c.csv")] + base,
             environment: ["SCX_API_KEY": "d3Jvbmc6a2V5"], directory: Self.root
         )
         #expect(wrongKey.status == 4)
 
-        let unreachable = try CommandLineTests.run(
+        let unreachable = try BinaryLauncher.run(
             ["run", "--endpoint", "ws://127.0.0.1:1", "--template-ref", Self.template, "--output", folder.path("d.csv")] + base,
-            environment: ["SCX_API_KEY": TokenizeRunTests.key], directory: Self.root
+            environment: ["SCX_API_KEY": TestKeys.simulator], directory: Self.root
         )
         #expect(unreachable.status == 5)
     }
 
     @Test func omittedTokensOfAnNDJSONFileAreReadBackInPlace() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }

@@ -7,21 +7,6 @@ import TestSupport
 /// A multi-million-row input is read in constant memory: the peak RSS of a dry run over
 /// 2,000,000 rows is about that of a run over 100,000.
 @Suite(.serialized) struct LargeInputTests {
-    static func generate(rows: Int, to path: String) throws {
-        let file = try OutputFile(path: path)
-        try file.write(Array("id,card_number,card_exp,card_cvv,name,notes\n".utf8))
-        var line: [UInt8] = []
-        line.reserveCapacity(128)
-        for index in 0..<rows {
-            let pan = TestCards.pan(index)
-            line.removeAll(keepingCapacity: true)
-            line += "C\(index),\(pan),1229,123,\"Doe, Jane\",".utf8
-            line += (index % 10 == 0 ? "\"call back\nlater\"" : "ok").utf8
-            line.append(0x0A)
-            try file.write(line)
-        }
-        try file.sync()
-    }
 
     /// Runs a dry run in a child process and returns its peak RSS in MiB.
     static func dryRunPeakRSS(input: String) throws -> (status: Int32, output: String, peakMiB: Double) {
@@ -44,8 +29,8 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: directory) }
         let small = directory.appendingPathComponent("small.csv").path
         let large = directory.appendingPathComponent("large.csv").path
-        try Self.generate(rows: 100_000, to: small)
-        try Self.generate(rows: 2_000_000, to: large)
+        try CSVFiles.generate(rows: 100_000, to: small)
+        try CSVFiles.generate(rows: 2_000_000, to: large)
         let size = try FileManager.default.attributesOfItem(atPath: large)[.size] as! Int
         #expect(size > 100_000_000)
 

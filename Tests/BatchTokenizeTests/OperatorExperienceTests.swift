@@ -6,10 +6,8 @@ import TestSupport
 /// What an operator sees and what a cron job checks: masked messages on every error path, exit
 /// codes per outcome, key files, the report and metrics files, progress lines off a terminal.
 @Suite(.serialized) struct OperatorExperienceTests {
-    typealias Folder = TokenizeRunTests.Folder
-    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
-    static let root = DryRunCommandTests.projectRoot
+    static let root = ProjectFiles.root
 
     /// Generated Luhn-valid test PANs (on no card).
     static func pan(_ number: Int, prefix: String = "400000") -> String {
@@ -23,8 +21,8 @@ import TestSupport
         }.joined(separator: " ")
     }
 
-    static func run(_ arguments: [String], key: String? = TokenizeRunTests.key) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run(arguments, environment: key.map { ["SCX_API_KEY": $0] } ?? [:], directory: root)
+    static func run(_ arguments: [String], key: String? = TestKeys.simulator) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(arguments, environment: key.map { ["SCX_API_KEY": $0] } ?? [:], directory: root)
     }
 
     static func write(_ text: String, to path: String, mode: Int = 0o600) throws {
@@ -42,7 +40,7 @@ import TestSupport
     // MARK: Masking
 
     @Test func noCardNumberLeaksThroughAnyErrorPath() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         // The folder's name holds a card number, so every path shown anywhere holds one too.
         let leakyFolder = folder.path("in-\(Self.pan(900))")
@@ -129,7 +127,7 @@ import TestSupport
     }
 
     @Test func theJobFilesLogSettingsChooseThePattern() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let bad = String(Self.pan(11).dropLast()) + String((Int(String(Self.pan(11).last!))! + 1) % 10)
         try Self.write("id,card_number\n\(bad),\(bad)\n", to: folder.path("in.csv"))
@@ -152,7 +150,7 @@ import TestSupport
     /// Run's refusals (4), an unreachable service (5) and signals (75) are covered by
     /// JobKindsTests.refusedJobsStopWithTheirExitCodes and the ResilienceTests.
     @Test func everyOutcomeHasItsExitCode() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -212,22 +210,22 @@ import TestSupport
     // MARK: Credentials
 
     @Test func keyFilesOthersCanReadAreRefused() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
         let validate = ["validate", "--endpoint", simulator.url, "--template-ref", Self.template]
 
         let open = folder.path("open.key")
-        try Self.write(TokenizeRunTests.key, to: open, mode: 0o644)
+        try Self.write(TestKeys.simulator, to: open, mode: 0o644)
         let refused = try Self.run(validate + ["--key-file", open], key: nil)
         #expect(refused.status == 64)
         // (Not the whole path: a UUID in it may hold 12 digits in a row, which every message masks.)
         #expect(refused.stderr.contains("refusing to use it. Fix it with: chmod 600 ") && refused.stderr.contains("open.key"), "\(refused.stderr)")
-        #expect(!refused.stderr.contains(TokenizeRunTests.key))
+        #expect(!refused.stderr.contains(TestKeys.simulator))
 
         let closed = folder.path("closed.key")
-        try Self.write(TokenizeRunTests.key + "\n", to: closed)
+        try Self.write(TestKeys.simulator + "\n", to: closed)
         let accepted = try Self.run(validate + ["--key-file", closed], key: nil)
         #expect(accepted.status == 0, "\(accepted.stderr)")
 
@@ -243,7 +241,7 @@ import TestSupport
         let half = try Self.run(validate + ["--partner-id", "run-test"], key: nil)
         #expect(half.status == 64)
 
-        let asOption = try Self.run(validate + ["--key", TokenizeRunTests.key], key: nil)
+        let asOption = try Self.run(validate + ["--key", TestKeys.simulator], key: nil)
         #expect(asOption.status == 64, "the key is never an option value")
         let none = try Self.run(validate, key: nil)
         #expect(none.status == 64)
@@ -253,7 +251,7 @@ import TestSupport
     // MARK: Report and metrics
 
     @Test func theReportAndMetricsFilesParseBack() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -270,8 +268,8 @@ import TestSupport
         #expect(outcome.status == 2, "\(outcome.stderr)")
 
         let reportText = try String(contentsOfFile: report, encoding: .utf8)
-        #expect(!reportText.contains(TokenizeRunTests.key))
-        let object = try CommandLineTests.json(reportText)
+        #expect(!reportText.contains(TestKeys.simulator))
+        let object = try JSONText.object(reportText)
         #expect(object["outcome"] as? String == "completed-with-rejects")
         #expect(object["exitCode"] as? Int == 2)
         let records = try #require(object["records"] as? [String: Int])
@@ -317,14 +315,14 @@ import TestSupport
     // MARK: Progress off a terminal
 
     @Test func progressLinesWhenStderrIsNotATerminal() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
         let input = folder.path("in.csv")
         try Self.cardsCSV(rows: 1_500, to: input)
         // 1,500 records at 500/s last at least 2.8 s, so lines every 0.25 s are bound to appear.
-        func job(_ output: String, _ extra: [String]) throws -> CommandLineTests.Outcome {
+        func job(_ output: String, _ extra: [String]) throws -> BinaryLauncher.Outcome {
             try Self.run([
                 "run", "--endpoint", simulator.url, "--template-ref", Self.template, "--input", input, "--output", folder.path(output),
                 "--map", "card_number=card_number:luhn", "--map", "card_exp=card_exp", "--rate", "500", "--burst", "10",
@@ -350,7 +348,7 @@ import TestSupport
 
         let json = try job("json.csv", ["--log-format", "json"])
         #expect(json.status == 0, "\(json.stderr)")
-        let objects = try json.stderr.split(separator: "\n").map { try CommandLineTests.json(String($0)) }
+        let objects = try json.stderr.split(separator: "\n").map { try JSONText.object(String($0)) }
         #expect(objects.filter { $0["message"] as? String == "progress" }.count >= 3)
         let last = try #require(objects.last)
         #expect((last["report"] as? [String: Any])?["outcome"] as? String == "completed")

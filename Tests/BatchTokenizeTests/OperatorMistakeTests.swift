@@ -7,12 +7,10 @@ import TestSupport
 /// matches were tokens, a verify that checked nothing, a service that refuses everything, a
 /// finished job whose output was deleted, a dry run that wrote a file.
 @Suite(.serialized) struct OperatorMistakeTests {
-    typealias Folder = TokenizeRunTests.Folder
-    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
 
-    static func command(_ name: String, _ arguments: [String], url: String) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run([name, "--endpoint", url, "--template-ref", template] + arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key])
+    static func command(_ name: String, _ arguments: [String], url: String) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run([name, "--endpoint", url, "--template-ref", template] + arguments, environment: ["SCX_API_KEY": TestKeys.simulator])
     }
 
     static func write(_ text: String, to path: String) throws {
@@ -22,7 +20,7 @@ import TestSupport
     /// Item 9: a headerless CSV whose first row holds a cardholder name: the message shows
     /// positions only, never the name or the card number, and says the row looks like data.
     @Test func aHeaderlessCSVsFirstRowIsNeverEchoed() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
         try Self.write("1,\(TestCards.pan(1)),1227,737,Jane Doe\n2,\(TestCards.pan(2)),1228,738,John Roe\n", to: input)
@@ -30,7 +28,7 @@ import TestSupport
         #expect(outcome.status == 64, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("columns: #1, #2, #3, #4, #5") && outcome.stderr.contains("looks like data"), "\(outcome.stderr)")
         #expect(!outcome.stderr.contains("Jane") && !outcome.stderr.contains(TestCards.pan(1)))
-        let dry = try CommandLineTests.run(["run", "--input", input, "--map", "card_number=card_number", "--dry-run"])
+        let dry = try BinaryLauncher.run(["run", "--input", input, "--map", "card_number=card_number", "--dry-run"])
         #expect(dry.status == 64 && !dry.stderr.contains("Jane"), "\(dry.stderr)")
         #expect(outcome.stderr.contains("--no-header") && outcome.stderr.contains("'#2=card_number'"), "the way out is offered: \(outcome.stderr)")
 
@@ -43,7 +41,7 @@ import TestSupport
         let mapping = ["--no-header", "--map", "#2=card_number", "--map", "#4=card_cvv"]
         let tokenized = try Self.command("run", ["--input", input, "--output", output] + mapping, url: simulator.url)
         #expect(tokenized.status == 0 && tokenized.stderr.contains("done: 2"), "\(tokenized.stderr)")
-        let rows = try TokenizeRunTests.readCSV(output)
+        let rows = try CSVFiles.read(output)
         #expect(rows.header.count == 6 && rows.header[0] == "1" && rows.rows.count == 1, "the first line is a record: \(rows)")
         #expect(rows.header[1] != TestCards.pan(1) && rows.header[4] == "Jane Doe" && !rows.header[5].isEmpty)
         let plain = folder.path("plain.csv")
@@ -58,7 +56,7 @@ import TestSupport
     /// Item 10: a mapped column named twice is refused; an NDJSON record with a mapped key twice
     /// is a reject, and neither card number reaches the output.
     @Test func aMappedNameThatOccursTwiceIsRefused() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let csv = folder.path("cards.csv")
         try Self.write("id,card_number,card_number\n1,\(TestCards.pan(1)),\(TestCards.pan(2))\n", to: csv)
@@ -84,7 +82,7 @@ import TestSupport
     /// Item 15: an NDJSON bfid key that the mapping reads (tokenize), or a detokenize bfid column
     /// that is mapped: refused at configuration, before anything is sent (it used to trap after).
     @Test func aMappedBfidKeyIsRefused() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let ndjson = folder.path("cards.ndjson")
         try Self.write("{\"id\":1,\"bfid\":\"\(TestCards.pan(1))\",\"num\":\"\(TestCards.pan(2))\"}\n", to: ndjson)
@@ -106,7 +104,7 @@ import TestSupport
     /// spans (an earlier version's) is refused, not guessed at.
     @Test(arguments: ["csv", "ndjson"])
     func detokenizeTakesExactlyWhatTokenizeTokenized(format: String) throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("notes.\(format)")
         let notes = [
@@ -154,7 +152,7 @@ import TestSupport
 
     /// Item 14: verify over an output whose bfids were blanked checks nothing: exit 1, not 0.
     @Test func verifyThatCheckedNothingFails() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
         try Self.write(TestCards.csv(rows: 100), to: input)
@@ -181,29 +179,29 @@ import TestSupport
     /// the job stops once nothing succeeded for 2 s, commits, exits 75 and names the refusals
     /// (each record's own budget would have kept it going for hours).
     @Test func retryForBoundsAJobThatNothingSucceeds() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 3_000, to: input)
+        try CSVFiles.generate(rows: 3_000, to: input)
         // The Python websockets server throttling everything but the handshake and partner-validate.
         let server = try StrictServerTests.StrictServer(["--rate-limit", "0.001"])
         defer { _ = server.stop() }
         let outcome = try StrictServerTests.command(
             ["run", "--endpoint", server.url, "--template-ref", Self.template, "--input", input, "--output", folder.path("out.csv"), "--retry-for", "2"]
-                + ResilienceTests.mapping
+                + TestRuns.mapping
         )
         #expect(outcome.status == 75, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("no record succeeded for 2 s") && outcome.stderr.contains("8001 ×"), "\(outcome.stderr)")
-        let status = try CommandLineTests.run(["status", "--output", folder.path("out.csv")])
+        let status = try BinaryLauncher.run(["status", "--output", folder.path("out.csv")])
         #expect(status.stdout.contains("complete: no"), "resumable: \(status.stdout)")
     }
 
     /// Item 17: a finished job whose output was deleted (or cut) is not "already complete":
     /// exit non-zero, say that the output is gone and how to rebuild it; nothing is created.
     @Test func aFinishedJobWhoseOutputIsGoneSaysSo() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
-        let input = DryRunCommandTests.projectRoot + "/samples/cards.csv"
+        let input = ProjectFiles.root + "/samples/cards.csv"
         let output = folder.path("out.csv")
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -229,15 +227,15 @@ import TestSupport
     /// Item 18: the README's dry run of the sample job file writes no file into the folder it
     /// is started from (the job file's relative `rejects` path), unless --rejects is given.
     @Test func aDryRunWritesNoFileUnlessTold() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
-        let root = DryRunCommandTests.projectRoot
-        let outcome = try CommandLineTests.run(
+        let root = ProjectFiles.root
+        let outcome = try BinaryLauncher.run(
             ["run", "--config", root + "/samples/job-cards-csv.json", "--input", root + "/samples/cards.csv", "--dry-run"], directory: folder.path("")
         )
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path("")).isEmpty)
-        let told = try CommandLineTests.run(
+        let told = try BinaryLauncher.run(
             ["run", "--config", root + "/samples/job-cards-csv.json", "--input", root + "/samples/cards.csv", "--dry-run", "--rejects", "r.csv"],
             directory: folder.path("")
         )
@@ -246,7 +244,7 @@ import TestSupport
         // Its --rejects is never the input.
         let input = folder.path("in.csv")
         try Self.write(TestCards.csv(rows: 3), to: input)
-        let over = try CommandLineTests.run(["run", "--input", input, "--map", "card_number=card_number", "--dry-run", "--rejects", input])
+        let over = try BinaryLauncher.run(["run", "--input", input, "--map", "card_number=card_number", "--dry-run", "--rejects", input])
         #expect(over.status == 64 && over.stderr.contains("are the same file"), "\(over.stderr)")
         #expect(try String(contentsOfFile: input, encoding: .utf8) == TestCards.csv(rows: 3))
     }

@@ -10,12 +10,11 @@ import TestSupport
 /// committed and shards that ran another job; no command writes over a file it reads; shards
 /// refuse an input edited across their boundaries; per-run files are each shard's own.
 @Suite(.serialized) struct ShardAuditTests {
-    typealias Folder = TokenizeRunTests.Folder
 
     /// A folder with `cards.csv` (3,000 records, some rejects), its plan in 3 shards, and the shards
     /// run (with `extra` options) against a fresh simulator: what merge is then given.
     struct RanPlan {
-        let folder: Folder
+        let folder: TestFolder
         let input: String
         let plan: String
         let output: String
@@ -23,27 +22,27 @@ import TestSupport
 
         func path(_ name: String) -> String { folder.path(name) }
         func shardOutput(_ index: Int) -> String { ShardPlan.shardPath(output: output, index: index) }
-        func merge(_ extra: [String] = []) throws -> CommandLineTests.Outcome {
+        func merge(_ extra: [String] = []) throws -> BinaryLauncher.Outcome {
             try ShardedRunTests.run(["merge", "--plan", plan, "--output", output] + extra)
         }
     }
 
-    static func ranPlan(shardArguments: (Int, Folder) -> [String] = { _, _ in [] }) throws -> RanPlan {
-        let folder = try Folder()
+    static func ranPlan(shardArguments: (Int, TestFolder) -> [String] = { _, _ in [] }) throws -> RanPlan {
+        let folder = try TestFolder()
         let input = folder.path("cards.csv")
         try ShardedRunTests.generate(to: input)
         let plan = folder.path("plan.json")
         let planned = try ShardedRunTests.run(["plan", "--input", input, "--shards", "3", "--out", plan])
         #expect(planned.status == 0, "\(planned.stderr)")
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
         let shards = try ShardPlan.read(path: plan).shards
         for shard in shards {
             let extra = shardArguments(shard.index, folder)
-            var arguments = EditedRecordTests.tokenize(input, simulator.url, output)
+            var arguments = TestRuns.tokenize(input, simulator.url, output)
             // A mapping of its own replaces the usual three fields.
-            if extra.contains("--map") { arguments.removeLast(ResilienceTests.mapping.count) }
+            if extra.contains("--map") { arguments.removeLast(TestRuns.mapping.count) }
             let ran = try ShardedRunTests.run(arguments + ["--plan", plan, "--shard", String(shard.index), "--succeed-with-rejects"] + extra)
             #expect(ran.status == 0, "shard \(shard.index): \(ran.stderr)")
         }
@@ -124,7 +123,7 @@ import TestSupport
     /// the input, merge's output, rejects and report over the input or the plan, a shard's report
     /// over the plan. Each refused as usage (64), the file untouched.
     @Test func noCommandWritesOverAFileItReads() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
         try ShardedRunTests.generate(to: input)
@@ -132,13 +131,13 @@ import TestSupport
         let plan = folder.path("plan.json")
         #expect(try ShardedRunTests.run(["plan", "--input", input, "--shards", "2", "--out", plan]).status == 0)
         let planBytes = try Data(contentsOf: URL(fileURLWithPath: plan))
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = simulator.stop() }
         let shard = ["--plan", plan, "--shard", "0"]
         let attempts: [(String, [String])] = [
             ("plan --out = input", ["plan", "--input", input, "--shards", "2", "--out", input]),
-            ("run --plan --output = input", EditedRecordTests.tokenize(input, simulator.url, input) + shard),
-            ("run --config = --report", EditedRecordTests.tokenize(input, simulator.url, folder.path("out.csv")) + ["--report", plan, "--config", plan]),
+            ("run --plan --output = input", TestRuns.tokenize(input, simulator.url, input) + shard),
+            ("run --config = --report", TestRuns.tokenize(input, simulator.url, folder.path("out.csv")) + ["--report", plan, "--config", plan]),
             ("merge --output = input", ["merge", "--plan", plan, "--output", input]),
             ("merge --report = input", ["merge", "--plan", plan, "--output", folder.path("out.csv"), "--report", input]),
             ("merge --rejects = plan", ["merge", "--plan", plan, "--output", folder.path("out.csv"), "--rejects", plan]),
@@ -151,7 +150,7 @@ import TestSupport
             #expect(try Data(contentsOf: URL(fileURLWithPath: plan)) == planBytes, "\(name): the plan is untouched")
         }
         // A shard's report named as the plan goes to a file named after the shard: the plan stays.
-        let shardReport = try ShardedRunTests.run(EditedRecordTests.tokenize(input, simulator.url, folder.path("out.csv")) + shard + ["--report", plan])
+        let shardReport = try ShardedRunTests.run(TestRuns.tokenize(input, simulator.url, folder.path("out.csv")) + shard + ["--report", plan])
         #expect(shardReport.status == 2, "\(shardReport.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: plan)) == planBytes)
         #expect(FileManager.default.fileExists(atPath: ShardPlan.shardPath(output: plan, index: 0)))
@@ -162,10 +161,10 @@ import TestSupport
     /// shard 0 and shard 1 refuse to start, nothing sent; a hand-edited plan is refused by run and
     /// status, never a crash.
     @Test func shardsRefuseAnInputEditedAcrossTheirBoundariesAndAHandEditedPlan() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 150_000, to: input)
+        try CSVFiles.generate(rows: 150_000, to: input)
         let plan = folder.path("plan.json")
         #expect(try ShardedRunTests.run(["plan", "--input", input, "--shards", "3", "--out", plan]).status == 0)
         let shards = try ShardPlan.read(path: plan).shards
@@ -181,11 +180,11 @@ import TestSupport
         bytes.removeSubrange((after - 10)..<after)
         #expect(bytes.count == size)
         try Data(bytes).write(to: URL(fileURLWithPath: input))
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
         for index in 0..<2 {
-            let outcome = try ShardedRunTests.run(EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index)])
+            let outcome = try ShardedRunTests.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index)])
             #expect(outcome.status == 64, "shard \(index): \(outcome.stderr)")
             #expect(outcome.stderr.contains("not the input this plan was made for at shard"), "shard \(index): \(outcome.stderr)")
             #expect(!FileManager.default.fileExists(atPath: ShardPlan.shardPath(output: output, index: index)))
@@ -204,9 +203,9 @@ import TestSupport
         inner[spot] = UInt8(ascii: "\n")
         try Data(inner).write(to: URL(fileURLWithPath: input))
         try Data(text.utf8).write(to: URL(fileURLWithPath: plan))
-        let second = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let second = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = second.stop() }
-        let shifted = try ShardedRunTests.run(EditedRecordTests.tokenize(input, second.url, output) + ["--plan", plan, "--shard", "0"])
+        let shifted = try ShardedRunTests.run(TestRuns.tokenize(input, second.url, output) + ["--plan", plan, "--shard", "0"])
         #expect(shifted.status == 1, "\(shifted.stderr)")
         #expect(shifted.stderr.contains("does not end where the plan says the next shard starts"), "\(shifted.stderr)")
 
@@ -216,7 +215,7 @@ import TestSupport
             let range = try #require(text.range(of: key + " : [0-9]+", options: .regularExpression))
             let edited = text.replacingCharacters(in: range, with: edit)
             try Data(edited.utf8).write(to: URL(fileURLWithPath: plan))
-            let run = try ShardedRunTests.run(EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "0"])
+            let run = try ShardedRunTests.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "0"])
             #expect(run.status == 64 && run.stderr.contains("not a usable plan"), "\(name): \(run.status) \(run.stderr)")
             let status = try ShardedRunTests.run(["status", "--plan", plan, "--output", output])
             #expect(status.status == 64 && status.stderr.contains("not a usable plan"), "\(name): \(status.status) \(status.stderr)")
@@ -245,7 +244,7 @@ import TestSupport
             }
             let rejects = try String(contentsOfFile: ShardPlan.shardPath(output: ran.path("rejects.csv"), index: shard.index), encoding: .utf8)
             rejectLines += rejects.split(separator: "\n").count - 1
-            let report = try CommandLineTests.json(try String(contentsOfFile: ShardPlan.shardPath(output: ran.path("report.json"), index: shard.index), encoding: .utf8))
+            let report = try JSONText.object(try String(contentsOfFile: ShardPlan.shardPath(output: ran.path("report.json"), index: shard.index), encoding: .utf8))
             let records = try #require(report["records"] as? [String: Any])
             #expect(records["finishedByEarlierRuns"] as? Int == 0, "a fresh shard finished nothing before: \(records)")
             let metrics = try String(contentsOfFile: ShardPlan.shardPath(output: ran.path("metrics.prom"), index: shard.index), encoding: .utf8)

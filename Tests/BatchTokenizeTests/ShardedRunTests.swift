@@ -7,14 +7,13 @@ import TestSupport
 
 /// Sharded runs as a user runs them: `plan` first.
 @Suite(.serialized) struct ShardedRunTests {
-    typealias Folder = TokenizeRunTests.Folder
 
     @Test func planCutsTheSampleIntoShardsThatCoverIt() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let out = folder.path("plan.json")
-        let input = DryRunCommandTests.projectRoot + "/samples/cards.csv"
-        let outcome = try CommandLineTests.run(["plan", "--input", input, "--shards", "3", "--out", out, "--endpoint", "local"])
+        let input = ProjectFiles.root + "/samples/cards.csv"
+        let outcome = try BinaryLauncher.run(["plan", "--input", input, "--shards", "3", "--out", out, "--endpoint", "local"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("planned 200 records in 3 shards"))
         let plan = try ShardPlan.read(path: out)
@@ -25,7 +24,7 @@ import TestSupport
         #expect(plan.input.format == .csv && plan.input.size == size.map(Int64.init))
 
         // Without a key (and not for local runs): refused as bad usage, nothing written.
-        let refused = try CommandLineTests.run(["plan", "--input", input, "--shards", "3", "--out", folder.path("other.json")])
+        let refused = try BinaryLauncher.run(["plan", "--input", input, "--shards", "3", "--out", folder.path("other.json")])
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("SCX_API_KEY"))
         #expect(!FileManager.default.fileExists(atPath: folder.path("other.json")))
@@ -41,21 +40,21 @@ import TestSupport
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": TokenizeRunTests.key].merging(environment) { $1 })
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": TestKeys.simulator].merging(environment) { $1 })
     }
 
     /// Each shard run alone writes its records, numbered as in the whole input; `merge` refuses
     /// while a shard is missing, then joins them (the header once) into the output of one run
     /// over the whole file, byte for byte, rejects and all.
     @Test func shardsRunAloneMergeIntoOneRunsOutput() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
         try Self.generate(to: input)
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = simulator.stop() }
-        let single = try Self.run(EditedRecordTests.tokenize(input, simulator.url, folder.path("single.csv")))
+        let single = try Self.run(TestRuns.tokenize(input, simulator.url, folder.path("single.csv")))
         #expect(single.status == 2, "rejects expected: \(single.stderr)")
 
         let plan = folder.path("plan.json")
@@ -65,7 +64,7 @@ import TestSupport
         let output = folder.path("out.csv")
         let merge = ["merge", "--plan", plan, "--output", output, "--report", folder.path("merged.json")]
         for shard in shards {
-            var arguments = EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan]
+            var arguments = TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan]
             // The first by --shard, the second as a Kubernetes pod, the third as an AWS Batch child.
             var environment: [String: String] = [:]
             switch shard.index {
@@ -103,7 +102,7 @@ import TestSupport
             #expect(!numbers.isEmpty && numbers.allSatisfy { $0 > shard.firstSeq && $0 <= shard.endSeq && ($0 - 1) % 97 == 5 })
         }
         let ready = try Self.run(["status", "--plan", plan, "--output", output, "--json"])
-        let shown = try CommandLineTests.json(ready.stdout)
+        let shown = try JSONText.object(ready.stdout)
         #expect((shown["shards"] as? [[String: Any]])?.allSatisfy { $0["complete"] as? Bool == true && $0["problem"] == nil } == true, "\(ready.stdout)")
         let merged = try Self.run(merge)
         #expect(merged.status == 2, "\(merged.stderr)")
@@ -111,15 +110,15 @@ import TestSupport
         func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: folder.path(path))) }
         #expect(try bytes("out.csv") == bytes("single.csv"))
         #expect(try bytes("out.csv.rejects.csv") == bytes("single.csv.rejects.csv"))
-        let report = try CommandLineTests.json(String(decoding: try bytes("merged.json"), as: UTF8.self))
+        let report = try JSONText.object(String(decoding: try bytes("merged.json"), as: UTF8.self))
         let books = try #require(report["books"] as? [String: Any])
         #expect(books["records"] as? Int == 3_000 && books["outcomeUnknown"] as? Int == 0)
-        let shardReport = try #require(try CommandLineTests.json(String(decoding: try bytes("report.shard-1.json"), as: UTF8.self))["job"] as? [String: Any])
+        let shardReport = try #require(try JSONText.object(String(decoding: try bytes("report.shard-1.json"), as: UTF8.self))["job"] as? [String: Any])
         #expect(shardReport["rate"] as? Double == 10_000 && shardReport["jobRate"] as? Double == 30_000 && shardReport["shard"] as? Int == 1)
 
         // Detokenize runs by shard too: the tokenized output planned, detokenized in two shards,
         // merged, is one detokenize run's output.
-        let detokenize = ["detokenize", "--endpoint", simulator.url, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"] + ResilienceTests.mapping
+        let detokenize = ["detokenize", "--endpoint", simulator.url, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19"] + TestRuns.mapping
         let plain = try Self.run(detokenize + ["--input", output, "--output", folder.path("plain.csv")])
         #expect(plain.status == 0, "\(plain.stderr)")
         let tokensPlan = folder.path("tokens-plan.json")
@@ -132,12 +131,12 @@ import TestSupport
         #expect(try bytes("plain-sharded.csv") == bytes("plain.csv"))
 
         // A shard that is not in the plan, or an input that is not the plan's: refused before anything is sent.
-        let outside = try Self.run(EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "3"])
+        let outside = try Self.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "3"])
         #expect(outside.status == 64 && outside.stderr.contains("--shard must be a shard of the plan, 0 to 2"))
         var text = try String(contentsOfFile: input, encoding: .utf8)
         text = text.replacingOccurrences(of: "C0,", with: "X0,")
         try Data(text.utf8).write(to: URL(fileURLWithPath: input))
-        let other = try Self.run(EditedRecordTests.tokenize(input, simulator.url, folder.path("other.csv")) + ["--plan", plan, "--shard", "0"])
+        let other = try Self.run(TestRuns.tokenize(input, simulator.url, folder.path("other.csv")) + ["--plan", plan, "--shard", "0"])
         #expect(other.status == 64 && other.stderr.contains("not the input of this plan"), "\(other.stderr)")
     }
 
@@ -145,33 +144,33 @@ import TestSupport
     /// and started again (as a Job controller would): the merged output is one run's, byte for
     /// byte, the books balance, and the service was never pushed past the rate.
     @Test func eightShardsAtOnceTwoKilledAndRestartedMergeIntoOneRunsOutput() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 16_000, to: input)
-        let reference = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids"])
-        let single = try Self.run(EditedRecordTests.tokenize(input, reference.url, folder.path("single.csv")))
+        try CSVFiles.generate(rows: 16_000, to: input)
+        let reference = try SimulatorProcess(["--deterministic-ids"])
+        let single = try Self.run(TestRuns.tokenize(input, reference.url, folder.path("single.csv")))
         _ = reference.stop()
         #expect(single.status == 0, "\(single.stderr)")
 
         // The service throttles above 6,000 requests/s (a second's burst); the job asks for 4,800 in all.
-        let simulator = try TokenizeRunTests.SimulatorProcess(["--deterministic-ids", "--rate-limit", "6000"])
+        let simulator = try SimulatorProcess(["--deterministic-ids", "--rate-limit", "6000"])
         defer { _ = simulator.stop() }
         let plan = folder.path("plan.json")
         #expect(try Self.run(["plan", "--input", input, "--shards", "8", "--out", plan]).status == 0)
         let shards = try ShardPlan.read(path: plan).shards
         let output = folder.path("out.csv")
         func arguments(_ index: Int) -> [String] {
-            EditedRecordTests.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index), "--rate", "4800"]
+            TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index), "--rate", "4800"]
         }
-        var running = try shards.map { try ResilienceTests.start(arguments($0.index)).process }
+        var running = try shards.map { try TestRuns.start(arguments($0.index)).process }
         for index in [2, 5] {
             let checkpoint = CheckpointStore.defaultPath(forOutput: ShardPlan.shardPath(output: output, index: index))
-            ResilienceTests.waitForCommit(checkpoint, atLeast: shards[index].firstSeq + shards[index].records / 3, while: running[index])
+            TestRuns.waitForCommit(checkpoint, atLeast: shards[index].firstSeq + shards[index].records / 3, while: running[index])
             #expect(running[index].isRunning, "shard \(index) was to be killed part-way")
             kill(running[index].processIdentifier, SIGKILL)
             running[index].waitUntilExit()
-            running[index] = try ResilienceTests.start(arguments(index)).process
+            running[index] = try TestRuns.start(arguments(index)).process
         }
         for (index, process) in running.enumerated() {
             process.waitUntilExit()

@@ -1,15 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The real `batch-tokenize` against a ShieldConex-shaped server that we did not write: Python's
 /// `websockets` 15.x with its default handshake checks (Tests/Fixtures/websockets-server), over
 /// loopback. It refuses a handshake that announces a body, throttles with 8001 and can refuse a
 /// field name repeated in one request.
 @Suite(.serialized) struct StrictServerTests {
-    typealias Folder = TokenizeRunTests.Folder
     static let key = "c3RyaWN0OmtleQ=="
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
-    static let root = DryRunCommandTests.projectRoot
+    static let root = ProjectFiles.root
 
     /// A running fixture server; `stop()` returns its counters.
     final class StrictServer {
@@ -38,7 +38,7 @@ import Testing
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            url = TokenizeRunTests.SimulatorProcess.listeningURL(in: output)
+            url = SimulatorProcess.listeningURL(in: output)
         }
 
         /// Stops the server and returns its counters.
@@ -55,12 +55,12 @@ import Testing
         }
     }
 
-    static func command(_ arguments: [String], key: String = StrictServerTests.key) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run(arguments, environment: ["SCX_API_KEY": key], directory: root)
+    static func command(_ arguments: [String], key: String = StrictServerTests.key) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": key], directory: root)
     }
 
     static func json(_ text: String) throws -> [String: Any] {
-        try CommandLineTests.json(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        try JSONText.object(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     @Test func callEveryAction() throws {
@@ -113,7 +113,7 @@ import Testing
     @Test func busyHandshakesAreRetriedAfterRetryAfter() throws {
         // Two 503s with Retry-After: 1, then a 429: the run waits and goes on, no record lost.
         let server = try StrictServer(["--refuse-handshakes", "3", "--refuse-status", "503", "--retry-after", "1"])
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let output = folder.path("out.csv")
         let run = try Self.command([
@@ -148,7 +148,7 @@ import Testing
     /// every record tokenized, few requests sent twice, and the service's limit used.
     @Test(arguments: ["websockets", "simulator"])
     func aThrottledRunFinishesEveryRecordAtTheLimit(server kind: String) throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let records = 20_000
         // Our simulator's bucket holds a whole second's worth, so it is given a lower limit: the
@@ -168,30 +168,30 @@ import Testing
                 return (counters["tokenize"] ?? 0, counters["tokenize_ok_per_second"], counters["throttled"] ?? 0)
             }
         } else {
-            let simulator = try TokenizeRunTests.SimulatorProcess([
+            let simulator = try SimulatorProcess([
                 "--latency-ms", "20", "--rate-limit", "\(Int(limit))", "--throttle-code", "8001",
             ])
             url = simulator.url
             stop = {
                 let counters = simulator.stop()
-                return (Double(JobKindsTests.counter("tokenization-tokenize", in: counters)), nil, Double(JobKindsTests.counter("8001", in: counters)))
+                return (Double(SimulatorProcess.counter("tokenization-tokenize", in: counters)), nil, Double(SimulatorProcess.counter("8001", in: counters)))
             }
         }
-        let run = try CommandLineTests.run(
+        let run = try BinaryLauncher.run(
             [
                 "run", "--endpoint", url, "--template-ref", Self.template, "--input", input, "--output", output, "--rejects", rejects,
                 "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--rate", "\(Int(limit * 1.5))",
                 "--report", folder.path("report.json"),
             ],
-            environment: ["SCX_API_KEY": kind == "websockets" ? Self.key : TokenizeRunTests.key], directory: Self.root
+            environment: ["SCX_API_KEY": kind == "websockets" ? Self.key : TestKeys.simulator], directory: Self.root
         )
         let (sent, okPerSecond, throttled) = stop()
         #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
-        let rows = try TokenizeRunTests.readCSV(output).rows
+        let rows = try CSVFiles.read(output).rows
         #expect(rows.count == records)
         #expect(try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n").count == 1, "only the header")
         #expect(sent / Double(records) < 1.25, "\(sent) requests for \(records) records")
-        let report = try CommandLineTests.json(String(contentsOfFile: folder.path("report.json"), encoding: .utf8))
+        let report = try JSONText.object(String(contentsOfFile: folder.path("report.json"), encoding: .utf8))
         let rate = try #require(report["recordsPerSecond"] as? Double)
         #expect(rate >= limit * 0.9 && rate <= limit * 1.1, "\(rate) records/s against a limit of \(limit)/s")
         if let okPerSecond {
@@ -210,12 +210,12 @@ import Testing
         ("half-open connection", ["--stall-at", "2000,7000"], ["--timeout", "2"], "stalled"),
     ])
     func connectionFaultsEndCompleteAndInOrder(fault: String, server arguments: [String], client: [String], counter: String) throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let records = 10_000
         let input = folder.path("cards.csv")
         try OperatorExperienceTests.cardsCSV(rows: records, to: input)
-        func run(_ server: StrictServer, _ output: String, _ extra: [String]) throws -> (CommandLineTests.Outcome, [String: Double]) {
+        func run(_ server: StrictServer, _ output: String, _ extra: [String]) throws -> (BinaryLauncher.Outcome, [String: Double]) {
             let outcome = try Self.command([
                 "run", "--endpoint", server.url, "--template-ref", Self.template, "--input", input, "--output", folder.path(output),
                 "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--progress-interval", "3600",
@@ -232,8 +232,8 @@ import Testing
         // A lost connection is not the service pushing back: the send rate stays where it was.
         #expect(!faulty.stderr.contains("send rate lowered"), "\(fault): \(faulty.stderr.suffix(1_000))")
 
-        let want = try TokenizeRunTests.readCSV(folder.path("healthy.csv"))
-        let got = try TokenizeRunTests.readCSV(folder.path("faulty.csv"))
+        let want = try CSVFiles.read(folder.path("healthy.csv"))
+        let got = try CSVFiles.read(folder.path("faulty.csv"))
         #expect(got.header == want.header)
         #expect(got.rows.count == records && want.rows.count == records)
         #expect(got.rows.map { $0.dropLast() } == want.rows.map { $0.dropLast() }, "\(fault): tokens and order as in a healthy run")

@@ -10,7 +10,7 @@ struct TimersUnderLoadTests {
         let folder = try TestFolder(prefix: "timers")
         defer { folder.remove() }
         try folder.write(TestCards.csv(rows: 30_000), to: "cards.csv")
-        let simulator = try TokenizeRunTests.SimulatorProcess()
+        let simulator = try SimulatorProcess()
         let interval = 0.2
         let run = try BinaryLauncher.run(
             [
@@ -18,14 +18,14 @@ struct TimersUnderLoadTests {
                 "--output", folder.path("out.csv"), "--map", "card_number=card_number", "--map", "card_exp=card_exp",
                 "--heartbeat-interval", "\(interval)", "--connections", "4", "--progress-interval", "3600",
             ],
-            environment: ["SCX_API_KEY": TokenizeRunTests.key]
+            environment: ["SCX_API_KEY": TestKeys.simulator]
         )
         let counters = simulator.stop()
         #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
         #expect(run.stderr.contains("reconnects 0"), "no connection was found dead: \(run.stderr.suffix(1_000))")
         let time = try #require(run.stderr.range(of: "time: "))
         let seconds = try #require(Double(run.stderr[time.upperBound...].prefix { $0.isNumber || $0 == "." }))
-        let heartbeats = JobKindsTests.counter("heartbeat", in: counters)
+        let heartbeats = SimulatorProcess.counter("heartbeat", in: counters)
         // Each of the 4 connections owes one every interval; at least half of them went (the
         // first interval of each, and the loop's 50 ms tick, make the count a little lower).
         let due = Int(seconds / interval) * 4

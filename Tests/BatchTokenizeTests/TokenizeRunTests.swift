@@ -7,68 +7,18 @@ import TestSupport
 
 /// `batch-tokenize run` end to end against a simulator in its own process.
 @Suite(.serialized) struct TokenizeRunTests {
-    static let key = "cnVuLXRlc3Q6a2V5"
 
-    /// A running `batch-tokenize simulate`, stopped by `stop()`.
-    final class SimulatorProcess {
-        let process = Process()
-        let url: String
-        let output = Pipe()
-
-        init(_ arguments: [String] = []) throws {
-            process.executableURL = URL(fileURLWithPath: BinaryLauncher.binary)
-            process.arguments = ["simulate", "--port", "0", "--key", TokenizeRunTests.key, "--seed", "3"] + arguments
-            process.environment = BinaryLauncher.environment()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            url = Self.listeningURL(in: output)
-        }
-
-        /// The URL of a server's first stdout line, `listening on URL` (empty if it never came).
-        static func listeningURL(in output: Pipe) -> String {
-            var first = Data()
-            while !first.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                first.append(chunk)
-            }
-            let line = String(decoding: first, as: UTF8.self).split(separator: "\n").first ?? ""
-            return String(line.dropFirst("listening on ".count))
-        }
-
-        /// Stops the simulator and returns its counters.
-        func stop() -> String {
-            process.interrupt()
-            let rest = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: rest, as: UTF8.self)
-        }
-    }
-
-    typealias Folder = TestFolder
-
-    static func readCSV(_ path: String) throws -> (header: [String], rows: [[String]]) {
-        var reader = try CSVReader(path: path)
-        var rows: [[String]] = []
-        while let record = try reader.next() {
-            guard case .csv(let fields) = record.content else { Issue.record("bad output record \(record.number)"); continue }
-            rows.append(fields.map { $0.value(in: record.bytes) })
-        }
-        return (reader.header.names, rows)
-    }
-
-    static func tokenize(_ arguments: [String], simulator: SimulatorProcess) throws -> CommandLineTests.Outcome {
-        try CommandLineTests.run(
-            ["run", "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": key], directory: DryRunCommandTests.projectRoot
+    static func tokenize(_ arguments: [String], simulator: SimulatorProcess) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(
+            ["run", "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": TestKeys.simulator], directory: ProjectFiles.root
         )
     }
 
     /// Every output row matches its input row: untouched columns equal, mapped ones tokenized.
     static func checkOutput(input: String, output: String, expectedRows: Int, skipping rejected: Set<Int> = []) throws -> [[String]] {
-        var source = try readCSV(input)
+        var source = try CSVFiles.read(input)
         source.rows = source.rows.enumerated().filter { !rejected.contains($0.offset + 1) }.map(\.element)
-        let result = try readCSV(output)
+        let result = try CSVFiles.read(output)
         #expect(result.header == source.header + ["bfid"])
         #expect(result.rows.count == expectedRows)
         for (inRow, outRow) in zip(source.rows, result.rows) {
@@ -85,18 +35,18 @@ import TestSupport
     }
 
     @Test func tokenizesTheSampleCSVAndDetokenizesBackToTheInput() async throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         let output = folder.path("cards.tokenized.csv")
         let outcome = try Self.tokenize(["--config", "samples/job-cards-csv.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("the books balance: read 200"))
-        let rows = try Self.checkOutput(input: DryRunCommandTests.projectRoot + "/samples/cards.csv", output: output, expectedRows: 200)
-        let input = try Self.readCSV(DryRunCommandTests.projectRoot + "/samples/cards.csv").rows
+        let rows = try Self.checkOutput(input: ProjectFiles.root + "/samples/cards.csv", output: output, expectedRows: 200)
+        let input = try CSVFiles.read(ProjectFiles.root + "/samples/cards.csv").rows
 
         // Detokenizing the output gives back the input exactly (card numbers in their cleaned form).
-        let client = try await ShieldConexConnection.connect(to: try Endpoint(simulator.url), key: APIKey(Self.key))
+        let client = try await ShieldConexConnection.connect(to: try Endpoint(simulator.url), key: APIKey(TestKeys.simulator))
         for index in stride(from: 0, to: rows.count, by: 17) where !rows[index][1].isEmpty && !input[index][1].isEmpty {
             let row = rows[index]
             let answer = try await client.send(
@@ -118,7 +68,7 @@ import TestSupport
     }
 
     @Test func tokenizesTheSampleNDJSONInPlace() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let simulator = try SimulatorProcess()
         defer { _ = simulator.stop() }
@@ -126,7 +76,7 @@ import TestSupport
         let outcome = try Self.tokenize(["--config", "samples/job-cards-ndjson.json", "--output", output, "--rejects", folder.path("rejects.csv")], simulator: simulator)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("the books balance: read 200"))
-        let inputLines = try String(contentsOfFile: DryRunCommandTests.projectRoot + "/samples/cards.ndjson", encoding: .utf8).split(separator: "\n")
+        let inputLines = try String(contentsOfFile: ProjectFiles.root + "/samples/cards.ndjson", encoding: .utf8).split(separator: "\n")
         let outputLines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
         #expect(outputLines.count == inputLines.count)
         for (inLine, outLine) in zip(inputLines, outputLines) {
@@ -146,10 +96,10 @@ import TestSupport
     }
 
     @Test func faultsStillGiveACompleteOrderedOutput() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 20_000, to: input)
+        try CSVFiles.generate(rows: 20_000, to: input)
         let simulator = try SimulatorProcess(["--latency-ms", "1", "--error-rate", "0.02", "--drop-after", "1000"])
         let output = folder.path("out.csv")
         let outcome = try Self.tokenize(
@@ -159,7 +109,7 @@ import TestSupport
         )
         // Drops and 8001s are transient: retried for the record's time budget (10 minutes), never
         // a reject. (Under the old rule, five attempts, a busy machine saw a record rejected.)
-        let rejects = try Self.readCSV(output + ".rejects.csv").rows
+        let rejects = try CSVFiles.read(output + ".rejects.csv").rows
         #expect(rejects.isEmpty, "\(rejects)")
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("done: 20000"))
@@ -172,10 +122,10 @@ import TestSupport
 
     /// With the client's rate below the service's limit, no request is throttled.
     @Test func theRateLimitKeepsTheServiceFromThrottling() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 1_000, to: input)
+        try CSVFiles.generate(rows: 1_000, to: input)
         let simulator = try SimulatorProcess(["--rate-limit", "500"])
         let outcome = try Self.tokenize(
             ["--input", input, "--output", folder.path("out.csv"), "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
@@ -189,10 +139,10 @@ import TestSupport
     }
 
     @Test func killedRunsResumeToTheSameOutput() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try LargeInputTests.generate(rows: 20_000, to: input)
+        try CSVFiles.generate(rows: 20_000, to: input)
         let simulator = try SimulatorProcess(["--latency-ms", "1"])
         let output = folder.path("out.csv")
         let arguments = ["run", "--endpoint", simulator.url, "--input", input, "--output", output, "--template-ref", "438ac8afecdd8035a21c126ee1fe6c19",
@@ -201,7 +151,7 @@ import TestSupport
         var kills = 0
         var lastCommitted = -1
         while kills < 5 {
-            let process = BinaryLauncher.process(arguments, environment: ["SCX_API_KEY": Self.key])
+            let process = BinaryLauncher.process(arguments, environment: ["SCX_API_KEY": TestKeys.simulator])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -219,7 +169,7 @@ import TestSupport
             lastCommitted = summary.commitPoint?.seq ?? -1
         }
         #expect(kills >= 3)
-        let final = try CommandLineTests.run(Array(arguments), environment: ["SCX_API_KEY": Self.key])
+        let final = try BinaryLauncher.run(Array(arguments), environment: ["SCX_API_KEY": TestKeys.simulator])
         #expect(final.status == 0, "\(final.stderr)")
         let rows = try Self.checkOutput(input: input, output: output, expectedRows: 20_000)
         #expect(Set(rows.map { $0[6] }).count == 20_000, "every record has its own bfid")

@@ -1,14 +1,13 @@
 @testable import Checkpoint
 import Foundation
 import Testing
+import TestSupport
 
 /// Transient failures are not permanent rejects, and repeated field names never go in one
 /// request: on our simulator and on the server we did not write.
 @Suite(.serialized) struct TransientFaultTests {
-    typealias Folder = TokenizeRunTests.Folder
-    typealias SimulatorProcess = TokenizeRunTests.SimulatorProcess
     static let template = "438ac8afecdd8035a21c126ee1fe6c19"
-    static let root = DryRunCommandTests.projectRoot
+    static let root = ProjectFiles.root
     static let mapping = ["--map", "card_number=card_number:digits,luhn,skip-empty", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"]
 
     /// A service throttling hard (20 requests/s with 8001) and no retry budget (`--retry-for 0`):
@@ -16,22 +15,22 @@ import Testing
     /// run, against a healthy service, sends exactly those records again and ends with the
     /// output and rejects of an uninterrupted run, byte for byte.
     @Test func aRecordStillFailingWhenItsBudgetRunsOutIsSentAgainByTheNextRun() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         func arguments(_ simulator: SimulatorProcess, _ output: String) -> [String] {
             ["run", "--endpoint", simulator.url, "--template-ref", Self.template, "--input", "samples/cards.csv", "--output", output,
              "--report", output + ".report.json"] + Self.mapping
         }
-        let key = ["SCX_API_KEY": TokenizeRunTests.key]
+        let key = ["SCX_API_KEY": TestKeys.simulator]
         let reference = try SimulatorProcess(["--deterministic-ids"])
         let straight = folder.path("straight.csv")
-        let uninterrupted = try CommandLineTests.run(arguments(reference, straight), environment: key, directory: Self.root)
+        let uninterrupted = try BinaryLauncher.run(arguments(reference, straight), environment: key, directory: Self.root)
         _ = reference.stop()
         #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
 
         let throttling = try SimulatorProcess(["--deterministic-ids", "--rate-limit", "20", "--throttle-code", "8001"])
         let output = folder.path("out.csv")
-        let first = try CommandLineTests.run(arguments(throttling, output) + ["--retry-for", "0"], environment: key, directory: Self.root)
+        let first = try BinaryLauncher.run(arguments(throttling, output) + ["--retry-for", "0"], environment: key, directory: Self.root)
         _ = throttling.stop()
         #expect(first.status == 75, "\(first.stderr)")
         #expect(first.stderr.contains("transient, will be retried"))
@@ -39,25 +38,25 @@ import Testing
         let transient = rejects.split(separator: "\n").filter { $0.contains(",transient:") || $0.contains("transient: ") }.count
         #expect(transient > 0, "\(rejects)")
         #expect(!rejects.contains("8001,Rate limit exceeded"), "no 8001 is a permanent reject")
-        let report = try CommandLineTests.json(String(contentsOfFile: output + ".report.json", encoding: .utf8))
+        let report = try JSONText.object(String(contentsOfFile: output + ".report.json", encoding: .utf8))
         #expect(report["outcome"] as? String == "transient-failures")
         #expect((report["records"] as? [String: Any])?["transient"] as? Int == transient)
-        let status = try CommandLineTests.run(["status", "--output", output])
+        let status = try BinaryLauncher.run(["status", "--output", output])
         #expect(status.stdout.contains("complete: no"))
 
         // The same endpoint (a resume on another one is refused), now healthy.
         let port = String(throttling.url.split(separator: ":").last!)
         let healthy = try SimulatorProcess(["--deterministic-ids", "--port", port])
         #expect(healthy.url == throttling.url)
-        let second = try CommandLineTests.run(arguments(healthy, output), environment: key, directory: Self.root)
-        let sent = JobKindsTests.counter("tokenization-tokenize", in: healthy.stop())
+        let second = try BinaryLauncher.run(arguments(healthy, output), environment: key, directory: Self.root)
+        let sent = SimulatorProcess.counter("tokenization-tokenize", in: healthy.stop())
         #expect(second.status == 0, "\(second.stderr)")
         #expect(sent == transient, "only the transient records are sent again: \(sent) for \(transient)")
         #expect(FileManager.default.contents(atPath: output) == FileManager.default.contents(atPath: straight), "byte-identical output")
         #expect(
             FileManager.default.contents(atPath: output + ".rejects.csv") == FileManager.default.contents(atPath: straight + ".rejects.csv")
         )
-        let again = try CommandLineTests.run(arguments(healthy, output), environment: key, directory: Self.root)
+        let again = try BinaryLauncher.run(arguments(healthy, output), environment: key, directory: Self.root)
         #expect(again.status == 0 && again.stderr.contains("already complete"), "\(again.stderr)")
 
         // The job is finished: its checkpoint holds no token (each commit dropped those it
@@ -65,7 +64,7 @@ import Testing
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         let stored = try CheckpointStore.storedResults(path: checkpoint, in: 0...Int.max)
         #expect(!stored.isEmpty && stored.values.allSatisfy { $0.tokens.isEmpty })
-        let tokens = try TokenizeRunTests.readCSV(output).rows.map { $0[1] }.filter { $0.count >= 12 }
+        let tokens = try CSVFiles.read(output).rows.map { $0[1] }.filter { $0.count >= 12 }
         #expect(tokens.count > 100)
         for suffix in ["", "-wal"] {
             guard let data = FileManager.default.contents(atPath: checkpoint + suffix) else { continue }
@@ -105,7 +104,7 @@ enum PlaintextAtRestScan {
     /// one-request form, asked for, is refused by that server (so the server does refuse).
     @Test(arguments: ["websockets", "simulator"])
     func severalMatchesOfOneFieldGoAsSeveralRequests(server kind: String) throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let records = 200
         let input = folder.path("notes.ndjson")
@@ -119,14 +118,14 @@ enum PlaintextAtRestScan {
             stop = { _ = server.stop() }
         } else {
             let simulator = try SimulatorProcess(["--refuse-repeated-fields"])
-            (url, key) = (simulator.url, TokenizeRunTests.key)
+            (url, key) = (simulator.url, TestKeys.simulator)
             stop = { _ = simulator.stop() }
         }
         defer { stop() }
         let environment = ["SCX_API_KEY": key]
         let job = ["--config", "samples/job-cards-ndjson.json", "--endpoint", url]
         let output = folder.path("out.ndjson")
-        let run = try CommandLineTests.run(
+        let run = try BinaryLauncher.run(
             ["run"] + job + ["--input", input, "--output", output, "--rejects", folder.path("rejects.csv")], environment: environment,
             directory: Self.root
         )
@@ -134,12 +133,12 @@ enum PlaintextAtRestScan {
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == records)
         for (row, line) in lines.enumerated() {
-            let object = try CommandLineTests.json(String(line))
+            let object = try JSONText.object(String(line))
             let bfids = (object["bfid"] as? String ?? "").split(separator: " ")
             #expect(bfids.count == max(1, row % 4), "record \(row + 1) has \(row % 4) matches")
         }
         let plain = folder.path("plain.ndjson")
-        let detokenize = try CommandLineTests.run(
+        let detokenize = try BinaryLauncher.run(
             ["detokenize"] + job + ["--input", output, "--output", plain, "--rejects", folder.path("plain-rejects.csv")],
             environment: environment, directory: Self.root
         )
@@ -148,14 +147,14 @@ enum PlaintextAtRestScan {
         let back = try String(contentsOfFile: plain, encoding: .utf8).split(separator: "\n")
         #expect(back.count == records)
         for (source, detokenized) in zip(original, back) {
-            var object = try CommandLineTests.json(String(detokenized))
+            var object = try JSONText.object(String(detokenized))
             object["bfid"] = nil
-            let expected = try CommandLineTests.json(String(source))
+            let expected = try JSONText.object(String(source))
             #expect(object["notes"] as? String == expected["notes"] as? String)
             #expect((object["card"] as? [String: String]) == (expected["card"] as? [String: String]))
         }
 
-        let oneRequest = try CommandLineTests.run(
+        let oneRequest = try BinaryLauncher.run(
             ["run"] + job + ["--input", input, "--output", folder.path("one.ndjson"), "--rejects", folder.path("one-rejects.csv"),
                              "--allow-repeated-fields"],
             environment: environment, directory: Self.root

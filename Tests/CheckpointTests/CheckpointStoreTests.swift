@@ -6,7 +6,6 @@ import Testing
 import TestSupport
 
 @Suite struct CheckpointStoreTests {
-    typealias Folder = TestFolder
 
     static func identity(templateRef: String = "tpl", mapping: String = "card_number=card_number", size: Int64 = 100) -> JobIdentity {
         JobIdentity(
@@ -20,7 +19,7 @@ import TestSupport
     /// split one in two.
     @Test(arguments: [[""], ["", ""], ["a\u{0}b"], ["x\u{1F}y", "z"], ["ñ€😀", "", "\u{0}"], [], ["4000 0000 0000 0002"]])
     func tokensRoundTripWhateverTheyHold(tokens: [String]) throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: Self.identity())
         try store.record(RecordResult(seq: 7, status: .done, bfid: "b", tokens: tokens))
@@ -38,7 +37,7 @@ import TestSupport
     }
 
     @Test func wrapperBindsReadsAndReportsErrors() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let database = try SQLiteDatabase(path: folder.path("w.sqlite"))
         try database.execute("CREATE TABLE t (a INTEGER, b TEXT, c REAL)")
@@ -70,7 +69,7 @@ import TestSupport
     }
 
     @Test func resultsAreStoredBatchedAndReadBack() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         var configuration = CheckpointStore.Configuration()
         configuration.batchSize = 10
@@ -92,7 +91,7 @@ import TestSupport
     }
 
     @Test func commitPointSurvivesReopenAndMismatchIsRefused() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let path = folder.path("c.sqlite")
         do {
@@ -124,7 +123,7 @@ import TestSupport
     /// hold are not stored, the others' are; the point survives a reopen (the next run takes up
     /// there) until a commit passes it, and a point at or before the commit point is none.
     @Test func resultsWithAWrittenPointKeepOnlyTheTokensAndDigestsOfUnwrittenLines() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let path = folder.path("c.sqlite")
         let written = CommitPoint(seq: 4, inputOffset: 200, inputLine: 6, outputOffset: 300, rejectsOffset: 40)
@@ -162,7 +161,7 @@ import TestSupport
     }
 
     @Test func oneRunPerCheckpointAtATime() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let path = folder.path("c.sqlite")
         do {
@@ -175,7 +174,7 @@ import TestSupport
     }
 
     @Test func databaseIsPrivateAndInWALMode() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: Self.identity())
         try store.record(RecordResult(seq: 0, status: .done, bfid: "b", tokens: ["t"]))
@@ -191,7 +190,7 @@ import TestSupport
     }
 
     @Test func fingerprintsFollowContentAndSize() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let small = folder.path("small")
         try Data("abc".utf8).write(to: URL(fileURLWithPath: small))
@@ -212,7 +211,7 @@ import TestSupport
     /// The fingerprint of a small input (a few records) is keyed: no plain SHA-256 of card data,
     /// which could be searched by hashing guesses. Another key, another digest.
     @Test func fingerprintsAreKeyed() throws {
-        let folder = try Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let small = folder.path("small")
         let content = Array("id,card\n1,4000001234567899\n".utf8)

@@ -11,7 +11,7 @@ import TestSupport
 /// journal: only tokens, bfids, codes and messages are stored.
 @Suite struct PlaintextAtRestTests {
     @Test func noPlaintextValueReachesTheCheckpointFiles() throws {
-        let folder = try CheckpointStoreTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let secret = SymmetricKey(data: SHA256.hash(data: Array("plaintext-test".utf8)))
         let panCipher = TokenCipher(secret: secret, templateRef: "t", field: "card_number", kind: .cardNumber)
@@ -67,7 +67,7 @@ import TestSupport
     /// lose them, and a finished job leaves none in the database, its WAL or free pages (PCI DSS
     /// 3.3.1: no sensitive authentication data, in any form that can be turned back, after use).
     @Test func aFinishedJobLeavesNoTokenBehind() throws {
-        let folder = try CheckpointStoreTests.Folder()
+        let folder = try TestFolder()
         defer { folder.remove() }
         let store = try CheckpointStore(path: folder.path("job.sqlite"), identity: CheckpointStoreTests.identity())
         let tokens = (0..<300).map { "tok\(100_000 + $0 * 7)x" }

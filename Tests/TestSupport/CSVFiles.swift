@@ -1,0 +1,38 @@
+import Foundation
+import Pipeline
+
+/// CSV files of the tests: generated inputs and outputs read back.
+public enum CSVFiles {
+    public struct BadRecord: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The header's names and every record's field values, read with the project's reader.
+    public static func read(_ path: String) throws -> (header: [String], rows: [[String]]) {
+        var reader = try CSVReader(path: path)
+        var rows: [[String]] = []
+        while let record = try reader.next() {
+            guard case .csv(let fields) = record.content else { throw BadRecord(description: "bad record \(record.number) in \(path)") }
+            rows.append(fields.map { $0.value(in: record.bytes) })
+        }
+        return (reader.header.names, rows)
+    }
+
+    /// `rows` records of `id,card_number,card_exp,card_cvv,name,notes` (generated Luhn-valid
+    /// test PANs; a quoted comma in every name, a quoted line break in every tenth note).
+    public static func generate(rows: Int, to path: String) throws {
+        let file = try OutputFile(path: path)
+        try file.write(Array("id,card_number,card_exp,card_cvv,name,notes\n".utf8))
+        var line: [UInt8] = []
+        line.reserveCapacity(128)
+        for index in 0..<rows {
+            let pan = TestCards.pan(index)
+            line.removeAll(keepingCapacity: true)
+            line += "C\(index),\(pan),1229,123,\"Doe, Jane\",".utf8
+            line += (index % 10 == 0 ? "\"call back\nlater\"" : "ok").utf8
+            line.append(0x0A)
+            try file.write(line)
+        }
+        try file.sync()
+    }
+}
