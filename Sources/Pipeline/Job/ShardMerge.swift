@@ -123,20 +123,9 @@ public struct ShardMerge {
     /// Whether the file at `path` is the one the shard's checkpoint recorded and committed: a
     /// regular file (not a symlink), the same device and inode, exactly the committed length.
     private func checkFile(_ path: String, name: String, committed: Int64?, summary: CheckpointSummary) -> String? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return "its \(name) \(path) is missing" }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            return "its \(name) \(path) is not a regular file (a symlink or a device): it is not the file the shard wrote"
-        }
-        if let recorded = summary.files?[name]?.identity,
-            recorded != FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        {
-            return "its \(name) \(path) is not the file the shard wrote (replaced, moved or swapped since)"
-        }
-        guard let committed, Int64(info.st_size) == committed else {
-            return "its \(name) \(path) has \(info.st_size) bytes, but the shard committed \(committed.map(String.init) ?? "none"): it was cut or changed after the run"
-        }
-        return nil
+        guard let committed else { return "its \(name) \(path) was never committed" }
+        return OutputFile.problem(atPath: path, committed: committed, expected: summary.files?[name]?.identity, streams: false)
+            .map { "its \(name): \($0): it is not what the shard committed" }
     }
 
     /// What a shard's checkpoint identity says of it (``BatchJob/identity()``).

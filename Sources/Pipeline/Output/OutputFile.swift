@@ -83,26 +83,15 @@ public final class OutputFile {
 
     deinit { close(fd) }
 
-    /// Whether the file at `path` (not following a symlink) holds at least `length` bytes: a
-    /// regular file as long, or a device or FIFO (written as they are, never cut back).
-    public static func holds(_ length: Int64, atPath path: String) -> Bool {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return false }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return Int64(info.st_size) >= length
-        case S_IFCHR, S_IFIFO: return true
-        default: return false
-        }
-    }
-
     /// Why the file at `path` is not the finished file a checkpoint committed (`length` bytes of
     /// the file `expected`), or `nil` when it is: missing, not a regular file, another file, or
-    /// another length. A device or FIFO (`/dev/null`) is taken as it is.
-    public static func problem(atPath path: String, committed length: Int64, expected: FileIdentity?) -> String? {
+    /// another length. A device or FIFO (`/dev/null`) is taken as it is, unless `streams` is false
+    /// (a file to be read back, as `merge` does).
+    public static func problem(atPath path: String, committed length: Int64, expected: FileIdentity?, streams: Bool = true) -> String? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return "\(path) is gone" }
         switch info.st_mode & S_IFMT {
-        case S_IFCHR, S_IFIFO: return nil
+        case S_IFCHR where streams, S_IFIFO where streams: return nil
         case S_IFREG: break
         default: return "\(path) is not a regular file"
         }
