@@ -96,6 +96,9 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Discard an existing checkpoint and start over.")
     var restart = false
 
+    @Flag(help: "Keep every committed record's status, error code, bfid and messageId in the checkpoint (never its tokens), as an audit trail. By default a commit keeps only the counts: the output holds the bfids, the rejects file the refusals.")
+    var keepAuditTrail = false
+
     @OptionGroup var log: LogOptions
 
     @Option(help: "Seconds between progress lines when stderr is not a terminal (on a terminal, one line is redrawn 4 times a second).")

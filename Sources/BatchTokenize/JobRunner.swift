@@ -223,6 +223,7 @@ struct JobRunner {
         configuration.shardEndOffset = plan?.endOffset(of: shardIndex)
         configuration.burst = options.burst
         configuration.restart = options.restart
+        configuration.keepAuditTrail = options.keepAuditTrail
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
         configuration.retry.budget = .milliseconds(Int64(options.retryFor * 1000))
         configuration.connection = options.timing.connectionConfiguration(credentials: options.credentials)

@@ -52,8 +52,16 @@ extension CheckpointStore {
         for result in try storedResults(in: after...Int.max, database: database).values {
             count(status: result.status.rawValue, errorCode: result.errorCode, 1)
         }
-        let updates = try database.statement("SELECT MIN(updated_at), MAX(updated_at) FROM result_block")
-        if try updates.step(), !updates.isNull(0) {
+        // Committed results are deleted (unless kept as an audit trail): the job's start and its
+        // latest write stand for the first and last update.
+        let updates = try database.statement(
+            """
+            SELECT (SELECT created_at FROM job WHERE id = 1),
+                   MAX(COALESCE((SELECT MAX(updated_at) FROM result_block), 0), COALESCE((SELECT updated_at FROM commit_point), 0),
+                       COALESCE((SELECT updated_at FROM written_point), 0))
+            """
+        )
+        if summary.resultsStored > 0, try updates.step(), !updates.isNull(0) {
             summary.firstUpdate = Date(timeIntervalSince1970: updates.double(0))
             summary.lastUpdate = Date(timeIntervalSince1970: updates.double(1))
         }

@@ -17,10 +17,11 @@ import Glibc
 /// file themselves with ``summary(path:)``.
 public final class CheckpointStore {
     public struct Configuration: Sendable {
-        /// Insert pending results once this many are waiting. Default 1,000.
-        public var batchSize = 1_000
-        /// ... or once the oldest has waited this long. Default 100 ms.
-        public var batchAge: Duration = .milliseconds(100)
+        /// Keep every committed record's result (status, error code, bfid, messageId; never its
+        /// tokens) as an audit trail. Off by default: a commit folds the records it covers into
+        /// the tally and deletes their results, so that the checkpoint stays as small as the
+        /// records in flight (the output carries the bfids, the rejects file the refusals).
+        public var keepsAuditTrail = false
 
         public init() {}
     }
@@ -29,75 +30,16 @@ public final class CheckpointStore {
     public let identity: JobIdentity
     /// Whether the store was created now (false: an earlier run's checkpoint was reopened).
     public let isNew: Bool
-    public private(set) var commitPoint: CommitPoint?
+    public internal(set) var commitPoint: CommitPoint?
     /// Where the output and rejects files ended (handed to the kernel, not synced) when the last
     /// batch of results was stored, if that is past the commit point: the results of the records
     /// up to it were stored without their tokens (see ``write(_:writtenThrough:)``).
-    public private(set) var writtenPoint: CommitPoint?
-    public private(set) var isComplete: Bool
-    private let database: SQLiteDatabase
-    private let configuration: Configuration
-    private var pending: [RecordResult] = []
-    /// Results recorded and not yet in the database (lost if the process dies now).
-    public var pendingCount: Int { pending.count }
+    public internal(set) var writtenPoint: CommitPoint?
+    public internal(set) var isComplete: Bool
+    let database: SQLiteDatabase
+    let configuration: Configuration
     /// Held for the store's lifetime: one run per checkpoint at a time.
     private let lockDescriptor: Int32
-    private var oldestPending: ContinuousClock.Instant?
-
-    static let schema = """
-        CREATE TABLE IF NOT EXISTS job (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            identity TEXT NOT NULL,
-            complete INTEGER NOT NULL DEFAULT 0,
-            created_at REAL NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS result_block (
-            id INTEGER PRIMARY KEY,
-            first_seq INTEGER NOT NULL,
-            last_seq INTEGER NOT NULL,
-            count INTEGER NOT NULL,
-            updated_at REAL NOT NULL,
-            results BLOB NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS result_block_last_seq ON result_block (last_seq);
-        CREATE TABLE IF NOT EXISTS result_tokens (
-            block_id INTEGER PRIMARY KEY,
-            tokens BLOB NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS tally (
-            status INTEGER NOT NULL,
-            error_code TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            PRIMARY KEY (status, error_code)
-        );
-        CREATE TABLE IF NOT EXISTS file (
-            name TEXT PRIMARY KEY,
-            device INTEGER NOT NULL,
-            inode INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS file_path (
-            name TEXT PRIMARY KEY,
-            path TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS commit_point (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            seq INTEGER NOT NULL,
-            input_offset INTEGER NOT NULL,
-            input_line INTEGER NOT NULL,
-            output_offset INTEGER NOT NULL,
-            rejects_offset INTEGER NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS written_point (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            seq INTEGER NOT NULL,
-            input_offset INTEGER NOT NULL,
-            input_line INTEGER NOT NULL,
-            output_offset INTEGER NOT NULL,
-            rejects_offset INTEGER NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        """
 
     /// The default checkpoint path for an output file: `<output>.checkpoint.sqlite`.
     public static func defaultPath(forOutput output: String) -> String { output + ".checkpoint.sqlite" }
@@ -171,24 +113,9 @@ public final class CheckpointStore {
 
     // MARK: Results
 
-    /// Buffers a result; it reaches the database with the next batch (or ``commit(_:)``).
-    public func record(_ result: RecordResult) throws {
-        pending.append(result)
-        let now = ContinuousClock.now
-        if oldestPending == nil { oldestPending = now }
-        if pending.count >= configuration.batchSize || now - oldestPending! >= configuration.batchAge {
-            try flush()
-        }
-    }
-
-    /// Writes every buffered result in one transaction.
-    public func flush() throws {
-        guard !pending.isEmpty else { return }
-        try database.transaction { try insertPending() }
-    }
-
-    /// Writes `results` (and any buffered ones) in one transaction, in the order given: a later
-    /// result for a seq replaces an earlier one.
+    /// Writes `results` in one transaction, in the order given: a later result for a seq
+    /// replaces an earlier one. The one write path: the engine's checkpoint stage calls it from
+    /// the writer thread that owns the store.
     ///
     /// With `writtenThrough` (the output and rejects files' ends, handed to the kernel before this
     /// call, and the last record whose line they hold): the results of records up to it are stored
@@ -200,27 +127,14 @@ public final class CheckpointStore {
     public func write(_ results: [RecordResult], writtenThrough: CommitPoint? = nil) throws {
         // A point not past the commit point says nothing the commit point does not.
         let advanced = writtenThrough.flatMap { $0.seq > commitPoint?.seq ?? -1 ? $0 : nil }
-        guard !results.isEmpty || !pending.isEmpty || advanced != nil else { return }
+        guard !results.isEmpty || advanced != nil else { return }
         try database.transaction {
-            try insertPending()
             if !results.isEmpty {
                 try Self.insert(ResultBlock(encoding: results, tokensWrittenThrough: writtenThrough?.seq ?? -1), into: database)
             }
             if let advanced { try Self.upsert(advanced, into: "written_point", database: database) }
         }
         if let advanced { writtenPoint = advanced }
-    }
-
-    private func insertPending() throws {
-        guard !pending.isEmpty else { return }
-        try insert(pending)
-        pending.removeAll(keepingCapacity: true)
-        oldestPending = nil
-    }
-
-    private func insert(_ results: [RecordResult]) throws {
-        guard !results.isEmpty else { return }
-        try Self.insert(ResultBlock(encoding: results), into: database)
     }
 
     static func insert(_ block: ResultBlock, into database: SQLiteDatabase) throws {
@@ -244,18 +158,15 @@ public final class CheckpointStore {
         try insertTokens.run()
     }
 
-    /// The stored result of `seq`, buffered or written.
+    /// The stored result of `seq`.
     public func result(seq: Int) throws -> RecordResult? {
-        if let buffered = pending.last(where: { $0.seq == seq }) { return buffered }
-        return try Self.storedResults(in: seq...seq, database: database)[seq]
+        try Self.storedResults(in: seq...seq, database: database)[seq]
     }
 
-    /// Stored results with `seq` in `range`, by seq (for a resume to reuse answers that came back
-    /// out of order before a crash).
+    /// Stored results with `seq` in `range`, by seq. (A run reads those of earlier runs through a
+    /// ``CheckpointReader`` of its own, beside the writer.)
     public func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
-        var found = try Self.storedResults(in: range, database: database)
-        for result in pending where range.contains(result.seq) { found[result.seq] = result }
-        return found
+        try Self.storedResults(in: range, database: database)
     }
 
     /// Blocks by the index on `last_seq`: without it (and without statistics) SQLite scans the
@@ -276,6 +187,11 @@ public final class CheckpointStore {
             SELECT id FROM result_block INDEXED BY result_block_last_seq WHERE last_seq >= ? AND last_seq <= ?
         )
         """
+
+    static let committedTokensSQL = """
+        DELETE FROM result_tokens WHERE block_id IN (SELECT id FROM result_block INDEXED BY result_block_last_seq WHERE last_seq <= ?)
+        """
+    static let committedBlocksSQL = "DELETE FROM result_block WHERE last_seq <= ?"
 
     /// The blocks that hold results in `range`, in the order they were written, with their rowid.
     static func blocks(overlapping range: ClosedRange<Int>, database: SQLiteDatabase) throws -> [(id: Int, block: ResultBlock)] {
@@ -328,175 +244,5 @@ public final class CheckpointStore {
             try place.bind(2, path)
             try place.run()
         }
-    }
-
-    // MARK: Commit point
-
-    /// Records a commit point together with every buffered result, durably (synchronous=FULL).
-    /// Call it only after the output and rejects files are fsynced up to the point's offsets.
-    public func commit(_ point: CommitPoint, complete: Bool = false) throws {
-        try database.execute("PRAGMA synchronous=FULL")
-        defer { try? database.execute("PRAGMA synchronous=NORMAL") }
-        try database.transaction {
-            try insertPending()
-            let upsert = try database.statement(
-                """
-                INSERT OR REPLACE INTO commit_point (id, seq, input_offset, input_line, output_offset, rejects_offset, updated_at)
-                VALUES (1, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            try upsert.bind(1, point.seq)
-            try upsert.bind(2, point.inputOffset)
-            try upsert.bind(3, point.inputLine)
-            try upsert.bind(4, point.outputOffset)
-            try upsert.bind(5, point.rejectsOffset)
-            try upsert.bind(6, Date().timeIntervalSince1970)
-            try upsert.run()
-            try settle(through: point.seq, after: commitPoint?.seq ?? -1)
-            if complete {
-                try database.statement("UPDATE job SET complete = 1 WHERE id = 1").run()
-            }
-        }
-        commitPoint = point
-        if let written = writtenPoint, written.seq <= point.seq { writtenPoint = nil }
-        if complete {
-            isComplete = true
-            // Nothing of the dropped tokens stays in the write-ahead log either.
-            try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        }
-    }
-
-    /// For the records a commit covers (after `previous`, through `seq`): their outcomes go into
-    /// the tally and their tokens are dropped. Tokens are needed only until their output line is
-    /// durable, which it now is: the records keep their bfid and messageId (the audit trail), not
-    /// their tokens (a CVV's token is sensitive authentication data in another form).
-    private func settle(through seq: Int, after previous: Int) throws {
-        guard seq > previous else { return }
-        // The latest status of each record the commit covers (0: none stored), by seq - first.
-        let first = previous + 1
-        var statuses = [UInt8](repeating: 0, count: seq - previous)
-        // Each record's error code, as an index into `errorCodes` (-1: none): an array, not a
-        // dictionary by seq that every record without one had to be removed from.
-        var codeIndex = [Int32](repeating: -1, count: seq - previous)
-        var errorCodes: [ArraySlice<UInt8>] = []
-        // The outcomes, from the results alone (the tokens are not read for this).
-        let select = try database.statement(
-            Self.settledOutcomesSQL
-        )
-        try select.bind(1, seq)
-        try select.bind(2, first)
-        try select.bind(3, seq)
-        var straddling = false
-        while try select.step() {
-            let block = ResultBlock(results: select.blob(0) ?? [], tokens: nil, firstSeq: 0, lastSeq: 0, count: 0)
-            _ = block.forEachOutcome { resultSeq, status, errorCode in
-                guard resultSeq >= first && resultSeq <= seq else { return }
-                statuses[resultSeq - first] = status
-                if let errorCode {
-                    codeIndex[resultSeq - first] = Int32(errorCodes.count)
-                    errorCodes.append(errorCode)
-                } else {
-                    codeIndex[resultSeq - first] = -1
-                }
-            }
-            straddling = straddling || select.int(1) != 0
-        }
-        // Blocks that end within the commit lose all their tokens at once...
-        let drop = try database.statement(Self.droppedTokensSQL)
-        try drop.bind(1, first)
-        try drop.bind(2, seq)
-        try drop.run()
-        // ... and a block that also holds records after it keeps only theirs.
-        if straddling {
-            let update = try database.statement("UPDATE result_tokens SET tokens = ? WHERE block_id = ?")
-            let delete = try database.statement("DELETE FROM result_tokens WHERE block_id = ?")
-            for (id, block) in try Self.blocks(overlapping: seq...seq, database: database) where block.tokens != nil && block.lastSeq > seq {
-                guard case .some(let keptTokens) = block.tokens(keepingAfter: seq) else { continue }
-                if let kept = keptTokens {
-                    try update.bind(1, blob: kept)
-                    try update.bind(2, id)
-                    try update.run()
-                    update.resetForReuse()
-                } else {
-                    try delete.bind(1, id)
-                    try delete.run()
-                    delete.resetForReuse()
-                }
-            }
-        }
-        // Records without an error code (nearly all) counted by status in an array; the others
-        // by status and code.
-        var plain = [Int](repeating: 0, count: 256)
-        var counts: [Tally: Int] = [:]
-        for (offset, status) in statuses.enumerated() where status != 0 {
-            let index = Int(codeIndex[offset])
-            if index < 0 {
-                plain[Int(status)] += 1
-            } else {
-                counts[Tally(status: Int(status), errorCode: String(decoding: errorCodes[index], as: UTF8.self)), default: 0] += 1
-            }
-        }
-        for (status, count) in plain.enumerated() where count > 0 {
-            counts[Tally(status: status, errorCode: ""), default: 0] += count
-        }
-        try Self.add(counts, to: database)
-    }
-
-    /// A line of the tally: records committed with one status and error code.
-    struct Tally: Hashable {
-        var status: Int
-        var errorCode: String
-
-        init(status: Int, errorCode: String) {
-            self.status = status
-            self.errorCode = errorCode
-        }
-
-        init(_ result: RecordResult) {
-            status = result.status.rawValue
-            errorCode = result.errorCode ?? ""
-        }
-    }
-
-    static func add(_ counts: [Tally: Int], to database: SQLiteDatabase) throws {
-        let upsert = try database.statement(
-            "INSERT INTO tally (status, error_code, count) VALUES (?, ?, ?) ON CONFLICT (status, error_code) DO UPDATE SET count = count + excluded.count"
-        )
-        for (tally, count) in counts {
-            try upsert.bind(1, tally.status)
-            try upsert.bind(2, tally.errorCode)
-            try upsert.bind(3, count)
-            try upsert.run()
-            upsert.resetForReuse()
-        }
-    }
-
-    static func readCommitPoint(_ database: SQLiteDatabase) throws -> CommitPoint? {
-        try readPoint(database, table: "commit_point")
-    }
-
-    /// Writes `point` as the one row of `table` (`commit_point` or `written_point`).
-    static func upsert(_ point: CommitPoint, into table: String, database: SQLiteDatabase) throws {
-        let upsert = try database.statement(
-            "INSERT OR REPLACE INTO \(table) (id, seq, input_offset, input_line, output_offset, rejects_offset, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)"
-        )
-        try upsert.bind(1, point.seq)
-        try upsert.bind(2, point.inputOffset)
-        try upsert.bind(3, point.inputLine)
-        try upsert.bind(4, point.outputOffset)
-        try upsert.bind(5, point.rejectsOffset)
-        try upsert.bind(6, Date().timeIntervalSince1970)
-        try upsert.run()
-    }
-
-    static func readPoint(_ database: SQLiteDatabase, table: String) throws -> CommitPoint? {
-        let select = try database.statement(
-            "SELECT seq, input_offset, input_line, output_offset, rejects_offset FROM \(table) WHERE id = 1"
-        )
-        guard try select.step() else { return nil }
-        return CommitPoint(
-            seq: select.int(0), inputOffset: select.int64(1), inputLine: select.int(2), outputOffset: select.int64(3),
-            rejectsOffset: select.int64(4)
-        )
     }
 }

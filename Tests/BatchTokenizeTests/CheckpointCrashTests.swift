@@ -3,86 +3,79 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A writer is killed with SIGKILL at random moments; after each kill the checkpoint opens, its
-/// commit point agrees with the output file, and no committed result is lost.
+/// The engine's own write path is killed with SIGKILL at moments chosen by its progress; after
+/// each kill the checkpoint opens, its commit point never goes back and agrees with the output
+/// file (the committed part holds every record once, in order), and every committed record is
+/// counted. (The crash tests once killed a stand-in writer; they now kill the path the engine uses.)
 @Suite(.serialized) struct CheckpointCrashTests {
-    static let records = 20_000
+    static let records = 60_000
 
-    /// Starts the writer, lets it commit `commits` times (reading its progress lines), then kills it.
-    static func runAndKill(output: String, afterCommits commits: Int?) throws -> Int32 {
-        let process = BinaryLauncher.process(["_checkpoint-writer", "--output", output, "--records", String(records)])
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        if let commits {
-            var seen = 0
-            var buffer = Data()
-            while seen < commits {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-                seen = buffer.split(separator: UInt8(ascii: "\n")).count
-            }
-            kill(process.processIdentifier, SIGKILL)
-        } else {
-            _ = out.fileHandleForReading.readDataToEndOfFile()
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    static func lines(of path: String, upTo offset: Int64) throws -> [String] {
+    /// The ids of the records in the first `offset` bytes of `path` (a CSV output whose first
+    /// column is the id; its notes may hold quoted newlines).
+    static func committedIds(of path: String, upTo offset: Int64) throws -> [String] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(Int64(data.count) >= offset, "the output reaches the committed offset")
-        return String(decoding: data.prefix(Int(offset)), as: UTF8.self).split(separator: "\n").map(String.init)
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("committed-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        try data.prefix(Int(offset)).write(to: prefix)
+        return try CSVFiles.read(prefix.path).rows.map { $0[0] }
     }
 
-    @Test func killedWritersLoseNothingCommitted() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let output = directory.appendingPathComponent("out.csv").path
+    @Test func killedRunsLoseNothingCommitted() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try CSVFiles.generate(rows: Self.records, to: input)
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        let output = folder.path("out.csv")
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        let arguments = TestRuns.tokenize(input, simulator.url, output)
         var lastCommitted = -1
-        for _ in 0..<20 {
-            _ = try Self.runAndKill(output: output, afterCommits: Int.random(in: 1...4))
+        var kills = 0
+        while kills < 12 {
+            let (process, _) = try TestRuns.start(arguments)
+            TestRuns.waitForCommit(checkpoint, atLeast: lastCommitted + Int.random(in: 1...4_000), while: process)
+            guard process.isRunning else { break }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            kills += 1
             let summary = try CheckpointStore.summary(path: checkpoint)
-            let point = try #require(summary.commitPoint)
+            guard let point = summary.commitPoint else { continue }
             #expect(point.seq >= lastCommitted, "the commit point never goes back")
             lastCommitted = point.seq
-            // The committed part of the output holds every record once, in order.
-            let lines = try Self.lines(of: output, upTo: point.outputOffset)
-            #expect(lines.count == point.seq + 1)
-            #expect(lines.first == "0,bfid-0")
-            #expect(lines.last == "\(point.seq),bfid-\(point.seq)")
-            // Every committed result is still there.
-            #expect(summary.resultsStored >= point.seq + 1)
+            let ids = try Self.committedIds(of: output, upTo: point.outputOffset)
+            #expect(ids == (0...point.seq).map { "C\($0)" }, "the committed output holds records 0 to \(point.seq) once, in order")
+            #expect(summary.resultsStored >= point.seq + 1, "every committed record is counted")
             #expect(!summary.complete)
         }
-        #expect(try Self.runAndKill(output: output, afterCommits: nil) == 0)
+        #expect(kills >= 3, "the run was killed \(kills) times")
+        let final = try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": TestKeys.simulator])
+        #expect(final.status == 0, "\(final.stderr)")
         let summary = try CheckpointStore.summary(path: checkpoint)
-        #expect(summary.complete)
-        #expect(summary.commitPoint?.seq == Self.records - 1)
-        let lines = try Self.lines(of: output, upTo: summary.commitPoint!.outputOffset)
-        #expect(lines == (0..<Self.records).map { "\($0),bfid-\($0)" })
+        #expect(summary.complete && summary.commitPoint?.seq == Self.records - 1)
+        #expect(summary.done == Self.records)
+        #expect(try Self.committedIds(of: output, upTo: summary.commitPoint!.outputOffset) == (0..<Self.records).map { "C\($0)" })
         let size = try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int
         #expect(Int64(size ?? 0) == summary.commitPoint!.outputOffset)
+        _ = simulator.stop()
     }
 }
 
 @Suite(.serialized) struct StatusCommandTests {
     @Test func statusPrintsTheCheckpointAsTextAndJSON() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("status-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let output = directory.appendingPathComponent("out.csv").path
-        let written = try BinaryLauncher.run(["_checkpoint-writer", "--output", output, "--records", "120"])
-        #expect(written.status == 0)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let input = folder.path("cards.csv")
+        try CSVFiles.generate(rows: 120, to: input)
+        let simulator = try SimulatorProcess([])
+        let output = folder.path("out.csv")
+        let written = try BinaryLauncher.run(TestRuns.tokenize(input, simulator.url, output), environment: ["SCX_API_KEY": TestKeys.simulator])
+        #expect(written.status == 0, "\(written.stderr)")
+        _ = simulator.stop()
 
         let text = try BinaryLauncher.run(["status", "--output", output])
         #expect(text.status == 0)
-        #expect(text.stdout.contains("job: tokenize with template crash-test on local"))
+        #expect(text.stdout.contains("job: tokenize with template \(TestRuns.template) on "))
         #expect(text.stdout.contains("records committed: 120"))
         #expect(text.stdout.contains("complete: yes"))
 
@@ -90,9 +83,9 @@ import TestSupport
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["recordsCommitted"] as? Int == 120)
         #expect(object["complete"] as? Bool == true)
-        #expect((object["identity"] as? [String: Any])?["templateRef"] as? String == "crash-test")
+        #expect((object["identity"] as? [String: Any])?["templateRef"] as? String == TestRuns.template)
 
-        let missing = try BinaryLauncher.run(["status", "--output", directory.appendingPathComponent("none.csv").path])
+        let missing = try BinaryLauncher.run(["status", "--output", folder.path("none.csv")])
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("no checkpoint at"))
     }

@@ -100,11 +100,13 @@ import TestSupport
         try Data(("id,card_number,bfid\n" + (0..<6).map { "R\($0),,\(bfid)\($0)\n" }.joined()).utf8).write(to: URL(fileURLWithPath: input))
         let output = folder.path("read.csv")
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
-        // The first two runs' service stops answering a connection at its 3rd and 6th requests
-        // (each run's first record, after the credential and template checks); the last run's,
-        // on the same address (part of the job's identity), answers everything.
-        let stalling = try SimulatorProcess(["--stall-at", "3,6"])
+        // The first two runs' services stop answering a connection at its 3rd request (the run's
+        // first record, after the credential and template checks): a service of its own for each
+        // run, so that what a killed run sent or did not does not move the next run's numbering;
+        // the last run's answers everything. All on the same address (part of the job's identity).
+        let stalling = try SimulatorProcess(["--stall-at", "3"])
         let url = stalling.url
+        let port = String(try #require(URL(string: url)?.port))
         func arguments() -> [String] {
             ["read", "--endpoint", url, "--input", input, "--output", output, "--template-ref", Self.template,
              "--map", "card_number=card_number", "--connections", "1", "--in-flight", "2"]
@@ -123,6 +125,8 @@ import TestSupport
         }
         // Records 0 and 1 go out and are never answered: both are recorded as sent.
         try runAndKill { $0[0]?.status == .sent && $0[1]?.status == .sent }
+        _ = stalling.stop()
+        let stallingAgain = try SimulatorProcess(["--stall-at", "3", "--port", port])
         // Record 0 as if it had failed transiently instead (the next run sends it again): so
         // there, record 0 goes out and stalls while record 1 is finished as outcome unknown.
         do {
@@ -132,8 +136,8 @@ import TestSupport
         try runAndKill { $0[1]?.status == .outcomeUnknown && $0[0]?.status == .sent && $0[2]?.status == .sent }
         // The last run: records 0 and 2 were sent by the run before (outcome unknown), record 1
         // is outcome unknown already; only 3, 4 and 5 are read.
-        _ = stalling.stop()
-        let simulator = try SimulatorProcess(["--port", String(try #require(URL(string: url)?.port))])
+        _ = stallingAgain.stop()
+        let simulator = try SimulatorProcess(["--port", port])
         let final = try BinaryLauncher.run(arguments(), environment: ["SCX_API_KEY": TestKeys.simulator])
         #expect(final.status == 2, "\(final.stderr)")
         #expect(SimulatorProcess.counter("tokenization-read", in: simulator.stop()) == 3, "record 1's read was never sent again")

@@ -18,8 +18,9 @@ import TestSupport
         let folder = try TestFolder()
         defer { folder.remove() }
         func arguments(_ simulator: SimulatorProcess, _ output: String) -> [String] {
+            // The audit trail kept, so that the finished checkpoint's records can be searched for tokens.
             ["run", "--endpoint", simulator.url, "--template-ref", Self.template, "--input", "samples/cards.csv", "--output", output,
-             "--report", output + ".report.json"] + Self.mapping
+             "--report", output + ".report.json", "--keep-audit-trail"] + Self.mapping
         }
         let key = ["SCX_API_KEY": TestKeys.simulator]
         let reference = try SimulatorProcess(["--deterministic-ids"])
@@ -60,7 +61,7 @@ import TestSupport
         #expect(again.status == 0 && again.stderr.contains("already complete"), "\(again.stderr)")
 
         // The job is finished: its checkpoint holds no token (each commit dropped those it
-        // covered), neither in the database nor in its WAL; bfids stay.
+        // covered), neither in the database nor in its WAL; with --keep-audit-trail, bfids stay.
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         let stored = try CheckpointStore.storedResults(path: checkpoint, in: 0...Int.max)
         #expect(!stored.isEmpty && stored.values.allSatisfy { $0.tokens.isEmpty })

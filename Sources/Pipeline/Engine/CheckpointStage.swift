@@ -1,5 +1,4 @@
 import Checkpoint
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -11,8 +10,9 @@ import NIOPosix
 /// asks ``undurable`` (results not yet safe from a kill) and ``isBusy`` (the writer is behind:
 /// stop reading and sending until it catches up).
 ///
-/// Everything but `results(in:)` is called on the loop; the writer thread holds `lock` while it
-/// uses the store, and the loop takes it only to read results of earlier runs on a resume.
+/// Called on the loop. The writer thread owns the store: the loop never touches it (and takes no
+/// lock), and reads the results of earlier runs (a resume) through a read-only
+/// ``Checkpoint/CheckpointReader`` of its own.
 final class CheckpointStage {
     enum Durability: Sendable {
         /// The batch's results reach the database (safe from a kill of the process).
@@ -38,8 +38,8 @@ final class CheckpointStage {
 
     let loop: any EventLoop
     private let writer: NIOThreadPool
-    private let lock = NIOLock()
     private let store: CheckpointStore
+    private let reader: CheckpointReader
     private let output: OutputFile
     private let rejects: OutputFile
     private var batch = Batch()
@@ -58,8 +58,9 @@ final class CheckpointStage {
     /// first, and a result stored after its line is never reused).
     var digestOfUnwritten: (Int) -> RecordDigest? = { _ in nil }
 
-    init(store: CheckpointStore, output: OutputFile, rejects: OutputFile, loop: any EventLoop) {
+    init(store: CheckpointStore, output: OutputFile, rejects: OutputFile, loop: any EventLoop) throws {
         self.store = store
+        reader = try CheckpointReader(path: store.path)
         self.output = output
         self.rejects = rejects
         self.loop = loop
@@ -118,31 +119,29 @@ final class CheckpointStage {
         outstanding += 1
         resultsInWriter += work.results.count
         if case .committed(let point, _) = durability { commitPoint = point }
-        let (store, output, rejects, lock) = (self.store, self.output, self.rejects, self.lock)
+        let (store, output, rejects) = (self.store, self.output, self.rejects)
         let box = UnsafeTransfer((store, output, rejects))
         let done = writer.runIfActive(eventLoop: loop) {
             let (store, output, rejects) = box.value
-            try lock.withLock {
-                // The lines first, to the kernel (a kill keeps them), then the results with the
-                // point they reach: a stored point never runs ahead of the files.
-                if !work.output.isEmpty { try output.write(work.output) }
-                if !work.rejects.isEmpty { try rejects.write(work.rejects) }
-                if written != nil {
-                    try output.flush()
-                    try rejects.flush()
-                }
-                try store.write(work.results, writtenThrough: written)
-                switch durability {
-                case .stored:
-                    break
-                case .synced:
-                    try output.sync()
-                    try rejects.sync()
-                case .committed(let point, let complete):
-                    try output.sync()
-                    try rejects.sync()
-                    try store.commit(point, complete: complete)
-                }
+            // The lines first, to the kernel (a kill keeps them), then the results with the
+            // point they reach: a stored point never runs ahead of the files.
+            if !work.output.isEmpty { try output.write(work.output) }
+            if !work.rejects.isEmpty { try rejects.write(work.rejects) }
+            if written != nil {
+                try output.flush()
+                try rejects.flush()
+            }
+            try store.write(work.results, writtenThrough: written)
+            switch durability {
+            case .stored:
+                break
+            case .synced:
+                try output.sync()
+                try rejects.sync()
+            case .committed(let point, let complete):
+                try output.sync()
+                try rejects.sync()
+                try store.commit(point, complete: complete)
             }
         }
         return done.assumeIsolated().always { [self] _ in
@@ -151,9 +150,9 @@ final class CheckpointStage {
         }.nonisolated()
     }
 
-    /// Stored results of earlier runs (a resume), read on the loop.
+    /// Stored results of earlier runs (a resume), read on the loop beside the writer.
     func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
-        try lock.withLock { try store.results(in: range) }
+        try reader.results(in: range)
     }
 
     /// Stops the writer thread once every batch handed to it is carried out.
@@ -162,8 +161,7 @@ final class CheckpointStage {
     }
 }
 
-/// Hands a value that is not `Sendable` to the writer thread, which is its only user from then on
-/// (or it is used under the stage's lock).
+/// Hands a value that is not `Sendable` to the writer thread, which is its only user from then on.
 struct UnsafeTransfer<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

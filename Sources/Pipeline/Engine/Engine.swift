@@ -161,7 +161,7 @@ final class Engine: @unchecked Sendable {
             }
             try store.commit(written)
         }
-        stage = CheckpointStage(store: store, output: output, rejects: rejects, loop: loop)
+        stage = try CheckpointStage(store: store, output: output, rejects: rejects, loop: loop)
         if point == nil {
             stage.writeOutput(renderer.headerLine())
             stage.writeReject(RejectsRenderer.headerLine)

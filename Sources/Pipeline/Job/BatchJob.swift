@@ -59,6 +59,9 @@ public struct BatchJob: Sendable {
         /// Lower the send rate when the service throttles (1429), and raise it when it stops.
         public var adaptiveRate = true
         public var restart = false
+        /// Keep every committed record's result in the checkpoint (status, error code, bfid,
+        /// messageId; never tokens) instead of folding it into the tally.
+        public var keepAuditTrail = false
         public var retry = RetryPolicy()
         public var connection = ConnectionConfiguration()
         /// Commit the output every this many records ...
@@ -150,7 +153,9 @@ public struct BatchJob: Sendable {
         let identity: JobIdentity
         do {
             identity = try self.identity()
-            store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart)
+            var settings = CheckpointStore.Configuration()
+            settings.keepsAuditTrail = configuration.keepAuditTrail
+            store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart, configuration: settings)
         } catch let error as CheckpointError {
             throw JobError(.configuration, error.description)
         }

@@ -1,0 +1,18 @@
+/// A read-only connection to a job's checkpoint, beside the one writer that owns the
+/// ``CheckpointStore`` (WAL mode lets it read while the writer writes): a resuming run reads the
+/// results of earlier runs through it, on its event loop, without waiting for the writer.
+/// Not `Sendable`: it belongs to the loop that reads.
+public final class CheckpointReader {
+    private let database: SQLiteDatabase
+
+    /// Opens the checkpoint at `path`, which a ``CheckpointStore`` has created.
+    public init(path: String) throws {
+        database = try SQLiteDatabase(path: path, mode: .readOnly)
+    }
+
+    /// The latest stored result of every seq in `range` (the results of earlier runs a resume
+    /// may reuse: answers that came back out of order before a crash).
+    public func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
+        try CheckpointStore.storedResults(in: range, database: database)
+    }
+}
