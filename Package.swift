@@ -151,7 +151,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "ShieldConex", "Checkpoint", "Simulator", "TestSupport"]
+            dependencies: [
+                "Pipeline", "ShieldConex", "Checkpoint", "Simulator", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BatchTokenizeTests",

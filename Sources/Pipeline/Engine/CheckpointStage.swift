@@ -1,6 +1,5 @@
 import Checkpoint
 import NIOCore
-import NIOPosix
 
 /// The one stage of a run that touches the disk: every call into the ``CheckpointStore`` (results,
 /// reads marked as sent, commit points) and every write and `fsync` of the output and rejects
@@ -10,9 +9,9 @@ import NIOPosix
 /// asks ``undurable`` (results not yet safe from a kill) and ``isBusy`` (the writer is behind:
 /// stop reading and sending until it catches up).
 ///
-/// Called on the loop. The writer thread owns the store: the loop never touches it (and takes no
-/// lock), and reads the results of earlier runs (a resume) through a read-only
-/// ``Checkpoint/CheckpointReader`` of its own.
+/// Called on the loop. The writer (a ``BlockingWorker``: a thread of its own) owns the checkpoint
+/// and the files: the loop never touches them (and takes no lock), and reads the results of
+/// earlier runs (a resume) through ``StoredResults`` of its own (a read-only connection).
 final class CheckpointStage {
     enum Durability: Sendable {
         /// The batch's results reach the database (safe from a kill of the process).
@@ -37,11 +36,11 @@ final class CheckpointStage {
     var lastWritten: (seq: Int, after: RecordPosition)?
 
     let loop: any EventLoop
-    private let writer: NIOThreadPool
-    private let store: CheckpointStore
-    private let reader: CheckpointReader
-    private let output: OutputFile
-    private let rejects: OutputFile
+    private let writer: any BlockingWorker
+    private let store: any CheckpointSink
+    private let stored: any StoredResults
+    private let output: any OutputSink
+    private let rejects: any OutputSink
     private var batch = Batch()
     /// Batches in the writer's hands.
     private(set) var outstanding = 0
@@ -58,17 +57,20 @@ final class CheckpointStage {
     /// first, and a result stored after its line is never reused).
     var digestOfUnwritten: (Int) -> RecordDigest? = { _ in nil }
 
-    init(store: CheckpointStore, output: OutputFile, rejects: OutputFile, loop: any EventLoop) throws {
+    /// `commitPoint`: the checkpoint's, as the run found it (or as it adopted it).
+    init(
+        store: any CheckpointSink, stored: any StoredResults, commitPoint: CommitPoint?, output: any OutputSink, rejects: any OutputSink,
+        writer: any BlockingWorker, loop: any EventLoop
+    ) {
         self.store = store
-        reader = try CheckpointReader(path: store.path)
+        self.stored = stored
         self.output = output
         self.rejects = rejects
+        self.writer = writer
         self.loop = loop
         outputOffset = output.offset
         rejectsOffset = rejects.offset
-        commitPoint = store.commitPoint
-        writer = NIOThreadPool(numberOfThreads: 1)
-        writer.start()
+        self.commitPoint = commitPoint
     }
 
     /// Results recorded and not yet in the database: lost if the process dies now.
@@ -121,7 +123,7 @@ final class CheckpointStage {
         if case .committed(let point, _) = durability { commitPoint = point }
         let (store, output, rejects) = (self.store, self.output, self.rejects)
         let box = UnsafeTransfer((store, output, rejects))
-        let done = writer.runIfActive(eventLoop: loop) {
+        let done = writer.run(on: loop) {
             let (store, output, rejects) = box.value
             // The lines first, to the kernel (a kill keeps them), then the results with the
             // point they reach: a stored point never runs ahead of the files.
@@ -152,12 +154,12 @@ final class CheckpointStage {
 
     /// Stored results of earlier runs (a resume), read on the loop beside the writer.
     func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
-        try reader.results(in: range)
+        try stored.results(in: range)
     }
 
     /// Stops the writer thread once every batch handed to it is carried out.
     func shutdown() async {
-        try? await writer.shutdownGracefully()
+        await writer.shutdown()
     }
 }
 

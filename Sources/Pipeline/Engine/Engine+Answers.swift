@@ -8,7 +8,7 @@ extension Engine {
         pool.answered(on: session, generation: generation)
         // (A failure is no sign of life: a dead connection's requests fail when it is closed.)
         if case .success = result, pool.sessions[session].generation == generation {
-            silence.answered(on: session, stillInFlight: pool.sessions[session].inFlight > 0, now: burstClock ?? .now())
+            silence.answered(on: session, stillInFlight: pool.sessions[session].inFlight > 0, now: burstClock ?? loop.now)
         }
         classify(seq: seq, result)
         schedulePump()
@@ -17,7 +17,7 @@ extension Engine {
     func classify(seq: Int, _ result: Result<Response, any Error>) {
         // One clock reading for a read burst's answers (the next pump starts a new one): they
         // arrived together, a few microseconds apart at most.
-        let now = burstClock ?? .now()
+        let now = burstClock ?? loop.now
         burstClock = now
         let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
             guard slot.isAwaitingAnswer else { return nil }

@@ -24,32 +24,26 @@ extension Engine {
     /// Opens a connection for `session` after `delay`, on the engine's loop (so that its answers
     /// arrive where the engine runs).
     func connect(_ session: Int, after delay: Duration) {
-        let (configuration, logger, tls, loop) = (self.configuration, self.logger, tlsContext, self.loop)
         loop.scheduleTask(in: delay.timeAmount) { [self] in
-            Task {
-                do {
-                    let connection = try await ShieldConexConnection.connect(
-                        to: configuration.endpoint, key: configuration.key, configuration: configuration.connection,
-                        tlsContext: try tls.context(for: configuration), group: loop, logger: logger
-                    )
-                    loop.execute { self.connected(session, connection) }
-                } catch {
-                    loop.execute { self.connectFailed(session, error) }
+            connector.connect(on: loop).whenComplete { [self] result in
+                switch result {
+                case .success(let connection): connected(session, connection)
+                case .failure(let error): connectFailed(session, error)
                 }
             }
         }
     }
 
-    func connected(_ session: Int, _ connection: ShieldConexConnection) {
+    func connected(_ session: Int, _ connection: any ServiceConnection) {
         guard !finishing else {
-            Task { await connection.close() }
+            connection.startClosing()
             return
         }
-        let generation = pool.connected(session, now: .now())
+        let generation = pool.connected(session, now: loop.now)
         connections[session] = connection
         receivers[session] = SessionReceiver(engine: self, session: session, generation: generation)
         connection.closeFuture.whenComplete { [self] _ in closed(session, generation: generation) }
-        if stopping { Task { await connection.close() } }
+        if stopping { connection.startClosing() }
         pump()
     }
 
@@ -57,7 +51,7 @@ extension Engine {
         guard !finishing else { return }
         logger.warning("connection failed", metadata: ["session.id": "\(session)", "error": "\(error)"])
         let failure = ConnectionPoolStateMachine.ConnectFailure(error)
-        perform(pool.connectFailed(session, failure, now: .now(), random: &random), error: error)
+        perform(pool.connectFailed(session, failure, now: loop.now, random: &random), error: error)
         pump()
     }
 
@@ -95,7 +89,7 @@ extension Engine {
     /// (``SilentSessionDetector``): their requests fail at once and go again elsewhere, instead
     /// of each waiting out its timeout.
     func abandonSilentConnections() {
-        let now = NIODeadline.now()
+        let now = loop.now
         for (session, silence) in silence.silent(now: now, p99: latency.p99Nanoseconds, answers: latency.count) {
             guard let connection = connections[session] else { continue }
             self.silence.reset(session)

@@ -79,11 +79,12 @@ extension Engine {
         // the engine lets go of them, so that nothing holds it once they are gone.
         receivers = Array(repeating: nil, count: receivers.count)
         for connection in connections {
-            if let connection { Task { await connection.close() } }
+            connection?.startClosing()
         }
+        source.close()
     }
 
-    var elapsedSeconds: Double { Double((NIODeadline.now() - started).nanoseconds) / 1e9 }
+    var elapsedSeconds: Double { Double((loop.now - started).nanoseconds) / 1e9 }
 
     /// The summary with the figures that are only known at the end.
     func finishedSummary() -> JobSummary {
@@ -105,7 +106,7 @@ extension Engine {
         let first = configuration.shard?.firstSeq ?? 0
         progress.finished = window.nextToWrite - first
         progress.finishedBefore = finishedBefore
-        let position = reader.nextPosition
+        let position = source.position
         if let shard = configuration.shard {
             progress.total = shard.records
             progress.totalIsEstimate = false

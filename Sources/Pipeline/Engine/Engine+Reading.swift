@@ -1,4 +1,5 @@
 import Checkpoint
+import NIOCore
 import ShieldConex
 
 extension Engine {
@@ -11,13 +12,16 @@ extension Engine {
     func fill() throws {
         // Read ahead enough to fill a window that grew (a quarter of it per round).
         let readAhead = max(configuration.inFlight * 2, controller.window / 4)
-        while !readerDone, !window.isFull, planner.queued < readAhead {
+        while !readerDone, !window.isFull, planner.queued < readAhead, !waitingForSource {
             guard window.nextToRead < readLimit else {
-                try checkShardEnd()
-                readerDone = true
+                if try checkShardEnd() { readerDone = true }
                 return
             }
-            guard let (record, after) = try reader.nextWithPosition() else {
+            switch try source.read() {
+            case .wait(let ready):
+                waitForSource(ready)
+                return
+            case .end:
                 if let shard = configuration.shard, window.nextToRead < shard.endSeq {
                     throw ShardPlan.PlanError(
                         "the input ends at record \(window.nextToRead), before the last record of shard \(shard.index) (record \(shard.endSeq)): "
@@ -26,27 +30,44 @@ extension Engine {
                 }
                 readerDone = true
                 return
+            case .record(let record, let after):
+                summary.recordsRead += 1
+                // Made by a function of its own so that it is moved into the window: a local
+                // variable passed to it was copied.
+                window.append(try slot(for: record, after: after))
             }
-            summary.recordsRead += 1
-            // Made by a function of its own so that it is moved into the window: a local
-            // variable passed to it was copied.
-            window.append(try slot(for: record, after: after))
+        }
+    }
+
+    /// The source has no record ready: the engine pumps again when it may have.
+    private func waitForSource(_ ready: EventLoopFuture<Void>) {
+        waitingForSource = true
+        ready.whenComplete { [self] _ in
+            waitingForSource = false
+            schedulePump()
         }
     }
 
     /// At a shard's last record: the next record must start where the plan says the next shard
     /// starts (or the input end there), else the input changed since the plan was made and the
-    /// shards would lose or double records between them.
-    private func checkShardEnd() throws {
-        guard let shard = configuration.shard else { return }
+    /// shards would lose or double records between them. `false`: the source has no record ready
+    /// yet (asked again at the next pump).
+    private func checkShardEnd() throws -> Bool {
+        guard let shard = configuration.shard else { return true }
         let next: RecordPosition?
         do {
-            next = try reader.nextWithPosition().map(\.record.position)
+            switch try source.read() {
+            case .wait(let ready):
+                waitForSource(ready)
+                return false
+            case .end: next = nil
+            case .record(let record, _): next = record.position
+            }
         } catch {
             // The next shard's first record is its own to judge (a bad quote is its reject).
-            return
+            return true
         }
-        guard next?.offset != configuration.shardEndOffset else { return }
+        guard next?.offset != configuration.shardEndOffset else { return true }
         throw ShardPlan.PlanError(
             "shard \(shard.index)'s last record (record \(shard.endSeq)) does not end where the plan says the next shard starts: "
                 + "the input changed since the plan was made; what was finished is committed; make the plan again"

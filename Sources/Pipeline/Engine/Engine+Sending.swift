@@ -6,7 +6,7 @@ extension Engine {
     /// One round of dispatching: what the planner lets go now leaves with one write and one
     /// flush per connection.
     func dispatch() {
-        let plan = planner.plan(now: .now(), pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter)
+        let plan = planner.plan(now: loop.now, pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter)
         if plan.flushFirst { watch(stage.submit()) }
         if plan.windowFull { controller.heldBack() }
         if let wait = plan.wakeAfter {
@@ -59,7 +59,7 @@ extension Engine {
     /// Sends the requests of `sends`, grouped by connection, each with one write and one flush.
     func send(_ sends: [DispatchPlanner.Send]) {
         guard !sends.isEmpty else { return }
-        let now = NIODeadline.now()
+        let now = loop.now
         // The seqs of each session, in arrays kept from round to round (swapped out and back).
         var bySession: [[Int]] = []
         swap(&bySession, &sendGroups)

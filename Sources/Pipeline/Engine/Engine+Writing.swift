@@ -41,9 +41,9 @@ extension Engine {
             if !commitFrozen { stage.lastWritten = (seq, slot.after) }
             // Its buffers serve the records read next (the mapped record shares them: dropped first).
             slot.mapped = nil
-            reader.recycle(slot.record)
+            source.recycle(slot.record)
             uncommitted += 1
-            if now == nil { now = .now() }
+            if now == nil { now = loop.now }
             if uncommitted >= configuration.commitEvery || now! - lastCommit >= commitInterval {
                 watch(commit())
             }
@@ -55,7 +55,7 @@ extension Engine {
     @discardableResult
     func commit(complete: Bool = false) -> EventLoopFuture<Void> {
         uncommitted = 0
-        lastCommit = .now()
+        lastCommit = loop.now
         if commitFrozen {
             // The files stay synced and the results stored; only the commit point does not move.
             return stage.submit(.synced)

@@ -1,8 +1,6 @@
 import Checkpoint
-import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import ShieldConex
 
 /// The driver of a job: runs the engine's state machines (``ReorderWindow``,
@@ -30,8 +28,8 @@ final class Engine: @unchecked Sendable {
     let bfidReader: RecordIdentifier?
     let rejectsRenderer = RejectsRenderer()
     let classifier: AnswerClassifier
-    let tlsContext: NIOSSLContextBox
-    var reader: any RecordReader
+    let connector: any ServiceConnector
+    let source: any RecordSource
     let stage: CheckpointStage
     var window: ReorderWindow<EngineSlot>
     var planner: DispatchPlanner
@@ -39,7 +37,7 @@ final class Engine: @unchecked Sendable {
     /// Chooses the window (requests in flight plus results not yet durable) from what the run
     /// observes; the planner enforces it.
     var controller: ConcurrencyController
-    var connections: [ShieldConexConnection?]
+    var connections: [(any ServiceConnection)?]
     /// Each connection's receiver of answers (it knows its session and generation).
     var receivers: [SessionReceiver?]
     var random = SystemRandomNumberGenerator()
@@ -52,6 +50,8 @@ final class Engine: @unchecked Sendable {
     /// the next run reads that record again (and reuses every stored result after it).
     var commitFrozen = false
     var readerDone = false
+    /// The source has no record ready; the engine pumps again when it may have.
+    var waitingForSource = false
     /// The seq after the last record this run reads (its shard's end; no limit without one).
     let readLimit: Int
     var stopping = false
@@ -63,7 +63,7 @@ final class Engine: @unchecked Sendable {
     var fatal: JobError?
     /// A failure of the disk or the reader: the job ends with it, as it came.
     var failure: (any Error)?
-    var lastCommit = NIODeadline.now()
+    var lastCommit: NIODeadline
     /// Stops the job when nothing succeeds for `--retry-for` while the service refuses.
     var watchdog: ProgressWatchdog
     /// Finds a connection that stopped answering while the others answer.
@@ -84,9 +84,30 @@ final class Engine: @unchecked Sendable {
     /// The input's size and the records finished before this run, for progress snapshots.
     let inputSize: Int64
     let finishedBefore: Int
-    let started = NIODeadline.now()
+    let started: NIODeadline
 
-    init(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, loop: any EventLoop) throws {
+    /// What the engine is given: where records come from, how they map and render, where results
+    /// and lines go, how connections open, and where this run starts. (``EngineWiring`` makes the
+    /// real ones; the engine's tests give fakes.)
+    struct Parts {
+        var source: any RecordSource
+        var mapper: FieldMapper
+        var renderer: OutputRenderer
+        var identifier: RecordIdentifier?
+        var bfidReader: RecordIdentifier?
+        var stage: CheckpointStage
+        var connector: any ServiceConnector
+        /// The first seq this run reads, and the seq through which stored results are not reused
+        /// (the resume decision's).
+        var firstSeq: Int
+        var notReusedThrough: Int
+        /// A fresh job: the output and rejects files get their header lines.
+        var writesHeaders: Bool
+        /// The input's size in bytes (for progress estimates; 0 when unknown).
+        var inputSize: Int64
+    }
+
+    init(configuration: BatchJob.Configuration, jobId: String, logger: Logger, loop: any EventLoop, parts: Parts) {
         self.configuration = configuration
         self.action = configuration.action
         self.jobId = jobId
@@ -95,88 +116,30 @@ final class Engine: @unchecked Sendable {
         self.digestKey = configuration.digestKey
         self.logger = logger
         self.loop = loop
-        let resume = ResumeDecision.decide(
-            committed: store.commitPoint, written: store.writtenPoint, output: .of(path: configuration.outputPath),
-            rejects: .of(path: configuration.rejectsPath), shardStart: configuration.shard?.start
-        )
-        let point = resume.point
-        if resume.filesLostLines {
-            logger.warning(
-                "the output or rejects file ends before the last written point the checkpoint stored (the machine lost its power, or a file was cut): the records after the commit point are sent again",
-                metadata: ["commit.seq": "\(store.commitPoint?.seq ?? -1)", "written.seq": "\(store.writtenPoint?.seq ?? -1)"]
-            )
-        }
-        let opened: (reader: any RecordReader, header: CSVHeader?)
-        do {
-            opened = try InputSource.open(
-                path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
-                hasHeader: configuration.hasHeader
-            )
-            var mapper = try FieldMapper(
-                instructions: configuration.instructions, format: configuration.format, header: opened.header,
-                reading: configuration.action == .tokenize ? .values : .tokens(spansColumn: FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn))
-            )
-            // A read fills columns that an --omit tokenize job left empty.
-            mapper.acceptsEmpty = configuration.action == .read
-            self.mapper = mapper
-            renderer = try OutputRenderer(
-                format: configuration.format, header: opened.header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
-                writesBfid: configuration.action.producesBfid, spanInstructions: mapper.spanInstructions
-            )
-            identifier = try configuration.idColumn.map { name throws(MappingError) in
-                let identifier = try RecordIdentifier(idColumn: name, format: configuration.format, header: opened.header)
-                try identifier.checkNotMapped(by: mapper, name: name)
-                return identifier
-            }
-            try RecordIdentifier.checkBfidColumn(
-                configuration.bfidColumn, producesBfid: configuration.action.producesBfid, format: configuration.format, header: opened.header, mapper: mapper
-            )
-            bfidReader = configuration.action.producesBfid
-                ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: opened.header)
-        } catch let error as MappingError {
-            throw JobError(.configuration, error.description)
-        }
-        reader = opened.reader
-        // Only a detokenize output holds plaintext; every output is created 0600 all the same.
-        let output: OutputFile
-        let rejects: OutputFile
-        do {
-            output = try OutputFile(path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"))
-            rejects = try OutputFile(path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"))
-        } catch let error as OutputFile.IOError {
-            throw JobError(.configuration, error.description)
-        }
-        if point == nil {
-            // With where they are, for `merge` (a shard's files are wherever its options put them).
-            try store.setFileIdentity("output", output.identity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
-            try store.setFileIdentity("rejects", rejects.identity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
-        }
-        if let written = resume.adoptedWritten {
-            // The lines up to the written point are the committed part from now on, durably.
-            do {
-                try output.sync()
-                try rejects.sync()
-            } catch let error as OutputFile.IOError {
-                throw JobError(.configuration, error.description)
-            }
-            try store.commit(written)
-        }
-        stage = try CheckpointStage(store: store, output: output, rejects: rejects, loop: loop)
-        if point == nil {
+        source = parts.source
+        mapper = parts.mapper
+        renderer = parts.renderer
+        identifier = parts.identifier
+        bfidReader = parts.bfidReader
+        stage = parts.stage
+        connector = parts.connector
+        inputSize = parts.inputSize
+        if parts.writesHeaders {
             stage.writeOutput(renderer.headerLine())
             stage.writeReject(RejectsRenderer.headerLine)
         }
-        let start = resume.firstSeq
+        let start = parts.firstSeq
         readLimit = configuration.shard?.endSeq ?? Int.max
         // A shard's own records: its first record is not one that earlier runs finished.
         finishedBefore = start - (configuration.shard?.firstSeq ?? 0)
-        inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
-        reusedThrough = max(start - 1, resume.notReusedThrough)
+        reusedThrough = max(start - 1, parts.notReusedThrough)
         let connections = max(1, configuration.connections)
         let inFlight = max(1, configuration.inFlight)
         let fixed = configuration.fixedConcurrency
         let ceiling = fixed ? connections * inFlight : max(connections, configuration.connectionsMax) * max(inFlight, configuration.inFlightMax)
-        let now = NIODeadline.now()
+        let now = loop.now
+        started = now
+        lastCommit = now
         watchdog = ProgressWatchdog(budget: configuration.retry.budget, now: now)
         controller = ConcurrencyController(
             // Never below the start: that is the operator's choice (the fixed window of old),
@@ -204,35 +167,13 @@ final class Engine: @unchecked Sendable {
         classifier = AnswerClassifier(
             action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking, key: configuration.key
         )
-        tlsContext = NIOSSLContextBox()
         promise = loop.makePromise()
         stage.digestOfUnwritten = { [unowned self] seq in digestOfUnwritten(seq) }
     }
 
-    /// Runs a job: checks the credentials and the template, then runs the engine on one event
-    /// loop until every record is finished, the job is interrupted or it cannot go on.
-    static func run(
-        configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, interruptions: AsyncStream<Void>?
-    ) async throws -> JobSummary {
-        let tlsContext = NIOSSLContextBox()
-        try await Preflight.check(configuration: configuration, tlsContext: tlsContext, reference: "\(jobId):validate", logger: logger)
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let engine = try Engine(configuration: configuration, store: store, jobId: jobId, logger: logger, loop: loop)
-        let listener = Task {
-            guard let interruptions else { return }
-            for await _ in interruptions { loop.execute { engine.interrupt() } }
-        }
-        defer { listener.cancel() }
-        loop.execute { engine.start() }
-        do {
-            let summary = try await engine.promise.futureResult.get()
-            await engine.stage.shutdown()
-            return summary
-        } catch {
-            await engine.stage.shutdown()
-            throw error
-        }
-    }
+    /// The job's outcome: its summary, or the error it ended with, once the last batch is carried
+    /// out.
+    var outcome: EventLoopFuture<JobSummary> { promise.futureResult }
 
     func start() {
         timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in tick() }
@@ -286,11 +227,11 @@ final class Engine: @unchecked Sendable {
 
     func tick() {
         configuration.progress?(progress())
-        if fatal == nil, !stopping, let message = watchdog.expired(now: .now()) {
+        if fatal == nil, !stopping, let message = watchdog.expired(now: loop.now) {
             fatal = JobError(.transient, message)
         }
         abandonSilentConnections()
-        planner.tick(now: .now())
+        planner.tick(now: loop.now)
         // Results wait at most a tick before they are durable.
         if stage.hasWork && stage.outstanding == 0 { watch(stage.submit()) }
         // The engine's state four times a second at --log-level trace (through the logger, masked like every line).

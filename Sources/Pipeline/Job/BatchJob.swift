@@ -179,7 +179,7 @@ public struct BatchJob: Sendable {
         }
         do {
             return .completed(
-                try await Engine.run(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger, interruptions: interruptions)
+                try await EngineWiring.run(configuration: configuration, store: store, jobId: Self.jobId(of: identity), logger: logger, interruptions: interruptions)
             )
         } catch let error as JobError where error.kind == .configuration && store.isNew && store.commitPoint == nil {
             // A checkpoint this run created for a job that could not start (a mapping that does

@@ -56,11 +56,11 @@ public enum Preflight {
 
     /// The check before a job's first record; throws ``JobError`` (`fatalAnswer` for refused
     /// credentials or an unknown template, `connection` for a service that cannot be reached).
-    static func check(configuration: BatchJob.Configuration, tlsContext: NIOSSLContextBox, reference: String, logger: Logger) async throws {
+    static func check(configuration: BatchJob.Configuration, connector: ShieldConexConnector, reference: String, logger: Logger) async throws {
         let endpoint = configuration.endpoint
         switch await check(
             endpoint: endpoint, key: configuration.key, templateRef: configuration.templateRef, connection: configuration.connection,
-            tlsContext: try tlsContext.context(for: configuration), retryFor: configuration.retry.budget, reference: reference, logger: logger
+            tlsContext: connector.tlsContext, retryFor: configuration.retry.budget, reference: reference, logger: logger
         ) {
         case .good:
             return

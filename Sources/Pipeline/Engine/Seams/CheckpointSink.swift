@@ -1,0 +1,20 @@
+import Checkpoint
+
+/// Where the engine's results and commit points become durable: the job's checkpoint. One writer
+/// uses it, off the event loop, one batch after another (``CheckpointStage``).
+public protocol CheckpointSink: AnyObject {
+    /// Stores results (a later one for a seq replaces an earlier one) and, with `writtenThrough`,
+    /// how far the output and rejects files reach (handed to the kernel, not synced).
+    func write(_ results: [RecordResult], writtenThrough: CommitPoint?) throws
+    /// Moves the commit point, durably; the files are synced up to it before this is called.
+    func commit(_ point: CommitPoint, complete: Bool) throws
+}
+
+/// The results that earlier runs stored, read on the engine's loop beside the writer (a resume
+/// reuses them).
+public protocol StoredResults: AnyObject {
+    func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult]
+}
+
+extension CheckpointStore: CheckpointSink {}
+extension CheckpointReader: StoredResults {}

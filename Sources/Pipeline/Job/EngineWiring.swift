@@ -1,0 +1,145 @@
+import Checkpoint
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ShieldConex
+
+/// Wires a job's engine from the real parts: the input file, the output and rejects files, the
+/// checkpoint (its writer and a read-only reader), and connections to the service; decides where
+/// a resume starts. The engine itself knows none of them.
+enum EngineWiring {
+    /// Runs a job: checks the credentials and the template, then runs the engine on one event
+    /// loop until every record is finished, the job is interrupted or it cannot go on.
+    static func run(
+        configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, interruptions: AsyncStream<Void>?
+    ) async throws -> JobSummary {
+        // One TLS context for the run: the checks' connection and every one of the engine's.
+        let connector: ShieldConexConnector
+        do {
+            connector = try ShieldConexConnector(endpoint: configuration.endpoint, key: configuration.key, configuration: configuration.connection, logger: logger)
+        } catch {
+            throw JobError(.connection, "cannot set up TLS for \(configuration.endpoint): \(error)")
+        }
+        try await Preflight.check(configuration: configuration, connector: connector, reference: "\(jobId):validate", logger: logger)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let writer = WriterThread()
+        let engine: Engine
+        do {
+            engine = try makeEngine(configuration: configuration, store: store, jobId: jobId, logger: logger, loop: loop, connector: connector, writer: writer)
+        } catch {
+            await writer.shutdown()
+            throw error
+        }
+        let listener = Task {
+            guard let interruptions else { return }
+            for await _ in interruptions { loop.execute { engine.interrupt() } }
+        }
+        defer { listener.cancel() }
+        loop.execute { engine.start() }
+        do {
+            let summary = try await engine.outcome.get()
+            await writer.shutdown()
+            return summary
+        } catch {
+            await writer.shutdown()
+            throw error
+        }
+    }
+
+    /// The engine of a job over its files and checkpoint.
+    static func makeEngine(
+        configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, loop: any EventLoop,
+        connector: any ServiceConnector, writer: any BlockingWorker
+    ) throws -> Engine {
+        let resume = ResumeDecision.decide(
+            committed: store.commitPoint, written: store.writtenPoint, output: .of(path: configuration.outputPath),
+            rejects: .of(path: configuration.rejectsPath), shardStart: configuration.shard?.start
+        )
+        let point = resume.point
+        if resume.filesLostLines {
+            logger.warning(
+                "the output or rejects file ends before the last written point the checkpoint stored (the machine lost its power, or a file was cut): the records after the commit point are sent again",
+                metadata: ["commit.seq": "\(store.commitPoint?.seq ?? -1)", "written.seq": "\(store.writtenPoint?.seq ?? -1)"]
+            )
+        }
+        let opened: (reader: any RecordReader, header: CSVHeader?)
+        let mapper: FieldMapper
+        let renderer: OutputRenderer
+        let identifier: RecordIdentifier?
+        let bfidReader: RecordIdentifier?
+        do {
+            opened = try InputSource.open(
+                path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
+                hasHeader: configuration.hasHeader
+            )
+            (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: opened.header)
+        } catch let error as MappingError {
+            throw JobError(.configuration, error.description)
+        }
+        // Only a detokenize output holds plaintext; every output is created 0600 all the same.
+        let output: OutputFile
+        let rejects: OutputFile
+        do {
+            output = try OutputFile(path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"))
+            rejects = try OutputFile(path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"))
+        } catch let error as OutputFile.IOError {
+            throw JobError(.configuration, error.description)
+        }
+        if point == nil {
+            // With where they are, for `merge` (a shard's files are wherever its options put them).
+            try store.setFileIdentity("output", output.identity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
+            try store.setFileIdentity("rejects", rejects.identity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
+        }
+        if let written = resume.adoptedWritten {
+            // The lines up to the written point are the committed part from now on, durably.
+            do {
+                try output.sync()
+                try rejects.sync()
+            } catch let error as OutputFile.IOError {
+                throw JobError(.configuration, error.description)
+            }
+            try store.commit(written)
+        }
+        // From here on the writer owns the store and the files; the loop reads stored results
+        // through a connection of its own.
+        let stage = CheckpointStage(
+            store: store, stored: try CheckpointReader(path: store.path), commitPoint: store.commitPoint, output: output, rejects: rejects,
+            writer: writer, loop: loop
+        )
+        let inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
+        let parts = Engine.Parts(
+            source: ReaderSource(opened.reader), mapper: mapper, renderer: renderer, identifier: identifier, bfidReader: bfidReader,
+            stage: stage, connector: connector, firstSeq: resume.firstSeq, notReusedThrough: resume.notReusedThrough,
+            writesHeaders: point == nil, inputSize: inputSize
+        )
+        return Engine(configuration: configuration, jobId: jobId, logger: logger, loop: loop, parts: parts)
+    }
+
+    /// How a job's records map onto requests and render as lines, for an input with `header`.
+    static func mapping(
+        _ configuration: BatchJob.Configuration, header: CSVHeader?
+    ) throws(MappingError) -> (FieldMapper, OutputRenderer, identifier: RecordIdentifier?, bfidReader: RecordIdentifier?) {
+        var mapper = try FieldMapper(
+            instructions: configuration.instructions, format: configuration.format, header: header,
+            reading: configuration.action == .tokenize ? .values : .tokens(spansColumn: FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn))
+        )
+        // A read fills columns that an --omit tokenize job left empty.
+        mapper.acceptsEmpty = configuration.action == .read
+        let renderer = try OutputRenderer(
+            format: configuration.format, header: header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
+            writesBfid: configuration.action.producesBfid, spanInstructions: mapper.spanInstructions
+        )
+        let identifier = try configuration.idColumn.map { name throws(MappingError) in
+            let identifier = try RecordIdentifier(idColumn: name, format: configuration.format, header: header)
+            try identifier.checkNotMapped(by: mapper, name: name)
+            return identifier
+        }
+        try RecordIdentifier.checkBfidColumn(
+            configuration.bfidColumn, producesBfid: configuration.action.producesBfid, format: configuration.format, header: header, mapper: mapper
+        )
+        let bfidReader = configuration.action.producesBfid
+            ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: header)
+        return (mapper, renderer, identifier, bfidReader)
+    }
+}

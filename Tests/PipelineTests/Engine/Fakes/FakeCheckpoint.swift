@@ -1,0 +1,94 @@
+import Checkpoint
+import NIOCore
+@testable import Pipeline
+
+/// The checkpoint and the output and rejects files in memory, with what a kill would keep: the
+/// stored results and points are durable as soon as they are written (as with SQLite's WAL and a
+/// killed process); the files keep what was flushed to the kernel.
+final class FakeCheckpoint: CheckpointSink, StoredResults {
+    var results: [Int: RecordResult] = [:]
+    var writtenPoint: CommitPoint?
+    var commitPoint: CommitPoint?
+    var complete = false
+    /// The order of what happened, for the tests that check it ("stored 3 sent", ...).
+    var events: [String] = []
+
+    func write(_ results: [RecordResult], writtenThrough: CommitPoint?) throws {
+        for result in results {
+            var kept = result
+            // As the real store does: a result up to the written point loses its tokens.
+            if let writtenThrough, result.seq <= writtenThrough.seq { kept.tokens = [] }
+            self.results[result.seq] = kept
+            events.append("stored \(result.seq) \(result.status)")
+        }
+        if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 { writtenPoint = writtenThrough }
+    }
+
+    func commit(_ point: CommitPoint, complete: Bool) throws {
+        commitPoint = point
+        if let written = writtenPoint, written.seq <= point.seq { writtenPoint = nil }
+        self.complete = self.complete || complete
+        events.append("committed \(point.seq)")
+    }
+
+    func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
+        results.filter { range.contains($0.key) }
+    }
+}
+
+/// An output or rejects file in memory.
+final class FakeOutput: OutputSink {
+    /// Bytes handed over, to the kernel, and synced.
+    var written: [UInt8] = []
+    var flushed = 0
+    var synced = 0
+
+    init(_ start: [UInt8] = []) {
+        written = start
+        flushed = start.count
+        synced = start.count
+    }
+
+    func write(_ bytes: [UInt8]) throws { written += bytes }
+    func flush() throws { flushed = written.count }
+    func sync() throws {
+        flushed = written.count
+        synced = written.count
+    }
+    var offset: Int64 { Int64(written.count) }
+    var text: String { String(decoding: written, as: UTF8.self) }
+    /// What a killed process leaves: the bytes handed to the kernel.
+    var afterKill: [UInt8] { Array(written.prefix(flushed)) }
+}
+
+/// Runs the checkpoint stage's work when the test says (``runAll()``), on the loop: a slow disk,
+/// or one that keeps up (`automatic`).
+final class ManualWorker: BlockingWorker, @unchecked Sendable {
+    private var queue: [(work: @Sendable () throws -> Void, promise: EventLoopPromise<Void>)] = []
+    /// Run each piece of work as soon as it is given.
+    var automatic = true
+
+    func run(on loop: any EventLoop, _ work: @escaping @Sendable () throws -> Void) -> EventLoopFuture<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        queue.append((work, promise))
+        if automatic { loop.execute { self.runAll() } }
+        return promise.futureResult
+    }
+
+    /// Carries out every piece of work given so far, in order.
+    func runAll() {
+        while !queue.isEmpty {
+            let (work, promise) = queue.removeFirst()
+            do {
+                try work()
+                promise.succeed(())
+            } catch {
+                promise.fail(error)
+            }
+        }
+    }
+
+    var waiting: Int { queue.count }
+
+    func shutdown() async {}
+}
