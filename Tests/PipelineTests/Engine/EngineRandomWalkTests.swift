@@ -1,0 +1,117 @@
+import Checkpoint
+import Foundation
+import NIOCore
+@testable import Pipeline
+import ShieldConex
+import Testing
+import TestSupport
+
+/// A seeded random walk of the real engine driver against a fake service that answers in any
+/// order, late or never, fails transiently, throttles and drops connections, with a disk that
+/// keeps up or falls behind, and a crash (SIGKILL: what reached the kernel and the checkpoint
+/// stays) at random points, each followed by a resume: every record is written exactly once, in
+/// input order, the files equal an uninterrupted run's byte for byte, and each crash costs at most
+/// one window of requests sent again.
+@Suite struct EngineRandomWalkTests {
+    static let records = 300
+
+    @Test(arguments: 0..<24)
+    func faultsAndCrashesLoseAndDoubleNothing(seed: UInt64) throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        var configuration = try EngineHarness.configuration(input: try EngineHarness.input(Self.records, in: folder))
+        configuration.connections = 2
+        configuration.inFlight = 4
+        let window = 8
+        let straight = EngineHarness(configuration)
+        try straight.start()
+        straight.runToEnd { straight.service.answer() }
+        #expect(straight.isFinished)
+
+        var random = SeededRandom(seed: seed)
+        var disk = EngineHarness.Disk()
+        var crashes = 0
+        var sent = 0
+        // Requests whose answer was a failure the walk chose (each is sent again), and requests
+        // lost with a dropped connection (sent again too).
+        var failed = 0
+        var lost = 0
+        var finished = false
+        for _ in 0..<80 where !finished {
+            let harness = EngineHarness(configuration, disk: disk)
+            harness.worker.automatic = random.next() % 2 == 0
+            try harness.start()
+            let steps = Int(random.next() % 50) + 1
+            for _ in 0..<steps where !harness.isFinished {
+                switch random.next() % 10 {
+                case 0, 1, 2, 3:
+                    // A random share of what is pending, in a random order.
+                    let pick = random.next()
+                    harness.service.pending.shuffle(using: &random)
+                    harness.service.answer(where: { ($0.tag &+ Int(truncatingIfNeeded: pick)) % 3 != 0 })
+                case 4:
+                    let victim = harness.service.pending.randomElement(using: &random)
+                    if let victim {
+                        failed += 1
+                        let code: ErrorCode = random.next() % 2 == 0 ? .serverError : ErrorCode(1429)
+                        harness.service.answer(where: { $0.tag == victim.tag && $0.connection === victim.connection }, with: { _ in
+                            .success(Response(traceId: "", success: false, failure: .init(code: code, message: "busy")))
+                        })
+                    }
+                case 5:
+                    if random.next() % 4 == 0, let connection = harness.service.connections.filter(\.isOpen).randomElement(using: &random) {
+                        lost += harness.service.pending.filter { $0.connection === connection }.count
+                        connection.drop()
+                    }
+                case 6:
+                    harness.worker.runAll()
+                default:
+                    harness.service.answer()
+                }
+                harness.loop.run()
+                harness.loop.advanceTime(by: .milliseconds(Int64(random.next() % 300)))
+            }
+            sent += harness.service.received.count
+            if harness.isFinished, case .success = harness.outcome {
+                finished = true
+                disk = harness.ended()
+            } else if harness.isFinished {
+                // A run that ended (a transient failure whose budget ran out): its files are whole.
+                disk = harness.ended()
+            } else {
+                crashes += 1
+                disk = harness.kill()
+            }
+        }
+        if !finished {
+            // The walk's service is healthy from here on.
+            let last = EngineHarness(configuration, disk: disk)
+            try last.start()
+            last.runToEnd { last.service.answer() }
+            sent += last.service.received.count
+            disk = last.ended()
+            finished = (try? last.outcome?.get()) != nil
+        }
+        #expect(finished, "seed \(seed): the job finished")
+        #expect(disk.output == straight.output.written, "seed \(seed): the output equals an uninterrupted run's (\(crashes) crashes)")
+        #expect(disk.rejects == straight.rejects.written, "seed \(seed): so do the rejects")
+        #expect(disk.checkpoint.complete)
+        let resent = sent - Self.records - failed - lost
+        #expect(resent <= crashes * window, "seed \(seed): \(resent) sent again for \(crashes) crashes")
+    }
+}
+
+/// SplitMix64, for walks that a seed repeats.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
