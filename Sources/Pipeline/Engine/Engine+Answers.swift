@@ -22,7 +22,7 @@ extension Engine {
         let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
             guard slot.isAwaitingAnswer else { return nil }
             // While the commit point is frozen every stored result keeps its tokens: its digest now.
-            if commitFrozen && slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
+            if commits.frozen && slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
             let request = AnswerClassifier.Request(
                 values: slot.requestValues, bfid: slot.requestBfid, attempts: slot.attempts, failingSince: slot.failingSince
             )
@@ -48,7 +48,7 @@ extension Engine {
             )
         }
         let attempts = request.attempts
-        switch classifier.classify(result, of: request, now: now, stopping: stopping, random: &random) {
+        switch classifier.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random) {
         case .done(let answered):
             guard let texts = completeGroup(seq, answered) else { return }
             // The plaintext of a detokenize stays in memory until its line is written; the
@@ -70,7 +70,7 @@ extension Engine {
         case .outcomeUnknown(let message, let messageId):
             fail(seq, .outcomeUnknown, code: "outcome-unknown", message: message, messageId: messageId, attempts: attempts, digest: digest)
         case .fatal(let message):
-            if fatal == nil { fatal = JobError(.fatalAnswer, message) }
+            lifecycle.failFatally(JobError(.fatalAnswer, message))
         }
     }
 

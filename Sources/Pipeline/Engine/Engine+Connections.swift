@@ -11,13 +11,13 @@ extension Engine {
         case .connect(let session, let delay):
             connect(session, after: delay)
         case .giveUpAuthentication:
-            if fatal == nil { fatal = JobError(.fatalAnswer, reason) }
+            lifecycle.failFatally(JobError(.fatalAnswer, reason))
         case .giveUpBusy(let refusedFor):
-            if fatal == nil {
-                fatal = JobError(.connection, "\(configuration.endpoint) refused every connection for \(AnswerClassifier.describe(refusedFor)): \(reason)")
-            }
+            lifecycle.failFatally(
+                JobError(.connection, "\(configuration.endpoint) refused every connection for \(AnswerClassifier.describe(refusedFor)): \(reason)")
+            )
         case .giveUpUnreachable(let attempts):
-            if fatal == nil { fatal = JobError(.connection, "cannot reach \(configuration.endpoint) after \(attempts) attempts: \(reason)") }
+            lifecycle.failFatally(JobError(.connection, "cannot reach \(configuration.endpoint) after \(attempts) attempts: \(reason)"))
         }
     }
 
@@ -35,7 +35,7 @@ extension Engine {
     }
 
     func connected(_ session: Int, _ connection: any ServiceConnection) {
-        guard !finishing else {
+        guard !lifecycle.isEnded else {
             connection.startClosing()
             return
         }
@@ -43,12 +43,12 @@ extension Engine {
         connections[session] = connection
         receivers[session] = SessionReceiver(engine: self, session: session, generation: generation)
         connection.closeFuture.whenComplete { [self] _ in closed(session, generation: generation) }
-        if stopping { connection.startClosing() }
+        if lifecycle.isStopping { connection.startClosing() }
         pump()
     }
 
     func connectFailed(_ session: Int, _ error: any Error) {
-        guard !finishing else { return }
+        guard !lifecycle.isEnded else { return }
         logger.warning("connection failed", metadata: ["session.id": "\(session)", "error": "\(error)"])
         let failure = ConnectionPoolStateMachine.ConnectFailure(error)
         perform(pool.connectFailed(session, failure, now: loop.now, random: &random), error: error)
@@ -59,7 +59,7 @@ extension Engine {
         guard pool.sessions[session].generation == generation else { return }
         connections[session] = nil
         silence.reset(session)
-        guard !finishing else { return }
+        guard !lifecycle.isEnded else { return }
         perform(pool.closed(session, generation: generation, random: &random), error: nil)
         schedulePump()
     }

@@ -6,20 +6,20 @@ extension Engine {
     /// Ends the job: commits what is finished, closes the connections, and completes the run's
     /// promise once the checkpoint stage has carried out the last batch.
     func finish() {
-        finishing = true
+        guard let ending = lifecycle.end(windowEmpty: window.isEmpty, commitFrozen: commits.frozen) else { return }
         timer?.cancel()
-        if let failure {
-            closeAll()
-            promise.fail(failure)
-            return
-        }
-        let ending: Result<JobSummary, any Error>
+        let outcome: Result<JobSummary, any Error>
         let last: EventLoopFuture<Void>
-        if var fatal {
+        switch ending {
+        case .broken(let error):
+            closeAll()
+            promise.fail(error)
+            return
+        case .fatal(var error):
             last = commit()
-            fatal.summary = finishedSummary()
-            ending = .failure(fatal)
-        } else if stopping && !(readerDone && window.isEmpty) {
+            error.summary = finishedSummary()
+            outcome = .failure(error)
+        case .interrupted:
             giveUpWaitingRetries()
             do { try drain() } catch { failWith(error); return }
             summary = finishedSummary()
@@ -32,26 +32,26 @@ extension Engine {
                     + (summary.transient > 0 ? "; \(summary.transient) waiting to be retried are in the rejects file as transient" : "")
             )
             error.summary = summary
-            ending = .failure(error)
-        } else {
+            outcome = .failure(error)
+        case .finished(let transientLeft):
             summary = finishedSummary()
-            last = commit(complete: !commitFrozen)
-            if commitFrozen {
+            last = commit(complete: !transientLeft)
+            if transientLeft {
                 var error = JobError(
                     .transient,
                     "\(summary.transient) records were still failing for a transient reason (throttling, server errors, lost "
                         + "connections) when their retry budget (--retry-for) ran out; they are in the rejects file as transient"
                 )
                 error.summary = summary
-                ending = .failure(error)
+                outcome = .failure(error)
             } else {
-                ending = .success(summary)
+                outcome = .success(summary)
             }
         }
         closeAll()
         last.whenComplete { [self] written in
             switch written {
-            case .success: promise.completeWith(ending)
+            case .success: promise.completeWith(outcome)
             case .failure(let error): promise.fail(error)
             }
         }
@@ -110,7 +110,7 @@ extension Engine {
         if let shard = configuration.shard {
             progress.total = shard.records
             progress.totalIsEstimate = false
-        } else if readerDone {
+        } else if lifecycle.sourceEnded {
             progress.total = position.seq
             progress.totalIsEstimate = false
         } else {

@@ -12,9 +12,9 @@ extension Engine {
     func fill() throws {
         // Read ahead enough to fill a window that grew (a quarter of it per round).
         let readAhead = max(configuration.inFlight * 2, controller.window / 4)
-        while !readerDone, !window.isFull, planner.queued < readAhead, !waitingForSource {
+        while !lifecycle.sourceEnded, !window.isFull, planner.queued < readAhead, !waitingForSource {
             guard window.nextToRead < readLimit else {
-                if try checkShardEnd() { readerDone = true }
+                if try checkShardEnd() { lifecycle.sourceDidEnd() }
                 return
             }
             switch try source.read() {
@@ -28,7 +28,7 @@ extension Engine {
                             + "it changed since the plan was made; what was finished is committed; make the plan again"
                     )
                 }
-                readerDone = true
+                lifecycle.sourceDidEnd()
                 return
             case .record(let record, let after):
                 summary.recordsRead += 1
@@ -94,7 +94,7 @@ extension Engine {
         case .failure: true
         case .success(let mapped): mapped.values.isEmpty || bfidReader != nil
         }
-        if finishedHere || commitFrozen {
+        if finishedHere || commits.frozen {
             slot.digest = recordDigest(record, try? mapping.get())
         } else {
             slot.digestDeferred = true

@@ -36,9 +36,9 @@ extension Engine {
         stage.submit().whenComplete { [self] result in
             // The job ended meanwhile (its connections are closing): these reads never left, and
             // the next run finds them recorded as sent (outcome unknown), as after a kill.
-            guard !finishing else { return }
+            guard !lifecycle.isEnded else { return }
             if case .failure(let error) = result {
-                if failure == nil { failure = error }
+                lifecycle.breakDown(error)
                 schedulePump()
                 return
             }

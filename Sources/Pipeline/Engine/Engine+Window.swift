@@ -13,7 +13,7 @@ extension Engine {
             max(configuration.connections, configuration.connectionsMax),
             max(configuration.connections, (controller.window + perConnection - 1) / perConnection)
         )
-        if !stopping, wanted > pool.sessions.count {
+        if !lifecycle.isStopping, wanted > pool.sessions.count {
             let actions = pool.add(wanted - pool.sessions.count)
             connections.append(contentsOf: repeatElement(nil, count: actions.count))
             receivers.append(contentsOf: repeatElement(nil, count: actions.count))

@@ -6,7 +6,6 @@ extension Engine {
     /// every `commitEvery` records or `commitInterval`.
     func drain() throws {
         var now: NIODeadline?
-        let commitInterval = configuration.commitInterval.timeAmount
         while case (let seq, var slot)? = window.popFinished({ $0.isFinished }) {
             switch slot.outcome! {
             case .done(let texts):
@@ -18,11 +17,10 @@ extension Engine {
                 }
                 if texts.hasBfid { summary.done += 1 } else { summary.passedThrough += 1 }
             case .failed(let status, let code, let message):
-                if status == .transient && !commitFrozen {
+                if commits.willWrite(transient: status == .transient) == .commit {
                     // Everything before it is committed; from here on the commit point stays put, so
                     // the next run reads this record again (and reuses the stored results after it).
-                    watch(commit())
-                    commitFrozen = true
+                    watch(commit(freezing: true))
                     stage.lastWritten = nil
                 }
                 line.removeAll(keepingCapacity: true)
@@ -38,26 +36,23 @@ extension Engine {
                 }
             }
             lastWritten = (seq, slot.after)
-            if !commitFrozen { stage.lastWritten = (seq, slot.after) }
+            if !commits.frozen { stage.lastWritten = (seq, slot.after) }
             // Its buffers serve the records read next (the mapped record shares them: dropped first).
             slot.mapped = nil
             source.recycle(slot.record)
-            uncommitted += 1
             if now == nil { now = loop.now }
-            if uncommitted >= configuration.commitEvery || now! - lastCommit >= commitInterval {
-                watch(commit())
-            }
+            if commits.wrote(now: now!) == .commit { watch(commit()) }
         }
         if stage.bufferedBytes >= 256 * 1024 && !stage.isBusy { watch(stage.submit()) }
     }
 
-    /// Hands a commit point (after what is written so far) to the checkpoint stage.
+    /// Hands a commit point (after what is written so far) to the checkpoint stage. Once the point
+    /// is frozen, the files are synced and the results stored, and the point stays put.
+    /// (`freezing`: the commit that freezes it still moves it, to the last line before.)
     @discardableResult
-    func commit(complete: Bool = false) -> EventLoopFuture<Void> {
-        uncommitted = 0
-        lastCommit = loop.now
-        if commitFrozen {
-            // The files stay synced and the results stored; only the commit point does not move.
+    func commit(complete: Bool = false, freezing: Bool = false) -> EventLoopFuture<Void> {
+        commits.committed(now: loop.now)
+        if commits.frozen && !freezing {
             return stage.submit(.synced)
         }
         guard let lastWritten else {

@@ -46,29 +46,21 @@ final class Engine: @unchecked Sendable {
     /// Results of earlier runs for records not yet read, loaded a chunk of seqs at a time.
     var reused: [Int: RecordResult] = [:]
     var reusedThrough: Int
-    /// After the first transient failure is written, the commit point stays before it, so that
-    /// the next run reads that record again (and reuses every stored result after it).
-    var commitFrozen = false
-    var readerDone = false
+    /// Whether the engine may read and send, is stopping, must end early, and how it ends.
+    var lifecycle = EngineLifecycle()
+    /// When the commit point moves (and where it stays once a record is left failing transiently).
+    var commits: CommitSchedule
     /// The source has no record ready; the engine pumps again when it may have.
     var waitingForSource = false
     /// The seq after the last record this run reads (its shard's end; no limit without one).
     let readLimit: Int
-    var stopping = false
-    var stopExpired = false
-    var finishing = false
     var pumpScheduled = false
     var summary = JobSummary()
     var latency = LatencyRecorder()
-    var fatal: JobError?
-    /// A failure of the disk or the reader: the job ends with it, as it came.
-    var failure: (any Error)?
-    var lastCommit: NIODeadline
     /// Stops the job when nothing succeeds for `--retry-for` while the service refuses.
     var watchdog: ProgressWatchdog
     /// Finds a connection that stopped answering while the others answer.
     var silence = SilentSessionDetector(sessions: 0)
-    var uncommitted = 0
     var lastWritten: (seq: Int, after: RecordPosition)?
     /// The time the current burst of answers was read (set by its first answer, cleared by the
     /// pump that follows the burst).
@@ -139,7 +131,7 @@ final class Engine: @unchecked Sendable {
         let ceiling = fixed ? connections * inFlight : max(connections, configuration.connectionsMax) * max(inFlight, configuration.inFlightMax)
         let now = loop.now
         started = now
-        lastCommit = now
+        commits = CommitSchedule(every: configuration.commitEvery, interval: configuration.commitInterval.timeAmount, now: now)
         watchdog = ProgressWatchdog(budget: configuration.retry.budget, now: now)
         controller = ConcurrencyController(
             // Never below the start: that is the operator's choice (the fixed window of old),
@@ -185,25 +177,23 @@ final class Engine: @unchecked Sendable {
     /// order, and end the job when there is nothing left to do.
     func pump() {
         burstClock = nil
-        guard !finishing else { return }
+        guard !lifecycle.isEnded else { return }
         do {
             // The answered records' lines first: a batch that dispatching hands to the checkpoint
             // then holds them, and their results go without their tokens.
             try drain()
-            if !stopping && fatal == nil && failure == nil && !stage.isBusy {
+            if lifecycle.mayDispatch && !stage.isBusy {
                 try fill()
                 dispatch()
             }
             // ... and those that reading finished at once (records that cannot be sent).
             try drain()
         } catch let error as JobError {
-            fatal = error
+            lifecycle.failFatally(error)
         } catch {
-            failure = error
+            lifecycle.breakDown(error)
         }
-        if fatal != nil || failure != nil || (readerDone && window.isEmpty) || (stopping && (pool.inFlight == 0 || stopExpired)) {
-            finish()
-        }
+        if lifecycle.isOver(windowEmpty: window.isEmpty, inFlight: pool.inFlight) { finish() }
     }
 
     /// Pumps once after the events that are already queued on the loop (the rest of a read
@@ -220,15 +210,15 @@ final class Engine: @unchecked Sendable {
     /// Watches a batch handed to the checkpoint stage: a disk that fails ends the job.
     func watch(_ future: EventLoopFuture<Void>) {
         future.whenComplete { [self] result in
-            if case .failure(let error) = result, failure == nil { failure = error }
+            if case .failure(let error) = result { lifecycle.breakDown(error) }
             schedulePump()
         }
     }
 
     func tick() {
         configuration.progress?(progress())
-        if fatal == nil, !stopping, let message = watchdog.expired(now: loop.now) {
-            fatal = JobError(.transient, message)
+        if lifecycle.mayDispatch, let message = watchdog.expired(now: loop.now) {
+            lifecycle.failFatally(JobError(.transient, message))
         }
         abandonSilentConnections()
         planner.tick(now: loop.now)
@@ -249,12 +239,11 @@ final class Engine: @unchecked Sendable {
     }
 
     func interrupt() {
-        guard !stopping, !finishing else { return }
-        stopping = true
+        guard lifecycle.stopRequested() else { return }
         pool.stop()
         logger.notice("stopping: no more records are read; waiting for the requests in flight", metadata: ["in-flight": "\(pool.inFlight)"])
         loop.scheduleTask(in: configuration.stopDeadline.timeAmount) { [self] in
-            stopExpired = true
+            lifecycle.stopDeadlinePassed()
             pump()
         }
         pump()
