@@ -50,7 +50,10 @@ extension Engine {
         let attempts = request.attempts
         switch classifier.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random) {
         case .done(let answered):
-            guard let texts = completeGroup(seq, answered) else { return }
+            guard case .finished(let texts) = window[seq]!.answered(answered) else {
+                planner.enqueue(seq)
+                return
+            }
             // The plaintext of a detokenize stays in memory until its line is written; the
             // checkpoint learns only that it was done.
             var result = RecordResult(seq: seq, status: .done, texts: action.answersPlaintext ? texts.withoutValues : texts, attempts: attempts)
@@ -97,33 +100,5 @@ extension Engine {
         window[seq]!.waitingToRetry = false
         planner.enqueue(seq)
         pump()
-    }
-
-    /// One request of a record answered with success. For a record sent as several requests,
-    /// keeps its answer and queues the next group (returning `nil`); returns the record's texts
-    /// (its bfid column and values) once every group is in.
-    func completeGroup(_ seq: Int, _ answered: ResultTexts) -> ResultTexts? {
-        guard let groups = window[seq]!.groups else { return answered }
-        let (bfid, values) = (answered.bfid ?? "", answered.values)
-        let group = window[seq]!.group
-        if !values.isEmpty {
-            if window[seq]!.groupTokens.isEmpty {
-                window[seq]!.groupTokens = Array(repeating: "", count: window[seq]!.mapped!.values.count)
-            }
-            for (offset, index) in groups[group].enumerated() where offset < values.count {
-                window[seq]!.groupTokens[index] = values[offset]
-            }
-        }
-        window[seq]!.groupBfids.append(bfid)
-        guard group + 1 == groups.count else {
-            window[seq]!.group = group + 1
-            window[seq]!.failingSince = nil
-            planner.enqueue(seq)
-            return nil
-        }
-        return ResultTexts(
-            bfid: window[seq]!.groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), messageId: answered.messageId,
-            values: window[seq]!.groupTokens
-        )
     }
 }

@@ -83,7 +83,7 @@ extension Engine {
             reused = try stage.results(in: record.seq...reusedThrough)
         }
         // (A fresh run has none: no hashing per record.)
-        if !reused.isEmpty, let stored = reused.removeValue(forKey: record.seq), stored.status != .transient, reuse(stored, into: &slot) {
+        if !reused.isEmpty, let stored = reused.removeValue(forKey: record.seq), reuse(stored, into: &slot) {
             return slot
         }
         let mapping = mapper.map(record, reusing: spareValues.popLast() ?? [])
@@ -145,39 +145,34 @@ extension Engine {
         stage.record(result)
     }
 
-    /// Takes an earlier run's result for a record when it still fits; `false` to ask again.
+    /// Takes an earlier run's result for a record when it still fits (``StoredResultReuse``);
+    /// `false` to ask again.
     private func reuse(_ stored: RecordResult, into slot: inout EngineSlot) -> Bool {
-        switch stored.status {
-        case .sent:
-            // A read that went out before the last run stopped, its answer never recorded.
+        let remapped: Result<MappedRecord, RecordError>? = stored.status == .sent ? nil : mapper.map(slot.record)
+        let decision = StoredResultReuse.decide(
+            stored, answersPlaintext: action.answersPlaintext, mappedValues: (try? remapped?.get())?.values.count,
+            digestMatches: { [self] in
+                frameValues(slot.record, remapped!)
+                return digestKey.recordDigest(stored.digest!, matches: digestScratch)
+            }
+        )
+        switch decision {
+        case .askAgain:
+            return false
+        case .outcomeUnknown:
             finishLocally(
                 &slot, .outcomeUnknown, code: "outcome-unknown",
                 message: "the read was sent before the previous run stopped and its answer was not recorded; it is not sent again"
             )
-            return true
-        case .done where action.answersPlaintext && stored.texts.hasBfid:
-            return false  // plaintext is never checkpointed: ask again (detokenize is safe to repeat)
-        default:
-            let remapped = mapper.map(slot.record)
-            // A stored result that no longer fits the record (a damaged row) is asked again,
-            // never rendered with tokens that are not there.
-            if stored.status == .done, stored.texts.hasBfid, case .success(let mapped) = remapped, stored.texts.valueCount != mapped.values.count {
-                return false
-            }
-            // A record edited in place since its result was stored is sent again: the result
-            // belongs to the values it had then.
-            if let digest = stored.digest {
-                frameValues(slot.record, remapped)
-                if !digestKey.recordDigest(digest, matches: digestScratch) { return false }
-            }
+        case .take:
             summary.reusedFromCheckpoint += 1
             switch stored.status {
             case .done: slot.outcome = .done(stored.texts)
             default: slot.outcome = .failed(stored.status, code: stored.errorCode ?? "unknown", message: stored.message ?? "")
             }
-            if case .success(let mapped) = remapped { slot.mapped = mapped }
-            return true
+            if case .success(let mapped)? = remapped { slot.mapped = mapped }
         }
+        return true
     }
 
     /// The keyed digest of a record's mapped values (its bytes when it does not map).

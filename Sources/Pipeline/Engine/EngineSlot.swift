@@ -69,4 +69,34 @@ struct EngineSlot {
         guard let bfid, groups != nil else { return bfid }
         return String(bfid.split(separator: MappedRecord.bfidSeparator)[group])
     }
+
+    /// What one successful answer of a record sent as several requests means.
+    enum GroupStep {
+        /// Every group is in: the record's texts (its bfids joined, its tokens in place).
+        case finished(ResultTexts)
+        /// The next group is to be sent.
+        case sendNext
+    }
+
+    /// Takes a successful answer of the request being sent: for a record of several groups, keeps
+    /// its tokens and bfid and moves to the next group, until the last.
+    mutating func answered(_ answered: ResultTexts) -> GroupStep {
+        guard let groups else { return .finished(answered) }
+        let (bfid, values) = (answered.bfid ?? "", answered.values)
+        if !values.isEmpty {
+            if groupTokens.isEmpty { groupTokens = Array(repeating: "", count: mapped!.values.count) }
+            for (offset, index) in groups[group].enumerated() where offset < values.count {
+                groupTokens[index] = values[offset]
+            }
+        }
+        groupBfids.append(bfid)
+        guard group + 1 == groups.count else {
+            group += 1
+            failingSince = nil
+            return .sendNext
+        }
+        return .finished(
+            ResultTexts(bfid: groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), messageId: answered.messageId, values: groupTokens)
+        )
+    }
 }

@@ -127,4 +127,28 @@ import TestSupport
         #expect(harness.outputIds == (0..<30).map { "R\($0)" })
         #expect(harness.service.received.count == 30 + inFlight, "the lost requests went again, once each")
     }
+
+    /// A record whose values name a field twice goes as one request per group, one after the
+    /// other (a strict service refuses a field named twice); its line takes every token in place
+    /// and the bfids of its requests, in order.
+    @Test func aRecordOfSeveralGroupsGoesAsOneRequestAfterTheOther() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let input = folder.path("notes.csv")
+        let (first, second) = (TestCards.pan(1), TestCards.pan(2))
+        try "id,notes\nR0,call \(first) or \(second)\nR1,none\n".write(toFile: input, atomically: true, encoding: .utf8)
+        var configuration = try EngineHarness.configuration(input: input)
+        configuration.instructions = [Instruction(.regex, "[0-9]{16}", fieldName: "card_number", source: "notes")]
+        let harness = EngineHarness(configuration)
+        try harness.start()
+        var rounds: [[String]] = []
+        let outcome = harness.runToEnd {
+            if !harness.service.pending.isEmpty { rounds.append(harness.service.pending.map { $0.request.reference ?? "" }) }
+            harness.service.answer()
+        }
+        #expect(try outcome?.get().done == 1)
+        #expect(rounds == [["job:0"], ["job:0.1"]], "the second group goes once the first is answered")
+        let line = harness.output.text.split(separator: "\n")[1]
+        #expect(line == "R0,call T\(String(first.reversed())) or T\(String(second.reversed())),Bjob:0\(MappedRecord.bfidSeparator)Bjob:0.1")
+    }
 }
