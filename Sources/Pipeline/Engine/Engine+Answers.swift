@@ -11,7 +11,6 @@ extension Engine {
             silence.answered(on: session, stillInFlight: pool.sessions[session].inFlight > 0, now: burstClock ?? loop.now)
         }
         classify(seq: seq, result)
-        schedulePump()
     }
 
     func classify(seq: Int, _ result: Result<Response, any Error>) {
@@ -65,7 +64,7 @@ extension Engine {
             window[seq]!.waitingToRetry = true
             window[seq]!.isRetry = true
             // Retries wait on the loop's timer: precise, and independent of the task pool.
-            loop.scheduleTask(in: delay.timeAmount) { [self] in retryDue(seq) }
+            loop.scheduleTask(in: delay.timeAmount) { [self] in handle(.retryDue(seq: seq)) }
         case .rejected(let code, let message, let messageId):
             fail(seq, .rejected, code: code, message: message, messageId: messageId, attempts: attempts, digest: digest)
         case .transient(let code, let message, let messageId):
@@ -99,6 +98,5 @@ extension Engine {
         guard window.contains(seq), window[seq]!.waitingToRetry else { return }
         window[seq]!.waitingToRetry = false
         planner.enqueue(seq)
-        pump()
     }
 }

@@ -27,8 +27,8 @@ extension Engine {
         loop.scheduleTask(in: delay.timeAmount) { [self] in
             connector.connect(on: loop).whenComplete { [self] result in
                 switch result {
-                case .success(let connection): connected(session, connection)
-                case .failure(let error): connectFailed(session, error)
+                case .success(let connection): handle(.connected(session: session, connection))
+                case .failure(let error): handle(.connectFailed(session: session, error))
                 }
             }
         }
@@ -42,9 +42,8 @@ extension Engine {
         let generation = pool.connected(session, now: loop.now)
         connections[session] = connection
         receivers[session] = SessionReceiver(engine: self, session: session, generation: generation)
-        connection.closeFuture.whenComplete { [self] _ in closed(session, generation: generation) }
+        connection.closeFuture.whenComplete { [self] _ in handle(.closed(session: session, generation: generation)) }
         if lifecycle.isStopping { connection.startClosing() }
-        pump()
     }
 
     func connectFailed(_ session: Int, _ error: any Error) {
@@ -52,7 +51,6 @@ extension Engine {
         logger.warning("connection failed", metadata: ["session.id": "\(session)", "error": "\(error)"])
         let failure = ConnectionPoolStateMachine.ConnectFailure(error)
         perform(pool.connectFailed(session, failure, now: loop.now, random: &random), error: error)
-        pump()
     }
 
     func closed(_ session: Int, generation: Int) {
@@ -61,7 +59,6 @@ extension Engine {
         silence.reset(session)
         guard !lifecycle.isEnded else { return }
         perform(pool.closed(session, generation: generation, random: &random), error: nil)
-        schedulePump()
     }
 }
 
@@ -80,7 +77,7 @@ final class SessionReceiver: AnswerReceiver, @unchecked Sendable {
     }
 
     func received(_ result: Result<Response, any Error>, tag: Int) {
-        engine.answered(seq: tag, session: session, generation: generation, result)
+        engine.handle(.answered(seq: tag, session: session, generation: generation, result))
     }
 }
 

@@ -42,10 +42,7 @@ extension Engine {
     /// The source has no record ready: the engine pumps again when it may have.
     private func waitForSource(_ ready: EventLoopFuture<Void>) {
         waitingForSource = true
-        ready.whenComplete { [self] _ in
-            waitingForSource = false
-            schedulePump()
-        }
+        ready.whenComplete { [self] _ in handle(.sourceReady) }
     }
 
     /// At a shard's last record: the next record must start where the plan says the next shard

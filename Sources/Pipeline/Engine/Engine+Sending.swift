@@ -10,10 +10,7 @@ extension Engine {
         if plan.flushFirst { watch(stage.submit()) }
         if plan.windowFull { controller.heldBack() }
         if let wait = plan.wakeAfter {
-            loop.scheduleTask(in: wait) { [self] in
-                planner.woke()
-                pump()
-            }
+            loop.scheduleTask(in: wait) { [self] in handle(.plannerWoke) }
         }
         guard !plan.sends.isEmpty else { return }
         for send in plan.sends {
@@ -33,27 +30,29 @@ extension Engine {
             stage.record(RecordResult(seq: send.seq, status: .sent, attempts: window[send.seq]!.attempts))
         }
         let generations = plan.sends.map { pool.sessions[$0.session].generation }
-        stage.submit().whenComplete { [self] result in
-            // The job ended meanwhile (its connections are closing): these reads never left, and
-            // the next run finds them recorded as sent (outcome unknown), as after a kill.
-            guard !lifecycle.isEnded else { return }
-            if case .failure(let error) = result {
-                lifecycle.breakDown(error)
-                schedulePump()
-                return
-            }
-            var ready: [DispatchPlanner.Send] = []
-            for (send, generation) in zip(plan.sends, generations) {
-                if pool.sessions[send.session].generation == generation && pool.sessions[send.session].state == .up {
-                    ready.append(send)
-                } else {
-                    // Its connection went down before it left: it was never sent, so it may go.
-                    planner.enqueue(send.seq)
-                }
-            }
-            send(ready)
-            schedulePump()
+        stage.submit().whenComplete { [self] result in handle(.readsStored(sends: plan.sends, generations: generations, result)) }
+    }
+
+    /// Reads recorded as sent are durable (or the disk failed): those whose connection is still
+    /// the one they were planned for leave; the others were never sent, and may go again.
+    func readsStored(_ sends: [DispatchPlanner.Send], generations: [Int], _ result: Result<Void, any Error>) {
+        // The job ended meanwhile (its connections are closing): these reads never left, and
+        // the next run finds them recorded as sent (outcome unknown), as after a kill.
+        guard !lifecycle.isEnded else { return }
+        if case .failure(let error) = result {
+            lifecycle.breakDown(error)
+            return
         }
+        var ready: [DispatchPlanner.Send] = []
+        for (send, generation) in zip(sends, generations) {
+            if pool.sessions[send.session].generation == generation && pool.sessions[send.session].state == .up {
+                ready.append(send)
+            } else {
+                // Its connection went down before it left: it was never sent, so it may go.
+                planner.enqueue(send.seq)
+            }
+        }
+        send(ready)
     }
 
     /// Sends the requests of `sends`, grouped by connection, each with one write and one flush.

@@ -168,9 +168,8 @@ final class Engine: @unchecked Sendable {
     var outcome: EventLoopFuture<JobSummary> { promise.futureResult }
 
     func start() {
-        timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in tick() }
+        timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in handle(.tick) }
         for action in pool.start() { perform(action, error: nil) }
-        pump()
     }
 
     /// One step of the job: read and send what the limits allow, write what is finished in
@@ -196,25 +195,6 @@ final class Engine: @unchecked Sendable {
         if lifecycle.isOver(windowEmpty: window.isEmpty, inFlight: pool.inFlight) { finish() }
     }
 
-    /// Pumps once after the events that are already queued on the loop (the rest of a read
-    /// burst's answers): one round of dispatching for them all.
-    func schedulePump() {
-        guard !pumpScheduled else { return }
-        pumpScheduled = true
-        loop.execute { [self] in
-            pumpScheduled = false
-            pump()
-        }
-    }
-
-    /// Watches a batch handed to the checkpoint stage: a disk that fails ends the job.
-    func watch(_ future: EventLoopFuture<Void>) {
-        future.whenComplete { [self] result in
-            if case .failure(let error) = result { lifecycle.breakDown(error) }
-            schedulePump()
-        }
-    }
-
     func tick() {
         configuration.progress?(progress())
         if lifecycle.mayDispatch, let message = watchdog.expired(now: loop.now) {
@@ -235,17 +215,12 @@ final class Engine: @unchecked Sendable {
                 ]
             )
         }
-        schedulePump()
     }
 
     func interrupt() {
         guard lifecycle.stopRequested() else { return }
         pool.stop()
         logger.notice("stopping: no more records are read; waiting for the requests in flight", metadata: ["in-flight": "\(pool.inFlight)"])
-        loop.scheduleTask(in: configuration.stopDeadline.timeAmount) { [self] in
-            lifecycle.stopDeadlinePassed()
-            pump()
-        }
-        pump()
+        loop.scheduleTask(in: configuration.stopDeadline.timeAmount) { [self] in handle(.stopDeadlinePassed) }
     }
 }

@@ -33,10 +33,10 @@ enum EngineWiring {
         }
         let listener = Task {
             guard let interruptions else { return }
-            for await _ in interruptions { loop.execute { engine.interrupt() } }
+            for await _ in interruptions { loop.execute { engine.handle(.stopRequested) } }
         }
         defer { listener.cancel() }
-        loop.execute { engine.start() }
+        loop.execute { engine.handle(.started) }
         do {
             let summary = try await engine.outcome.get()
             await writer.shutdown()

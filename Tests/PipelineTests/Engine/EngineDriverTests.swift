@@ -98,7 +98,7 @@ import TestSupport
         harness.service.answer()
         harness.loop.run()
         let sentBeforeStop = harness.service.received.count
-        harness.engine.interrupt()
+        harness.engine.handle(.stopRequested)
         harness.loop.run()
         let outcome = harness.runToEnd { harness.service.answer() }
         guard case .failure(let error as JobError) = outcome else { Issue.record("not interrupted: \(String(describing: outcome))"); return }

@@ -88,7 +88,7 @@ final class EngineHarness: @unchecked Sendable {
         logger.logLevel = .critical
         engine = Engine(configuration: configuration, jobId: "job", logger: logger, loop: loop, parts: parts)
         engine.outcome.whenComplete { [self] in outcome = $0 }
-        engine.start()
+        engine.handle(.started)
         loop.run()
     }
 
