@@ -4,9 +4,11 @@ import NIOCore
 /// to connect again, how many requests each has in flight, which generation of connection each
 /// is on (answers of a replaced connection do not count against its successor), the reconnect
 /// backoff and when to give up. It takes events and the time and returns what to do; the driver
-/// opens and closes the connections. (Heartbeats and dead-connection detection of one
-/// connection are ``ConnectionHealth``, run by the connection's handler.)
-public struct ConnectionPoolStateMachine: Sendable {
+/// opens and closes the connections, and each up session holds the driver's `Handle` of its
+/// connection (so the driver keeps no arrays in step with the sessions). (Heartbeats and
+/// dead-connection detection of one connection are ``ConnectionHealth``, run by the
+/// connection's handler.)
+public struct ConnectionPoolStateMachine<Handle> {
     public enum SessionState: Sendable, Hashable {
         /// Connecting, or waiting out a backoff before connecting.
         case connecting
@@ -15,12 +17,14 @@ public struct ConnectionPoolStateMachine: Sendable {
         case down
     }
 
-    public struct Session: Sendable, Hashable {
+    public struct Session {
         public internal(set) var state = SessionState.connecting
         public internal(set) var generation = 0
         public internal(set) var inFlight = 0
         /// Failed connection attempts since it was last up.
         public internal(set) var failures = 0
+        /// The driver's handle of the session's connection while it is up.
+        public internal(set) var handle: Handle?
     }
 
     /// Why a connection attempt failed, as the pool needs to know it.
@@ -102,12 +106,14 @@ public struct ConnectionPoolStateMachine: Sendable {
     public var allDown: Bool { !sessions.contains { $0.state == .up } }
     public var upCount: Int { sessions.reduce(0) { $0 + ($1.state == .up ? 1 : 0) } }
 
-    /// A connection of `session` is up; returns its generation, which its answers and its
-    /// closing carry.
-    public mutating func connected(_ session: Int, now: NIODeadline) -> Int {
+    /// A connection of `session` is up, held by the handle `makeHandle` makes of its generation
+    /// (which its answers and its closing carry); returns the generation.
+    @discardableResult
+    public mutating func connected(_ session: Int, now: NIODeadline, handle makeHandle: (_ generation: Int) -> Handle) -> Int {
         sessions[session].state = .up
         sessions[session].failures = 0
         sessions[session].generation += 1
+        sessions[session].handle = makeHandle(sessions[session].generation)
         inFlight -= sessions[session].inFlight
         sessions[session].inFlight = 0
         lastUp = now
@@ -143,6 +149,7 @@ public struct ConnectionPoolStateMachine: Sendable {
         inFlight -= sessions[session].inFlight
         sessions[session].inFlight = 0
         sessions[session].state = .down
+        sessions[session].handle = nil
         guard !stopping else { return .none }
         reconnects += 1
         return reconnect(session, after: policy.backoff(beforeAttempt: 2, using: &random))
@@ -185,4 +192,19 @@ public struct ConnectionPoolStateMachine: Sendable {
     public mutating func stop() {
         stopping = true
     }
+
+    /// Lets go of every session's handle (the driver is closing them all); returns them.
+    public mutating func takeHandles() -> [Handle] {
+        var handles: [Handle] = []
+        for index in sessions.indices {
+            if let handle = sessions[index].handle { handles.append(handle) }
+            sessions[index].handle = nil
+        }
+        return handles
+    }
 }
+
+extension ConnectionPoolStateMachine: Sendable where Handle: Sendable {}
+extension ConnectionPoolStateMachine.Session: Sendable where Handle: Sendable {}
+extension ConnectionPoolStateMachine.Session: Equatable where Handle: Equatable {}
+extension ConnectionPoolStateMachine.Session: Hashable where Handle: Hashable {}

@@ -5,6 +5,9 @@ import Testing
 /// The pool's sessions through their states, with no sockets and no clock: generations,
 /// least-loaded choice, reconnect backoff, when to give up (unreachable, busy, refused).
 struct ConnectionPoolStateMachineTests {
+    /// A session's handle here is its generation.
+    typealias Pool = ConnectionPoolStateMachine<Int>
+
     struct Fixed: RandomNumberGenerator {
         mutating func next() -> UInt64 { 1 << 63 }  // the middle of every jitter range
     }
@@ -12,23 +15,23 @@ struct ConnectionPoolStateMachineTests {
     let start = NIODeadline.uptimeNanoseconds(5_000_000_000)
     var random = Fixed()
 
-    func pool(_ count: Int = 2, maxInFlight: Int = 4) -> ConnectionPoolStateMachine {
-        ConnectionPoolStateMachine(count: count, maxInFlight: maxInFlight, policy: RetryPolicy(), now: start)
+    func pool(_ count: Int = 2, maxInFlight: Int = 4) -> Pool {
+        Pool(count: count, maxInFlight: maxInFlight, policy: RetryPolicy(), now: start)
     }
 
     @Test func everySessionConnectsAtOnceAndEachConnectionIsANewGeneration() {
         var pool = pool(3)
         #expect(pool.start() == [.connect(session: 0, after: .zero), .connect(session: 1, after: .zero), .connect(session: 2, after: .zero)])
         #expect(pool.allDown && pool.leastLoaded() == nil)
-        #expect(pool.connected(1, now: start) == 1)
+        #expect(pool.connected(1, now: start) { $0 } == 1)
         #expect(pool.leastLoaded() == 1 && !pool.allDown && pool.upCount == 1)
-        #expect(pool.connected(1, now: start) == 2)
+        #expect(pool.connected(1, now: start) { $0 } == 2)
     }
 
     @Test func theLeastLoadedSessionWithRoomIsChosen() {
         var pool = pool(2, maxInFlight: 2)
-        _ = pool.connected(0, now: start)
-        _ = pool.connected(1, now: start)
+        _ = pool.connected(0, now: start) { $0 }
+        _ = pool.connected(1, now: start) { $0 }
         pool.sent(on: 0)
         #expect(pool.leastLoaded() == 1)
         pool.sent(on: 1)
@@ -42,14 +45,14 @@ struct ConnectionPoolStateMachineTests {
 
     @Test mutating func aLostConnectionIsOpenedAgainAndItsLateAnswersDoNotCount() {
         var pool = pool(1)
-        let first = pool.connected(0, now: start)
+        let first = pool.connected(0, now: start) { $0 }
         pool.sent(on: 0)
         pool.sent(on: 0)
         #expect(pool.closed(0, generation: first, random: &random) == .connect(session: 0, after: .milliseconds(50)))
         #expect(pool.inFlight == 0 && pool.reconnects == 1 && pool.sessions[0].state == .connecting)
         // The old connection's closing, seen twice, and its late failures change nothing.
         #expect(pool.closed(0, generation: first, random: &random) == .none)
-        let second = pool.connected(0, now: start)
+        let second = pool.connected(0, now: start) { $0 }
         pool.sent(on: 0)
         pool.answered(on: 0, generation: first, count: 2)
         #expect(pool.inFlight == 1 && pool.sessions[0].inFlight == 1)
@@ -59,7 +62,7 @@ struct ConnectionPoolStateMachineTests {
 
     @Test mutating func anUnreachableServiceIsGivenUpAfterEightAttemptsInARowWithEverySessionDown() {
         var pool = pool(2)
-        var actions: [ConnectionPoolStateMachine.Action] = []
+        var actions: [Pool.Action] = []
         for _ in 0..<8 { actions.append(pool.connectFailed(0, .unreachable, now: start, random: &random)) }
         #expect(actions.prefix(7).allSatisfy { if case .connect(0, _) = $0 { true } else { false } })
         // Backoff doubles: 50 ms before the second attempt, 100 ms before the third, ...
@@ -68,7 +71,7 @@ struct ConnectionPoolStateMachineTests {
         #expect(actions[7] == .giveUpUnreachable(attempts: 8))
         // With another session up, the job goes on.
         var healthy = self.pool(2)
-        _ = healthy.connected(1, now: start)
+        _ = healthy.connected(1, now: start) { $0 }
         for _ in 0..<20 {
             guard case .connect = healthy.connectFailed(0, .unreachable, now: start, random: &random) else { Issue.record("gave up"); return }
         }
@@ -90,14 +93,14 @@ struct ConnectionPoolStateMachineTests {
     @Test mutating func refusedCredentialsStopAtOnce() {
         var pool = pool(2)
         #expect(pool.connectFailed(0, .authentication, now: start, random: &random) == .giveUpAuthentication)
-        #expect(ConnectionPoolStateMachine.ConnectFailure(ShieldConexError.authenticationFailed(status: 401)) == .authentication)
-        #expect(ConnectionPoolStateMachine.ConnectFailure(ShieldConexError.handshakeRefused(status: 503, reason: "busy", retryAfter: .seconds(1))) == .busy(retryAfter: .seconds(1)))
-        #expect(ConnectionPoolStateMachine.ConnectFailure(ShieldConexError.handshakeRefused(status: 418, reason: "teapot")) == .unreachable)
+        #expect(Pool.ConnectFailure(ShieldConexError.authenticationFailed(status: 401)) == .authentication)
+        #expect(Pool.ConnectFailure(ShieldConexError.handshakeRefused(status: 503, reason: "busy", retryAfter: .seconds(1))) == .busy(retryAfter: .seconds(1)))
+        #expect(Pool.ConnectFailure(ShieldConexError.handshakeRefused(status: 418, reason: "teapot")) == .unreachable)
     }
 
     @Test mutating func aStoppingPoolOpensNothingMore() {
         var pool = pool(2)
-        let generation = pool.connected(0, now: start)
+        let generation = pool.connected(0, now: start) { $0 }
         pool.stop()
         #expect(pool.closed(0, generation: generation, random: &random) == .none)
         #expect(pool.sessions[0].state == .down && pool.reconnects == 0)
@@ -107,8 +110,8 @@ struct ConnectionPoolStateMachineTests {
 
     @Test mutating func sessionsAddedForAWiderWindowConnectAtOnceAndTakeTheirShare() {
         var pool = pool(2, maxInFlight: 4)
-        _ = pool.connected(0, now: start)
-        _ = pool.connected(1, now: start)
+        _ = pool.connected(0, now: start) { $0 }
+        _ = pool.connected(1, now: start) { $0 }
         for _ in 0..<3 {
             pool.sent(on: 0)
             pool.sent(on: 1)
@@ -117,14 +120,14 @@ struct ConnectionPoolStateMachineTests {
         #expect(pool.sessions.count == 4 && pool.initialCount == 2 && pool.inFlight == 6)
         // Not up yet: the old ones take the next requests; once up, the new one does.
         #expect(pool.leastLoaded() == 0)
-        _ = pool.connected(3, now: start)
+        _ = pool.connected(3, now: start) { $0 }
         #expect(pool.leastLoaded() == 3)
         #expect(pool.add(0) == [])
     }
 
     @Test mutating func aServiceThatRefusesAnAddedConnectionGetsNoMore() {
         var pool = pool(1)
-        _ = pool.connected(0, now: start)
+        _ = pool.connected(0, now: start) { $0 }
         _ = pool.add(1)
         // Busy (503) for the added one while the first is up: it stays down, and the pool adds
         // no more; the first connection is not affected.
@@ -142,5 +145,21 @@ struct ConnectionPoolStateMachineTests {
         var pool = pool(1)
         pool.stop()
         #expect(pool.add(3) == [] && pool.sessions.count == 1)
+    }
+
+    /// Each up session holds its connection's handle; a closing of its generation lets go of
+    /// it, and the driver can take them all at the end.
+    @Test func upSessionsHoldTheirHandles() {
+        var pool = pool(3)
+        var random = SystemRandomNumberGenerator()
+        pool.connected(0, now: start) { $0 * 100 }
+        pool.connected(2, now: start) { $0 * 100 }
+        #expect(pool.sessions.map(\.handle) == [100, nil, 100])
+        _ = pool.closed(2, generation: 1, random: &random)
+        #expect(pool.sessions[2].handle == nil)
+        pool.connected(2, now: start) { $0 * 100 }
+        #expect(pool.sessions[2].handle == 200)
+        #expect(pool.takeHandles().sorted() == [100, 200])
+        #expect(pool.sessions.allSatisfy { $0.handle == nil })
     }
 }

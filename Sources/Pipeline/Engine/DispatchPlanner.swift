@@ -73,7 +73,7 @@ public struct DispatchPlanner: Sendable {
     /// are in the writer's hands: both are lost by a kill until the writer has stored them, so
     /// handing the batch over (``Plan/flushFirst``, once it holds a quarter of the limit) makes
     /// no room by itself; the writer's completion does.
-    public mutating func plan(now: NIODeadline, pool: inout ConnectionPoolStateMachine, unflushed: Int, inWriter: Int) -> Plan {
+    public mutating func plan<Handle>(now: NIODeadline, pool: inout ConnectionPoolStateMachine<Handle>, unflushed: Int, inWriter: Int) -> Plan {
         var plan = Plan()
         if unflushed >= max(1, undurableLimit / 4) {
             plan.flushFirst = true

@@ -3,7 +3,7 @@ import ShieldConex
 
 extension Engine {
     /// Carries out what the pool decided; `error` is the failure that led to it, if any.
-    func perform(_ action: ConnectionPoolStateMachine.Action, error: (any Error)?) {
+    func perform(_ action: ConnectionPoolStateMachine<SessionHandle>.Action, error: (any Error)?) {
         let reason = error.map { "\($0)" } ?? "no connection"
         switch action {
         case .none:
@@ -39,9 +39,9 @@ extension Engine {
             connection.startClosing()
             return
         }
-        let generation = pool.connected(session, now: loop.now)
-        connections[session] = connection
-        receivers[session] = SessionReceiver(engine: self, session: session, generation: generation)
+        let generation = pool.connected(session, now: loop.now) { generation in
+            SessionHandle(connection: connection, receiver: SessionReceiver(engine: self, session: session, generation: generation))
+        }
         connection.closeFuture.whenComplete { [self] _ in handle(.closed(session: session, generation: generation)) }
         if lifecycle.isStopping { connection.startClosing() }
     }
@@ -49,17 +49,22 @@ extension Engine {
     func connectFailed(_ session: Int, _ error: any Error) {
         guard !lifecycle.isEnded else { return }
         logger.warning("connection failed", metadata: ["session.id": "\(session)", "error": "\(error)"])
-        let failure = ConnectionPoolStateMachine.ConnectFailure(error)
+        let failure = ConnectionPoolStateMachine<SessionHandle>.ConnectFailure(error)
         perform(pool.connectFailed(session, failure, now: loop.now, random: &random), error: error)
     }
 
     func closed(_ session: Int, generation: Int) {
         guard pool.sessions[session].generation == generation else { return }
-        connections[session] = nil
         silence.reset(session)
         guard !lifecycle.isEnded else { return }
         perform(pool.closed(session, generation: generation, random: &random), error: nil)
     }
+}
+
+/// An up session's connection, and the receiver of its answers.
+struct SessionHandle {
+    let connection: any ServiceConnection
+    let receiver: SessionReceiver
 }
 
 /// Hands the answers of one connection to the engine, with the session and generation they
@@ -88,7 +93,7 @@ extension Engine {
     func abandonSilentConnections() {
         let now = loop.now
         for (session, silence) in silence.silent(now: now, p99: latency.p99Nanoseconds, answers: latency.count) {
-            guard let connection = connections[session] else { continue }
+            guard let connection = pool.sessions[session].handle?.connection else { continue }
             self.silence.reset(session)
             let seconds = Double(silence.nanoseconds) / 1e9
             let reason = "no answer for \(String(format: "%.1f", seconds)) s while the other connections answered: the connection is treated as dead"

@@ -77,9 +77,8 @@ extension Engine {
     func closeAll() {
         // The receivers hold the engine (answers may still come while connections close);
         // the engine lets go of them, so that nothing holds it once they are gone.
-        receivers = Array(repeating: nil, count: receivers.count)
-        for connection in connections {
-            connection?.startClosing()
+        for handle in pool.takeHandles() {
+            handle.connection.startClosing()
         }
         source.close()
     }

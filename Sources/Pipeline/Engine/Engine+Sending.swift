@@ -63,12 +63,12 @@ extension Engine {
         var bySession: [[Int]] = []
         swap(&bySession, &sendGroups)
         defer { swap(&bySession, &sendGroups) }
-        if bySession.count != connections.count { bySession = Array(repeating: [], count: connections.count) }
+        if bySession.count != pool.sessions.count { bySession = Array(repeating: [], count: pool.sessions.count) }
         for index in bySession.indices { bySession[index].removeAll(keepingCapacity: true) }
         for send in sends { bySession[send.session].append(send.seq) }
         for (session, seqs) in bySession.enumerated() where !seqs.isEmpty {
             let generation = pool.sessions[session].generation
-            guard let connection = connections[session], let receiver = receivers[session] else {
+            guard let handle = pool.sessions[session].handle else {
                 // The session went down between choosing it and sending: the requests are lost.
                 for seq in seqs { answered(seq: seq, session: session, generation: generation, .failure(ShieldConexError.connectionClosed)) }
                 continue
@@ -93,12 +93,12 @@ extension Engine {
                     }
                     tags.append(seq)
                 } catch {
-                    receiver.received(.failure(error), tag: seq)
+                    handle.receiver.received(.failure(error), tag: seq)
                 }
             }
             // Answers come back through the session's receiver, tagged with their seq: no
             // promise and no callback allocated per request.
-            connection.send(bodies, tags: tags, to: receiver)
+            handle.connection.send(bodies, tags: tags, to: handle.receiver)
             if !tags.isEmpty { silence.sent(on: session, now: now) }
         }
     }

@@ -15,8 +15,6 @@ extension Engine {
         )
         if !lifecycle.isStopping, wanted > pool.sessions.count {
             let actions = pool.add(wanted - pool.sessions.count)
-            connections.append(contentsOf: repeatElement(nil, count: actions.count))
-            receivers.append(contentsOf: repeatElement(nil, count: actions.count))
             for action in actions { perform(action, error: nil) }
         }
         logger.debug(

@@ -33,13 +33,11 @@ final class Engine: @unchecked Sendable {
     let stage: CheckpointStage
     var window: ReorderWindow<EngineSlot>
     var planner: DispatchPlanner
-    var pool: ConnectionPoolStateMachine
+    /// The sessions, each with its connection and receiver while it is up (``SessionHandle``).
+    var pool: ConnectionPoolStateMachine<SessionHandle>
     /// Chooses the window (requests in flight plus results not yet durable) from what the run
     /// observes; the planner enforces it.
     var controller: ConcurrencyController
-    var connections: [(any ServiceConnection)?]
-    /// Each connection's receiver of answers (it knows its session and generation).
-    var receivers: [SessionReceiver?]
     var random = SystemRandomNumberGenerator()
     let promise: EventLoopPromise<JobSummary>
 
@@ -154,8 +152,6 @@ final class Engine: @unchecked Sendable {
         pool = ConnectionPoolStateMachine(
             count: connections, maxInFlight: fixed ? inFlight : max(inFlight, configuration.inFlightMax), policy: configuration.retry, now: now
         )
-        self.connections = Array(repeating: nil, count: connections)
-        receivers = Array(repeating: nil, count: connections)
         classifier = AnswerClassifier(
             action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking, key: configuration.key
         )

@@ -9,9 +9,9 @@ import Testing
 struct DispatchPlannerTests {
     let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
-    func pool(sessions: Int, maxInFlight: Int, up: Int? = nil) -> ConnectionPoolStateMachine {
-        var pool = ConnectionPoolStateMachine(count: sessions, maxInFlight: maxInFlight, policy: RetryPolicy(), now: start)
-        for session in 0..<(up ?? sessions) { _ = pool.connected(session, now: start) }
+    func pool(sessions: Int, maxInFlight: Int, up: Int? = nil) -> ConnectionPoolStateMachine<Int> {
+        var pool = ConnectionPoolStateMachine<Int>(count: sessions, maxInFlight: maxInFlight, policy: RetryPolicy(), now: start)
+        for session in 0..<(up ?? sessions) { _ = pool.connected(session, now: start) { $0 } }
         return pool
     }
 
