@@ -1,10 +1,12 @@
 import NIOCore
 import ShieldConex
 
-/// Which records go out now, and on which connection: the records ready to send in order, the
-/// limits on requests in flight (per connection, through the pool) and on results not yet
-/// durable, the rate limit and its congestion controller (``AIMDController``), and the rule
-/// that a read is durable before it leaves. Pure state: the time is passed in.
+/// How much is read and sent, decided in one place: which records go out now and on which
+/// connection (the records ready to send in order, the window — requests in flight plus results
+/// not yet durable —, each connection's share of it through the pool, the rate limit and its
+/// congestion controller (``AIMDController``), the writer's backpressure, and the rule that a
+/// read is durable before it leaves), and how many records are read ahead. Pure state: the time
+/// is passed in.
 public struct DispatchPlanner: Sendable {
     /// One round of dispatching, for the driver to carry out in this order.
     public struct Plan: Sendable, Equatable {
@@ -34,11 +36,11 @@ public struct DispatchPlanner: Sendable {
         }
     }
 
-    /// Requests sent whose results are not yet durable, at most: the most a kill can cost in
-    /// requests sent again. The window of the ``ConcurrencyController``; it changes as the
+    /// The window: requests in flight plus results not yet durable, at most (the most a kill can
+    /// cost in requests sent again). The ``ConcurrencyController`` chooses it; it changes as the
     /// controller learns the service.
-    public var undurableLimit: Int {
-        didSet { undurableLimit = max(1, undurableLimit) }
+    public var window: Int {
+        didSet { window = max(1, window) }
     }
     public let action: JobAction
     public let adaptiveRate: Bool
@@ -51,9 +53,9 @@ public struct DispatchPlanner: Sendable {
     private var sentSinceTick = 0
     private var lastTick: NIODeadline
 
-    public init(action: JobAction, undurableLimit: Int, rate: Double?, burst: Double?, adaptiveRate: Bool, now: NIODeadline) {
+    public init(action: JobAction, window: Int, rate: Double?, burst: Double?, adaptiveRate: Bool, now: NIODeadline) {
         self.action = action
-        self.undurableLimit = max(1, undurableLimit)
+        self.window = max(1, window)
         self.adaptiveRate = adaptiveRate
         limiter = rate.map { RateLimiter(rate: $0, burst: burst) }
         aimd = AIMDController(ceiling: rate)
@@ -67,20 +69,30 @@ public struct DispatchPlanner: Sendable {
 
     public var queued: Int { queue.count }
 
+    /// How many records may wait to be sent before reading stops: a quarter of the window (to
+    /// fill a window that grew), at least two connections' share; none while the writer is behind.
+    public func readAhead(perConnection: Int, writerBusy: Bool) -> Int {
+        writerBusy ? 0 : max(perConnection * 2, window / 4)
+    }
+
     /// Chooses what to send now: records in order, each on the least-loaded connection with
     /// room, while the requests in flight plus the results not yet durable stay under the limit
     /// and the rate limit has a token. `unflushed` results wait in the loop's batch, `inWriter`
     /// are in the writer's hands: both are lost by a kill until the writer has stored them, so
     /// handing the batch over (``Plan/flushFirst``, once it holds a quarter of the limit) makes
     /// no room by itself; the writer's completion does.
-    public mutating func plan<Handle>(now: NIODeadline, pool: inout ConnectionPoolStateMachine<Handle>, unflushed: Int, inWriter: Int) -> Plan {
+    /// While the writer is behind (`writerBusy`: it holds as many batches as it may), nothing goes.
+    public mutating func plan<Handle>(
+        now: NIODeadline, pool: inout ConnectionPoolStateMachine<Handle>, unflushed: Int, inWriter: Int, writerBusy: Bool = false
+    ) -> Plan {
         var plan = Plan()
-        if unflushed >= max(1, undurableLimit / 4) {
+        guard !writerBusy else { return plan }
+        if unflushed >= max(1, window / 4) {
             plan.flushFirst = true
         }
         let undurable = unflushed + inWriter
         while !queue.isEmpty {
-            guard pool.inFlight + undurable < undurableLimit, let session = pool.leastLoaded() else {
+            guard pool.inFlight + undurable < window, let session = pool.leastLoaded() else {
                 // Full, unless no connection is up at all (that is no reason to widen it).
                 plan.windowFull = pool.upCount > 0
                 break

@@ -18,7 +18,7 @@ extension Engine {
         // arrived together, a few microseconds apart at most.
         let now = burstClock ?? loop.now
         burstClock = now
-        let found = window.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
+        let found = slots.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
             guard slot.isAwaitingAnswer else { return nil }
             // While the commit point is frozen every stored result keeps its tokens: its digest now.
             if commits.frozen && slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
@@ -49,7 +49,7 @@ extension Engine {
         let attempts = request.attempts
         switch classifier.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random) {
         case .done(let answered):
-            guard case .finished(let texts) = window[seq]!.answered(answered) else {
+            guard case .finished(let texts) = slots[seq]!.answered(answered) else {
                 planner.enqueue(seq)
                 return
             }
@@ -58,11 +58,11 @@ extension Engine {
             var result = RecordResult(seq: seq, status: .done, texts: action.answersPlaintext ? texts.withoutValues : texts, attempts: attempts)
             result.recordDigest = digest
             stage.record(result)
-            window[seq]!.outcome = .done(texts)
+            slots[seq]!.outcome = .done(texts)
         case .retry(let delay, let failingSince):
-            window[seq]!.failingSince = failingSince
-            window[seq]!.waitingToRetry = true
-            window[seq]!.isRetry = true
+            slots[seq]!.failingSince = failingSince
+            slots[seq]!.waitingToRetry = true
+            slots[seq]!.isRetry = true
             // Retries wait on the loop's timer: precise, and independent of the task pool.
             loop.scheduleTask(in: delay.timeAmount) { [self] in handle(.retryDue(seq: seq)) }
         case .rejected(let code, let message, let messageId):
@@ -91,12 +91,12 @@ extension Engine {
         var result = RecordResult(seq: seq, status: status, messageId: messageId, errorCode: code, message: message, attempts: attempts)
         result.recordDigest = digest
         stage.record(result)
-        window[seq]!.outcome = .failed(status, code: code, message: message)
+        slots[seq]!.outcome = .failed(status, code: code, message: message)
     }
 
     func retryDue(_ seq: Int) {
-        guard window.contains(seq), window[seq]!.waitingToRetry else { return }
-        window[seq]!.waitingToRetry = false
+        guard slots.contains(seq), slots[seq]!.waitingToRetry else { return }
+        slots[seq]!.waitingToRetry = false
         planner.enqueue(seq)
     }
 }

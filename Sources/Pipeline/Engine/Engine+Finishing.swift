@@ -6,7 +6,7 @@ extension Engine {
     /// Ends the job: commits what is finished, closes the connections, and completes the run's
     /// promise once the checkpoint stage has carried out the last batch.
     func finish() {
-        guard let ending = lifecycle.end(windowEmpty: window.isEmpty, commitFrozen: commits.frozen) else { return }
+        guard let ending = lifecycle.end(windowEmpty: slots.isEmpty, commitFrozen: commits.frozen) else { return }
         timer?.cancel()
         let outcome: Result<JobSummary, any Error>
         let last: EventLoopFuture<Void>
@@ -65,12 +65,12 @@ extension Engine {
     /// At a stop, records waiting out a retry backoff become transient rejects: written in
     /// order with the rest, and sent again by the next run.
     func giveUpWaitingRetries() {
-        for seq in window.seqs where window[seq]!.waitingToRetry && window[seq]!.outcome == nil {
+        for seq in slots.seqs where slots[seq]!.waitingToRetry && slots[seq]!.outcome == nil {
             let message = "transient: the run stopped while the record waited to be retried; the next run of the same command sends it again"
-            let attempts = window[seq]!.attempts
+            let attempts = slots[seq]!.attempts
             stage.record(RecordResult(seq: seq, status: .transient, errorCode: "transient", message: message, attempts: attempts))
-            window[seq]!.outcome = .failed(.transient, code: "transient", message: message)
-            window[seq]!.waitingToRetry = false
+            slots[seq]!.outcome = .failed(.transient, code: "transient", message: message)
+            slots[seq]!.waitingToRetry = false
         }
     }
 
@@ -89,7 +89,7 @@ extension Engine {
     func finishedSummary() -> JobSummary {
         var finished = summary
         finished.finishedBefore = finishedBefore
-        finished.unfinished = window.count
+        finished.unfinished = slots.count
         finished.reconnects = pool.reconnects
         finished.latency = latency.summary
         finished.lowestRate = planner.aimd.lowest
@@ -103,7 +103,7 @@ extension Engine {
         var progress = JobProgress()
         // A shard counts its own records, from its first.
         let first = configuration.shard?.firstSeq ?? 0
-        progress.finished = window.nextToWrite - first
+        progress.finished = slots.nextToWrite - first
         progress.finishedBefore = finishedBefore
         let position = source.position
         if let shard = configuration.shard {

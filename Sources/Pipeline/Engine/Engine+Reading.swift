@@ -10,10 +10,9 @@ extension Engine {
     /// finished at once when it cannot be sent (or when an earlier run's result is reused), or
     /// queued to be sent.
     func fill() throws {
-        // Read ahead enough to fill a window that grew (a quarter of it per round).
-        let readAhead = max(configuration.inFlight * 2, controller.window / 4)
-        while !lifecycle.sourceEnded, !window.isFull, planner.queued < readAhead, !waitingForSource {
-            guard window.nextToRead < readLimit else {
+        let readAhead = planner.readAhead(perConnection: configuration.inFlight, writerBusy: stage.isBusy)
+        while !lifecycle.sourceEnded, !slots.isFull, planner.queued < readAhead, !waitingForSource {
+            guard slots.nextToRead < readLimit else {
                 if try checkShardEnd() { lifecycle.sourceDidEnd() }
                 return
             }
@@ -22,9 +21,9 @@ extension Engine {
                 waitForSource(ready)
                 return
             case .end:
-                if let shard = configuration.shard, window.nextToRead < shard.endSeq {
+                if let shard = configuration.shard, slots.nextToRead < shard.endSeq {
                     throw ShardPlan.PlanError(
-                        "the input ends at record \(window.nextToRead), before the last record of shard \(shard.index) (record \(shard.endSeq)): "
+                        "the input ends at record \(slots.nextToRead), before the last record of shard \(shard.index) (record \(shard.endSeq)): "
                             + "it changed since the plan was made; what was finished is committed; make the plan again"
                     )
                 }
@@ -34,7 +33,7 @@ extension Engine {
                 summary.recordsRead += 1
                 // Made by a function of its own so that it is moved into the window: a local
                 // variable passed to it was copied.
-                window.append(try slot(for: record, after: after))
+                slots.append(try slot(for: record, after: after))
             }
         }
     }
@@ -193,7 +192,7 @@ extension Engine {
     /// (its tokens are stored, to be reused only for the record as it is): from its slot, which
     /// is in the window until its line is written. `nil` for a record no longer there.
     func digestOfUnwritten(_ seq: Int) -> RecordDigest? {
-        window.withSlot(seq) { slot in
+        slots.withSlot(seq) { slot in
             if slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
             return slot.digest
         } ?? nil

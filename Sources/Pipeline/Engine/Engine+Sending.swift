@@ -6,7 +6,9 @@ extension Engine {
     /// One round of dispatching: what the planner lets go now leaves with one write and one
     /// flush per connection.
     func dispatch() {
-        let plan = planner.plan(now: loop.now, pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter)
+        let plan = planner.plan(
+            now: loop.now, pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter, writerBusy: stage.isBusy
+        )
         if plan.flushFirst { watch(stage.submit()) }
         if plan.windowFull { controller.heldBack() }
         if let wait = plan.wakeAfter {
@@ -14,11 +16,11 @@ extension Engine {
         }
         guard !plan.sends.isEmpty else { return }
         for send in plan.sends {
-            window[send.seq]!.attempts += 1
+            slots[send.seq]!.attempts += 1
             summary.requestsSent += 1
-            if window[send.seq]!.isRetry {
+            if slots[send.seq]!.isRetry {
                 summary.retries += 1
-                window[send.seq]!.isRetry = false
+                slots[send.seq]!.isRetry = false
             }
         }
         guard plan.durableBeforeSending else {
@@ -27,7 +29,7 @@ extension Engine {
         }
         // A read must never go out twice: its going out is durable before it goes.
         for send in plan.sends {
-            stage.record(RecordResult(seq: send.seq, status: .sent, attempts: window[send.seq]!.attempts))
+            stage.record(RecordResult(seq: send.seq, status: .sent, attempts: slots[send.seq]!.attempts))
         }
         let generations = plan.sends.map { pool.sessions[$0.session].generation }
         stage.submit().whenComplete { [self] result in handle(.readsStored(sends: plan.sends, generations: generations, result)) }
@@ -80,7 +82,7 @@ extension Engine {
             tags.reserveCapacity(seqs.count)
             for seq in seqs {
                 do {
-                    try window.withSlot(seq) { slot throws(ShieldConexError) in
+                    try slots.withSlot(seq) { slot throws(ShieldConexError) in
                         // What the request needs, taken out first: the slot captured by the
                         // closure below was copied whole. A read sends no values, a tokenize no bfid.
                         let (group, bfid, values) = (

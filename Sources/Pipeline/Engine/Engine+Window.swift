@@ -7,7 +7,7 @@ extension Engine {
     /// `--connections-max`). Connections are never closed for a smaller window: an idle one
     /// costs a heartbeat.
     func windowChanged() {
-        planner.undurableLimit = controller.window
+        planner.window = controller.window
         let perConnection = max(1, configuration.inFlight)
         let wanted = min(
             max(configuration.connections, configuration.connectionsMax),

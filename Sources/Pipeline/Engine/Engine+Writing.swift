@@ -6,7 +6,7 @@ extension Engine {
     /// every `commitEvery` records or `commitInterval`.
     func drain() throws {
         var now: NIODeadline?
-        while case (let seq, var slot)? = window.popFinished({ $0.isFinished }) {
+        while case (let seq, var slot)? = slots.popFinished({ $0.isFinished }) {
             switch slot.outcome! {
             case .done(let texts):
                 // Moved out of the slot (`if let` of the property copied the record and its values).

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import ShieldConex
 
-/// The driver of a job: runs the engine's state machines (``ReorderWindow``,
+/// The driver of a job: runs the engine's state machines (``ReorderBuffer``,
 /// ``DispatchPlanner``, ``AnswerClassifier``, ``ConnectionPoolStateMachine``) on one event loop
 /// and carries out what they decide. Answers are handled where they arrive, on the loop that
 /// their connections share; timers are that loop's scheduled tasks; the disk is the
@@ -31,7 +31,9 @@ final class Engine: @unchecked Sendable {
     let connector: any ServiceConnector
     let source: any RecordSource
     let stage: CheckpointStage
-    var window: ReorderWindow<EngineSlot>
+    /// The records from when they are read until their lines are written, in input order (the
+    /// reorder buffer; "the window" is the requests in flight plus the results not yet durable).
+    var slots: ReorderBuffer<EngineSlot>
     var planner: DispatchPlanner
     /// The sessions, each with its connection and receiver while it is up (``SessionHandle``).
     var pool: ConnectionPoolStateMachine<SessionHandle>
@@ -141,11 +143,11 @@ final class Engine: @unchecked Sendable {
         // Wide enough that a record waiting out a retry backoff, or the slowest answer of a
         // long-tailed service (its p99.9 can be ten times its median), does not stall the others
         // for long. (Its storage grows only as far as it is used.)
-        window = ReorderWindow(start: start, limit: ceiling * 16)
+        slots = ReorderBuffer(start: start, limit: ceiling * 16)
         planner = DispatchPlanner(
             // What a kill can cost in requests sent again: the requests in flight and the results
             // not yet durable together stay within the window.
-            action: action, undurableLimit: controller.window, rate: configuration.rate, burst: configuration.burst,
+            action: action, window: controller.window, rate: configuration.rate, burst: configuration.burst,
             adaptiveRate: configuration.adaptiveRate, now: now
         )
         // A connection may carry up to --in-flight-max: the window, not the connection, limits.
@@ -177,7 +179,7 @@ final class Engine: @unchecked Sendable {
             // The answered records' lines first: a batch that dispatching hands to the checkpoint
             // then holds them, and their results go without their tokens.
             try drain()
-            if lifecycle.mayDispatch && !stage.isBusy {
+            if lifecycle.mayDispatch {
                 try fill()
                 dispatch()
             }
@@ -188,7 +190,7 @@ final class Engine: @unchecked Sendable {
         } catch {
             lifecycle.breakDown(error)
         }
-        if lifecycle.isOver(windowEmpty: window.isEmpty, inFlight: pool.inFlight) { finish() }
+        if lifecycle.isOver(windowEmpty: slots.isEmpty, inFlight: pool.inFlight) { finish() }
     }
 
     func tick() {
@@ -206,7 +208,7 @@ final class Engine: @unchecked Sendable {
             logger.trace(
                 "engine state",
                 metadata: [
-                    "next.write": "\(window.nextToWrite)", "slots": "\(window.count)", "queued": "\(planner.queued)", "sessions": "\(state)",
+                    "next.write": "\(slots.nextToWrite)", "slots": "\(slots.count)", "queued": "\(planner.queued)", "sessions": "\(state)",
                     "rate": "\(planner.limiter.map { "\($0.rate)" } ?? "unlimited")",
                 ]
             )

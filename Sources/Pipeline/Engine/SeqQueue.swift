@@ -6,7 +6,7 @@ public struct SeqQueue: Sendable {
     public private(set) var count = 0
 
     public init(capacity: Int = 16) {
-        storage = Array(repeating: 0, count: ReorderWindow<Int>.powerOfTwo(atLeast: max(capacity, 2)))
+        storage = Array(repeating: 0, count: ReorderBuffer<Int>.powerOfTwo(atLeast: max(capacity, 2)))
     }
 
     public var isEmpty: Bool { count == 0 }

@@ -17,7 +17,7 @@ struct DispatchPlannerTests {
 
     @Test func recordsGoInOrderToTheLeastLoadedConnectionWithRoom() {
         var pool = pool(sessions: 2, maxInFlight: 2)
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         for seq in 0..<5 { planner.enqueue(seq) }
         let plan = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
         #expect(plan.sends.map(\.seq) == [0, 1, 2, 3])
@@ -31,7 +31,7 @@ struct DispatchPlannerTests {
 
     @Test func nothingGoesWithoutAConnection() {
         var pool = pool(sessions: 2, maxInFlight: 8, up: 0)
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         planner.enqueue(0)
         #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).sends.isEmpty)
         #expect(planner.queued == 1)
@@ -39,7 +39,7 @@ struct DispatchPlannerTests {
 
     @Test func resultsNotYetDurableCountAgainstTheLimitAndAQuarterOfItIsFlushed() {
         var pool = pool(sessions: 1, maxInFlight: 64)
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 16, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 16, rate: nil, burst: nil, adaptiveRate: true, now: start)
         for seq in 0..<40 { planner.enqueue(seq) }
         // 3 undurable (under a quarter): 13 may go.
         let first = planner.plan(now: start, pool: &pool, unflushed: 3, inWriter: 0)
@@ -62,7 +62,7 @@ struct DispatchPlannerTests {
         var generator = SystemRandomNumberGenerator()
         for limit in [4, 16, 128] {
             var pool = pool(sessions: 3, maxInFlight: 64)
-            var planner = DispatchPlanner(action: .tokenize, undurableLimit: limit, rate: nil, burst: nil, adaptiveRate: true, now: start)
+            var planner = DispatchPlanner(action: .tokenize, window: limit, rate: nil, burst: nil, adaptiveRate: true, now: start)
             var inFlight: [Int] = []
             var unflushed = 0
             var writer: [Int] = []
@@ -94,17 +94,17 @@ struct DispatchPlannerTests {
 
     @Test func aReadIsDurableBeforeItLeaves() {
         var pool = pool(sessions: 1, maxInFlight: 8)
-        var planner = DispatchPlanner(action: .read, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .read, window: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         planner.enqueue(0)
         #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).durableBeforeSending)
-        var detokenize = DispatchPlanner(action: .detokenize, undurableLimit: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var detokenize = DispatchPlanner(action: .detokenize, window: 100, rate: nil, burst: nil, adaptiveRate: true, now: start)
         detokenize.enqueue(1)
         #expect(!detokenize.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).durableBeforeSending)
     }
 
     @Test func theRateLimitHoldsRecordsBackAndAsksForOneWakeUp() {
         var pool = pool(sessions: 1, maxInFlight: 100)
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 1_000, rate: 100, burst: 2, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 1_000, rate: 100, burst: 2, adaptiveRate: true, now: start)
         for seq in 0..<10 { planner.enqueue(seq) }
         let first = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
         #expect(first.sends.count == 2)
@@ -118,7 +118,7 @@ struct DispatchPlannerTests {
     }
 
     @Test func aRisingShareOfTransientAnswersLowersTheRateAndQuietRaisesIt() {
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 1_000, rate: 1_000, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 1_000, rate: 1_000, burst: nil, adaptiveRate: true, now: start)
         var now = start
         var lowered: Double?
         for answer in 0..<200 {
@@ -132,7 +132,7 @@ struct DispatchPlannerTests {
             planner.tick(now: now)
         }
         #expect(planner.limiter!.rate > rate)
-        var fixed = DispatchPlanner(action: .tokenize, undurableLimit: 1_000, rate: 1_000, burst: nil, adaptiveRate: false, now: start)
+        var fixed = DispatchPlanner(action: .tokenize, window: 1_000, rate: 1_000, burst: nil, adaptiveRate: false, now: start)
         for _ in 0..<200 { #expect(fixed.answered(transient: true, now: now) == nil) }
     }
 
@@ -141,7 +141,7 @@ struct DispatchPlannerTests {
     /// 50 ms: 20,000/s), not to the floor of 1 request a second.
     @Test func throttlingBeforeTheFirstTickLowersTheRateFromWhatWasSent() throws {
         var pool = pool(sessions: 4, maxInFlight: 256)
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 1_024, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 1_024, rate: nil, burst: nil, adaptiveRate: true, now: start)
         for seq in 0..<1_000 { planner.enqueue(seq) }
         #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0).sends.count == 1_000)
         var lowered: Double?
@@ -156,13 +156,13 @@ struct DispatchPlannerTests {
 
     @Test func aPlanSaysWhenTheWindowHeldRecordsBackAndANewWindowTakesEffectAtOnce() {
         var pool = pool(sessions: 2, maxInFlight: 256)
-        var planner = DispatchPlanner(action: .tokenize, undurableLimit: 8, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var planner = DispatchPlanner(action: .tokenize, window: 8, rate: nil, burst: nil, adaptiveRate: true, now: start)
         for seq in 0..<20 { planner.enqueue(seq) }
         let first = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
         #expect(first.sends.count == 8 && first.windowFull)
         // The controller widens the window: the next round fills it, and the queue runs dry
         // first, so the window did not hold anything back.
-        planner.undurableLimit = 32
+        planner.window = 32
         let second = planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0)
         #expect(second.sends.count == 12 && !second.windowFull)
         // Every connection down: records wait, but not for the window.
@@ -173,5 +173,19 @@ struct DispatchPlannerTests {
         var narrow = self.pool(sessions: 1, maxInFlight: 1)
         planner.enqueue(21)
         #expect(planner.plan(now: start, pool: &narrow, unflushed: 0, inWriter: 0).windowFull)
+    }
+
+    /// The writer's backpressure is part of the one budget: while it is behind nothing is sent
+    /// and nothing read ahead; once it catches up, the window decides again.
+    @Test func aWriterThatIsBehindHoldsBackReadingAndSending() {
+        var planner = DispatchPlanner(action: .tokenize, window: 64, rate: nil, burst: nil, adaptiveRate: true, now: start)
+        var pool = pool(sessions: 2, maxInFlight: 64)
+        for seq in 0..<10 { planner.enqueue(seq) }
+        #expect(planner.readAhead(perConnection: 8, writerBusy: true) == 0)
+        #expect(planner.readAhead(perConnection: 8, writerBusy: false) == 16)
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0, writerBusy: true).sends.isEmpty)
+        #expect(planner.plan(now: start, pool: &pool, unflushed: 0, inWriter: 0, writerBusy: false).sends.count == 10)
+        planner.window = 400
+        #expect(planner.readAhead(perConnection: 8, writerBusy: false) == 100, "a quarter of a window that grew")
     }
 }

@@ -3,11 +3,11 @@
 /// order however their answers arrive. Pure state: no I/O, no clock.
 ///
 /// Records enter in seq order (``append(_:)``); a record leaves only from the front, once it is
-/// finished (``popFinished(_:)``), so the window holds at most ``limit`` records, and the
+/// finished (``popFinished(_:)``), so the buffer holds at most ``limit`` records, and the
 /// reader stops while it is full. Records are read and changed where they lie, never copied (a
 /// copy of a record retains every array and string it holds); hence not copyable itself.
-public struct ReorderWindow<Element>: ~Copyable {
-    /// The most records the window holds.
+public struct ReorderBuffer<Element>: ~Copyable {
+    /// The most records the buffer holds.
     public let limit: Int
     /// The seq of the oldest record not yet written.
     public private(set) var nextToWrite: Int
@@ -20,9 +20,9 @@ public struct ReorderWindow<Element>: ~Copyable {
     private var storage: UnsafeMutablePointer<Element?>
     private var capacity: Int
 
-    /// A window whose first record will have seq `start`.
+    /// A buffer whose first record will have seq `start`.
     public init(start: Int, limit: Int) {
-        precondition(limit > 0, "a reorder window holds at least one record")
+        precondition(limit > 0, "a reorder buffer holds at least one record")
         self.limit = limit
         nextToWrite = start
         nextToRead = start
@@ -43,7 +43,7 @@ public struct ReorderWindow<Element>: ~Copyable {
     /// Adds the next record read; its seq is ``nextToRead``, which is returned.
     @discardableResult
     public mutating func append(_ element: consuming Element) -> Int {
-        precondition(!isFull, "the reorder window is full")
+        precondition(!isFull, "the reorder buffer is full")
         if count == capacity { grow() }
         let seq = nextToRead
         storage[seq & (capacity - 1)] = element
@@ -53,7 +53,7 @@ public struct ReorderWindow<Element>: ~Copyable {
 
     public func contains(_ seq: Int) -> Bool { seq >= nextToWrite && seq < nextToRead }
 
-    /// The record of `seq`, read or changed in place; `nil` for a seq outside the window.
+    /// The record of `seq`, read or changed in place; `nil` for a seq outside the buffer.
     public subscript(seq: Int) -> Element? {
         _read {
             yield storage[index(of: seq)]
@@ -61,18 +61,18 @@ public struct ReorderWindow<Element>: ~Copyable {
         _modify {
             let index = index(of: seq)
             yield &storage[index]
-            // Whatever was written outside the window is dropped: the spare slot stays empty.
+            // Whatever was written outside the buffer is dropped: the spare slot stays empty.
             if index == capacity { storage[index] = nil }
         }
     }
 
-    /// The slot of `seq`, or the spare (empty) one past the ring for a seq outside the window.
+    /// The slot of `seq`, or the spare (empty) one past the ring for a seq outside the buffer.
     @inline(__always)
     private func index(of seq: Int) -> Int {
         contains(seq) ? seq & (capacity - 1) : capacity
     }
 
-    /// Runs `body` on the record of `seq` in place (`nil` for a seq outside the window). Reading
+    /// Runs `body` on the record of `seq` in place (`nil` for a seq outside the buffer). Reading
     /// a record's computed properties through the subscript's `_read` copies the whole record
     /// (every array and string in it retained, then released); through here it is not copied.
     public mutating func withSlot<Result, Failure: Error>(
@@ -93,7 +93,7 @@ public struct ReorderWindow<Element>: ~Copyable {
         return (nextToWrite, element)
     }
 
-    /// The seqs in the window, oldest first.
+    /// The seqs in the buffer, oldest first.
     public var seqs: Range<Int> { nextToWrite..<nextToRead }
 
     private mutating func grow() {

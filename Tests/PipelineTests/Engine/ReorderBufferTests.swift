@@ -4,14 +4,14 @@ import Testing
 /// The reorder window, with no sockets, files or clock: records leave in input order whatever
 /// order they finish in, the window never holds more than its limit, and a seq outside it is
 /// neither found nor changed.
-struct ReorderWindowTests {
+struct ReorderBufferTests {
     struct Record: Equatable {
         var seq: Int
         var finished = false
     }
 
     @Test func recordsLeaveInInputOrderWhateverOrderTheyFinishIn() {
-        var window = ReorderWindow<Record>(start: 0, limit: 1_000)
+        var window = ReorderBuffer<Record>(start: 0, limit: 1_000)
         for seq in 0..<500 {
             let appended = window.append(Record(seq: seq))
             #expect(appended == seq)
@@ -32,7 +32,7 @@ struct ReorderWindowTests {
     }
 
     @Test func aFullWindowTakesNoMoreUntilItsFrontLeaves() {
-        var window = ReorderWindow<Record>(start: 0, limit: 3)
+        var window = ReorderBuffer<Record>(start: 0, limit: 3)
         for seq in 0..<3 { window.append(Record(seq: seq)) }
         var full = window.isFull
         #expect(full)
@@ -55,7 +55,7 @@ struct ReorderWindowTests {
     }
 
     @Test func aResumedWindowStartsAtTheCommitPoint() {
-        var window = ReorderWindow<Record>(start: 41_000, limit: 8)
+        var window = ReorderBuffer<Record>(start: 41_000, limit: 8)
         let seq = window.append(Record(seq: 41_000))
         #expect(seq == 41_000)
         let (inside, before, after) = (window.contains(41_000), window.contains(40_999), window.contains(41_001))
@@ -65,7 +65,7 @@ struct ReorderWindowTests {
     }
 
     @Test func aSeqOutsideTheWindowIsNotChanged() {
-        var window = ReorderWindow<Record>(start: 0, limit: 4)
+        var window = ReorderBuffer<Record>(start: 0, limit: 4)
         window.append(Record(seq: 0))
         window[7]?.finished = true
         window[-1]?.finished = true
@@ -77,7 +77,7 @@ struct ReorderWindowTests {
         window[-5] = Record(seq: -5)
         let (nine, minusFive) = (window[9]?.seq, window[-5]?.seq)
         #expect(nine == nil && minusFive == nil)
-        var large = ReorderWindow<Record>(start: 0, limit: 1_000)
+        var large = ReorderBuffer<Record>(start: 0, limit: 1_000)
         for seq in 0..<200 { large.append(Record(seq: seq)) }
         large[500] = Record(seq: 500)
         large[200] = Record(seq: 200)
@@ -87,7 +87,7 @@ struct ReorderWindowTests {
 
     @Test func growingKeepsEveryRecordAtItsSeq() {
         // Wrap around the ring before it grows: the front is not at storage index 0.
-        var window = ReorderWindow<Record>(start: 0, limit: 10_000)
+        var window = ReorderBuffer<Record>(start: 0, limit: 10_000)
         for seq in 0..<50 { window.append(Record(seq: seq, finished: true)) }
         for _ in 0..<40 { _ = window.popFinished { $0.finished } }
         for seq in 50..<2_000 { window.append(Record(seq: seq)) }
