@@ -151,4 +151,92 @@ import TestSupport
         let line = harness.output.text.split(separator: "\n")[1]
         #expect(line == "R0,call T\(String(first.reversed())) or T\(String(second.reversed())),Bjob:0\(MappedRecord.bfidSeparator)Bjob:0.1")
     }
+
+    /// The window grows while it is full at the latency floor (connections are added for it),
+    /// and shrinks when the round trip climbs well above the floor: on virtual time, so the
+    /// service's latency is exactly what the test says.
+    @Test func theWindowGrowsAtTheFloorAndShrinksWhenLatencyRises() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        var configuration = try EngineHarness.configuration(input: try EngineHarness.input(30_000, in: folder), inFlight: 8)
+        configuration.fixedConcurrency = false
+        configuration.connections = 1
+        configuration.connectionsMax = 8
+        configuration.inFlightMax = 32
+        configuration.commitEvery = 5_000
+        let harness = EngineHarness(configuration)
+        try harness.start()
+        // A service 10 ms away: every round, what was sent 10 ms ago is answered.
+        for _ in 0..<150 where !harness.isFinished {
+            harness.service.answer()
+            harness.worker.runAll()
+            harness.loop.run()
+            harness.loop.advanceTime(by: .milliseconds(10))
+        }
+        let grown = harness.engine.controller.window
+        #expect(grown > 8, "the window grew from 8 to \(grown)")
+        #expect(harness.service.connections.count > 1, "connections were added for it")
+        // Now 100 ms away: answers wait ten rounds.
+        var waited = 0
+        for _ in 0..<400 where !harness.isFinished {
+            waited += 1
+            if waited % 10 == 0 { harness.service.answer() }
+            harness.worker.runAll()
+            harness.loop.run()
+            harness.loop.advanceTime(by: .milliseconds(10))
+        }
+        #expect(harness.engine.controller.window < grown, "the window shrank from \(grown) to \(harness.engine.controller.window)")
+        #expect(harness.engine.controller.changes[.latency, default: 0] > 0)
+    }
+
+    /// A kill between a batch stored with its written point and the next commit, then a resume
+    /// over files that hold every written line, some of them, or only the committed ones (a
+    /// machine that lost its power): each run ends with an uninterrupted run's files, and the
+    /// records whose lines survived are not sent again.
+    @Test(arguments: ["whole", "part", "committed"])
+    func aResumeTakesUpFromWhatTheFilesStillHold(files: String) throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        var configuration = try EngineHarness.configuration(input: try EngineHarness.input(200, in: folder))
+        configuration.commitEvery = 50
+        let straight = EngineHarness(configuration)
+        try straight.start()
+        straight.runToEnd { straight.service.answer() }
+
+        // Runs until a batch past the commit point is stored with its written point; then kills.
+        var killed: EngineHarness.Disk?
+        for steps in 1...60 where killed == nil {
+            let run = EngineHarness(configuration)
+            try run.start()
+            for _ in 0..<steps where !run.isFinished {
+                run.service.answer()
+                run.loop.run()
+                run.loop.advanceTime(by: .milliseconds(260))
+            }
+            let disk = run.kill()
+            if let written = disk.checkpoint.writtenPoint, written.seq > (disk.checkpoint.commitPoint?.seq ?? -1) + 1, !run.isFinished { killed = disk }
+        }
+        let disk = try #require(killed, "a kill after a stored written point")
+        let committed = disk.checkpoint.commitPoint?.outputOffset ?? 0
+        let committedSeq = disk.checkpoint.commitPoint?.seq ?? -1
+        let written = try #require(disk.checkpoint.writtenPoint)
+        switch files {
+        case "part": disk.output = Array(disk.output.prefix(Int(committed + (written.outputOffset - committed) / 2)))
+        case "committed": disk.output = Array(disk.output.prefix(Int(committed)))
+        default: #expect(Int64(disk.output.count) >= written.outputOffset)
+        }
+        let resumed = EngineHarness(configuration, disk: disk)
+        try resumed.start()
+        let outcome = resumed.runToEnd { resumed.service.answer() }
+        #expect(throws: Never.self) { try outcome?.get() }
+        #expect(resumed.output.written == straight.output.written, "\(files): the output equals an uninterrupted run's")
+        #expect(resumed.rejects.written == straight.rejects.written)
+        let sentAgain = Set(resumed.service.received.map(\.seq))
+        if files == "whole" {
+            #expect(resumed.resume.firstSeq == written.seq + 1)
+            #expect(sentAgain.allSatisfy { $0 > written.seq }, "lines that survived are not sent again")
+        } else {
+            #expect(resumed.resume.firstSeq == committedSeq + 1)
+        }
+    }
 }
