@@ -14,7 +14,8 @@ let package = Package(
         .executable(name: "batch-tokenize", targets: ["BatchTokenize"]),
         .library(name: "ShieldConex", targets: ["ShieldConex"]),
         .library(name: "Simulator", targets: ["Simulator"]),
-        // For Fuzz/ (its own package, so that libFuzzer's flags never reach this build).
+        // For Fuzz/ and Benchmarks/ (packages of their own, so that libFuzzer's flags and the
+        // benchmarks never reach this build).
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
@@ -112,42 +113,6 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: hotPath
-        ),
-        // Benchmarks: plain executables, run in release (see Benchmarks/README.md).
-        .executableTarget(
-            name: "ClientRoundTrip",
-            dependencies: [
-                "ShieldConex",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            path: "Benchmarks/ClientRoundTrip"
-        ),
-        .executableTarget(
-            name: "Floor",
-            dependencies: [
-                "ShieldConex",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-            ],
-            path: "Benchmarks/Floor"
-        ),
-        .executableTarget(
-            name: "CheckpointThroughput",
-            dependencies: ["Checkpoint"],
-            path: "Benchmarks/CheckpointThroughput"
-        ),
-        .executableTarget(
-            name: "Codec",
-            dependencies: ["ShieldConex", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Benchmarks/Codec"
-        ),
-        .executableTarget(
-            name: "ReaderThroughput",
-            dependencies: ["Pipeline"],
-            path: "Benchmarks/ReaderThroughput"
         ),
         .testTarget(
             name: "PipelineTests",

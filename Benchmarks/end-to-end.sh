@@ -33,8 +33,9 @@ while [ $# -gt 0 ]; do
 done
 cd "$(dirname "$0")/.."
 swift build -c release --product batch-tokenize >/dev/null
-swift build -c release --product Floor >/dev/null
+swift build -c release --package-path Benchmarks --product Floor >/dev/null
 bin=$(swift build -c release --show-bin-path)
+floor=$(swift build -c release --package-path Benchmarks --show-bin-path)/Floor
 work=$(mktemp -d)
 sim=
 trap '[ -n "$sim" ] && kill $sim 2>/dev/null; rm -rf "$work"' EXIT
@@ -84,11 +85,11 @@ report() {  # name, time file, extra text
 # minutes average out.
 floor_runs=()
 run_floor() {  # label
-  "$bin/Floor" server > "$work/floor.out" &
+  "$floor" server > "$work/floor.out" &
   sim=$!
   until grep -q "listening on" "$work/floor.out" 2>/dev/null; do sleep 0.1; done
   floor_url=$(sed -n 's/^listening on //p' "$work/floor.out")
-  /usr/bin/time -f "%e %U %S %M" -o "$work/floor-$1.time" "$bin/Floor" client "$floor_url" "$rows" 4 64 280 > "$work/floor.result"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/floor-$1.time" "$floor" client "$floor_url" "$rows" 4 64 280 > "$work/floor.result"
   # SIGTERM: a background job of a script ignores SIGINT, and the bare server has no handler of its own.
   kill $sim 2>/dev/null || true
   wait $sim 2>/dev/null || true
