@@ -14,7 +14,7 @@ let url = arguments.count > 1 ? arguments[1] : "ws://127.0.0.1:8765"
 let total = arguments.count > 2 ? Int(arguments[2])! : 200_000
 let connections = arguments.count > 3 ? Int(arguments[3])! : 4
 let inFlight = arguments.count > 4 ? Int(arguments[4])! : 64
-let key = try APIKey.load(keyFile: nil)
+let key = APIKey(ProcessInfo.processInfo.environment["SCX_API_KEY"] ?? "")
 let template = "438ac8afecdd8035a21c126ee1fe6c19"
 
 func pan(_ index: Int) -> String {

@@ -70,7 +70,7 @@ extension BatchTokenize {
                 await client.close()
             } catch let error as ShieldConexError {
                 await resolved.shutdown()
-                Console.write("error: \(error)")
+                Console.write(CommandLineHints.adding(to: "error: \(error)"))
                 throw error.isAuthenticationFailure ? ExitCodes.refused : ExitCodes.connection
             }
             await resolved.shutdown()

@@ -61,7 +61,7 @@ extension BatchTokenize {
                     ExitCodes.refused
                 )
             case .unreachable(let reason):
-                return (["credentials: not checked: cannot connect \(place) (\(reason))"] + unchecked, ExitCodes.connection)
+                return ([CommandLineHints.adding(to: "credentials: not checked: cannot connect \(place) (\(reason))")] + unchecked, ExitCodes.connection)
             case .lost(let reason):
                 return (["the connection failed \(place) before the answers came: \(reason)"], ExitCodes.connection)
             }

@@ -22,7 +22,7 @@ struct ConnectionOptions: ParsableArguments {
             do {
                 _ = try Endpoint(endpoint)
             } catch {
-                throw ValidationError("--endpoint: \(error)")
+                throw ValidationError(CommandLineHints.adding(to: "--endpoint: \(error)"))
             }
         }
     }
@@ -59,7 +59,7 @@ struct ResolvedEndpoint {
             // Before the key is read: a key must never be sent in clear text by mistake.
             try endpoint.checkTransport(allowInsecure: credentials.allowInsecureTransport)
         } catch {
-            throw ValidationError("--endpoint: \(error)")
+            throw ValidationError(CommandLineHints.adding(to: "--endpoint: \(error)"))
         }
         return ResolvedEndpoint(endpoint: endpoint, key: try credentials.load(), simulator: nil)
     }

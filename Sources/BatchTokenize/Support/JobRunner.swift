@@ -15,14 +15,6 @@ struct JobRunner {
     var store = false
     var omit = false
 
-    /// How a job ended, for the summary, the report and the exit status.
-    struct Ending {
-        var outcome: JobReport.Outcome
-        var exitCode: ExitCode
-        var summary: JobSummary?
-        var message: String?
-    }
-
     func run() async throws {
         Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
         options.log.bootstrap()
@@ -53,57 +45,15 @@ struct JobRunner {
         let resume = "run the same command again: batch-tokenize "
             + CommandLine.arguments.dropFirst().filter { $0 != "--restart" }.map(Self.shellQuoted).joined(separator: " ")
         let signals = SignalInterruptions(resumeHint: resume, logger: logger)
-        var ending: Ending
+        let result: Result<BatchJob.Outcome, any Error>
         do {
-            switch try await batchJob.run(interruptions: signals.stream) {
-            case .alreadyComplete:
-                ending = Ending(
-                    outcome: .alreadyComplete, exitCode: ExitCodes.success,
-                    message: "the job is already complete (checkpoint \(runnable.checkpointPath)); nothing was sent. Use --restart to run it again."
-                )
-            case .completed(let summary):
-                if !summary.balances {
-                    ending = Ending(outcome: .failed, exitCode: ExitCodes.failure, summary: summary, message: "the books do not balance")
-                } else if summary.rejected + summary.outcomeUnknown > 0 {
-                    ending = Ending(
-                        outcome: .completedWithRejects, exitCode: ExitCodes.finishedWithRejects, summary: summary,
-                        message: "finished with rejects (rejected: \(summary.rejected), outcome unknown: \(summary.outcomeUnknown)); "
-                            + "see \(runnable.rejectsPath)"
-                    )
-                } else {
-                    ending = Ending(outcome: .completed, exitCode: ExitCodes.success, summary: summary)
-                }
-            }
-        } catch let error as JobError {
-            switch error.kind {
-            case .configuration:
-                ending = Ending(outcome: .configurationError, exitCode: ExitCodes.usage, summary: error.summary, message: "error: \(error)")
-            case .connection:
-                ending = Ending(
-                    outcome: .unreachable, exitCode: ExitCodes.connection, summary: error.summary,
-                    message: "error: \(error)\nthe checkpoint is kept: once the service can be reached, \(resume)"
-                )
-            case .fatalAnswer:
-                ending = Ending(
-                    outcome: .refused, exitCode: ExitCodes.refused, summary: error.summary,
-                    message: "error: \(error)\ncheck the key and the template (batch-tokenize validate); the checkpoint is kept: fix the cause, then \(resume)"
-                )
-            case .transient:
-                ending = Ending(
-                    outcome: .transientFailures, exitCode: ExitCodes.interrupted, summary: error.summary,
-                    message: "\(error)\nthe checkpoint is kept; once the service recovers, \(resume) (only those records are sent again)"
-                )
-            case .interrupted:
-                ending = Ending(outcome: .interrupted, exitCode: ExitCodes.interrupted, summary: error.summary, message: "\(error)\nto resume, \(resume)")
-            }
+            result = .success(try await batchJob.run(interruptions: signals.stream))
         } catch {
-            ending = Ending(
-                outcome: .failed, exitCode: ExitCodes.failure,
-                message: "error: \(error)\nwhat was finished is committed; once the cause is fixed, \(resume)"
-            )
+            result = .failure(error)
         }
+        var ending = JobEnding.of(result, rejectsPath: runnable.rejectsPath, checkpointPath: runnable.checkpointPath, resume: resume)
         // No part of the key, whatever the service echoed of it, in the ending, the log or the report.
-        ending.message = ending.message.map { APIKey.redact($0, key: runnable.key) }
+        ending.message = ending.message.map { APIKey.redact(CommandLineHints.adding(to: $0), key: runnable.key) }
         await resolved.shutdown()
         display.finish()
         let report = makeReport(ending, configuration: runnable, job: batchJob, startedAt: startedAt)
@@ -235,7 +185,7 @@ struct JobRunner {
     }
 
     /// What `--report` holds (and, with `--log-format json`, the last log line).
-    func makeReport(_ ending: Ending, configuration: BatchJob.Configuration, job: BatchJob, startedAt: Date) -> JobReport {
+    func makeReport(_ ending: JobEnding, configuration: BatchJob.Configuration, job: BatchJob, startedAt: Date) -> JobReport {
         var identity = JobReport.Job(
             id: try? job.jobId(), action: action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
             input: configuration.inputPath,

@@ -35,7 +35,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
             throw .invalidEndpoint("the URL has no host")
         }
         if components.user != nil || components.password != nil {
-            throw .invalidEndpoint("credentials do not belong in the URL; use SCX_API_KEY or --key-file")
+            throw .invalidEndpoint("credentials do not belong in the URL; give the API key apart from it")
         }
         self.name = Self.environments[lowered] != nil ? lowered : text
         self.scheme = scheme

@@ -96,10 +96,10 @@ public struct ShieldConexError: Error, Hashable, CustomStringConvertible {
                 + (retryAfter.map { " (the server asks to retry after \($0.components.seconds) s)" } ?? "")
         case .insecureTransport(let host):
             "refusing ws:// to \(host): the API key and the card data would travel in clear text; use wss://, "
-                + "or give --allow-insecure-transport if the network between here and \(host) is trusted"
+                + "or allow insecure transport if the network between here and \(host) is trusted"
         case .certificateNotTrusted(let reason):
             "TLS error: the server's certificate could not be verified (\(reason)); if the service uses a private "
-                + "certificate authority, trust it with --ca-file PEM"
+                + "certificate authority, trust its certificate"
         case .handshakeFailed(let reason): "WebSocket handshake failed: \(reason)"
         case .connectionLost(let reason): "connection lost: \(reason)"
         case .connectionClosed: "connection closed before the answer arrived"

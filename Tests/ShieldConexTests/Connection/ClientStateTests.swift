@@ -180,20 +180,6 @@ import Testing
     func badEndpointsAreRefused(text: String) {
         #expect(throws: ShieldConexError.self) { try Endpoint(text) }
     }
-
-    @Test func keyComesFromEnvironmentOrAPrivateFile() throws {
-        let fromEnvironment = try APIKey.load(keyFile: nil, environment: ["SCX_API_KEY": " a2V5 \n"])
-        #expect(fromEnvironment.authorizationHeader == "Basic a2V5")
-        #expect(!fromEnvironment.description.contains("a2V5"))
-        #expect(throws: APIKey.LoadError.self) { try APIKey.load(keyFile: nil, environment: [:]) }
-
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        _ = FileManager.default.createFile(atPath: path, contents: Data("ZmlsZWtleQ==\n".utf8), attributes: [.posixPermissions: 0o644])
-        #expect(throws: APIKey.LoadError.self) { try APIKey.load(keyFile: path, environment: [:]) }
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        #expect(try APIKey.load(keyFile: path, environment: ["SCX_API_KEY": "other"]).authorizationHeader == "Basic ZmlsZWtleQ==")
-    }
 }
 
 @Suite struct LuhnTests {

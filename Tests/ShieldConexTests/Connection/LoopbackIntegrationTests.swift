@@ -186,7 +186,9 @@ import Testing
             )
         }
         #expect(error?.description.contains("certificate could not be verified") == true, "\(String(describing: error))")
-        #expect(error?.description.contains("--ca-file") == true)
+        // In words: the command line adds which of its options does it (CommandLineHints).
+        #expect(error?.description.contains("trust its certificate") == true)
+        #expect(error?.description.contains("--") == false, "the ShieldConex module names no command-line flag")
         await harness.stop()
     }
 
