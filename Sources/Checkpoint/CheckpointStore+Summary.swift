@@ -7,7 +7,7 @@ extension CheckpointStore {
     public static func summary(path: String) throws -> CheckpointSummary {
         let database = try openReadOnly(path: path)
         let job = try database.statement("SELECT identity, complete FROM job WHERE id = 1")
-        guard try job.step(), let text = job.text(0) else { throw CheckpointError("\(path) is not a batch-tokenize checkpoint") }
+        guard try job.step(), let text = job.text(0) else { throw CheckpointError(.notACheckpoint, "\(path) is not a batch-tokenize checkpoint") }
         let identity = try JobIdentity.decoded(text)
         let complete = job.int(1) != 0
         let point = try readCommitPoint(database)
@@ -106,7 +106,7 @@ extension CheckpointStore {
     }
 
     private static func openReadOnly(path: String) throws -> SQLiteDatabase {
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError("no checkpoint at \(path)") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(.missing, "no checkpoint at \(path)") }
         return try SQLiteDatabase(path: path, mode: .readOnly)
     }
 

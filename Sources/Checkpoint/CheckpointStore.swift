@@ -56,7 +56,7 @@ public final class CheckpointStore {
         lockDescriptor = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lockDescriptor >= 0, flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
             if lockDescriptor >= 0 { close(lockDescriptor) }
-            throw CheckpointError("another run is using the checkpoint \(path); wait for it to end, or stop it")
+            throw CheckpointError(.inUse, "another run is using the checkpoint \(path); wait for it to end, or stop it")
         }
         if restart { Self.remove(path: path) }
         do {
@@ -73,7 +73,7 @@ public final class CheckpointStore {
     /// Sets the database up and checks (or records) the job it belongs to.
     private static func prepare(_ database: SQLiteDatabase, path: String, identity: JobIdentity) throws -> (complete: Bool, new: Bool, CommitPoint?) {
         guard try database.pragma("journal_mode=WAL")?.lowercased() == "wal" else {
-            throw CheckpointError("\(path): SQLite refused WAL journal mode")
+            throw CheckpointError(.storage, "\(path): SQLite refused WAL journal mode")
         }
         // secure_delete: tokens dropped at a commit are overwritten, not left in free space.
         try database.execute("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON")
@@ -84,6 +84,7 @@ public final class CheckpointStore {
             let differences = stored.differences(from: identity)
             guard differences.isEmpty else {
                 throw CheckpointError(
+                    .otherJob,
                     "the checkpoint \(path) belongs to another job:\n"
                         + differences.map { "  - \($0)" }.joined(separator: "\n")
                         + "\nrun with --restart to discard it and start over, or use --checkpoint to choose another file"
@@ -170,9 +171,8 @@ public final class CheckpointStore {
     }
 
     /// Blocks by the index on `last_seq`: without it (and without statistics) SQLite scans the
-    /// whole table to give the rows in `id` order, and every commit and resume read cost time in
-    /// proportion to the job's size (a 5,000,000-record run took 40% more CPU per record than a
-    /// 1,000,000-record one). Tested with `EXPLAIN QUERY PLAN`.
+    /// whole table to give the rows in `id` order, and every commit and resume read would cost
+    /// time in proportion to the job's size. Tested with `EXPLAIN QUERY PLAN`.
     static let overlappingBlocksSQL = """
         SELECT b.id, b.first_seq, b.last_seq, b.count, b.results, t.tokens FROM result_block b INDEXED BY result_block_last_seq
         LEFT JOIN result_tokens t ON t.block_id = b.id

@@ -40,7 +40,7 @@ public struct InputFingerprint: Sendable, Hashable, Codable {
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CheckpointError("cannot read \(path) to fingerprint it")
+            throw CheckpointError(.unreadableInput, "cannot read \(path) to fingerprint it")
         }
         defer { try? handle.close() }
         var chunks = [Array(String(size).utf8)]

@@ -152,7 +152,7 @@ public struct ResultTexts: Sendable, Hashable {
     }
 
     // Inlinable, so that they are specialized where they are used: unspecialized, the generic
-    // result made the runtime look up type metadata on every call (2.7% of a run's CPU).
+    // result makes the runtime look up type metadata on every call.
 
     /// The bfid's bytes (empty when there is none).
     @inlinable

@@ -81,8 +81,8 @@ import TestSupport
     /// The same far service on a WebSocket stack we did not write (Python `websockets` 15, 20 ms
     /// per answer): the window grows there too, and the run ends complete and in order.
     @Test func aFarServiceWeDidNotWriteWidensTheWindow() throws {
-        let server = try StrictServerTests.StrictServer(["--latency-ms", "20"])
-        let run = try Self.run(rows: 20_000, url: server.url, key: StrictServerTests.key) {
+        let server = try StrictServer(["--latency-ms", "20"])
+        let run = try Self.run(rows: 20_000, url: server.url, key: StrictServer.key) {
             server.stop().map { "\($0.key) \($0.value)" }.joined(separator: "\n")
         }
         #expect(run.int("peak") >= 512 && (run.changes["growing"] ?? 0) >= 1, "\(run.window)")

@@ -73,7 +73,7 @@ struct FaultMatrixTests {
 
     static func arguments(url: String, folder: TestFolder, output: String) -> [String] {
         [
-            "run", "--endpoint", url, "--template-ref", OperatorExperienceTests.template, "--input", folder.path("cards.csv"),
+            "run", "--endpoint", url, "--template-ref", TestRuns.template, "--input", folder.path("cards.csv"),
             "--output", folder.path(output), "--map", "card_number=card_number", "--map", "card_exp=card_exp", "--progress-interval", "3600",
         ]
     }

@@ -53,7 +53,7 @@ import TestSupport
         }
         let restarted = try BinaryLauncher.run(arguments + ["--restart"], environment: ["SCX_API_KEY": TestKeys.simulator])
         #expect(restarted.status == 0, "\(restarted.stderr)")
-        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
+        _ = try TokenizedOutput.check(input: input, output: output, expectedRows: 20_000)
     }
 }
 
@@ -120,7 +120,7 @@ import TestSupport
         #expect(other.stderr.contains("another run is writing"))
         live.waitUntilExit()
         #expect(live.terminationStatus == 0)
-        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 3_000)
+        _ = try TokenizedOutput.check(input: input, output: output, expectedRows: 3_000)
     }
 }
 

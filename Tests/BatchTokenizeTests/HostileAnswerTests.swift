@@ -7,8 +7,8 @@ import TestSupport
 /// that quotes the record's values, a refusal that echoes the Authorization header, the
 /// plaintext answered as the token, a bfid the output cannot hold.
 @Suite(.serialized) struct HostileAnswerTests {
-    typealias Server = StrictServerTests.StrictServer
-    static let template = StrictServerTests.template
+    typealias Server = StrictServer
+    static let template = TestRuns.template
 
     /// Records whose expiry and CVV are the same distinctive digits everywhere.
     static func input(_ folder: TestFolder, rows: Int = 50) throws -> String {
@@ -19,10 +19,10 @@ import TestSupport
         return path
     }
 
-    static func tokenize(_ server: Server, _ input: String, _ folder: TestFolder, key: String = StrictServerTests.key, extra: [String] = []) throws
+    static func tokenize(_ server: Server, _ input: String, _ folder: TestFolder, key: String = StrictServer.key, extra: [String] = []) throws
         -> BinaryLauncher.Outcome
     {
-        try StrictServerTests.command(
+        try StrictServer.command(
             ["run", "--endpoint", server.url, "--input", input, "--output", folder.path("out.csv"), "--template-ref", template,
              "--report", folder.path("report.json")] + TestRuns.mapping + extra,
             key: key
@@ -61,7 +61,7 @@ import TestSupport
         let key = Data("partner-17:s3cr3t-partner-key".utf8).base64EncodedString()
         let run = try Self.tokenize(server, input, folder, key: key)
         #expect(run.status == 4, "\(run.stderr)")
-        let validate = try StrictServerTests.command(["validate", "--endpoint", server.url], key: key)
+        let validate = try StrictServer.command(["validate", "--endpoint", server.url], key: key)
         #expect(validate.status == 4, "\(validate.stderr)")
         let report = try String(contentsOfFile: folder.path("report.json"), encoding: .utf8)
         #expect(run.stderr.contains("Unauthorized") && report.contains("Unauthorized") && validate.stdout.contains("Unauthorized"), "the refusal is shown")

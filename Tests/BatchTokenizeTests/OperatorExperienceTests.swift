@@ -6,7 +6,7 @@ import TestSupport
 /// What an operator sees and what a cron job checks: masked messages on every error path, exit
 /// codes per outcome, key files, the report and metrics files, progress lines off a terminal.
 @Suite(.serialized) struct OperatorExperienceTests {
-    static let template = "438ac8afecdd8035a21c126ee1fe6c19"
+    static let template = TestRuns.template
     static let root = ProjectFiles.root
 
     /// Generated Luhn-valid test PANs (on no card).
@@ -26,15 +26,11 @@ import TestSupport
     }
 
     static func write(_ text: String, to path: String, mode: Int = 0o600) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        try CSVFiles.write(text, to: path, mode: mode)
     }
 
-    /// A CSV of `rows` good records (Luhn-valid PANs).
     static func cardsCSV(rows: Int, to path: String) throws {
-        var text = "id,card_number,card_exp\n"
-        for row in 0..<rows { text += "\(row),\(pan(row + 1)),1228\n" }
-        try write(text, to: path)
+        try CSVFiles.cards(rows: rows, to: path)
     }
 
     // MARK: Masking

@@ -184,9 +184,9 @@ import TestSupport
         let input = folder.path("cards.csv")
         try CSVFiles.generate(rows: 3_000, to: input)
         // The Python websockets server throttling everything but the handshake and partner-validate.
-        let server = try StrictServerTests.StrictServer(["--rate-limit", "0.001"])
+        let server = try StrictServer(["--rate-limit", "0.001"])
         defer { _ = server.stop() }
-        let outcome = try StrictServerTests.command(
+        let outcome = try StrictServer.command(
             ["run", "--endpoint", server.url, "--template-ref", Self.template, "--input", input, "--output", folder.path("out.csv"), "--retry-for", "2"]
                 + TestRuns.mapping
         )

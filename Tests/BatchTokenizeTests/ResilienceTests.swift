@@ -39,7 +39,7 @@ import TestSupport
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("results reused from the checkpoint"))
         #expect(resumed.stderr.contains("records finished by earlier runs (resumed after them): \(point.seq + 1)\nrecords read: \(20_000 - point.seq - 1)"))
-        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
+        _ = try TokenizedOutput.check(input: input, output: output, expectedRows: 20_000)
     }
 
     @Test func aSecondSignalExitsAtOnceAndTheRunStillResumes() throws {
@@ -64,7 +64,7 @@ import TestSupport
 
         let resumed = try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": TestKeys.simulator])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 1_000)
+        _ = try TokenizedOutput.check(input: input, output: output, expectedRows: 1_000)
     }
 
     /// Ten SIGKILLs at moments chosen by the run's progress over 100,000 records: the final
@@ -121,13 +121,13 @@ import TestSupport
         try CSVFiles.generate(rows: 20_000, to: input)
         let simulator = try SimulatorProcess(["--rate-limit", "1000"])
         let output = folder.path("out.csv")
-        let outcome = try TokenizeRunTests.tokenize(
+        let outcome = try TestRuns.tokenize(
             ["--input", input, "--output", output, "--template-ref", Self.template, "--rate", "2000"] + TestRuns.mapping, simulator: simulator
         )
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("done: 20000"))
         #expect(outcome.stderr.contains("send rate lowered to"), "\(outcome.stderr)")
-        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 20_000)
+        _ = try TokenizedOutput.check(input: input, output: output, expectedRows: 20_000)
         let counters = simulator.stop()
         let throttled = SimulatorProcess.counter("1429", in: counters)
         #expect(throttled > 0 && throttled < 4_000, "throttled \(throttled) of 20,000")
@@ -146,7 +146,7 @@ import TestSupport
         try CSVFiles.generate(rows: 3_000, to: input)
         let simulator = try SimulatorProcess(["--idle-timeout", "2"])
         let output = folder.path("out.csv")
-        let outcome = try TokenizeRunTests.tokenize(
+        let outcome = try TestRuns.tokenize(
             ["--input", input, "--output", output, "--template-ref", Self.template, "--rate", "500", "--burst", "10", "--connections", "32",
              "--heartbeat-interval", "0.25"] + TestRuns.mapping,
             simulator: simulator
@@ -154,7 +154,7 @@ import TestSupport
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("done: 3000"))
         #expect(outcome.stderr.contains("reconnects 0,"), "\(outcome.stderr)")
-        _ = try TokenizeRunTests.checkOutput(input: input, output: output, expectedRows: 3_000)
+        _ = try TokenizedOutput.check(input: input, output: output, expectedRows: 3_000)
         let counters = simulator.stop()
         #expect(SimulatorProcess.counter("heartbeat", in: counters) > 0)
         #expect(counters.contains("closed for idleness: 0"), "\(counters)")

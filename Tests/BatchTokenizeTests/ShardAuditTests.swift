@@ -23,16 +23,16 @@ import TestSupport
         func path(_ name: String) -> String { folder.path(name) }
         func shardOutput(_ index: Int) -> String { ShardPlan.shardPath(output: output, index: index) }
         func merge(_ extra: [String] = []) throws -> BinaryLauncher.Outcome {
-            try ShardedRunTests.run(["merge", "--plan", plan, "--output", output] + extra)
+            try TestRuns.run(["merge", "--plan", plan, "--output", output] + extra)
         }
     }
 
     static func ranPlan(shardArguments: (Int, TestFolder) -> [String] = { _, _ in [] }) throws -> RanPlan {
         let folder = try TestFolder()
         let input = folder.path("cards.csv")
-        try ShardedRunTests.generate(to: input)
+        try CSVFiles.generateWithRejects(to: input)
         let plan = folder.path("plan.json")
-        let planned = try ShardedRunTests.run(["plan", "--input", input, "--shards", "3", "--out", plan])
+        let planned = try TestRuns.run(["plan", "--input", input, "--shards", "3", "--out", plan])
         #expect(planned.status == 0, "\(planned.stderr)")
         let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = simulator.stop() }
@@ -43,7 +43,7 @@ import TestSupport
             var arguments = TestRuns.tokenize(input, simulator.url, output)
             // A mapping of its own replaces the usual three fields.
             if extra.contains("--map") { arguments.removeLast(TestRuns.mapping.count) }
-            let ran = try ShardedRunTests.run(arguments + ["--plan", plan, "--shard", String(shard.index), "--succeed-with-rejects"] + extra)
+            let ran = try TestRuns.run(arguments + ["--plan", plan, "--shard", String(shard.index), "--succeed-with-rejects"] + extra)
             #expect(ran.status == 0, "shard \(shard.index): \(ran.stderr)")
         }
         return RanPlan(folder: folder, input: input, plan: plan, output: output, shards: shards)
@@ -126,10 +126,10 @@ import TestSupport
         let folder = try TestFolder()
         defer { folder.remove() }
         let input = folder.path("cards.csv")
-        try ShardedRunTests.generate(to: input)
+        try CSVFiles.generateWithRejects(to: input)
         let original = try Data(contentsOf: URL(fileURLWithPath: input))
         let plan = folder.path("plan.json")
-        #expect(try ShardedRunTests.run(["plan", "--input", input, "--shards", "2", "--out", plan]).status == 0)
+        #expect(try TestRuns.run(["plan", "--input", input, "--shards", "2", "--out", plan]).status == 0)
         let planBytes = try Data(contentsOf: URL(fileURLWithPath: plan))
         let simulator = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = simulator.stop() }
@@ -143,14 +143,14 @@ import TestSupport
             ("merge --rejects = plan", ["merge", "--plan", plan, "--output", folder.path("out.csv"), "--rejects", plan]),
         ]
         for (name, arguments) in attempts {
-            let outcome = try ShardedRunTests.run(arguments)
+            let outcome = try TestRuns.run(arguments)
             #expect(outcome.status == 64, "\(name): \(outcome.status) \(outcome.stderr)")
             #expect(outcome.stderr.contains("are the same file"), "\(name): \(outcome.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == original, "\(name): the input is untouched")
             #expect(try Data(contentsOf: URL(fileURLWithPath: plan)) == planBytes, "\(name): the plan is untouched")
         }
         // A shard's report named as the plan goes to a file named after the shard: the plan stays.
-        let shardReport = try ShardedRunTests.run(TestRuns.tokenize(input, simulator.url, folder.path("out.csv")) + shard + ["--report", plan])
+        let shardReport = try TestRuns.run(TestRuns.tokenize(input, simulator.url, folder.path("out.csv")) + shard + ["--report", plan])
         #expect(shardReport.status == 2, "\(shardReport.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: plan)) == planBytes)
         #expect(FileManager.default.fileExists(atPath: ShardPlan.shardPath(output: plan, index: 0)))
@@ -166,7 +166,7 @@ import TestSupport
         let input = folder.path("cards.csv")
         try CSVFiles.generate(rows: 150_000, to: input)
         let plan = folder.path("plan.json")
-        #expect(try ShardedRunTests.run(["plan", "--input", input, "--shards", "3", "--out", plan]).status == 0)
+        #expect(try TestRuns.run(["plan", "--input", input, "--shards", "3", "--out", plan]).status == 0)
         let shards = try ShardPlan.read(path: plan).shards
         let text = try String(contentsOfFile: plan, encoding: .utf8)
         let pristine = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
@@ -184,7 +184,7 @@ import TestSupport
         defer { _ = simulator.stop() }
         let output = folder.path("out.csv")
         for index in 0..<2 {
-            let outcome = try ShardedRunTests.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index)])
+            let outcome = try TestRuns.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(index)])
             #expect(outcome.status == 64, "shard \(index): \(outcome.stderr)")
             #expect(outcome.stderr.contains("not the input this plan was made for at shard"), "shard \(index): \(outcome.stderr)")
             #expect(!FileManager.default.fileExists(atPath: ShardPlan.shardPath(output: output, index: index)))
@@ -205,7 +205,7 @@ import TestSupport
         try Data(text.utf8).write(to: URL(fileURLWithPath: plan))
         let second = try SimulatorProcess(["--deterministic-ids"])
         defer { _ = second.stop() }
-        let shifted = try ShardedRunTests.run(TestRuns.tokenize(input, second.url, output) + ["--plan", plan, "--shard", "0"])
+        let shifted = try TestRuns.run(TestRuns.tokenize(input, second.url, output) + ["--plan", plan, "--shard", "0"])
         #expect(shifted.status == 1, "\(shifted.stderr)")
         #expect(shifted.stderr.contains("does not end where the plan says the next shard starts"), "\(shifted.stderr)")
 
@@ -215,9 +215,9 @@ import TestSupport
             let range = try #require(text.range(of: key + " : [0-9]+", options: .regularExpression))
             let edited = text.replacingCharacters(in: range, with: edit)
             try Data(edited.utf8).write(to: URL(fileURLWithPath: plan))
-            let run = try ShardedRunTests.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "0"])
+            let run = try TestRuns.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", "0"])
             #expect(run.status == 64 && run.stderr.contains("not a usable plan"), "\(name): \(run.status) \(run.stderr)")
-            let status = try ShardedRunTests.run(["status", "--plan", plan, "--output", output])
+            let status = try TestRuns.run(["status", "--plan", plan, "--output", output])
             #expect(status.status == 64 && status.stderr.contains("not a usable plan"), "\(name): \(status.status) \(status.stderr)")
             try Data(text.utf8).write(to: URL(fileURLWithPath: plan))
         }

@@ -30,18 +30,12 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: folder.path("other.json")))
     }
 
-    /// 3,000 records, every 97th with an empty card number (a reject), some with a quoted line break.
     static func generate(to path: String) throws {
-        var text = "id,card_number,card_exp,card_cvv,name,notes\n"
-        for index in 0..<3_000 {
-            let pan = index % 97 == 5 ? "" : TestCards.pan(index)
-            text += "C\(index),\(pan),1229,123,\"Doe, Jane\",\(index % 10 == 0 ? "\"call back\nlater\"" : "ok")\n"
-        }
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try CSVFiles.generateWithRejects(to: path)
     }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> BinaryLauncher.Outcome {
-        try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": TestKeys.simulator].merging(environment) { $1 })
+        try TestRuns.run(arguments, environment: environment)
     }
 
     /// Each shard run alone writes its records, numbered as in the whole input; `merge` refuses

@@ -7,56 +7,12 @@ import TestSupport
 /// loopback. It refuses a handshake that announces a body, throttles with 8001 and can refuse a
 /// field name repeated in one request.
 @Suite(.serialized) struct StrictServerTests {
-    static let key = "c3RyaWN0OmtleQ=="
-    static let template = "438ac8afecdd8035a21c126ee1fe6c19"
+    static let key = StrictServer.key
+    static let template = TestRuns.template
     static let root = ProjectFiles.root
 
-    /// A running fixture server; `stop()` returns its counters.
-    final class StrictServer {
-        let process = Process()
-        let url: String
-        let output = Pipe()
-
-        static let python: String = {
-            let setup = Process()
-            setup.executableURL = URL(fileURLWithPath: "/bin/bash")
-            setup.arguments = [StrictServerTests.root + "/scripts/strict-server-venv.sh"]
-            let out = Pipe()
-            setup.standardOutput = out
-            try? setup.run()
-            let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            setup.waitUntilExit()
-            return path.trimmingCharacters(in: .whitespacesAndNewlines)
-        }()
-
-        init(_ arguments: [String] = []) throws {
-            let python = Self.python
-            try #require(FileManager.default.isExecutableFile(atPath: python), "the websockets 15 virtualenv could not be made")
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [StrictServerTests.root + "/Tests/Fixtures/websockets-server/scx_websockets_server.py", "--key", StrictServerTests.key]
-                + arguments
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            url = SimulatorProcess.listeningURL(in: output)
-        }
-
-        /// Stops the server and returns its counters.
-        func stop() -> [String: Double] {
-            process.interrupt()
-            let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            var counters: [String: Double] = [:]
-            for line in rest.split(separator: "\n") {
-                let parts = line.split(separator: " ")
-                if parts.count == 2, let value = Double(parts[1]) { counters[String(parts[0])] = value }
-            }
-            return counters
-        }
-    }
-
-    static func command(_ arguments: [String], key: String = StrictServerTests.key) throws -> BinaryLauncher.Outcome {
-        try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": key], directory: root)
+    static func command(_ arguments: [String], key: String = StrictServer.key) throws -> BinaryLauncher.Outcome {
+        try StrictServer.command(arguments, key: key)
     }
 
     static func json(_ text: String) throws -> [String: Any] {
@@ -155,7 +111,7 @@ import TestSupport
         // run must outlast its burst to meet the throttling.
         let limit = kind == "websockets" ? 1_500.0 : 1_000.0
         let input = folder.path("cards.csv")
-        try OperatorExperienceTests.cardsCSV(rows: records, to: input)
+        try CSVFiles.cards(rows: records, to: input)
         let output = folder.path("out.csv")
         let rejects = folder.path("rejects.csv")
         let url: String
@@ -214,7 +170,7 @@ import TestSupport
         defer { folder.remove() }
         let records = 10_000
         let input = folder.path("cards.csv")
-        try OperatorExperienceTests.cardsCSV(rows: records, to: input)
+        try CSVFiles.cards(rows: records, to: input)
         func run(_ server: StrictServer, _ output: String, _ extra: [String]) throws -> (BinaryLauncher.Outcome, [String: Double]) {
             let outcome = try Self.command([
                 "run", "--endpoint", server.url, "--template-ref", Self.template, "--input", input, "--output", folder.path(output),

@@ -14,7 +14,7 @@ struct TimersUnderLoadTests {
         let interval = 0.2
         let run = try BinaryLauncher.run(
             [
-                "run", "--endpoint", simulator.url, "--template-ref", OperatorExperienceTests.template, "--input", folder.path("cards.csv"),
+                "run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", folder.path("cards.csv"),
                 "--output", folder.path("out.csv"), "--map", "card_number=card_number", "--map", "card_exp=card_exp",
                 "--heartbeat-interval", "\(interval)", "--connections", "4", "--progress-interval", "3600",
             ],

@@ -70,34 +70,21 @@ import TestSupport
         for suffix in ["", "-wal"] {
             guard let data = FileManager.default.contents(atPath: checkpoint + suffix) else { continue }
             let bytes = [UInt8](data)
-            let found = tokens.filter { PlaintextAtRestScan.contains(bytes, Array($0.utf8)) }
+            let found = tokens.filter { ByteSearch.contains(bytes, Array($0.utf8)) }
             #expect(found.isEmpty, "\(found.count) tokens in the checkpoint\(suffix) after the job finished")
         }
     }
-
-    /// A byte search for the checkpoint scans.
-enum PlaintextAtRestScan {
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-        var index = 0
-        while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
-    }
-}
 
 /// NDJSON whose notes hold 0, 1, 2 or 3 card numbers, for a regex instruction.
     static func notesNDJSON(records: Int, to path: String) throws {
         var text = ""
         for row in 0..<records {
-            let pans = (0..<(row % 4)).map { OperatorExperienceTests.pan(row + 1, prefix: "4\($0 + 1)0000") }
+            let pans = (0..<(row % 4)).map { TestCards.pan(row + 1, prefix: "4\($0 + 1)0000") }
             let notes = pans.isEmpty ? "nothing on file" : "cards " + pans.joined(separator: " and ")
-            text += #"{"id": "R\#(row)", "card": {"number": "\#(OperatorExperienceTests.pan(row + 1))", "exp": "1229", "cvv": "123"}, "notes": "\#(notes)"}"#
+            text += #"{"id": "R\#(row)", "card": {"number": "\#(TestCards.pan(row + 1))", "exp": "1229", "cvv": "123"}, "notes": "\#(notes)"}"#
                 + "\n"
         }
-        try OperatorExperienceTests.write(text, to: path)
+        try CSVFiles.write(text, to: path)
     }
 
     /// A server that refuses a field name repeated in one request: by default no record is
@@ -114,8 +101,8 @@ enum PlaintextAtRestScan {
         let stop: () -> Void
         let key: String
         if kind == "websockets" {
-            let server = try StrictServerTests.StrictServer(["--refuse-repeated-fields"])
-            (url, key) = (server.url, StrictServerTests.key)
+            let server = try StrictServer(["--refuse-repeated-fields"])
+            (url, key) = (server.url, StrictServer.key)
             stop = { _ = server.stop() }
         } else {
             let simulator = try SimulatorProcess(["--refuse-repeated-fields"])

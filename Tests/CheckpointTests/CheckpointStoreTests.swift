@@ -8,10 +8,7 @@ import TestSupport
 @Suite struct CheckpointStoreTests {
 
     static func identity(templateRef: String = "tpl", mapping: String = "card_number=card_number", size: Int64 = 100) -> JobIdentity {
-        JobIdentity(
-            action: "tokenize", endpoint: "local", templateRef: templateRef, inputPath: "in.csv",
-            input: InputFingerprint(size: size, modified: 1, digest: "abc"), mapping: mapping, options: ["store": "false"]
-        )
+        TestJobs.identity(templateRef: templateRef, mapping: mapping, size: size)
     }
 
     /// Tokens round-trip whatever they hold: one empty token was stored as '' and read back as

@@ -23,7 +23,7 @@ import TestSupport
         var configuration = CheckpointStore.Configuration()
         configuration.keepsAuditTrail = true
         let store = try CheckpointStore(
-            path: folder.path("job.sqlite"), identity: CheckpointStoreTests.identity(mapping: "card_number=card_number;card_cvv=card_cvv"),
+            path: folder.path("job.sqlite"), identity: TestJobs.identity(mapping: "card_number=card_number;card_cvv=card_cvv"),
             configuration: configuration
         )
         var batch: [RecordResult] = []
@@ -76,7 +76,7 @@ import TestSupport
         defer { folder.remove() }
         var configuration = CheckpointStore.Configuration()
         configuration.keepsAuditTrail = keepsAuditTrail
-        let store = try CheckpointStore(path: folder.path("job.sqlite"), identity: CheckpointStoreTests.identity(), configuration: configuration)
+        let store = try CheckpointStore(path: folder.path("job.sqlite"), identity: TestJobs.identity(), configuration: configuration)
         let tokens = (0..<300).map { "tok\(100_000 + $0 * 7)x" }
         let results = tokens.enumerated().map { seq, token in
             RecordResult(seq: seq, status: .done, bfid: "bfid-\(seq)", messageId: "m\(seq)", tokens: [token, "cvv\(seq)tok"])
@@ -113,7 +113,7 @@ import TestSupport
     @Test func theCheckpointStaysAsSmallAsTheRecordsInFlight() throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        let store = try CheckpointStore(path: folder.path("job.sqlite"), identity: CheckpointStoreTests.identity())
+        let store = try CheckpointStore(path: folder.path("job.sqlite"), identity: TestJobs.identity())
         let bfid = String(repeating: "b", count: 84)
         func size() -> Int {
             ["", "-wal"].reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: store.path + $1)[.size] as? Int) ?? 0) }

@@ -80,7 +80,7 @@ import TestSupport
     @Test func aCommitInsideABlockDropsOnlyWhatItCovers() throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: CheckpointStoreTests.identity())
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: TestJobs.identity())
         // Out of order, as answers come back: one block from 0 to 9.
         try store.write((0..<10).reversed().map { RecordResult(seq: $0, status: .done, bfid: "b\($0)", tokens: ["t\($0)"]) })
         try store.commit(CommitPoint(seq: 4, inputOffset: 0, inputLine: 1, outputOffset: 0, rejectsOffset: 0))
@@ -96,7 +96,7 @@ import TestSupport
     @Test func theLatestResultOfASeqCountsOnce() throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: CheckpointStoreTests.identity())
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: TestJobs.identity())
         try store.write([RecordResult(seq: 0, status: .sent), RecordResult(seq: 1, status: .transient, errorCode: "transient")])
         // Seq 4's error code is replaced by a result without one: it counts as done, no code.
         try store.write([RecordResult(seq: 4, status: .rejected, errorCode: "1006")])
@@ -125,7 +125,7 @@ import TestSupport
         defer { folder.remove() }
         let path = folder.path("c.sqlite")
         do {
-            let store = try CheckpointStore(path: path, identity: CheckpointStoreTests.identity())
+            let store = try CheckpointStore(path: path, identity: TestJobs.identity())
             try store.commit(CommitPoint(seq: 1, inputOffset: 10, inputLine: 3, outputOffset: 20, rejectsOffset: 30))
         }
         do {
@@ -145,7 +145,7 @@ import TestSupport
         #expect(before.resultsStored == 4 && before.done == 3 && before.rejectedByErrorCode == ["1203": 1])
         #expect(try CheckpointStore.storedResults(path: path, in: 2...3)[2]?.tokens == ["x", "y"])
 
-        let store = try CheckpointStore(path: path, identity: CheckpointStoreTests.identity())
+        let store = try CheckpointStore(path: path, identity: TestJobs.identity())
         let after = try CheckpointStore.summary(path: path)
         #expect(after.resultsStored == 4 && after.done == 3 && after.rejectedByErrorCode == ["1203": 1] && after.recordsCommitted == 2)
         let stored = try store.results(in: 0...3)
@@ -162,7 +162,7 @@ import TestSupport
     func blocksAreFoundThroughTheIndex(sql: String) throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: CheckpointStoreTests.identity())
+        let store = try CheckpointStore(path: folder.path("c.sqlite"), identity: TestJobs.identity())
         for base in stride(from: 0, to: 2_000, by: 100) {
             try store.write((base..<base + 100).map { RecordResult(seq: $0, status: .done, bfid: "b", tokens: ["t"]) })
         }

@@ -35,4 +35,27 @@ public enum CSVFiles {
         }
         try file.sync()
     }
+
+    /// A CSV of `rows` good records (id, card_number, card_exp; Luhn-valid test PANs), mode 0600.
+    public static func cards(rows: Int, to path: String) throws {
+        var text = "id,card_number,card_exp\n"
+        for row in 0..<rows { text += "\(row),\(TestCards.pan(row + 1)),1228\n" }
+        try write(text, to: path)
+    }
+
+    /// Writes `text` to `path` with `mode`.
+    public static func write(_ text: String, to path: String, mode: Int = 0o600) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    }
+
+    /// 3,000 records, every 97th with an empty card number (a reject), some with a quoted line break.
+    public static func generateWithRejects(to path: String) throws {
+        var text = "id,card_number,card_exp,card_cvv,name,notes\n"
+        for index in 0..<3_000 {
+            let pan = index % 97 == 5 ? "" : TestCards.pan(index)
+            text += "C\(index),\(pan),1229,123,\"Doe, Jane\",\(index % 10 == 0 ? "\"call back\nlater\"" : "ok")\n"
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
 }

@@ -45,4 +45,16 @@ public enum TestRuns {
             usleep(2_000)
         }
     }
+
+    /// Runs `batch-tokenize run` against `simulator` with its key, from the project's root.
+    public static func tokenize(_ arguments: [String], simulator: SimulatorProcess) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(
+            ["run", "--endpoint", simulator.url] + arguments, environment: ["SCX_API_KEY": TestKeys.simulator], directory: ProjectFiles.root
+        )
+    }
+
+    /// Runs `batch-tokenize` with the simulator's key (and `environment`).
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> BinaryLauncher.Outcome {
+        try BinaryLauncher.run(arguments, environment: ["SCX_API_KEY": TestKeys.simulator].merging(environment) { $1 })
+    }
 }

@@ -84,7 +84,7 @@ public struct CSVReader: RecordReader {
             // `scan` may have slid the window; `start` is where this record begins in it now.
             let position = RecordPosition(seq: nextPosition.seq, offset: file.base + Int64(start), line: nextPosition.line)
             // Consumed: the fields array is then this code's alone and is rebased in place (kept
-            // in `result` too, it was copied: a second allocation per record).
+            // in `result` too, it would be copied).
             switch consume result {
             case .end:
                 index = start

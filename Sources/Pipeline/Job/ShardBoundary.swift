@@ -17,7 +17,7 @@ final class ShardBoundary {
 
     init(path: String, key: DigestKey) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ShardPlan.PlanError("cannot read \(path)")
+            throw ShardPlan.PlanError(.unreadable, "cannot read \(path)")
         }
         self.handle = handle
         self.size = Int64(try handle.seekToEnd())

@@ -75,8 +75,28 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     }
 
     public struct PlanError: Error, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// The plan is misshapen (numbering, offsets, sums, version).
+            case invalid
+            /// The plan or the input cannot be read.
+            case unreadable
+            /// No shard was named, or not one of the plan's.
+            case noSuchShard
+            /// The input is not the one the plan was made for (its fingerprint or a shard's
+            /// boundary differs, or it ends early): make the plan again.
+            case inputChanged
+        }
+
+        public var kind: Kind
         public var description: String
-        public init(_ description: String) { self.description = description }
+
+        public init(_ kind: Kind, _ description: String) {
+            self.kind = kind
+            self.description = description
+        }
+
+        /// A misshapen plan, in words.
+        public init(_ description: String) { self.init(.invalid, description) }
     }
 
     /// Reads the input once, with the streaming reader, and cuts it into `shards` shards of as
@@ -153,6 +173,7 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         for shard in shards[index...].prefix(2) {
             guard try boundaries.digest(of: shard) == shard.boundary else {
                 throw PlanError(
+                    .inputChanged,
                     "\(path) is not the input this plan was made for at shard \(shard.index)'s start (byte \(shard.offset), record \(shard.firstSeq + 1)): "
                         + "the file changed there since the plan was made, or the plan was edited (or another API key made it); make the plan again"
                 )
@@ -172,7 +193,7 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw PlanError("cannot read the plan \(path): \(error.localizedDescription)")
+            throw PlanError(.unreadable, "cannot read the plan \(path): \(error.localizedDescription)")
         }
         let plan: ShardPlan
         do {
@@ -218,10 +239,10 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         } else if let text = environment["AWS_BATCH_JOB_ARRAY_INDEX"] {
             (index, source) = (Int(text), "AWS_BATCH_JOB_ARRAY_INDEX")
         } else {
-            throw PlanError("which shard? give --shard INDEX (or run as a Kubernetes Indexed Job or an AWS Batch array job)")
+            throw PlanError(.noSuchShard, "which shard? give --shard INDEX (or run as a Kubernetes Indexed Job or an AWS Batch array job)")
         }
         guard let index, shards.indices.contains(index) else {
-            throw PlanError("\(source) must be a shard of the plan, 0 to \(shards.count - 1)")
+            throw PlanError(.noSuchShard, "\(source) must be a shard of the plan, 0 to \(shards.count - 1)")
         }
         return index
     }
@@ -231,10 +252,10 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     public func checkInput(path: String, key: DigestKey) throws {
         let fingerprint = try InputFingerprint.of(path: path, key: key)
         if fingerprint.size != input.size {
-            throw PlanError("\(path) is not the input of this plan: \(fingerprint.size) bytes, the plan's input had \(input.size)")
+            throw PlanError(.inputChanged, "\(path) is not the input of this plan: \(fingerprint.size) bytes, the plan's input had \(input.size)")
         }
         if fingerprint.digest != input.digest {
-            throw PlanError("\(path) is not the input of this plan: its first or last MiB differs (or another API key made the plan)")
+            throw PlanError(.inputChanged, "\(path) is not the input of this plan: its first or last MiB differs (or another API key made the plan)")
         }
     }
 }

@@ -64,8 +64,8 @@ public struct CardNumberMasking: Sendable, Hashable {
 
     /// Whether `word` occurs in `text`. ASCII in both (card data, and the service's messages):
     /// a byte search, where canonical equivalence is byte equality; else Foundation's search,
-    /// which `replaceWords` uses too. (Foundation's search for every reject's every value was
-    /// 0.9% of a run's CPU.)
+    /// which `replaceWords` uses too. (Foundation's search costs far more than a byte search,
+    /// and every reject's every value is searched for.)
     static func appears(_ word: String, in text: String) -> Bool {
         var (word, text) = (word, text)
         let answer = word.withUTF8 { needle in

@@ -29,7 +29,7 @@ public enum AtomicFile {
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw OutputFile.IOError(description: "cannot rename \(temporary) to \(path): \(reason)")
+            throw OutputFile.IOError(.system, description: "cannot rename \(temporary) to \(path): \(reason)")
         }
     }
 
@@ -51,7 +51,7 @@ public enum AtomicFile {
             guard rename(temporary, path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 unlink(temporary)
-                throw OutputFile.IOError(description: "cannot rename \(temporary) to \(path): \(reason)")
+                throw OutputFile.IOError(.system, description: "cannot rename \(temporary) to \(path): \(reason)")
             }
         }
 
@@ -80,10 +80,10 @@ public enum AtomicFile {
             let temporary = path + ".tmp." + String(repeating: "0", count: 16 - suffix.count) + suffix
             do {
                 return (temporary, try OutputFile(path: temporary, mode: mode, resumeAt: nil, expected: nil, bufferLimit: bufferLimit, exclusive: true))
-            } catch let error as OutputFile.IOError where error.code == EEXIST {
+            } catch let error as OutputFile.IOError where error.kind == .exists {
                 lastError = error
             }
         }
-        throw OutputFile.IOError(description: "cannot create a temporary file beside \(path): \(lastError?.description ?? "every name was taken")")
+        throw OutputFile.IOError(.system, description: "cannot create a temporary file beside \(path): \(lastError?.description ?? "every name was taken")")
     }
 }

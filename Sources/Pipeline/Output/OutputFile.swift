@@ -16,9 +16,27 @@ import Checkpoint
 /// FIFOs (`/dev/null`) are written as they are.
 public final class OutputFile {
     public struct IOError: Error, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// The file exists, and was to be created.
+            case exists
+            /// The checkpoint says part of it is committed, and it is missing or not what was committed.
+            case notCommitted
+            /// A symbolic link, or not a regular file where one is needed.
+            case notAFile
+            /// `open`, `fstat`, `write` or `fsync` failed.
+            case system
+        }
+
+        public var kind: Kind
         public var description: String
         /// The `errno` of a refused `open`, where that is what failed.
         public var code: Int32? = nil
+
+        public init(_ kind: Kind, description: String, code: Int32? = nil) {
+            self.kind = kind
+            self.description = description
+            self.code = code
+        }
     }
 
     public let path: String
@@ -51,31 +69,31 @@ public final class OutputFile {
             let reason = String(cString: strerror(errno))
             switch errno {
             case EEXIST where exclusive:
-                throw IOError(description: "\(path) exists already", code: EEXIST)
+                throw IOError(.exists, description: "\(path) exists already", code: EEXIST)
             case ENOENT where resuming:
-                throw IOError(description: "\(path) is missing, but the checkpoint says its first \(length!) bytes are committed: restore it\(restart)")
+                throw IOError(.notCommitted, description: "\(path) is missing, but the checkpoint says its first \(length!) bytes are committed: restore it\(restart)")
             case ELOOP:
-                throw IOError(description: "\(path) is a symbolic link; refusing to write through it (give the real path)")
+                throw IOError(.notAFile, description: "\(path) is a symbolic link; refusing to write through it (give the real path)")
             default:
-                throw IOError(description: "cannot open \(path) for writing: \(reason)")
+                throw IOError(.system, description: "cannot open \(path) for writing: \(reason)")
             }
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             close(fd)
-            throw IOError(description: "cannot inspect \(path): \(String(cString: strerror(errno)))")
+            throw IOError(.system, description: "cannot inspect \(path): \(String(cString: strerror(errno)))")
         }
         identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
         let kind = info.st_mode & S_IFMT
         if kind == S_IFREG {
             if let problem = Self.prepareRegularFile(fd, info: info, identity: identity, path: path, mode: mode, resumeAt: length, expected: expected) {
                 close(fd)
-                throw IOError(description: problem)
+                throw IOError(.notCommitted, description: problem)
             }
             if !resuming { Self.syncDirectory(of: path) }
         } else if exclusive || (kind != S_IFCHR && kind != S_IFIFO) {
             close(fd)
-            throw IOError(description: "\(path) is not a regular file")
+            throw IOError(.notAFile, description: "\(path) is not a regular file")
         }
         offset = length ?? 0
         buffer.reserveCapacity(bufferLimit)
@@ -152,7 +170,7 @@ public final class OutputFile {
                 let written = Glibc.write(fd, raw.baseAddress! + start, raw.count - start)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw IOError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+                    throw IOError(.system, description: "cannot write \(path): \(String(cString: strerror(errno)))")
                 }
                 start += written
             }
@@ -163,6 +181,6 @@ public final class OutputFile {
     /// Flushes and makes everything written so far durable.
     public func sync() throws {
         try flush()
-        guard fsync(fd) == 0 || errno == EINVAL else { throw IOError(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 || errno == EINVAL else { throw IOError(.system, description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 }

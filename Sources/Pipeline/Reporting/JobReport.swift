@@ -77,6 +77,10 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var sent: Int
         public var retries: Int
         public var reconnects: Int
+        /// Transient answers (8001, 1429, timeouts, lost connections), each retried.
+        public var transientAnswers: Int
+        /// The old name of ``transientAnswers``, kept in the report for one release so that
+        /// dashboards reading it go on working; read `transientAnswers`.
         public var throttled: Int
         public var lowestRate: Double?
     }
@@ -130,7 +134,8 @@ public struct JobReport: Sendable, Hashable, Codable {
             .map { Rejection(reason: masking.mask($0.key), count: $0.value) }
             .sorted { ($0.count, $1.reason) > ($1.count, $0.reason) }
         requests = Requests(
-            sent: summary.requestsSent, retries: summary.retries, reconnects: summary.reconnects, throttled: summary.throttled,
+            sent: summary.requestsSent, retries: summary.retries, reconnects: summary.reconnects,
+            transientAnswers: summary.transientAnswers, throttled: summary.transientAnswers,
             lowestRate: summary.lowestRate
         )
         // Rounded: figures, not long digit runs (which would read like card numbers to a scanner).

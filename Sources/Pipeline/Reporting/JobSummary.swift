@@ -22,7 +22,7 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var reconnects = 0
     /// Transient answers (8001, 1429, timeouts, lost connections), and the lowest send rate they
     /// brought the job down to.
-    public var throttled = 0
+    public var transientAnswers = 0
     public var lowestRate: Double?
     /// How the window of requests in flight moved.
     public var window: WindowSummary?
@@ -66,8 +66,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
         lines.append("outcome unknown: \(outcomeUnknown)")
         if transient > 0 { lines.append("transient, will be retried (the next run sends them again): \(transient)") }
         lines.append("requests sent: \(requestsSent) (retries \(retries), reconnects \(reconnects), results reused from the checkpoint \(reusedFromCheckpoint))")
-        if throttled > 0 {
-            lines.append("transient answers (throttling, server errors, lost answers; retried): \(throttled)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
+        if transientAnswers > 0 {
+            lines.append("transient answers (throttling, server errors, lost answers; retried): \(transientAnswers)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
         }
         if let latency { lines.append("latency: \(latency)") }
         if let window { lines.append(window.line) }

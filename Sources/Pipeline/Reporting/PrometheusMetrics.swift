@@ -33,7 +33,7 @@ public enum PrometheusMetrics {
         family("requests", "Requests of the last run, by kind.", [
             ([("kind", "sent")], Double(report.requests.sent)),
             ([("kind", "retry")], Double(report.requests.retries)),
-            ([("kind", "throttled")], Double(report.requests.throttled)),
+            ([("kind", "transient")], Double(report.requests.transientAnswers)),
         ])
         family("reconnects", "Connections re-opened during the last run.", [([], Double(report.requests.reconnects))])
         family("duration_seconds", "Duration of the last run.", [([], report.seconds)])

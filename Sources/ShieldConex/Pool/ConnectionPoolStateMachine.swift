@@ -9,23 +9,8 @@ import NIOCore
 /// dead-connection detection of one connection are ``ConnectionHealth``, run by the
 /// connection's handler.)
 public struct ConnectionPoolStateMachine<Handle> {
-    public enum SessionState: Sendable, Hashable {
-        /// Connecting, or waiting out a backoff before connecting.
-        case connecting
-        case up
-        /// Lost, and not connecting again (the pool is stopping).
-        case down
-    }
-
-    public struct Session {
-        public internal(set) var state = SessionState.connecting
-        public internal(set) var generation = 0
-        public internal(set) var inFlight = 0
-        /// Failed connection attempts since it was last up.
-        public internal(set) var failures = 0
-        /// The driver's handle of the session's connection while it is up.
-        public internal(set) var handle: Handle?
-    }
+    public typealias Session = ConnectionPoolSession
+    public typealias SessionState = ConnectionPoolSession.State
 
     /// Why a connection attempt failed, as the pool needs to know it.
     public enum ConnectFailure: Sendable, Hashable {
@@ -64,6 +49,9 @@ public struct ConnectionPoolStateMachine<Handle> {
     }
 
     public private(set) var sessions: [Session]
+    /// The driver's handle of each session's connection while it is up (kept in step with
+    /// `sessions` here, and only here; the sessions themselves stay plain values, cheap to read).
+    private var handles: [Handle?]
     /// The most requests in flight on one connection.
     public let maxInFlight: Int
     /// Failed attempts in a row (with every session down) before the job gives up on an
@@ -84,6 +72,7 @@ public struct ConnectionPoolStateMachine<Handle> {
 
     public init(count: Int, maxInFlight: Int, policy: RetryPolicy, giveUpAfter: Int = 8, now: NIODeadline) {
         sessions = Array(repeating: Session(), count: max(1, count))
+        handles = Array(repeating: nil, count: sessions.count)
         initialCount = sessions.count
         self.maxInFlight = max(1, maxInFlight)
         self.policy = policy
@@ -100,6 +89,7 @@ public struct ConnectionPoolStateMachine<Handle> {
         guard !stopping, !refusedMore, count > 0 else { return [] }
         let first = sessions.count
         sessions.append(contentsOf: repeatElement(Session(), count: count))
+        handles.append(contentsOf: repeatElement(nil, count: count))
         return (first..<sessions.count).map { .connect(session: $0, after: .zero) }
     }
 
@@ -113,7 +103,7 @@ public struct ConnectionPoolStateMachine<Handle> {
         sessions[session].state = .up
         sessions[session].failures = 0
         sessions[session].generation += 1
-        sessions[session].handle = makeHandle(sessions[session].generation)
+        handles[session] = makeHandle(sessions[session].generation)
         inFlight -= sessions[session].inFlight
         sessions[session].inFlight = 0
         lastUp = now
@@ -149,7 +139,7 @@ public struct ConnectionPoolStateMachine<Handle> {
         inFlight -= sessions[session].inFlight
         sessions[session].inFlight = 0
         sessions[session].state = .down
-        sessions[session].handle = nil
+        handles[session] = nil
         guard !stopping else { return .none }
         reconnects += 1
         return reconnect(session, after: policy.backoff(beforeAttempt: 2, using: &random))
@@ -193,18 +183,32 @@ public struct ConnectionPoolStateMachine<Handle> {
         stopping = true
     }
 
+    /// The handle of `session`'s connection while it is up.
+    public func handle(_ session: Int) -> Handle? { handles[session] }
+
     /// Lets go of every session's handle (the driver is closing them all); returns them.
     public mutating func takeHandles() -> [Handle] {
-        var handles: [Handle] = []
-        for index in sessions.indices {
-            if let handle = sessions[index].handle { handles.append(handle) }
-            sessions[index].handle = nil
-        }
-        return handles
+        let taken = handles.compactMap { $0 }
+        handles = Array(repeating: nil, count: handles.count)
+        return taken
     }
 }
 
 extension ConnectionPoolStateMachine: Sendable where Handle: Sendable {}
-extension ConnectionPoolStateMachine.Session: Sendable where Handle: Sendable {}
-extension ConnectionPoolStateMachine.Session: Equatable where Handle: Equatable {}
-extension ConnectionPoolStateMachine.Session: Hashable where Handle: Hashable {}
+
+/// One session of a ``ConnectionPoolStateMachine``: plain values, read on every request.
+public struct ConnectionPoolSession: Sendable, Hashable {
+    public enum State: Sendable, Hashable {
+        /// Connecting, or waiting out a backoff before connecting.
+        case connecting
+        case up
+        /// Lost, and not connecting again (the pool is stopping).
+        case down
+    }
+
+    public internal(set) var state = State.connecting
+    public internal(set) var generation = 0
+    public internal(set) var inFlight = 0
+    /// Failed connection attempts since it was last up.
+    public internal(set) var failures = 0
+}

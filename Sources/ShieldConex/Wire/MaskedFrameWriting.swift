@@ -62,7 +62,7 @@ enum MaskedFrameWriting {
 
 extension WebSocketFrame {
     /// The payload without its mask, as NIO's `unmaskedData` gives it, unmasked 8 bytes at a time
-    /// (NIO's goes byte by byte: 5% of the simulator's CPU per request).
+    /// (NIO's goes byte by byte).
     public var unmaskedPayload: ByteBuffer {
         guard let key = maskKey else { return data }
         var payload = data

@@ -10,8 +10,8 @@ import NIOWebSocket
 /// WebSocket masking keys from the system's secure random source, as RFC 6455 §5.3 requires
 /// ("derived from a strong source of entropy").
 ///
-/// `WebSocketMaskingKey.random()` makes one `getrandom` system call per frame; DESIGN.md measured
-/// ~15% of the client's CPU per message for it. This takes 4 KiB from the kernel (`getrandom`) at a time (a
+/// `WebSocketMaskingKey.random()` makes one `getrandom` system call per frame (DESIGN.md: a large
+/// share of the client's CPU per message). This takes 4 KiB from the kernel (`getrandom`) at a time (a
 /// thousand keys), so the keys are as unpredictable as the kernel's and cost no system call per
 /// frame. One generator per connection, used on its event loop.
 public struct MaskingKeyGenerator: Sendable {

@@ -4,8 +4,8 @@ import NIOWebSocket
 /// The client's inbound WebSocket stage: reads the server's frames from the connection's bytes
 /// (``ServerFrameParser``) and hands each message straight to the ``ShieldConexClientHandler``
 /// behind it, with no `WebSocketFrame` and no trip through the pipeline per answer (in place of
-/// NIO's frame decoder, protocol-error handler and frame aggregator, which cost about 7% of
-/// the client's CPU per record). A protocol error fails the connection as RFC 6455 §7.1.7 says:
+/// NIO's frame decoder, protocol-error handler and frame aggregator, which make a frame and a
+/// trip through the pipeline per answer). A protocol error fails the connection as RFC 6455 §7.1.7 says:
 /// a close frame with its code, then the TCP close; the requests in flight then fail as for
 /// any lost connection.
 final class ServerFrameReader: ChannelInboundHandler, RemovableChannelHandler {

@@ -154,12 +154,12 @@ struct ConnectionPoolStateMachineTests {
         var random = SystemRandomNumberGenerator()
         pool.connected(0, now: start) { $0 * 100 }
         pool.connected(2, now: start) { $0 * 100 }
-        #expect(pool.sessions.map(\.handle) == [100, nil, 100])
+        #expect((0..<3).map { pool.handle($0) } == [100, nil, 100])
         _ = pool.closed(2, generation: 1, random: &random)
-        #expect(pool.sessions[2].handle == nil)
+        #expect(pool.handle(2) == nil)
         pool.connected(2, now: start) { $0 * 100 }
-        #expect(pool.sessions[2].handle == 200)
+        #expect(pool.handle(2) == 200)
         #expect(pool.takeHandles().sorted() == [100, 200])
-        #expect(pool.sessions.allSatisfy { $0.handle == nil })
+        #expect((0..<3).allSatisfy { pool.handle($0) == nil })
     }
 }

@@ -54,15 +54,15 @@ public struct AIMDController: Sendable, Hashable {
         self.rate = ceiling
     }
 
-    /// An answer arrived (`transient`: a throttling or transient failure). `observedRate` is the
+    /// An answer arrived (`congestion`: a throttling or transient failure). `observedRate` is the
     /// send rate of the last moments (used when no limit was set). Returns the new rate when it
     /// came down.
-    public mutating func answered(transient: Bool, now: NIODeadline, observedRate: Double) -> Double? {
+    public mutating func answered(congestion: Bool, now: NIODeadline, observedRate: Double) -> Double? {
         if firstAnswer == nil { firstAnswer = now }
-        transientShare += shareWeight * ((transient ? 1 : 0) - transientShare)
+        transientShare += shareWeight * ((congestion ? 1 : 0) - transientShare)
         answersSinceDecrease += 1
-        if transient { transientSinceDecrease += 1 }
-        guard transient, transientShare > shareThreshold else { return nil }
+        if congestion { transientSinceDecrease += 1 }
+        guard congestion, transientShare > shareThreshold else { return nil }
         lastPushback = now
         // A service that refused most of at least ``evidence`` answers over at least 100 ms since
         // the last decrease (since the first answer, before one) is far below the rate, and 0.9

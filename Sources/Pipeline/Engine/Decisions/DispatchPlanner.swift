@@ -122,8 +122,8 @@ public struct DispatchPlanner: Sendable {
 
     /// Every answer feeds the congestion controller: a rising share of transient ones (whatever
     /// their code) lowers the send rate. Returns the lowered rate when it came down.
-    public mutating func answered(transient: Bool, now: NIODeadline) -> Double? {
-        guard adaptiveRate, let lowered = aimd.answered(transient: transient, now: now, observedRate: sendRate(now: now)) else {
+    public mutating func answered(congestion: Bool, now: NIODeadline) -> Double? {
+        guard adaptiveRate, let lowered = aimd.answered(congestion: congestion, now: now, observedRate: sendRate(now: now)) else {
             return nil
         }
         if limiter == nil {

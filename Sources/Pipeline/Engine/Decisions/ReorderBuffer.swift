@@ -15,8 +15,8 @@ public struct ReorderBuffer<Element>: ~Copyable {
     public private(set) var nextToRead: Int
     /// `capacity` slots, a power of two; the record of `seq` is at `seq & (capacity - 1)`. One
     /// more slot after them, always empty, is what the subscript yields for a seq outside the
-    /// window: yielding a local `nil` instead made every access allocate the accessor's frame
-    /// (an `Element?` is large), three or four `malloc`s per record.
+    /// buffer: yielding a local `nil` would make every access allocate the accessor's frame (an
+    /// `Element?` is large).
     private var storage: UnsafeMutablePointer<Element?>
     private var capacity: Int
 

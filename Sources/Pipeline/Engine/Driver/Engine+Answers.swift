@@ -35,12 +35,12 @@ extension Engine {
             if controller.answered(roundTrip: roundTrip, inFlight: pool.inFlight, now: now, congestion: congestion) { windowChanged() }
         }
         if AnswerClassifier.isTransient(result) {
-            summary.throttled += 1
+            summary.transientAnswers += 1
             watchdog.refused(Self.refusalReason(result))
         } else {
             watchdog.progressed(now: now)
         }
-        if let lowered = planner.answered(transient: congestion, now: now) {
+        if let lowered = planner.answered(congestion: congestion, now: now) {
             logger.info(
                 "the service is pushing back (transient answers): lowering the send rate",
                 metadata: ["rate": "\(Int(lowered))", "transient.share": "\(Int(planner.aimd.transientShare * 100))%"]

@@ -93,7 +93,7 @@ extension Engine {
     func abandonSilentConnections() {
         let now = loop.now
         for (session, silence) in silence.silent(now: now, p99: latency.p99Nanoseconds, answers: latency.count) {
-            guard let connection = pool.sessions[session].handle?.connection else { continue }
+            guard let connection = pool.handle(session)?.connection else { continue }
             self.silence.reset(session)
             let seconds = Double(silence.nanoseconds) / 1e9
             let reason = "no answer for \(String(format: "%.1f", seconds)) s while the other connections answered: the connection is treated as dead"

@@ -23,6 +23,7 @@ extension Engine {
             case .end:
                 if let shard = configuration.shard, slots.nextToRead < shard.endSeq {
                     throw ShardPlan.PlanError(
+                        .inputChanged,
                         "the input ends at record \(slots.nextToRead), before the last record of shard \(shard.index) (record \(shard.endSeq)): "
                             + "it changed since the plan was made; what was finished is committed; make the plan again"
                     )
@@ -65,6 +66,7 @@ extension Engine {
         }
         guard next?.offset != configuration.shardEndOffset else { return true }
         throw ShardPlan.PlanError(
+            .inputChanged,
             "shard \(shard.index)'s last record (record \(shard.endSeq)) does not end where the plan says the next shard starts: "
                 + "the input changed since the plan was made; what was finished is committed; make the plan again"
         )

@@ -70,7 +70,7 @@ extension Engine {
         for send in sends { bySession[send.session].append(send.seq) }
         for (session, seqs) in bySession.enumerated() where !seqs.isEmpty {
             let generation = pool.sessions[session].generation
-            guard let handle = pool.sessions[session].handle else {
+            guard let handle = pool.handle(session) else {
                 // The session went down between choosing it and sending: the requests are lost.
                 for seq in seqs { answered(seq: seq, session: session, generation: generation, .failure(ShieldConexError.connectionClosed)) }
                 continue

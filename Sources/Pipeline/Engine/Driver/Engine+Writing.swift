@@ -35,7 +35,6 @@ extension Engine {
                 default: summary.outcomeUnknown += 1
                 }
             }
-            lastWritten = (seq, slot.after)
             if !commits.frozen { stage.lastWritten = (seq, slot.after) }
             // Its buffers serve the records read next (the mapped record shares them: dropped first).
             slot.mapped = nil
@@ -55,7 +54,7 @@ extension Engine {
         if commits.frozen && !freezing {
             return stage.submit(.synced)
         }
-        guard let lastWritten else {
+        guard let lastWritten = stage.lastWritten else {
             guard complete else { return stage.submit() }
             let point = stage.commitPoint
                 ?? CommitPoint(seq: -1, inputOffset: 0, inputLine: 1, outputOffset: stage.outputOffset, rejectsOffset: stage.rejectsOffset)

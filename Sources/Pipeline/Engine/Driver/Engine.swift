@@ -61,7 +61,6 @@ final class Engine: @unchecked Sendable {
     var watchdog: ProgressWatchdog
     /// Finds a connection that stopped answering while the others answer.
     var silence = SilentSessionDetector(sessions: 0)
-    var lastWritten: (seq: Int, after: RecordPosition)?
     /// The time the current burst of answers was read (set by its first answer, cleared by the
     /// pump that follows the burst).
     var burstClock: NIODeadline?

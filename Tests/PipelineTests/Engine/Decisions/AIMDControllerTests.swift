@@ -14,7 +14,7 @@ struct AIMDControllerTests {
         var decreases: [Double] = []
         for index in 0..<count {
             let now = start + .milliseconds(Int64(index))
-            if let lowered = aimd.answered(transient: every > 0 && index % every == 0, now: now, observedRate: observedRate) {
+            if let lowered = aimd.answered(congestion: every > 0 && index % every == 0, now: now, observedRate: observedRate) {
                 decreases.append(lowered)
             }
         }
@@ -50,7 +50,7 @@ struct AIMDControllerTests {
         for index in 0..<200 {
             // Answers 50 ms apart; the 10 first of them throttled, then one in 30.
             let transient = index < 10 || index % 30 == 0
-            if let lowered = aimd.answered(transient: transient, now: start + .milliseconds(Int64(index * 50)), observedRate: 0) {
+            if let lowered = aimd.answered(congestion: transient, now: start + .milliseconds(Int64(index * 50)), observedRate: 0) {
                 decreases.append(lowered)
             }
         }
@@ -67,7 +67,7 @@ struct AIMDControllerTests {
         for index in 0..<5_000 {
             // 18,000 answers a second, 1,000 of them not refused.
             now = now + .nanoseconds(1_000_000_000 / 18_000)
-            if let lowered = aimd.answered(transient: index % 18 != 0, now: now, observedRate: 18_000) { decreases.append(lowered) }
+            if let lowered = aimd.answered(congestion: index % 18 != 0, now: now, observedRate: 18_000) { decreases.append(lowered) }
         }
         #expect(decreases.first == 18_000 * 0.9)
         let second = try! #require(decreases.dropFirst().first)
@@ -98,7 +98,7 @@ struct AIMDControllerTests {
     @Test func itNeverGoesBelowTheFloor() {
         var aimd = AIMDController(ceiling: 2)
         for step in 0..<500 {
-            _ = aimd.answered(transient: true, now: start + .seconds(Int64(step)), observedRate: 0)
+            _ = aimd.answered(congestion: true, now: start + .seconds(Int64(step)), observedRate: 0)
         }
         #expect(aimd.rate == 1)
     }

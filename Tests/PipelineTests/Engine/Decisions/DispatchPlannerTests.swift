@@ -123,7 +123,7 @@ struct DispatchPlannerTests {
         var lowered: Double?
         for answer in 0..<200 {
             now = now + .milliseconds(2)
-            if let rate = planner.answered(transient: answer % 5 == 0, now: now) { lowered = rate }
+            if let rate = planner.answered(congestion: answer % 5 == 0, now: now) { lowered = rate }
         }
         let rate = try! #require(lowered)
         #expect(rate < 1_000 && planner.limiter!.rate == rate)
@@ -133,7 +133,7 @@ struct DispatchPlannerTests {
         }
         #expect(planner.limiter!.rate > rate)
         var fixed = DispatchPlanner(action: .tokenize, window: 1_000, rate: 1_000, burst: nil, adaptiveRate: false, now: start)
-        for _ in 0..<200 { #expect(fixed.answered(transient: true, now: now) == nil) }
+        for _ in 0..<200 { #expect(fixed.answered(congestion: true, now: now) == nil) }
     }
 
     /// A service that throttles from the first burst, before the first tick has measured the send
@@ -148,7 +148,7 @@ struct DispatchPlannerTests {
         var now = start
         for _ in 0..<100 where lowered == nil {
             now = now + .microseconds(800)
-            lowered = planner.answered(transient: true, now: now)
+            lowered = planner.answered(congestion: true, now: now)
         }
         let rate = try #require(lowered)
         #expect(rate == 20_000 * 0.9, "lowered to \(rate)/s")
