@@ -11,8 +11,9 @@ import NIOCore
 /// in an interval is the median of the fast ones: after a start or a change the slow ones are
 /// still out, and with a long-tailed latency that reads as half the true round trip). So
 /// - while the window is full and the round trip stays near its floor, more in flight buys
-///   more throughput: the window doubles every interval at first (slow start), then grows by a
-///   sixteenth;
+///   more throughput: the window grows by ``Settings/slowStartFactor`` every interval at first
+///   (slow start: doubles by default; the engine quadruples, so that a short job far from its
+///   service spends little of its time below its window), then by a sixteenth;
 /// - when the round trip climbs well above its floor (requests queue at the service or on the
 ///   way), the window shrinks in proportion, back towards where the queue was short;
 /// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,
@@ -61,6 +62,11 @@ public struct ConcurrencyController: Sendable {
         public var minimum: Int
         /// The window never changes.
         public var fixed = false
+        /// How many times larger each step of slow start makes the window (at least 2).
+        public var slowStartFactor = 2
+        /// Answers an interval of slow start needs, at least (its steps are large and a round trip
+        /// long: a window's worth, up to ``samplesAtMost``, when `nil`).
+        public var slowStartSamples: Int?
         /// The round trip may exceed its floor by this share plus ``growSlack`` and the window
         /// still grows ...
         public var growTolerance = 0.25
@@ -162,7 +168,9 @@ public struct ConcurrencyController: Sendable {
         roundTripSum &+= max(0, roundTrip)
         if congestion { throttledInInterval += 1 }
         let elapsed = (now - intervalStart).nanoseconds
-        guard answers >= min(settings.samplesAtMost, max(settings.samplesAtLeast, window)),
+        let needed = slowStart ? settings.slowStartSamples ?? min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
+            : min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
+        guard answers >= needed,
             // Half a round trip in slow start (its steps are large), a round trip after it.
             elapsed >= max(settings.shortestInterval.nanoseconds, (lastRoundTrip ?? 0) / (slowStart ? 2 : 1))
         else { return false }
@@ -206,7 +214,7 @@ public struct ConcurrencyController: Sendable {
             // little high while the new requests' answers ramp up; the tolerance allows for it);
             // after it, two, so that a small step is measured once it has settled.
             return slowStart
-                ? change(to: window * 2, .growing, settling: lastRoundTrip!, now: now)
+                ? change(to: window * max(2, settings.slowStartFactor), .growing, settling: lastRoundTrip!, now: now)
                 : change(to: window + max(1, window / 16), .growing, settling: 2 * lastRoundTrip!, now: now)
         }
         // Hold: the next interval starts with the next answer.

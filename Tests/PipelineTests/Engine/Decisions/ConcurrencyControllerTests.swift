@@ -59,6 +59,29 @@ struct ConcurrencyControllerTests {
         #expect(controller.floor! >= 99_000_000 && controller.floor! < 101_000_000)
     }
 
+    /// The engine's slow start (fourfold steps on 64 answers) reaches the ceiling in fewer round
+    /// trips than doubling on a window's worth: what a short job far from its service gains.
+    @Test func aFourfoldSlowStartReachesTheCeilingSooner() {
+        var quick = settings()
+        quick.slowStartFactor = 4
+        quick.slowStartSamples = quick.samplesAtLeast
+        var fast = ConcurrencyController(settings: quick, now: start)
+        var slow = ConcurrencyController(settings: settings(), now: start)
+        let windows = drive(&fast, seconds: 10, roundTrip: { _ in 100_000_000 })
+        drive(&slow, seconds: 10, roundTrip: { _ in 100_000_000 })
+        #expect(Array(windows.prefix(3)) == [256, 1024, 4096])
+        #expect(fast.window == 4096 && slow.window == 4096)
+        let fastRamp = (fast.changes[.growing] ?? 0, fast.peak)
+        #expect(fastRamp == (2, 4096), "two steps to the ceiling")
+        // A third of a second (three round trips) from the start: fourfold is at the ceiling,
+        // doubling not yet halfway.
+        var early = ConcurrencyController(settings: quick, now: start)
+        var doubling = ConcurrencyController(settings: settings(), now: start)
+        drive(&early, seconds: 0.3, roundTrip: { _ in 100_000_000 })
+        drive(&doubling, seconds: 0.3, roundTrip: { _ in 100_000_000 })
+        #expect(early.window == 4096 && doubling.window <= 1024, "\(early.window) against \(doubling.window)")
+    }
+
     @Test func aWindowThatIsNotFullDoesNotGrow() {
         var controller = ConcurrencyController(settings: settings(), now: start)
         drive(&controller, seconds: 5, roundTrip: { _ in 100_000_000 }, full: { _ in false })
