@@ -90,7 +90,7 @@ public func fuzzShardMerge(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         try? store.setFileIdentity("output", identity(of: shardOutput)!, path: shardOutput)
         try? store.setFileIdentity("rejects", identity(of: rejects)!, path: rejects)
         let records = flags & 2 != 0 ? max(0, shard.records - 1) : shard.records
-        for seq in shard.firstSeq..<(shard.firstSeq + records) { try? store.record(RecordResult(seq: seq, status: .done)) }
+        try? store.write((shard.firstSeq..<(shard.firstSeq + records)).map { RecordResult(seq: $0, status: .done) })
         let seqShift = flags & 4 != 0 ? Int(Int8(bitPattern: bytes.next())) : 0
         let lengthShift = flags & 8 != 0 ? Int64(Int8(bitPattern: bytes.next())) : 0
         let point = CommitPoint(

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What a read from a ``RecordSource`` gave.
-public enum SourceRead {
+public enum SourceRead: Sendable {
     /// The next record, and where the record after it starts.
     case record(InputRecord, after: RecordPosition)
     /// None is ready yet: the future completes (on the engine's loop) when one may be, or the end.
