@@ -93,6 +93,16 @@ public struct ConnectionPoolStateMachine<Handle> {
         return (first..<sessions.count).map { .connect(session: $0, after: .zero) }
     }
 
+    /// The window grew to `window`: enough sessions that none carries more than `perConnection`
+    /// of it, up to `atMost`; returns the new sessions' first connections. Never fewer sessions
+    /// (an idle connection costs a heartbeat), and none added once the pool stops.
+    public mutating func grow(toCarry window: Int, perConnection: Int, atMost: Int) -> [Action] {
+        let perConnection = max(1, perConnection)
+        let wanted = min(max(initialCount, atMost), max(initialCount, (window + perConnection - 1) / perConnection))
+        guard wanted > sessions.count else { return [] }
+        return add(wanted - sessions.count)
+    }
+
     public var allDown: Bool { !sessions.contains { $0.state == .up } }
     public var upCount: Int { sessions.reduce(0) { $0 + ($1.state == .up ? 1 : 0) } }
 

@@ -162,4 +162,17 @@ struct ConnectionPoolStateMachineTests {
         #expect(pool.takeHandles().sorted() == [100, 200])
         #expect((0..<3).allSatisfy { pool.handle($0) == nil })
     }
+
+    /// A larger window wants more sessions, one per `perConnection` of it, up to the most; never
+    /// fewer, and none once the pool stops.
+    @Test func aGrowingWindowAddsSessionsUpToTheMost() {
+        var pool = pool(2)
+        #expect(pool.grow(toCarry: 100, perConnection: 64, atMost: 16).isEmpty, "two carry 128")
+        #expect(pool.grow(toCarry: 300, perConnection: 64, atMost: 16) == [.connect(session: 2, after: .zero), .connect(session: 3, after: .zero), .connect(session: 4, after: .zero)])
+        #expect(pool.grow(toCarry: 4_096, perConnection: 64, atMost: 16).count == 11, "up to the most: 16")
+        #expect(pool.grow(toCarry: 64, perConnection: 64, atMost: 16).isEmpty && pool.sessions.count == 16, "never fewer")
+        var stopping = self.pool(2)
+        stopping.stop()
+        #expect(stopping.grow(toCarry: 4_096, perConnection: 64, atMost: 16).isEmpty)
+    }
 }

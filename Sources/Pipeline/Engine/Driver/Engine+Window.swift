@@ -8,14 +8,8 @@ extension Engine {
     /// costs a heartbeat.
     func windowChanged() {
         planner.window = controller.window
-        let perConnection = max(1, configuration.inFlight)
-        let wanted = min(
-            max(configuration.connections, configuration.connectionsMax),
-            max(configuration.connections, (controller.window + perConnection - 1) / perConnection)
-        )
-        if !lifecycle.isStopping, wanted > pool.sessions.count {
-            let actions = pool.add(wanted - pool.sessions.count)
-            for action in actions { perform(action, error: nil) }
+        for action in pool.grow(toCarry: controller.window, perConnection: configuration.inFlight, atMost: configuration.connectionsMax) {
+            perform(action, error: nil)
         }
         logger.debug(
             "window changed",
