@@ -9,19 +9,7 @@ extension CheckpointStore {
         try database.execute("PRAGMA synchronous=FULL")
         defer { try? database.execute("PRAGMA synchronous=NORMAL") }
         try database.transaction {
-            let upsert = try database.statement(
-                """
-                INSERT OR REPLACE INTO commit_point (id, seq, input_offset, input_line, output_offset, rejects_offset, updated_at)
-                VALUES (1, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            try upsert.bind(1, point.seq)
-            try upsert.bind(2, point.inputOffset)
-            try upsert.bind(3, point.inputLine)
-            try upsert.bind(4, point.outputOffset)
-            try upsert.bind(5, point.rejectsOffset)
-            try upsert.bind(6, Date().timeIntervalSince1970)
-            try upsert.run()
+            try Self.upsert(point, into: "commit_point", database: database)
             try settle(through: point.seq, after: commitPoint?.seq ?? -1)
             if complete {
                 try database.statement("UPDATE job SET complete = 1 WHERE id = 1").run()
