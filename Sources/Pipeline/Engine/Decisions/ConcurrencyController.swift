@@ -12,8 +12,8 @@ import NIOCore
 /// still out, and with a long-tailed latency that reads as half the true round trip). So
 /// - while the window is full and the round trip stays near its floor, more in flight buys
 ///   more throughput: the window grows by ``Settings/slowStartFactor`` every interval at first
-///   (slow start: doubles by default; the engine quadruples, so that a short job far from its
-///   service spends little of its time below its window), then by a sixteenth;
+///   (slow start: doubles by default; fourfold steps reach the ceiling sooner, at the price of
+///   overshooting a small service), then by a sixteenth;
 /// - when the round trip climbs well above its floor (requests queue at the service or on the
 ///   way), the window shrinks in proportion, back towards where the queue was short;
 /// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,

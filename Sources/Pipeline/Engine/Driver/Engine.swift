@@ -135,11 +135,9 @@ final class Engine: @unchecked Sendable {
         // Never below the start: that is the operator's choice (the fixed window of old), and the
         // send rate's own congestion control answers throttling below it. A noisy path or a busy
         // machine (CPU contention reads as latency) cannot take a run below what it would have
-        // done with a fixed window. Slow start quadruples on the evidence of 64 answers: a job of
-        // a few seconds far from its service reaches its window in a few round trips.
-        var settings = ConcurrencyController.Settings(start: connections * inFlight, ceiling: ceiling, minimum: connections * inFlight, fixed: fixed)
-        settings.slowStartFactor = 4
-        settings.slowStartSamples = settings.samplesAtLeast
+        // done with a fixed window. (Slow start doubles: fourfold steps overshot a small service's
+        // capacity and a throttling one's limit in AdaptiveConcurrencyTests.)
+        let settings = ConcurrencyController.Settings(start: connections * inFlight, ceiling: ceiling, minimum: connections * inFlight, fixed: fixed)
         controller = ConcurrencyController(settings: settings, now: now)
         // Wide enough that a record waiting out a retry backoff, or the slowest answer of a
         // long-tailed service (its p99.9 can be ten times its median), does not stall the others
