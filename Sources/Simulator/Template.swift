@@ -34,7 +34,17 @@ public struct Template: Sendable, Hashable {
 
 /// The templates a simulator serves, read from a JSON file (`samples/templates.json`).
 public struct TemplateSet: Sendable {
-    public struct LoadError: Error, CustomStringConvertible {
+    /// A templates file the simulator refuses (``kind``), in words.
+    public struct LoadError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// The file cannot be read.
+            case unreadable
+            /// Not a templates file (JSON of the wrong shape).
+            case malformed
+            /// A template whose reference is empty, too long, or given twice, or that has no fields.
+            case invalidTemplate
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -69,41 +79,41 @@ public struct TemplateSet: Sendable {
         do {
             file = try JSONDecoder().decode(FileFormat.self, from: data)
         } catch {
-            throw LoadError(description: "\(source): not a valid templates file: \(error)")
+            throw LoadError(kind: .malformed, description: "\(source): not a valid templates file: \(error)")
         }
         var templates: [Template] = []
         var seen = Set<String>()
         for entry in file.templates {
             guard !entry.templateRef.isEmpty, entry.templateRef.count <= 255 else {
-                throw LoadError(description: "\(source): templateRef must be 1-255 characters")
+                throw LoadError(kind: .invalidTemplate, description: "\(source): templateRef must be 1-255 characters")
             }
             guard seen.insert(entry.templateRef).inserted else {
-                throw LoadError(description: "\(source): templateRef \(entry.templateRef) appears twice")
+                throw LoadError(kind: .invalidTemplate, description: "\(source): templateRef \(entry.templateRef) appears twice")
             }
             guard !entry.fields.isEmpty else {
-                throw LoadError(description: "\(source): template \(entry.templateRef) has no fields")
+                throw LoadError(kind: .invalidTemplate, description: "\(source): template \(entry.templateRef) has no fields")
             }
             var fields: [String: Template.Field] = [:]
             for field in entry.fields {
                 guard fields[field.name] == nil else {
-                    throw LoadError(description: "\(source): template \(entry.templateRef) has field \(field.name) twice")
+                    throw LoadError(kind: .invalidTemplate, description: "\(source): template \(entry.templateRef) has field \(field.name) twice")
                 }
                 fields[field.name] = Template.Field(name: field.name, kind: field.kind)
             }
             let activeFrom = try entry.activeFrom.map { text in
                 do { return try ISO8601Duration(parsing: text) } catch {
-                    throw LoadError(description: "\(source): template \(entry.templateRef) activeFrom: \(error)")
+                    throw LoadError(kind: .invalidTemplate, description: "\(source): template \(entry.templateRef) activeFrom: \(error)")
                 }
             }
             let activeTo = try entry.activeTo.map { text in
                 do { return try ISO8601Duration(parsing: text) } catch {
-                    throw LoadError(description: "\(source): template \(entry.templateRef) activeTo: \(error)")
+                    throw LoadError(kind: .invalidTemplate, description: "\(source): template \(entry.templateRef) activeTo: \(error)")
                 }
             }
             if let activeFrom, let activeTo {
                 let origin = Date(timeIntervalSince1970: 0)
                 guard activeTo.added(to: origin) > activeFrom.added(to: origin) else {
-                    throw LoadError(description: "\(source): template \(entry.templateRef): activeTo must be greater than activeFrom")
+                    throw LoadError(kind: .invalidTemplate, description: "\(source): template \(entry.templateRef): activeTo must be greater than activeFrom")
                 }
             }
             templates.append(
@@ -120,7 +130,7 @@ public struct TemplateSet: Sendable {
     /// Reads a templates file.
     public static func load(path: String) throws -> TemplateSet {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw LoadError(description: "cannot read the templates file \(path)")
+            throw LoadError(kind: .unreadable, description: "cannot read the templates file \(path)")
         }
         return try TemplateSet(json: data, source: path)
     }

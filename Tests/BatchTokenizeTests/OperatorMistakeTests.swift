@@ -53,6 +53,23 @@ import TestSupport
         #expect(restored == ["1,\(TestCards.pan(1)),1227,737,Jane Doe", "2,\(TestCards.pan(2)),1228,738,John Roe"])
     }
 
+    /// An empty CSV file (no header row) is the operator's mistake, found before anything is
+    /// sent: a configuration error (64) that names the file and leaves no checkpoint behind, so
+    /// that the corrected command is not "another job". (It was a failure that said "what was
+    /// finished is committed" and kept a checkpoint: the reader's error crossed the boundary
+    /// untranslated.)
+    @Test func anEmptyCSVInputIsAConfigurationError() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let input = folder.path("empty.csv")
+        try Self.write("", to: input)
+        let output = folder.path("out.csv")
+        let outcome = try Self.command("run", ["--input", input, "--output", output, "--map", "card_number=card_number"], url: "local")
+        #expect(outcome.status == 64 && outcome.stderr.contains("no header row"), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("what was finished is committed"), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output + ".checkpoint.sqlite"))
+    }
+
     /// Item 10: a mapped column named twice is refused; an NDJSON record with a mapped key twice
     /// is a reject, and neither card number reaches the output.
     @Test func aMappedNameThatOccursTwiceIsRefused() throws {

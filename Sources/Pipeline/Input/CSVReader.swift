@@ -5,7 +5,15 @@
 /// are skipped. A record with the wrong number of fields, a stray quote, an unterminated quote
 /// or invalid UTF-8 is returned as invalid with its number and line, and reading goes on.
 public struct CSVReader: RecordReader {
-    public struct ConfigurationError: Error, CustomStringConvertible {
+    /// A file that cannot be read as CSV at all: what is wrong (``kind``), and in words.
+    public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// The file is empty or its first row is malformed.
+            case noHeader
+            /// The header row is not valid UTF-8.
+            case headerNotUTF8
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -47,14 +55,14 @@ public struct CSVReader: RecordReader {
             headerResult = try scanner.scan(from: &start, into: &headerFields)
         }
         guard case .record(let fields, let contentEnd, let next, let ending, let newlines) = headerResult else {
-            throw ConfigurationError(description: "\(path): no header row (the file is empty or its first row is malformed)")
+            throw ConfigurationError(kind: .noHeader, description: "\(path): no header row (the file is empty or its first row is malformed)")
         }
         let headerBytes = Array(headerFile.bytes[start..<contentEnd])
         let names = fields.map { field in
             CSVField(range: (field.range.lowerBound - start)..<(field.range.upperBound - start), quoted: field.quoted).value(in: headerBytes)
         }
         guard !hasHeader || String(validating: headerBytes, as: UTF8.self) != nil else {
-            throw ConfigurationError(description: "\(path): the header row is not valid UTF-8")
+            throw ConfigurationError(kind: .headerNotUTF8, description: "\(path): the header row is not valid UTF-8")
         }
         if hasHeader {
             let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(next), line: line + 1 + newlines)

@@ -7,7 +7,13 @@ import Darwin
 /// Reads a file through a window of bytes that slides forward, so that memory stays flat
 /// whatever the file size. Offsets are absolute positions in the file.
 final class ChunkedFileReader {
-    struct IOError: Error, CustomStringConvertible {
+    /// A file the system would not open, seek or read: which (``kind``), the `errno`, and in words.
+    struct IOError: Error, Hashable, Sendable, CustomStringConvertible {
+        enum Kind: Sendable, Hashable {
+            case open, seek, read
+        }
+        var kind: Kind
+        var errno: Int32
         var description: String
     }
 
@@ -22,11 +28,11 @@ final class ChunkedFileReader {
     init(path: String, offset: Int64 = 0, chunkSize: Int = 256 * 1024) throws {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw IOError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw IOError(kind: .open, errno: errno, description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
             close(fd)
-            throw IOError(description: "cannot seek \(path) to \(offset): \(String(cString: strerror(errno)))")
+            throw IOError(kind: .seek, errno: errno, description: "cannot seek \(path) to \(offset): \(String(cString: strerror(errno)))")
         }
         self.chunkSize = chunkSize
         self.base = offset
@@ -61,7 +67,7 @@ final class ChunkedFileReader {
             }
         }
         guard readCount >= 0 else {
-            throw IOError(description: "read failed: \(String(cString: strerror(errno)))")
+            throw IOError(kind: .read, errno: errno, description: "read failed: \(String(cString: strerror(errno)))")
         }
         if readCount == 0 {
             isAtEnd = true

@@ -76,6 +76,12 @@ enum EngineWiring {
             (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: opened.header)
         } catch let error as MappingError {
             throw JobError(.configuration, error.description)
+        } catch let error as CSVReader.ConfigurationError {
+            // No header, or not UTF-8: the file is not what the job was told it is.
+            throw JobError(.configuration, error.description)
+        } catch let error as ChunkedFileReader.IOError where error.kind == .open {
+            // Gone or unreadable since the command was checked.
+            throw JobError(.configuration, error.description)
         }
         // Only a detokenize output holds plaintext; every output is created 0600 all the same.
         let output: OutputFile

@@ -25,7 +25,7 @@ extension JobAction {
         case "tokenize", "tokenization-tokenize": return .tokenize
         case "detokenize", "tokenization-detokenize": return .detokenize
         case "read", "tokenization-read": return .read
-        default: throw MappingError("unknown action '\(text)': use tokenize, detokenize or read")
+        default: throw MappingError(.unknownAction, "unknown action '\(text)': use tokenize, detokenize or read")
         }
     }
 }

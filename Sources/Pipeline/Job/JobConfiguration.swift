@@ -68,7 +68,17 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
 
     public init() {}
 
-    public struct LoadError: Error, CustomStringConvertible {
+    /// A job file that cannot be used: what is wrong (``kind``), and where, in words.
+    public struct LoadError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// The file cannot be read.
+            case unreadable
+            /// Empty, or larger than a job file can be (the wrong file).
+            case empty, tooLarge
+            /// Not JSON, or a setting missing, of the wrong type or out of its values.
+            case malformed
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -79,21 +89,21 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         // An empty file is refused before Foundation reads it (reading an empty file leaks 4 KiB
         // in FoundationEssentials: found by Fuzz/FuzzJobFile), a huge one before it is read.
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
-        if size == 0 { throw LoadError(description: "the job file \(path) is empty") }
-        if let size, size > maximumSize { throw LoadError(description: "the job file \(path) is larger than 1 MiB: is it the right file?") }
+        if size == 0 { throw LoadError(kind: .empty, description: "the job file \(path) is empty") }
+        if let size, size > maximumSize { throw LoadError(kind: .tooLarge, description: "the job file \(path) is larger than 1 MiB: is it the right file?") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw LoadError(description: "cannot read the job file \(path)")
+            throw LoadError(kind: .unreadable, description: "cannot read the job file \(path)")
         }
         do {
             return try JSONDecoder().decode(JobConfiguration.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw LoadError(description: "\(path): missing '\(key.stringValue)' at \(Self.describe(context.codingPath))")
+            throw LoadError(kind: .malformed, description: "\(path): missing '\(key.stringValue)' at \(Self.describe(context.codingPath))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw LoadError(description: "\(path): wrong type at \(Self.describe(context.codingPath)): \(context.debugDescription)")
+            throw LoadError(kind: .malformed, description: "\(path): wrong type at \(Self.describe(context.codingPath)): \(context.debugDescription)")
         } catch let DecodingError.dataCorrupted(context) {
-            throw LoadError(description: "\(path): \(context.debugDescription) at \(Self.describe(context.codingPath))")
+            throw LoadError(kind: .malformed, description: "\(path): \(context.debugDescription) at \(Self.describe(context.codingPath))")
         } catch {
-            throw LoadError(description: "\(path): \(error)")
+            throw LoadError(kind: .malformed, description: "\(path): \(error)")
         }
     }
 
@@ -108,7 +118,7 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         case "\t", "tab", "\\t": return UInt8(ascii: "\t")
         case "|": return UInt8(ascii: "|")
         case ";": return UInt8(ascii: ";")
-        case let other?: throw LoadError(description: "delimiter '\(other)' is not one of , tab | ;")
+        case let other?: throw LoadError(kind: .malformed, description: "delimiter '\(other)' is not one of , tab | ;")
         }
     }
 }

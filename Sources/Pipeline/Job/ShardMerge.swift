@@ -51,7 +51,17 @@ public struct ShardMerge {
         public var balance: Bool { done + rejected + outcomeUnknown + transient == records }
     }
 
-    public struct MergeError: Error, CustomStringConvertible {
+    /// Why `merge` wrote nothing (``kind``), and in words.
+    public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// A shard is not finished, or its files are not the ones its checkpoint recorded.
+            case shardsNotReady
+            /// The shards' books do not add up to the plan's records.
+            case unbalanced
+            /// A part could not be read, or changed or ended early while merge read it.
+            case partChanged
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -140,7 +150,7 @@ public struct ShardMerge {
         let shards = shards()
         let problems = shards.compactMap { files in files.problem.map { "shard \(files.shard.index): \($0)" } }
         guard problems.isEmpty else {
-            throw MergeError(description: "cannot merge: " + problems.joined(separator: "; "))
+            throw MergeError(kind: .shardsNotReady, description: "cannot merge: " + problems.joined(separator: "; "))
         }
         var books = Books(records: plan.records)
         for files in shards {
@@ -151,7 +161,7 @@ public struct ShardMerge {
             for (code, count) in summary.rejectedByErrorCode { books.rejectedByErrorCode[code, default: 0] += count }
         }
         guard books.balance else {
-            throw MergeError(description: "cannot merge: the shards' books do not add up to the plan's \(plan.records) records")
+            throw MergeError(kind: .unbalanced, description: "cannot merge: the shards' books do not add up to the plan's \(plan.records) records")
         }
         // Everything opened (and checked once more, through the descriptors) before a byte is written.
         let delimiter = try JobConfiguration.delimiterByte(plan.input.delimiter)
@@ -187,7 +197,7 @@ public struct ShardMerge {
         init(path: String, shard: Int, expected: FileIdentity?, length: Int64?) throws {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             guard descriptor >= 0 else {
-                throw MergeError(description: "cannot merge: shard \(shard): cannot read \(path): \(String(cString: strerror(errno)))")
+                throw MergeError(kind: .partChanged, description: "cannot merge: shard \(shard): cannot read \(path): \(String(cString: strerror(errno)))")
             }
             handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             var info = stat()
@@ -195,7 +205,7 @@ public struct ShardMerge {
                 expected.map({ $0 == FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) }) ?? true,
                 let length, Int64(info.st_size) == length
             else {
-                throw MergeError(description: "cannot merge: shard \(shard): \(path) changed while merge was checking it")
+                throw MergeError(kind: .partChanged, description: "cannot merge: shard \(shard): \(path) changed while merge was checking it")
             }
             self.path = path
             self.length = length
@@ -211,7 +221,7 @@ public struct ShardMerge {
                 try file.write([UInt8](chunk))
                 left -= Int64(chunk.count)
             }
-            guard left == 0 else { throw MergeError(description: "cannot merge: \(part.path) ended early while it was copied") }
+            guard left == 0 else { throw MergeError(kind: .partChanged, description: "cannot merge: \(part.path) ended early while it was copied") }
         }
     }
 }

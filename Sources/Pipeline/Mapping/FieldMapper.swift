@@ -77,7 +77,7 @@ public struct FieldMapper: @unchecked Sendable {
 
     /// Checks the instructions against the input format (and the CSV header) and compiles them.
     public init(instructions original: [Instruction], format: InputFormat, header: CSVHeader?, reading: Reading = .values) throws(MappingError) {
-        guard !original.isEmpty else { throw MappingError("no mapping: give --map COLUMN=FIELD or instructions in the job file") }
+        guard !original.isEmpty else { throw MappingError(.noMapping, "no mapping: give --map COLUMN=FIELD or instructions in the job file") }
         let filtered = original.map { $0.transformationType == .regex && $0.luhnCheck == true }
         let instructions: [Instruction]
         if case .tokens = reading { instructions = original.map(\.forTokens) } else { instructions = original }
@@ -86,27 +86,27 @@ public struct FieldMapper: @unchecked Sendable {
         var compiled: [Compiled] = []
         for (number, instruction) in zip(1..., instructions) {
             let label = "instruction \(number) (\(instruction.transformationType.rawValue) '\(instruction.transformationPath)')"
-            guard !instruction.fieldName.isEmpty else { throw MappingError("\(label): fieldName is empty") }
+            guard !instruction.fieldName.isEmpty else { throw MappingError(.invalidInstruction, "\(label): fieldName is empty") }
             guard seenFields.insert(instruction.fieldName).inserted else {
-                throw MappingError("\(label): field '\(instruction.fieldName)' is mapped twice")
+                throw MappingError(.mappedTwice, "\(label): field '\(instruction.fieldName)' is mapped twice")
             }
             func locate(_ text: String) throws(MappingError) -> Locator {
                 switch format {
                 case .csv:
-                    if text.hasPrefix("$") { throw MappingError("\(label): a JSONPath does not apply to CSV input; name a column") }
+                    if text.hasPrefix("$") { throw MappingError(.invalidInstruction, "\(label): a JSONPath does not apply to CSV input; name a column") }
                     guard let header, let index = header.index(of: text) else {
                         let columns = header?.describedColumns ?? ""
-                        throw MappingError("\(label): no column '\(text)' in the header (columns: \(columns))\(header?.dataLikeHint ?? "")")
+                        throw MappingError(.unknownColumn, "\(label): no column '\(text)' in the header (columns: \(columns))\(header?.dataLikeHint ?? "")")
                     }
                     // A second column of the same name would pass through in plaintext.
                     let occurrences = header.names.reduce(0) { $0 + ($1 == text ? 1 : 0) }
                     guard occurrences == 1 else {
-                        throw MappingError("\(label): the header has \(occurrences) columns named '\(text)'; rename them so that each is mapped or kept on purpose")
+                        throw MappingError(.ambiguousColumn, "\(label): the header has \(occurrences) columns named '\(text)'; rename them so that each is mapped or kept on purpose")
                     }
                     return .csvColumn(index)
                 case .ndjson:
                     if text.hasPrefix("$") {
-                        do { return .json(try JSONPath(parsing: text)) } catch { throw MappingError("\(label): \(error)") }
+                        do { return .json(try JSONPath(parsing: text)) } catch { throw MappingError(.invalidInstruction, "\(label): \(error)") }
                     }
                     return .json(JSONPath(key: text))
                 }
@@ -114,22 +114,22 @@ public struct FieldMapper: @unchecked Sendable {
             switch instruction.transformationType {
             case .key:
                 if instruction.transformationPath.hasPrefix("$"), format == .ndjson {
-                    throw MappingError("\(label): 'key' takes a top-level key; use 'jsonpath' for a path")
+                    throw MappingError(.invalidInstruction, "\(label): 'key' takes a top-level key; use 'jsonpath' for a path")
                 }
                 compiled.append(Compiled(instruction: instruction, locator: try locate(instruction.transformationPath)))
             case .jsonpath:
-                guard format == .ndjson else { throw MappingError("\(label): 'jsonpath' applies to NDJSON input only") }
-                guard instruction.transformationPath.hasPrefix("$") else { throw MappingError("\(label): a JSONPath starts with $") }
+                guard format == .ndjson else { throw MappingError(.invalidInstruction, "\(label): 'jsonpath' applies to NDJSON input only") }
+                guard instruction.transformationPath.hasPrefix("$") else { throw MappingError(.invalidInstruction, "\(label): a JSONPath starts with $") }
                 compiled.append(Compiled(instruction: instruction, locator: try locate(instruction.transformationPath)))
             case .regex:
                 guard let source = instruction.source else {
-                    throw MappingError("\(label): 'regex' needs 'source', the column or key whose text is searched")
+                    throw MappingError(.invalidInstruction, "\(label): 'regex' needs 'source', the column or key whose text is searched")
                 }
                 let pattern: Regex<AnyRegexOutput>
                 do {
                     pattern = try Regex(instruction.transformationPath)
                 } catch {
-                    throw MappingError("\(label): not a valid regular expression: \(error)")
+                    throw MappingError(.invalidInstruction, "\(label): not a valid regular expression: \(error)")
                 }
                 compiled.append(Compiled(instruction: instruction, locator: try locate(source), pattern: pattern))
             }
@@ -137,7 +137,7 @@ public struct FieldMapper: @unchecked Sendable {
             // would be lost (CSV) or the splices would overlap (NDJSON).
             let place = compiled[compiled.count - 1].locator.place
             if let earlier = seenPlaces[place] {
-                throw MappingError("\(label) reads the same place as \(earlier); map each column or path once")
+                throw MappingError(.mappedTwice, "\(label) reads the same place as \(earlier); map each column or path once")
             }
             seenPlaces[place] = label
         }
@@ -152,6 +152,7 @@ public struct FieldMapper: @unchecked Sendable {
             case .csv:
                 guard let index = header?.index(of: column) else {
                     throw MappingError(
+                        .unknownColumn,
                         "the input has no column '\(column)': a regex mapping with luhnCheck is detokenized by the spans of its tokens, which the "
                             + "tokenize job records there (a file tokenized by an earlier version has none: a number the tokenize job left alone "
                             + "cannot be told from a token; tokenize it again, or give a mapping without luhnCheck whose pattern matches only tokens)"

@@ -37,7 +37,15 @@ public struct Instruction: Sendable, Hashable, Codable {
         self.luhnCheck = luhnCheck
     }
 
-    public struct ParseError: Error, CustomStringConvertible {
+    /// A `--map` that does not parse: what is wrong (``kind``), and in words.
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// Not `LOCATION=FIELD[:OPTIONS]`, or a part of it empty.
+            case syntax
+            /// An option that is none of `luhn`, `digits`, `skip-empty`.
+            case unknownOption
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -45,7 +53,7 @@ public struct Instruction: Sendable, Hashable, Codable {
     /// by `:` and options separated by commas: `luhn`, `digits` (normalise), `skip-empty`.
     public init(shortForm text: String) throws {
         guard let equals = text.lastIndex(of: "=") else {
-            throw ParseError(description: "--map '\(text)': expected COLUMN=FIELD or '$.path=FIELD'")
+            throw ParseError(kind: .syntax, description: "--map '\(text)': expected COLUMN=FIELD or '$.path=FIELD'")
         }
         let location = String(text[..<equals])
         var field = String(text[text.index(after: equals)...])
@@ -55,7 +63,7 @@ public struct Instruction: Sendable, Hashable, Codable {
             field = String(field[..<colon])
         }
         guard !location.isEmpty, !field.isEmpty else {
-            throw ParseError(description: "--map '\(text)': both the location and the field name are needed")
+            throw ParseError(kind: .syntax, description: "--map '\(text)': both the location and the field name are needed")
         }
         self.init(location.hasPrefix("$") ? .jsonpath : .key, location, fieldName: field)
         for option in options {
@@ -63,7 +71,7 @@ public struct Instruction: Sendable, Hashable, Codable {
             case "luhn": luhnCheck = true
             case "digits": normalizeDigits = true
             case "skip-empty": skipEmpty = true
-            default: throw ParseError(description: "--map '\(text)': unknown option '\(option)' (luhn, digits, skip-empty)")
+            default: throw ParseError(kind: .unknownOption, description: "--map '\(text)': unknown option '\(option)' (luhn, digits, skip-empty)")
             }
         }
     }

@@ -6,7 +6,17 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         case index(Int)
     }
 
-    public struct ParseError: Error, CustomStringConvertible {
+    /// A path that does not parse: what is wrong (``kind``), and in words.
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// Not a JSONPath.
+            case syntax
+            /// A JSONPath outside the subset (a wildcard).
+            case unsupported
+            /// `$` alone: the whole record is no field.
+            case wholeRecord
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -22,11 +32,11 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws {
         self.text = text
         var characters = Array(text)
-        guard characters.first == "$" else { throw ParseError(description: "JSONPath '\(text)' must start with $") }
+        guard characters.first == "$" else { throw ParseError(kind: .syntax, description: "JSONPath '\(text)' must start with $") }
         characters.removeFirst()
         var components: [Component] = []
         var i = 0
-        func fail(_ reason: String) -> ParseError { ParseError(description: "JSONPath '\(text)': \(reason)") }
+        func fail(_ reason: String, _ kind: ParseError.Kind = .syntax) -> ParseError { ParseError(kind: kind, description: "JSONPath '\(text)': \(reason)") }
         while i < characters.count {
             if characters[i] == "." {
                 i += 1
@@ -34,7 +44,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
                 while i < characters.count, characters[i] != ".", characters[i] != "[" { i += 1 }
                 guard i > start else { throw fail("empty name after '.'") }
                 let name = String(characters[start..<i])
-                guard name != "*" else { throw fail("wildcards are not supported") }
+                guard name != "*" else { throw fail("wildcards are not supported", .unsupported) }
                 components.append(.key(name))
             } else if characters[i] == "[" {
                 i += 1
@@ -56,6 +66,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
                     i += 1
                     components.append(.key(name))
                 } else {
+                    guard characters[i] != "*" else { throw fail("wildcards are not supported", .unsupported) }
                     let start = i
                     while i < characters.count, characters[i].isNumber { i += 1 }
                     guard i > start, i < characters.count, characters[i] == "]", let index = Int(String(characters[start..<i])) else {
@@ -68,7 +79,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
                 throw fail("unexpected '\(characters[i])'")
             }
         }
-        guard !components.isEmpty else { throw fail("the path selects the whole record") }
+        guard !components.isEmpty else { throw fail("the path selects the whole record", .wholeRecord) }
         self.components = components
     }
 

@@ -12,12 +12,12 @@ public struct RecordIdentifier: Sendable {
         switch format {
         case .csv:
             guard let index = header?.index(of: idColumn) else {
-                throw MappingError("id column '\(idColumn)' is not in the header (columns: \(header?.describedColumns ?? ""))")
+                throw MappingError(.unknownColumn, "id column '\(idColumn)' is not in the header (columns: \(header?.describedColumns ?? ""))")
             }
             locator = .csvColumn(index)
         case .ndjson:
             if idColumn.hasPrefix("$") {
-                do { locator = .json(try JSONPath(parsing: idColumn)) } catch { throw MappingError("id column: \(error)") }
+                do { locator = .json(try JSONPath(parsing: idColumn)) } catch { throw MappingError(.invalidInstruction, "id column: \(error)") }
             } else {
                 locator = .json(JSONPath(key: idColumn))
             }
@@ -37,6 +37,7 @@ public struct RecordIdentifier: Sendable {
             let read = entry.locator.place
             if read.starts(with: place) || place.starts(with: read) {
                 throw MappingError(
+                    .sensitiveColumn,
                     "the \(role) '\(name)' is read by the mapping (\(entry.instruction.transformationType.rawValue) "
                         + "'\(entry.instruction.source ?? entry.instruction.transformationPath)'); choose a column that holds no sensitive value"
                 )

@@ -23,11 +23,11 @@ public struct OutputRenderer: Sendable {
         spanInstructions: Int = 0
     ) throws(MappingError) {
         if writesBfid, format == .csv, header?.index(of: bfidColumn) != nil {
-            throw MappingError("the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
+            throw MappingError(.columnTaken, "the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
         }
         let spans = writesBfid && spanInstructions > 0 ? FieldMapper.spansColumn(bfidColumn: bfidColumn) : nil
         if let spans, format == .csv, header?.index(of: spans) != nil {
-            throw MappingError("the input already has a column '\(spans)'; choose another name for the bfid column")
+            throw MappingError(.columnTaken, "the input already has a column '\(spans)'; choose another name for the bfid column")
         }
         self.format = format
         self.header = header

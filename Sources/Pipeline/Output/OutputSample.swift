@@ -17,7 +17,15 @@ public struct OutputSample: Sendable {
     /// Output records whose mapped values could not be found again (they are not sampled).
     public var unmappable = 0
 
-    public struct Mismatch: Error, CustomStringConvertible {
+    /// An output that is not this input's (``kind``: which file ran out first), in words.
+    public struct Mismatch: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            /// The output ends before an input record that is not in the rejects file.
+            case outputShorter
+            /// The output has records beyond the input's finished ones.
+            case outputLonger
+        }
+        public var kind: Kind
         public var description: String
     }
 
@@ -42,7 +50,7 @@ public struct OutputSample: Sendable {
         while let record = try inputReader.next() {
             if rejected.contains(record.number) { continue }
             guard let written = try outputReader.next() else {
-                throw Mismatch(description: "the output ends before input record \(record.number): it is not the output of this input (or the job is not finished)")
+                throw Mismatch(kind: .outputShorter, description: "the output ends before input record \(record.number): it is not the output of this input (or the job is not finished)")
             }
             guard case .success(let plain) = inputMapper.map(record), !plain.values.isEmpty else { continue }
             guard case .success(let tokens) = outputMapper.map(written), tokens.values.count == plain.values.count,
@@ -61,7 +69,7 @@ public struct OutputSample: Sendable {
             }
         }
         if try outputReader.next() != nil {
-            throw Mismatch(description: "the output has more records than the input has finished ones: it is not the output of this input")
+            throw Mismatch(kind: .outputLonger, description: "the output has more records than the input has finished ones: it is not the output of this input")
         }
         sample.entries.sort { $0.record < $1.record }
         return sample

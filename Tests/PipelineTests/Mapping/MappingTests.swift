@@ -107,7 +107,7 @@ import TestSupport
     /// renderer after the answers were checkpointed, and lost a token on CSV: refused up front.
     @Test func twoInstructionsReadingOnePlaceAreRefused() throws {
         let header = CSVHeader(names: ["id", "card"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false)
-        #expect(throws: MappingError("instruction 2 (key 'card') reads the same place as instruction 1 (key 'card'); map each column or path once")) {
+        #expect(throws: MappingError(.mappedTwice, "instruction 2 (key 'card') reads the same place as instruction 1 (key 'card'); map each column or path once")) {
             try FieldMapper(instructions: [Instruction(.key, "card", fieldName: "a"), Instruction(.key, "card", fieldName: "b")], format: .csv, header: header)
         }
         #expect(throws: MappingError.self) {
@@ -130,12 +130,47 @@ import TestSupport
         }
     }
 
+    /// Each refusal says what kind it is (a caller decides on the kind, never on the words).
+    @Test func everyRefusalHasItsKind() throws {
+        let header = CSVHeader(
+            names: ["id", "card", "card", "bfid"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false
+        )
+        func kind(_ body: () throws -> Void) -> MappingError.Kind? {
+            do { try body() } catch let error as MappingError { return error.kind } catch {}
+            return nil
+        }
+        #expect(kind { _ = try FieldMapper(instructions: [], format: .csv, header: header) } == .noMapping)
+        #expect(kind { _ = try FieldMapper(instructions: [Instruction(.regex, "[0-9", fieldName: "f", source: "id")], format: .csv, header: header) } == .invalidInstruction)
+        #expect(kind { _ = try FieldMapper(instructions: [Instruction(.jsonpath, "$.a[", fieldName: "f")], format: .ndjson, header: nil) } == .invalidInstruction)
+        #expect(kind { _ = try FieldMapper(instructions: [Instruction(.key, "pan", fieldName: "f")], format: .csv, header: header) } == .unknownColumn)
+        #expect(kind { _ = try FieldMapper(instructions: [Instruction(.key, "card", fieldName: "f")], format: .csv, header: header) } == .ambiguousColumn)
+        #expect(
+            kind { _ = try FieldMapper(instructions: [Instruction(.key, "id", fieldName: "f"), Instruction(.key, "bfid", fieldName: "f")], format: .csv, header: header) }
+                == .mappedTwice
+        )
+        #expect(kind { _ = try OutputRenderer(format: .csv, header: header) } == .columnTaken)
+        #expect(kind { _ = try JobAction.parse("encrypt") } == .unknownAction)
+        let mapper = try FieldMapper(instructions: [Instruction(.key, "id", fieldName: "f")], format: .csv, header: header)
+        #expect(kind { try RecordIdentifier(idColumn: "id", format: .csv, header: header).checkNotMapped(by: mapper, name: "id") } == .sensitiveColumn)
+        // The parsers under the mapping.
+        for (text, expected) in [("$.cards[*]", JSONPath.ParseError.Kind.unsupported), ("$", .wholeRecord), ("card", .syntax), ("$.a[", .syntax)] {
+            do { _ = try JSONPath(parsing: text); Issue.record("\(text) parsed") } catch let error as JSONPath.ParseError {
+                #expect(error.kind == expected, "\(text)")
+            }
+        }
+        for (text, expected) in [("card", Instruction.ParseError.Kind.syntax), ("=f", .syntax), ("card=f:luhn,shout", .unknownOption)] {
+            do { _ = try Instruction(shortForm: text); Issue.record("\(text) parsed") } catch let error as Instruction.ParseError {
+                #expect(error.kind == expected, "\(text)")
+            }
+        }
+    }
+
     @Test func invalidConfigurationIsReportedExactly() throws {
         let header = CSVHeader(names: ["id", "card"], bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 2), hasByteOrderMark: false)
-        #expect(throws: MappingError("instruction 1 (key 'pan'): no column 'pan' in the header (columns: id, card)")) {
+        #expect(throws: MappingError(.unknownColumn, "instruction 1 (key 'pan'): no column 'pan' in the header (columns: id, card)")) {
             try FieldMapper(instructions: [Instruction(.key, "pan", fieldName: "card_number")], format: .csv, header: header)
         }
-        #expect(throws: MappingError("instruction 2 (key 'card'): field 'card_number' is mapped twice")) {
+        #expect(throws: MappingError(.mappedTwice, "instruction 2 (key 'card'): field 'card_number' is mapped twice")) {
             try FieldMapper(instructions: [Instruction(.key, "id", fieldName: "card_number"), Instruction(.key, "card", fieldName: "card_number")], format: .csv, header: header)
         }
         #expect(throws: MappingError.self) {
