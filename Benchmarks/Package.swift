@@ -8,12 +8,12 @@ import PackageDescription
 let package = Package(
     name: "batch-tokenize-benchmarks",
     platforms: [.macOS(.v14)],
-    dependencies: [.package(path: "../"), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")],
+    dependencies: [.package(name: "batch-tokenize", path: "../"), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")],
     targets: [
         .executableTarget(
             name: "ClientRoundTrip",
             dependencies: [
-                .product(name: "ShieldConex", package: "main"),
+                .product(name: "ShieldConex", package: "batch-tokenize"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -22,7 +22,7 @@ let package = Package(
         .executableTarget(
             name: "Floor",
             dependencies: [
-                .product(name: "ShieldConex", package: "main"),
+                .product(name: "ShieldConex", package: "batch-tokenize"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -30,13 +30,13 @@ let package = Package(
             ],
             path: "Floor"
         ),
-        .executableTarget(name: "CheckpointThroughput", dependencies: [.product(name: "Checkpoint", package: "main")], path: "CheckpointThroughput"),
+        .executableTarget(name: "CheckpointThroughput", dependencies: [.product(name: "Checkpoint", package: "batch-tokenize")], path: "CheckpointThroughput"),
         .executableTarget(
             name: "Codec",
-            dependencies: [.product(name: "ShieldConex", package: "main"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [.product(name: "ShieldConex", package: "batch-tokenize"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Codec"
         ),
-        .executableTarget(name: "ReaderThroughput", dependencies: [.product(name: "Pipeline", package: "main")], path: "ReaderThroughput"),
+        .executableTarget(name: "ReaderThroughput", dependencies: [.product(name: "Pipeline", package: "batch-tokenize")], path: "ReaderThroughput"),
     ],
     swiftLanguageModes: [.v6]
 )

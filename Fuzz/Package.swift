@@ -6,24 +6,24 @@ import PackageDescription
 
 let package = Package(
     name: "batch-tokenize-fuzz",
-    dependencies: [.package(path: "../"), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")],
+    dependencies: [.package(name: "batch-tokenize", path: "../"), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")],
     targets: [
         .target(name: "FuzzSupport"),
-        .executableTarget(name: "FuzzCSVReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
-        .executableTarget(name: "FuzzNDJSONReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
+        .executableTarget(name: "FuzzCSVReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
+        .executableTarget(name: "FuzzNDJSONReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
         .executableTarget(
             name: "FuzzResponseDecoder",
-            dependencies: ["FuzzSupport", .product(name: "ShieldConex", package: "main"), .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["FuzzSupport", .product(name: "ShieldConex", package: "batch-tokenize"), .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .executableTarget(name: "FuzzJobFile", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
-        .executableTarget(name: "FuzzRejectsRoundTrip", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main")]),
+        .executableTarget(name: "FuzzJobFile", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
+        .executableTarget(name: "FuzzRejectsRoundTrip", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
         .executableTarget(
             name: "FuzzShardPlan",
-            dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main"), .product(name: "Checkpoint", package: "main")]
+            dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize"), .product(name: "Checkpoint", package: "batch-tokenize")]
         ),
         .executableTarget(
             name: "FuzzShardMerge",
-            dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "main"), .product(name: "Checkpoint", package: "main")]
+            dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize"), .product(name: "Checkpoint", package: "batch-tokenize")]
         ),
     ],
     swiftLanguageModes: [.v6]
