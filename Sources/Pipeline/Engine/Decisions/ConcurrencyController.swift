@@ -11,9 +11,15 @@ import NIOCore
 /// in an interval is the median of the fast ones: after a start or a change the slow ones are
 /// still out, and with a long-tailed latency that reads as half the true round trip). So
 /// - while the window is full and the round trip stays near its floor, more in flight buys
-///   more throughput: the window grows by ``Settings/slowStartFactor`` every interval at first
-///   (slow start: doubles by default; fourfold steps reach the ceiling sooner, at the price of
-///   overshooting a small service), then by a sixteenth;
+///   more throughput: the window doubles every interval at first (slow start), then grows by a
+///   sixteenth. A step of slow start is ``Settings/slowStartFactor`` times (fourfold) instead
+///   when the last step paid in full: the answers per second grew with the window (a service
+///   that keeps pace), so the queue a larger step could build is not in sight; a service near
+///   its capacity, or a client at its own limit, does not keep pace and is stepped up in two;
+/// - the first interval is the first window's answers, their own round trips (the requests
+///   all went out at once, so Little's law over the burst would read it short; all of them,
+///   not the first few, so the fast ones do not stand for the rest): the ramp starts a round
+///   trip sooner;
 /// - when the round trip climbs well above its floor (requests queue at the service or on the
 ///   way), the window shrinks in proportion, back towards where the queue was short;
 /// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,
@@ -62,8 +68,12 @@ public struct ConcurrencyController: Sendable {
         public var minimum: Int
         /// The window never changes.
         public var fixed = false
-        /// How many times larger each step of slow start makes the window (at least 2).
-        public var slowStartFactor = 2
+        /// How many times larger a step of slow start makes the window when the last step paid in
+        /// full (at least 2; others double).
+        public var slowStartFactor = 4
+        /// The last step paid in full when the answers per second grew by at least this share of
+        /// the window's growth.
+        public var paceShare = 0.9
         /// Answers an interval of slow start needs, at least (its steps are large and a round trip
         /// long: a window's worth, up to ``samplesAtMost``, when `nil`).
         public var slowStartSamples: Int?
@@ -115,6 +125,9 @@ public struct ConcurrencyController: Sendable {
     public private(set) var peak: Int
 
     private var smoothed: Double?
+    /// The window and the answers per second (per nanosecond) of the last slow-start interval
+    /// that grew the window: whether the next step paid in full.
+    private var lastStep: (window: Int, rate: Double)?
     /// Answers before this time do not count: the last change is still settling.
     private var settledAt: NIODeadline
     /// The interval being collected: its first answer's time, the last answer's, its answers,
@@ -153,11 +166,13 @@ public struct ConcurrencyController: Sendable {
             // The first answer opens the interval; the answers per second are counted from it.
             self.intervalStart = now
             lastAnswerAt = now
-            answers = 0
             inFlightTime = 0
-            roundTripSum = 0
-            throttledInInterval = 0
+            throttledInInterval = congestion ? 1 : 0
             limitedInInterval = false
+            // The first interval of the run counts this answer's round trip too (its own round
+            // trips are its measure); the others count the answers after it.
+            answers = floor == nil ? 1 : 0
+            roundTripSum = floor == nil ? max(0, roundTrip) : 0
             return false
         }
         answers += 1
@@ -168,7 +183,10 @@ public struct ConcurrencyController: Sendable {
         roundTripSum &+= max(0, roundTrip)
         if congestion { throttledInInterval += 1 }
         let elapsed = (now - intervalStart).nanoseconds
-        let needed = slowStart ? settings.slowStartSamples ?? min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
+        // The first interval waits for the whole first window (its first answers are the fast
+        // ones); the others for a window's worth within bounds.
+        let needed = floor == nil ? window
+            : slowStart ? settings.slowStartSamples ?? min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
             : min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
         guard answers >= needed,
             // Half a round trip in slow start (its steps are large), a round trip after it.
@@ -189,10 +207,13 @@ public struct ConcurrencyController: Sendable {
         let share = Double(throttledInInterval) / count
         let throttled = throttledInInterval
         let limited = limitedInInterval
+        let first = floor == nil
         // Little's law: requests in flight on average (∫ in flight dt ÷ elapsed) = answers per
-        // second (count ÷ elapsed) × mean round trip.
+        // second (count ÷ elapsed) × mean round trip. The first interval: the mean of its
+        // answers' own round trips (the first window went out at once).
         // (At most a day: a clock or a count out of range is an error to hold on, never a trap.)
-        let roundTrip = min(inFlightTime / count, 86_400e9)
+        let roundTrip = min(first ? Double(roundTripSum) / count : inFlightTime / count, 86_400e9)
+        let rate = first ? nil : count / Double(max(1, (now - intervalStart!).nanoseconds))
         intervalStart = nil
         if share > settings.throttleShare {
             // Throttled answers come back at once: they say nothing of the round trip.
@@ -213,9 +234,13 @@ public struct ConcurrencyController: Sendable {
             // In slow start the next step comes a round trip after this one (its estimate reads a
             // little high while the new requests' answers ramp up; the tolerance allows for it);
             // after it, two, so that a small step is measured once it has settled.
-            return slowStart
-                ? change(to: window * max(2, settings.slowStartFactor), .growing, settling: lastRoundTrip!, now: now)
-                : change(to: window + max(1, window / 16), .growing, settling: 2 * lastRoundTrip!, now: now)
+            guard slowStart else { return change(to: window + max(1, window / 16), .growing, settling: 2 * lastRoundTrip!, now: now) }
+            var factor = 2
+            if let rate, let last = lastStep, window > last.window, rate >= settings.paceShare * last.rate * Double(window) / Double(last.window) {
+                factor = max(2, settings.slowStartFactor)
+            }
+            lastStep = rate.map { (window, $0) }
+            return change(to: window * factor, .growing, settling: lastRoundTrip!, now: now)
         }
         // Hold: the next interval starts with the next answer.
         return false

@@ -168,10 +168,10 @@ import TestSupport
         try harness.start()
         // A service 10 ms away: every round, what was sent 10 ms ago is answered.
         for _ in 0..<150 where !harness.isFinished {
+            harness.loop.advanceTime(by: .milliseconds(10))
             harness.service.answer()
             harness.worker.runAll()
             harness.loop.run()
-            harness.loop.advanceTime(by: .milliseconds(10))
         }
         let grown = harness.engine.controller.window
         #expect(grown > 8, "the window grew from 8 to \(grown)")
