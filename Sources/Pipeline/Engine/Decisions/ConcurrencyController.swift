@@ -16,10 +16,6 @@ import NIOCore
 ///   when the last step paid in full: the answers per second grew with the window (a service
 ///   that keeps pace), so the queue a larger step could build is not in sight; a service near
 ///   its capacity, or a client at its own limit, does not keep pace and is stepped up in two;
-/// - the first interval is the first window's answers, their own round trips (the requests
-///   all went out at once, so Little's law over the burst would read it short; all of them,
-///   not the first few, so the fast ones do not stand for the rest): the ramp starts a round
-///   trip sooner;
 /// - when the round trip climbs well above its floor (requests queue at the service or on the
 ///   way), the window shrinks in proportion, back towards where the queue was short;
 /// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,
@@ -167,12 +163,10 @@ public struct ConcurrencyController: Sendable {
             self.intervalStart = now
             lastAnswerAt = now
             inFlightTime = 0
-            throttledInInterval = congestion ? 1 : 0
+            answers = 0
+            roundTripSum = 0
+            throttledInInterval = 0
             limitedInInterval = false
-            // The first interval of the run counts this answer's round trip too (its own round
-            // trips are its measure); the others count the answers after it.
-            answers = floor == nil ? 1 : 0
-            roundTripSum = floor == nil ? max(0, roundTrip) : 0
             return false
         }
         answers += 1
@@ -183,10 +177,7 @@ public struct ConcurrencyController: Sendable {
         roundTripSum &+= max(0, roundTrip)
         if congestion { throttledInInterval += 1 }
         let elapsed = (now - intervalStart).nanoseconds
-        // The first interval waits for the whole first window (its first answers are the fast
-        // ones); the others for a window's worth within bounds.
-        let needed = floor == nil ? window
-            : slowStart ? settings.slowStartSamples ?? min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
+        let needed = slowStart ? settings.slowStartSamples ?? min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
             : min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
         guard answers >= needed,
             // Half a round trip in slow start (its steps are large), a round trip after it.
@@ -207,13 +198,13 @@ public struct ConcurrencyController: Sendable {
         let share = Double(throttledInInterval) / count
         let throttled = throttledInInterval
         let limited = limitedInInterval
-        let first = floor == nil
         // Little's law: requests in flight on average (∫ in flight dt ÷ elapsed) = answers per
-        // second (count ÷ elapsed) × mean round trip. The first interval: the mean of its
-        // answers' own round trips (the first window went out at once).
+        // second (count ÷ elapsed) × mean round trip.
         // (At most a day: a clock or a count out of range is an error to hold on, never a trap.)
-        let roundTrip = min(first ? Double(roundTripSum) / count : inFlightTime / count, 86_400e9)
-        let rate = first ? nil : count / Double(max(1, (now - intervalStart!).nanoseconds))
+        let roundTrip = min(inFlightTime / count, 86_400e9)
+        // The first interval's answers came as one burst (the first window went out at once):
+        // its rate is nobody's measure.
+        let rate = floor == nil ? nil : count / Double(max(1, (now - intervalStart!).nanoseconds))
         intervalStart = nil
         if share > settings.throttleShare {
             // Throttled answers come back at once: they say nothing of the round trip.

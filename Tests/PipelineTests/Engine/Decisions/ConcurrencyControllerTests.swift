@@ -93,25 +93,6 @@ struct ConcurrencyControllerTests {
         #expect(early.window == 4096 && late.window < 4096, "\(early.window) against \(late.window)")
     }
 
-    /// The first interval is the whole first window, by its answers' own round trips: against
-    /// a long-tailed latency the fast first answers do not stand for the rest (the floor is the
-    /// mean of all of them, not of the quick ones).
-    @Test func theFirstIntervalIsTheWholeFirstWindow() {
-        var controller = ConcurrencyController(settings: settings(start: 512), now: start)
-        // The first window went out at once; its answers come back after 20 ms (half of them)
-        // and 180 ms (the other half): a mean of 100 ms.
-        var now = start
-        var changed = false
-        for index in 0..<512 where !changed {
-            let trip: Int64 = index < 256 ? 20_000_000 : 180_000_000
-            now = start + .nanoseconds(trip + Int64(index % 256) * 10_000)
-            controller.heldBack()
-            changed = controller.answered(roundTrip: trip, inFlight: 512 - index, now: now, congestion: false)
-        }
-        #expect(changed && controller.window == 1024)
-        #expect(controller.floor! == 100_000_000, "\(controller.floor!)")
-    }
-
     @Test func aWindowThatIsNotFullDoesNotGrow() {
         var controller = ConcurrencyController(settings: settings(), now: start)
         drive(&controller, seconds: 5, roundTrip: { _ in 100_000_000 }, full: { _ in false })
@@ -176,18 +157,20 @@ struct ConcurrencyControllerTests {
         // An event simulation: every request in flight comes back after 100 ms × Exp(1), and is
         // replaced at once while the window allows (the window is always full).
         var pending = MinHeap()
-        for _ in 0..<256 { pending.push(Int64(exponential() * 1e8)) }
+        for _ in 0..<256 { pending.push(Int64(exponential() * 1e8), sent: 0) }
         var clock: Int64 = 0
         var windows: [Int] = [256]
         while clock < 10_000_000_000 {
-            clock = pending.pop()
+            let answer = pending.pop()
+            clock = answer.due
             controller.heldBack()
+            // Each answer with its own round trip (the first ones back are the fast ones).
             if controller.answered(
-                roundTrip: 100_000_000, inFlight: pending.count + 1, now: start + .nanoseconds(clock), congestion: false
+                roundTrip: answer.due - answer.sent, inFlight: pending.count + 1, now: start + .nanoseconds(clock), congestion: false
             ) {
                 windows.append(controller.window)
             }
-            while pending.count < controller.window { pending.push(clock + Int64(exponential() * 1e8)) }
+            while pending.count < controller.window { pending.push(clock + Int64(exponential() * 1e8), sent: clock) }
         }
         #expect(controller.window == 4096, "windows \(windows)")
         #expect(controller.changes[.latency] == nil, "windows \(windows)")
@@ -264,20 +247,21 @@ struct ConcurrencyControllerTests {
 }
 
 /// The answer times of the requests in flight, earliest first.
+/// Requests in flight by when they are answered, each with when it was sent.
 private struct MinHeap {
-    private var items: [Int64] = []
+    private var items: [(due: Int64, sent: Int64)] = []
     var count: Int { items.count }
 
-    mutating func push(_ value: Int64) {
-        items.append(value)
+    mutating func push(_ due: Int64, sent: Int64) {
+        items.append((due, sent))
         var child = items.count - 1
-        while child > 0, items[(child - 1) / 2] > items[child] {
+        while child > 0, items[(child - 1) / 2].due > items[child].due {
             items.swapAt(child, (child - 1) / 2)
             child = (child - 1) / 2
         }
     }
 
-    mutating func pop() -> Int64 {
+    mutating func pop() -> (due: Int64, sent: Int64) {
         let top = items[0]
         items[0] = items[items.count - 1]
         items.removeLast()
@@ -286,8 +270,8 @@ private struct MinHeap {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < items.count, items[left] < items[smallest] { smallest = left }
-            if right < items.count, items[right] < items[smallest] { smallest = right }
+            if left < items.count, items[left].due < items[smallest].due { smallest = left }
+            if right < items.count, items[right].due < items[smallest].due { smallest = right }
             if smallest == parent { return top }
             items.swapAt(parent, smallest)
             parent = smallest
