@@ -22,7 +22,8 @@ import NIOCore
 ///   lost connections; issue 7's congestion signals), the window shrinks by the share it
 ///   refused, and does not grow again while any request of an interval is throttled.
 ///
-/// After a change the answers do not count until the new window has settled (a round trip; two
+/// The first interval starts when the first window is out (the window first holds a record
+/// back); after a change the answers do not count until the new window has settled (a round trip; two
 /// after a small step up, so that the answers of the new requests, still ramping up after one,
 /// do not hide it);
 /// then an interval collects answers over at least a round trip (half of one in slow start), and
@@ -186,9 +187,20 @@ public struct ConcurrencyController: Sendable {
         return evaluate(now: now)
     }
 
-    /// The window held back a record that was ready to go (it was full).
+    /// The window held back a record that was ready to go (it was full) at `now`. The first
+    /// time, before any interval was measured, the first window is out: the first interval
+    /// starts here, so that the first answers already count (it would otherwise open with the
+    /// first answer and measure the second window: a round trip later).
     @inline(__always)
-    public mutating func heldBack() {
+    public mutating func heldBack(now: NIODeadline) {
+        if floor == nil, intervalStart == nil, !settings.fixed, now >= settledAt {
+            intervalStart = now
+            lastAnswerAt = now
+            answers = 0
+            inFlightTime = 0
+            roundTripSum = 0
+            throttledInInterval = 0
+        }
         limitedInInterval = true
     }
 

@@ -32,7 +32,7 @@ struct ConcurrencyControllerTests {
                 counter += throttled(window)
                 let congestion = counter >= 1
                 if congestion { counter -= 1 }
-                if full(window) { controller.heldBack() }
+                if full(window) { controller.heldBack(now: now) }
                 if controller.answered(
                     roundTrip: congestion ? 1_000_000 : trip, inFlight: window, now: now, congestion: congestion
                 ) {
@@ -84,13 +84,31 @@ struct ConcurrencyControllerTests {
         let doublingWindows = drive(&doubling, seconds: 10, roundTrip: { _ in 100_000_000 })
         #expect(Array(doublingWindows.prefix(5)) == [256, 512, 1024, 2048, 4096])
         #expect(quick.changes[.growing] == 3 && doubling.changes[.growing] == 4, "\(quickWindows) \(doublingWindows)")
-        // Half a second from the start (five round trips): the quick ramp is at the ceiling,
+        // Four round trips from the start: the quick ramp is at the ceiling,
         // doubling not yet.
         var early = ConcurrencyController(settings: settings(), now: start)
         var late = ConcurrencyController(settings: doublingSettings, now: start)
-        drive(&early, seconds: 0.5, roundTrip: { _ in 100_000_000 })
-        drive(&late, seconds: 0.5, roundTrip: { _ in 100_000_000 })
+        drive(&early, seconds: 0.4, roundTrip: { _ in 100_000_000 })
+        drive(&late, seconds: 0.4, roundTrip: { _ in 100_000_000 })
         #expect(early.window == 4096 && late.window < 4096, "\(early.window) against \(late.window)")
+    }
+
+    /// The first interval starts when the first window is out (the window first held a record
+    /// back), not at the first answer: 100 ms away, the first window's answers are enough, and
+    /// the first step comes a round trip after the start instead of two.
+    @Test func theFirstIntervalStartsWhenTheFirstWindowIsOut() {
+        var controller = ConcurrencyController(settings: settings(), now: start)
+        controller.heldBack(now: start)
+        var changedAt: Int?
+        for index in 0..<512 where changedAt == nil {
+            // The first window's answers after 100 ms, spread over a millisecond; the second's
+            // a round trip later.
+            let now = start + .nanoseconds(100_000_000 * Int64(1 + index / 256) + Int64(index % 256) * 4_000)
+            controller.heldBack(now: now)
+            if controller.answered(roundTrip: 100_000_000, inFlight: 256, now: now, congestion: false) { changedAt = index }
+        }
+        #expect(changedAt == 255 && controller.window == 512, "changed at answer \(changedAt ?? -1)")
+        #expect(controller.floor! >= 100_000_000 && controller.floor! < 102_000_000, "\(controller.floor!)")
     }
 
     @Test func aWindowThatIsNotFullDoesNotGrow() {
@@ -160,10 +178,12 @@ struct ConcurrencyControllerTests {
         for _ in 0..<256 { pending.push(Int64(exponential() * 1e8), sent: 0) }
         var clock: Int64 = 0
         var windows: [Int] = [256]
+        // The first window is out at once, and holds the next record back.
+        controller.heldBack(now: start)
         while clock < 10_000_000_000 {
             let answer = pending.pop()
             clock = answer.due
-            controller.heldBack()
+            controller.heldBack(now: start + .nanoseconds(clock))
             // Each answer with its own round trip (the first ones back are the fast ones).
             if controller.answered(
                 roundTrip: answer.due - answer.sent, inFlight: pending.count + 1, now: start + .nanoseconds(clock), congestion: false
@@ -208,7 +228,7 @@ struct ConcurrencyControllerTests {
         var changed = false
         while !changed {
             now = now + .milliseconds(1)
-            controller.heldBack()
+            controller.heldBack(now: now)
             changed = controller.answered(roundTrip: 100_000_000, inFlight: 64, now: now, congestion: false)
         }
         #expect(controller.window == 128)
