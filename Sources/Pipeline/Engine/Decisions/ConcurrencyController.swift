@@ -12,10 +12,9 @@ import NIOCore
 /// still out, and with a long-tailed latency that reads as half the true round trip). So
 /// - while the window is full and the round trip stays near its floor, more in flight buys
 ///   more throughput: the window doubles every interval at first (slow start), then grows by a
-///   sixteenth. A step of slow start is ``Settings/slowStartFactor`` times (fourfold) instead
-///   when the last step paid in full: the answers per second grew with the window (a service
-///   that keeps pace), so the queue a larger step could build is not in sight; a service near
-///   its capacity, or a client at its own limit, does not keep pace and is stepped up in two;
+///   sixteenth. With ``Settings/slowStartFactor`` above 2, a step is that many times instead
+///   when the last step paid in full (the answers per second grew with the window); the engine
+///   keeps 2: a fourfold step from just below a service's knee or rate limit lands far past it;
 /// - when the round trip climbs well above its floor (requests queue at the service or on the
 ///   way), the window shrinks in proportion, back towards where the queue was short;
 /// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,
@@ -67,7 +66,7 @@ public struct ConcurrencyController: Sendable {
         public var fixed = false
         /// How many times larger a step of slow start makes the window when the last step paid in
         /// full (at least 2; others double).
-        public var slowStartFactor = 4
+        public var slowStartFactor = 2
         /// The last step paid in full when the answers per second grew by at least this share of
         /// the window's growth.
         public var paceShare = 0.9

@@ -50,11 +50,9 @@ struct ConcurrencyControllerTests {
 
     @Test func aFullWindowAtAFlatRoundTripGrowsToTheCeiling() {
         var controller = ConcurrencyController(settings: settings(), now: start)
-        // 100 ms away, no queue anywhere: more in flight is pure gain. The first two steps
-        // double (the first window's answers came as one burst: no rate to compare with); the
-        // second paid in full (twice the answers a second), so the next is fourfold.
+        // 100 ms away, no queue anywhere: more in flight is pure gain.
         let windows = drive(&controller, seconds: 10, roundTrip: { _ in 100_000_000 })
-        #expect(Array(windows.prefix(4)) == [256, 512, 1024, 4096])
+        #expect(Array(windows.prefix(5)) == [256, 512, 1024, 2048, 4096])
         #expect(controller.window == 4096)
         #expect(controller.reason == .growing)
         #expect(controller.peak == 4096)
@@ -65,7 +63,9 @@ struct ConcurrencyControllerTests {
     /// the answers a second grew 1.67 times for a window twice as large) is followed by a
     /// doubling, not a fourfold step: a service near its knee is approached in small steps.
     @Test func aStepThatDidNotPayInFullIsFollowedByADoubling() {
-        var controller = ConcurrencyController(settings: settings(), now: start)
+        var quick = settings()
+        quick.slowStartFactor = 4
+        var controller = ConcurrencyController(settings: quick, now: start)
         let windows = drive(&controller, seconds: 10, roundTrip: { window in
             100_000_000 + Int64(20_000_000 * log2(Double(window) / 256))
         })
@@ -73,12 +73,14 @@ struct ConcurrencyControllerTests {
         #expect(controller.peak == 1024, "\(windows)")
     }
 
-    /// Fourfold steps only after one that paid, and doubling when `slowStartFactor` is 2: the
-    /// quicker ramp reaches the ceiling in fewer steps.
+    /// With `slowStartFactor` 4, fourfold steps after one that paid (the first two double: the
+    /// first window's answers came as one burst, no rate to compare with): the ceiling in fewer
+    /// steps. (Not the engine's default: see `Benchmarks/README.md`.)
     @Test func theFourfoldStepsReachTheCeilingSooner() {
-        var doublingSettings = settings()
-        doublingSettings.slowStartFactor = 2
-        var quick = ConcurrencyController(settings: settings(), now: start)
+        let doublingSettings = settings()
+        var quickSettings = settings()
+        quickSettings.slowStartFactor = 4
+        var quick = ConcurrencyController(settings: quickSettings, now: start)
         var doubling = ConcurrencyController(settings: doublingSettings, now: start)
         let quickWindows = drive(&quick, seconds: 10, roundTrip: { _ in 100_000_000 })
         let doublingWindows = drive(&doubling, seconds: 10, roundTrip: { _ in 100_000_000 })
@@ -86,7 +88,7 @@ struct ConcurrencyControllerTests {
         #expect(quick.changes[.growing] == 3 && doubling.changes[.growing] == 4, "\(quickWindows) \(doublingWindows)")
         // Four round trips from the start: the quick ramp is at the ceiling,
         // doubling not yet.
-        var early = ConcurrencyController(settings: settings(), now: start)
+        var early = ConcurrencyController(settings: quickSettings, now: start)
         var late = ConcurrencyController(settings: doublingSettings, now: start)
         drive(&early, seconds: 0.4, roundTrip: { _ in 100_000_000 })
         drive(&late, seconds: 0.4, roundTrip: { _ in 100_000_000 })
