@@ -89,12 +89,16 @@ import TestSupport
         #expect(run.int("connections") > 4 && run.int("last") >= 256, "\(run.window)")
     }
 
-    /// 50 ms away, a service that processes 50 requests at once for 10 ms each (5,000/s): past
-    /// about 300 in flight every request waits in its queue, so the round trip climbs and the
-    /// window comes back instead of running to the ceiling.
+    /// 50 ms away, a service that processes 30 requests at once for 10 ms each (3,000/s): past
+    /// about 180 in flight every request waits in its queue, so the round trip climbs and the
+    /// window comes back instead of running to the ceiling. (At 5,000/s, on a machine shared with
+    /// two busy loops, the debug client's own delays made the first round trip 135 ms against 60,
+    /// and the window's tolerance above that floor held 1,142 in flight: the knee must be far
+    /// enough below the bound for a busy client's floor.)
     @Test func aServiceWithACapacityStopsTheGrowth() throws {
-        let run = try Self.run(rows: 30_000, simulator: ["--latency-ms", "50", "--capacity", "50", "--processing-ms", "10"])
-        #expect((run.changes["latency"] ?? 0) >= 1, "\(run.window)")
+        let run = try Self.run(rows: 18_000, simulator: ["--latency-ms", "50", "--capacity", "30", "--processing-ms", "10"])
+        // The outcome, not which rule stopped the growth (slow start's exit on a rising round
+        // trip, or a cut for latency after it): well below the ceiling, and the service did queue.
         #expect(run.int("peak") < 4_096 && run.int("last") <= 1_024, "\(run.window)")
         #expect(SimulatorProcess.counter("queued for capacity", in: run.counters) > 0, "\(run.counters)")
     }

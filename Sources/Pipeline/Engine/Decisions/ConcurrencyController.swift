@@ -4,31 +4,35 @@ import NIOCore
 /// over all connections. Pure state: the driver passes every answer with the time it was sent
 /// and came back, says when the window held a record back, and the time.
 ///
-/// The rule is TCP Vegas' over the round trip that Little's law gives: in an interval, the
-/// requests in flight on average divided by the answers per second is the mean round trip (the
-/// requests in flight integrated over the interval, divided by its answers), with
-/// no bias from which answers happen to come back first (the median of the answers that arrive
-/// in an interval is the median of the fast ones: after a start or a change the slow ones are
-/// still out, and with a long-tailed latency that reads as half the true round trip). So
+/// It starts as TCP does, in slow start: while the window is full, each answer makes it one
+/// larger, so it doubles every round trip, continuously (a step every sixteenth of the window is
+/// published). Slow start ends, as in HyStart++ (RFC 9406), when the shortest round trip of an
+/// interval rises above the shortest seen so far by an eighth of the floor (between 4 and 16 ms):
+/// every request then waits in a queue somewhere; or when the service throttles. The shortest
+/// round trip, not the mean: while the window grows the mean reads high (the answers of an
+/// interval are those of the smaller window a round trip before), and with a long-tailed
+/// latency the first answers back are the fast ones; the minimum of an interval's answers is
+/// neither.
+///
+/// After it the rule is TCP Vegas' over the round trip that Little's law gives: in an interval,
+/// the requests in flight on average divided by the answers per second is the mean round trip
+/// (the requests in flight integrated over the interval, divided by its answers), with no bias
+/// from which answers happen to come back first. So
 /// - while the window is full and the round trip stays near its floor, more in flight buys
-///   more throughput: the window doubles every interval at first (slow start), then grows by a
-///   sixteenth. With ``Settings/slowStartFactor`` above 2, a step is that many times instead
-///   when the last step paid in full (the answers per second grew with the window); the engine
-///   keeps 2: a fourfold step from just below a service's knee or rate limit lands far past it;
+///   more throughput: the window grows by a sixteenth;
 /// - when the round trip climbs well above its floor (requests queue at the service or on the
 ///   way), the window shrinks in proportion, back towards where the queue was short;
-/// - when the service throttles (a share of the answers are transient: 8001, 1429, timeouts,
-///   lost connections; issue 7's congestion signals), the window shrinks by the share it
-///   refused, and does not grow again while any request of an interval is throttled.
+/// - when the service throttles (a share of the answers are congestion: 8001, 1429 and the like,
+///   not timeouts; see ``AnswerClassifier``), the window shrinks by the share it refused, and does
+///   not grow again while any request of an interval is throttled.
 ///
 /// The first interval starts when the first window is out (the window first holds a record
-/// back); after a change the answers do not count until the new window has settled (a round trip; two
-/// after a small step up, so that the answers of the new requests, still ramping up after one,
-/// do not hide it);
+/// back); its mean round trip is the first floor. After a change of Vegas' the answers do not
+/// count until the new window has settled (two round trips after a step up, one after a cut);
 /// then an interval collects answers over at least a round trip (half of one in slow start), and
-/// at least its window's worth (between 64 and 256). The floor is the lowest smoothed round trip of the run (smoothed, since
-/// the minimum of noisy estimates would sit below the true floor and make every interval look
-/// queued).
+/// at least its window's worth (between 64 and 256). The floor is the lowest smoothed round trip
+/// of the run (smoothed, since the minimum of noisy estimates would sit below the true floor and
+/// make every interval look queued).
 public struct ConcurrencyController: Sendable {
     /// Why the window last changed.
     public enum Reason: String, Sendable, Hashable, CaseIterable {
@@ -64,15 +68,12 @@ public struct ConcurrencyController: Sendable {
         public var minimum: Int
         /// The window never changes.
         public var fixed = false
-        /// How many times larger a step of slow start makes the window when the last step paid in
-        /// full (at least 2; others double).
-        public var slowStartFactor = 2
-        /// The last step paid in full when the answers per second grew by at least this share of
-        /// the window's growth.
-        public var paceShare = 0.9
-        /// Answers an interval of slow start needs, at least (its steps are large and a round trip
-        /// long: a window's worth, up to ``samplesAtMost``, when `nil`).
-        public var slowStartSamples: Int?
+        /// Slow start ends when an interval's shortest round trip exceeds the shortest so far by
+        /// this share of the floor, within ``slowStartExitAtLeast`` and ``slowStartExitAtMost``
+        /// (HyStart++'s eighth, 4 and 16 ms).
+        public var slowStartExitShare = 0.125
+        public var slowStartExitAtLeast: TimeAmount = .milliseconds(4)
+        public var slowStartExitAtMost: TimeAmount = .milliseconds(16)
         /// The round trip may exceed its floor by this share plus ``growSlack`` and the window
         /// still grows ...
         public var growTolerance = 0.25
@@ -109,7 +110,7 @@ public struct ConcurrencyController: Sendable {
     public private(set) var reason: Reason
     /// When the window last changed.
     public private(set) var changedAt: NIODeadline
-    /// Still doubling every interval.
+    /// Still growing by one for each answer (doubling every round trip).
     public private(set) var slowStart = true
     /// The lowest smoothed round trip of the run (nanoseconds); `nil` before the first interval.
     public private(set) var floor: Int64?
@@ -121,9 +122,14 @@ public struct ConcurrencyController: Sendable {
     public private(set) var peak: Int
 
     private var smoothed: Double?
-    /// The window and the answers per second (per nanosecond) of the last slow-start interval
-    /// that grew the window: whether the next step paid in full.
-    private var lastStep: (window: Int, rate: Double)?
+    /// Slow start's growth not yet published (a step is a sixteenth of the window).
+    private var growth = 0
+    /// The window held a record back at the last dispatch (it was full, and is refilled as its
+    /// answers come back): an answer may grow it.
+    private var full = false
+    /// The shortest round trip of the slow-start intervals so far, and of the one being collected.
+    private var shortest: Int64?
+    private var intervalShortest = Int64.max
     /// Answers before this time do not count: the last change is still settling.
     private var settledAt: NIODeadline
     /// The interval being collected: its first answer's time, the last answer's, its answers,
@@ -148,11 +154,19 @@ public struct ConcurrencyController: Sendable {
     }
 
     /// An answer (or failure) came back at `now` after `roundTrip` nanoseconds, with `inFlight`
-    /// requests out (this one included); `congestion`: a throttling or transient answer. Returns
-    /// `true` when the window changed.
+    /// requests out (this one included); `congestion`: a throttling answer. Returns `true` when
+    /// the window changed.
     @inline(__always)
     public mutating func answered(roundTrip: Int64, inFlight: Int, now: NIODeadline, congestion: Bool) -> Bool {
         guard !settings.fixed, now >= settledAt else { return false }
+        // Slow start: one more for each answer while the window is full (it held a record back at
+        // the last dispatch; a read burst's answers all count, as TCP counts every ACK while
+        // the congestion window limits).
+        var grew = false
+        if slowStart, full, !congestion, window < settings.ceiling {
+            growth += 1
+            if growth >= max(1, window / 16) { grew = publishGrowth(now: now) }
+        }
         // A silence of several round trips is a pause (no input, a reconnect) or a stall that the
         // pool's timeouts deal with, not a queue: the interval starts over after it.
         let silence = (now - lastAnswerAt).nanoseconds
@@ -160,14 +174,8 @@ public struct ConcurrencyController: Sendable {
         if let typical, silence > 4 * typical + settings.pause.nanoseconds { intervalStart = nil }
         guard let intervalStart else {
             // The first answer opens the interval; the answers per second are counted from it.
-            self.intervalStart = now
-            lastAnswerAt = now
-            inFlightTime = 0
-            answers = 0
-            roundTripSum = 0
-            throttledInInterval = 0
-            limitedInInterval = false
-            return false
+            openInterval(at: now)
+            return grew
         }
         answers += 1
         // Those in flight now were out since the last answer (a step function sampled at its
@@ -175,15 +183,13 @@ public struct ConcurrencyController: Sendable {
         inFlightTime += Double(max(1, inFlight)) * Double((now - lastAnswerAt).nanoseconds)
         lastAnswerAt = now
         roundTripSum &+= max(0, roundTrip)
-        if congestion { throttledInInterval += 1 }
+        if congestion { throttledInInterval += 1 } else { intervalShortest = min(intervalShortest, max(0, roundTrip)) }
         let elapsed = (now - intervalStart).nanoseconds
-        let needed = slowStart ? settings.slowStartSamples ?? min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
-            : min(settings.samplesAtMost, max(settings.samplesAtLeast, window))
-        guard answers >= needed,
-            // Half a round trip in slow start (its steps are large), a round trip after it.
+        guard answers >= min(settings.samplesAtMost, max(settings.samplesAtLeast, window)),
+            // Half a round trip in slow start, a round trip after it.
             elapsed >= max(settings.shortestInterval.nanoseconds, (lastRoundTrip ?? 0) / (slowStart ? 2 : 1))
-        else { return false }
-        return evaluate(now: now)
+        else { return grew }
+        return evaluate(now: now) || grew
     }
 
     /// The window held back a record that was ready to go (it was full) at `now`. The first
@@ -192,60 +198,98 @@ public struct ConcurrencyController: Sendable {
     /// first answer and measure the second window: a round trip later).
     @inline(__always)
     public mutating func heldBack(now: NIODeadline) {
-        if floor == nil, intervalStart == nil, !settings.fixed, now >= settledAt {
-            intervalStart = now
-            lastAnswerAt = now
-            answers = 0
-            inFlightTime = 0
-            roundTripSum = 0
-            throttledInInterval = 0
-        }
+        if floor == nil, intervalStart == nil, !settings.fixed, now >= settledAt { openInterval(at: now) }
         limitedInInterval = true
+        full = true
+    }
+
+    /// A dispatch sent everything that was ready without filling the window: it is not what
+    /// limits, and answers do not grow it until it holds a record back again.
+    @inline(__always)
+    public mutating func notHeldBack() {
+        full = false
+    }
+
+    private mutating func openInterval(at now: NIODeadline) {
+        intervalStart = now
+        lastAnswerAt = now
+        answers = 0
+        inFlightTime = 0
+        roundTripSum = 0
+        throttledInInterval = 0
+        limitedInInterval = false
+        intervalShortest = .max
+    }
+
+    /// Publishes slow start's growth as a step of the window.
+    private mutating func publishGrowth(now: NIODeadline) -> Bool {
+        let step = growth
+        growth = 0
+        return change(to: window + step, .growing, settling: 0, now: now)
     }
 
     /// The interval's verdict.
     private mutating func evaluate(now: NIODeadline) -> Bool {
         let count = Double(answers)
         let share = Double(throttledInInterval) / count
-        let throttled = throttledInInterval
         let limited = limitedInInterval
+        let throttled = throttledInInterval
+        let intervalShortest = intervalShortest
         // Little's law: requests in flight on average (∫ in flight dt ÷ elapsed) = answers per
         // second (count ÷ elapsed) × mean round trip.
         // (At most a day: a clock or a count out of range is an error to hold on, never a trap.)
         let roundTrip = min(inFlightTime / count, 86_400e9)
-        // The first interval's answers came as one burst (the first window went out at once):
-        // its rate is nobody's measure.
-        let rate = floor == nil ? nil : count / Double(max(1, (now - intervalStart!).nanoseconds))
         intervalStart = nil
         if share > settings.throttleShare {
             // Throttled answers come back at once: they say nothing of the round trip.
-            slowStart = false
+            endSlowStart()
             let meanRoundTrip = lastRoundTrip ?? Int64(roundTripSum / Int64(answers))
             return change(to: Int(Double(window) * (1 - share) * 0.9), .throttled, settling: meanRoundTrip, now: now)
+        }
+        if slowStart, let floor {
+            // While the window grows the mean reads high (by up to 1/ln 2 for a fixed latency):
+            // the shortest round trip says whether requests queue; the mean only when it is far
+            // beyond what growth explains.
+            let rise = min(max(Double(floor) * settings.slowStartExitShare, Double(settings.slowStartExitAtLeast.nanoseconds)),
+                Double(settings.slowStartExitAtMost.nanoseconds))
+            let queued = shortest.map { intervalShortest != .max && Double(intervalShortest) > Double($0) + rise } ?? false
+            if queued || roundTrip > 2 * Double(floor) + Double(settings.shrinkSlack.nanoseconds) {
+                // Queued: Vegas takes over once the last of the growth has settled, and cuts the
+                // window back if the queue stands.
+                endSlowStart()
+                settledAt = now + .nanoseconds(floor)
+                return false
+            }
+            if intervalShortest != .max { shortest = min(shortest ?? intervalShortest, intervalShortest) }
+            return false
         }
         lastRoundTrip = Int64(roundTrip)
         smoothed = smoothed.map { $0 + settings.smoothing * (roundTrip - $0) } ?? roundTrip
         floor = min(floor ?? Int64(smoothed!), Int64(smoothed!))
+        if slowStart {
+            // The first interval: the window was the first one (and grew by its answers only at
+            // its end): its mean round trip is the floor.
+            if intervalShortest != .max { shortest = intervalShortest }
+            return false
+        }
         let base = Double(floor!)
         let growBelow = base * (1 + settings.growTolerance) + Double(settings.growSlack.nanoseconds)
         if roundTrip > base * (1 + settings.shrinkTolerance) + Double(settings.shrinkSlack.nanoseconds) {
-            slowStart = false
             return change(to: Int(Double(window) * max(0.5, growBelow / roundTrip)), .latency, settling: lastRoundTrip!, now: now)
         }
         if limited, throttled == 0, roundTrip <= growBelow {
-            // In slow start the next step comes a round trip after this one (its estimate reads a
-            // little high while the new requests' answers ramp up; the tolerance allows for it);
-            // after it, two, so that a small step is measured once it has settled.
-            guard slowStart else { return change(to: window + max(1, window / 16), .growing, settling: 2 * lastRoundTrip!, now: now) }
-            var factor = 2
-            if let rate, let last = lastStep, window > last.window, rate >= settings.paceShare * last.rate * Double(window) / Double(last.window) {
-                factor = max(2, settings.slowStartFactor)
-            }
-            lastStep = rate.map { (window, $0) }
-            return change(to: window * factor, .growing, settling: lastRoundTrip!, now: now)
+            // The next step two round trips after this one, so that a small step is measured
+            // once it has settled.
+            return change(to: window + max(1, window / 16), .growing, settling: 2 * lastRoundTrip!, now: now)
         }
         // Hold: the next interval starts with the next answer.
         return false
+    }
+
+    /// Slow start is over; what it grew and had not yet published is dropped.
+    private mutating func endSlowStart() {
+        slowStart = false
+        growth = 0
     }
 
     private mutating func change(to proposed: Int, _ why: Reason, settling: Int64, now: NIODeadline) -> Bool {

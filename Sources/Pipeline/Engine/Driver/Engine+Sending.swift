@@ -10,7 +10,7 @@ extension Engine {
             now: loop.now, pool: &pool, unflushed: stage.unflushed, inWriter: stage.resultsInWriter, writerBusy: stage.isBusy
         )
         if plan.flushFirst { watch(stage.submit()) }
-        if plan.windowFull { controller.heldBack(now: loop.now) }
+        if plan.windowFull { controller.heldBack(now: loop.now) } else { controller.notHeldBack() }
         if let wait = plan.wakeAfter {
             loop.scheduleTask(in: wait) { [self] in handle(.plannerWoke) }
         }

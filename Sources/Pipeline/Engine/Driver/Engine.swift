@@ -135,8 +135,7 @@ final class Engine: @unchecked Sendable {
         // Never below the start: that is the operator's choice (the fixed window of old), and the
         // send rate's own congestion control answers throttling below it. A noisy path or a busy
         // machine (CPU contention reads as latency) cannot take a run below what it would have
-        // done with a fixed window. (Slow start doubles: fourfold steps overshot a small service's
-        // capacity and a throttling one's limit in AdaptiveConcurrencyTests.)
+        // done with a fixed window.
         let settings = ConcurrencyController.Settings(start: connections * inFlight, ceiling: ceiling, minimum: connections * inFlight, fixed: fixed)
         controller = ConcurrencyController(settings: settings, now: now)
         // Wide enough that a record waiting out a retry backoff, or the slowest answer of a
