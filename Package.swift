@@ -91,6 +91,8 @@ let package = Package(
         // Helpers every test target shares: temporary folders, generated card numbers, launching the binary.
         .target(name: "TestSupport", dependencies: ["Pipeline", "Checkpoint"], path: "Tests/TestSupport"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // zlib, for gzip input and output (the system's libz, as CSQLite is the system's SQLite).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "Checkpoint",
             dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")],
@@ -104,6 +106,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "ShieldConex",
+                "CZlib",
                 "Checkpoint",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

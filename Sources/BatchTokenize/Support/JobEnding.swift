@@ -50,6 +50,11 @@ struct JobEnding {
                 )
             case .interrupted:
                 return JobEnding(outcome: .interrupted, exitCode: ExitCodes.interrupted, summary: error.summary, message: "\(error)\nto resume, \(resume)")
+            case .input:
+                return JobEnding(
+                    outcome: .failed, exitCode: ExitCodes.failure, summary: error.summary,
+                    message: "error: \(error)\nthe records before it are finished and written; the checkpoint is kept (a repaired file is a new input: the checkpoint refuses it, and --restart starts over)"
+                )
             }
         case .failure(let error):
             return JobEnding(

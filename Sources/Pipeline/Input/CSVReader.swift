@@ -82,6 +82,15 @@ public struct CSVReader: RecordReader {
     }
 
     public mutating func next() throws -> InputRecord? {
+        do {
+            return try readNext()
+        } catch var error as CompressedInputError {
+            error.record = (nextPosition.seq, nextPosition.line)
+            throw error
+        }
+    }
+
+    private mutating func readNext() throws -> InputRecord? {
         var scanner = Scanner(file: file, delimiter: delimiter, maxRecordBytes: maxRecordBytes, expectedFields: header.names.count)
         while true {
             var start = index

@@ -5,12 +5,16 @@ import Darwin
 #endif
 
 /// Reads a file through a window of bytes that slides forward, so that memory stays flat
-/// whatever the file size. Offsets are absolute positions in the file.
+/// whatever the file size. Offsets are absolute positions in the file, or in what a gzip file
+/// inflates to: a file that starts with gzip's magic bytes is inflated as it is read
+/// (``GzipInflater``), and a position in it is reached by inflating from the start.
 final class ChunkedFileReader {
     /// A file the system would not open, seek or read: which (``kind``), the `errno`, and in words.
     struct IOError: Error, Hashable, Sendable, CustomStringConvertible {
         enum Kind: Sendable, Hashable {
             case open, seek, read
+            /// Named `.gz`, but not gzip.
+            case notGzip
         }
         var kind: Kind
         var errno: Int32
@@ -24,19 +28,51 @@ final class ChunkedFileReader {
     private(set) var count = 0
     private(set) var base: Int64
     private(set) var isAtEnd = false
+    /// The inflater of a gzip file; `nil` for a plain one.
+    private let inflater: GzipInflater?
+    /// The file is gzip.
+    var isCompressed: Bool { inflater != nil }
 
     init(path: String, offset: Int64 = 0, chunkSize: Int = 256 * 1024) throws {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        self.fd = fd
         guard fd >= 0 else {
             throw IOError(kind: .open, errno: errno, description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
+        var magic: (UInt8, UInt8) = (0, 0)
+        let peeked = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress!, 2, 0) }
+        do {
+            let isGzip = peeked == 2 && magic == (0x1F, 0x8B)
+            if !isGzip, path.hasSuffix(".gz") {
+                throw IOError(kind: .notGzip, errno: 0, description: "\(path) is named .gz but is not gzip (it does not start with gzip's magic bytes): rename it, or give the compressed file")
+            }
+            inflater = isGzip ? try GzipInflater(fd: fd) : nil
+        } catch {
             close(fd)
-            throw IOError(kind: .seek, errno: errno, description: "cannot seek \(path) to \(offset): \(String(cString: strerror(errno)))")
+            throw error
         }
         self.chunkSize = chunkSize
         self.base = offset
         self.bytes = [UInt8](repeating: 0, count: chunkSize)
+        guard offset > 0 else { return }
+        if let inflater {
+            // No seeking in a deflate stream: inflate up to the position, keeping nothing.
+            var remaining = offset
+            try bytes.withUnsafeMutableBytes { buffer in
+                while remaining > 0 {
+                    let count = try inflater.read(into: buffer.baseAddress!, capacity: Int(min(Int64(buffer.count), remaining)))
+                    guard count > 0 else {
+                        throw IOError(
+                            kind: .seek, errno: 0, description: "\(path) inflates to \(offset - remaining) bytes, fewer than the \(offset) to resume from"
+                        )
+                    }
+                    remaining -= Int64(count)
+                }
+            }
+        } else if lseek(fd, off_t(offset), SEEK_SET) < 0 {
+            // (Closed by deinit: every property is set.)
+            throw IOError(kind: .seek, errno: errno, description: "cannot seek \(path) to \(offset): \(String(cString: strerror(errno)))")
+        }
     }
 
     deinit { close(fd) }
@@ -59,7 +95,8 @@ final class ChunkedFileReader {
             // A record larger than the window: grow it (bounded by the callers' record size limit).
             bytes.append(contentsOf: repeatElement(0, count: max(chunkSize, bytes.count)))
         }
-        let readCount = bytes.withUnsafeMutableBytes { buffer -> Int in
+        let readCount = try bytes.withUnsafeMutableBytes { buffer -> Int in
+            if let inflater { return try inflater.read(into: buffer.baseAddress! + count, capacity: buffer.count - count) }
             while true {
                 let result = read(fd, buffer.baseAddress! + count, buffer.count - count)
                 if result < 0, errno == EINTR { continue }

@@ -14,6 +14,15 @@ public struct NDJSONReader: RecordReader {
     }
 
     public mutating func next() throws -> InputRecord? {
+        do {
+            return try readNext()
+        } catch var error as CompressedInputError {
+            error.record = (nextPosition.seq, nextPosition.line)
+            throw error
+        }
+    }
+
+    private mutating func readNext() throws -> InputRecord? {
         while true {
             // Find the end of the line, sliding the window as needed.
             var lineEnd: Int?

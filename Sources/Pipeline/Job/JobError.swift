@@ -9,6 +9,9 @@ public struct JobError: Error, Hashable, Sendable, CustomStringConvertible {
         case configuration
         /// A signal asked the job to stop; what was finished is committed and the job resumes.
         case interrupted
+        /// The input cannot be read on (a compressed stream cut short or damaged): the records
+        /// before the damage are finished and committed.
+        case input
         /// The job went through its input, but some records were still failing transiently when
         /// their retry budget ran out; running it again sends them (and only them) again.
         case transient

@@ -33,6 +33,9 @@ struct EngineLifecycle {
     private(set) var sourceEnded = false
     private(set) var fatal: JobError?
     private(set) var broken: (any Error)?
+    /// The source failed after the records read so far: they are finished, then the job ends
+    /// with this.
+    private(set) var sourceFailure: JobError?
 
     var isStopping: Bool {
         if case .stopping = phase { return true }
@@ -46,6 +49,13 @@ struct EngineLifecycle {
 
     mutating func sourceDidEnd() {
         sourceEnded = true
+    }
+
+    /// The source cannot be read on (a damaged compressed stream): nothing more is read, the
+    /// records read so far are finished and committed, and the job ends with `error`.
+    mutating func sourceFailed(_ error: JobError) {
+        sourceEnded = true
+        if sourceFailure == nil { sourceFailure = error }
     }
 
     /// A stop was asked for. `true`: the engine starts stopping now (stop the pool, start the
@@ -85,6 +95,7 @@ struct EngineLifecycle {
         phase = .ended
         if let broken { return .broken(broken) }
         if let fatal { return .fatal(fatal) }
+        if let sourceFailure { return .fatal(sourceFailure) }
         if wasStopping && !(sourceEnded && windowEmpty) { return .interrupted }
         return .finished(transientLeft: commitFrozen)
     }

@@ -178,7 +178,12 @@ final class Engine: @unchecked Sendable {
             // then holds them, and their results go without their tokens.
             try drain()
             if lifecycle.mayDispatch {
-                try fill()
+                do {
+                    try fill()
+                } catch let error as CompressedInputError {
+                    // The records before the damage are whole: they are finished first.
+                    lifecycle.sourceFailed(JobError(.input, error.description))
+                }
                 dispatch()
             }
             // ... and those that reading finished at once (records that cannot be sent).
