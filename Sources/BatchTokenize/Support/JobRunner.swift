@@ -60,7 +60,9 @@ struct JobRunner {
         switch options.log.logFormat {
         case .text:
             if let summary = ending.summary {
-                Console.write("\(summary)\noutput: \(runnable.outputPath)\nrejects: \(runnable.rejectsPath)\n"
+                let compression = InputCompression.of(path: runnable.inputPath)
+                let input = compression == .none ? "" : "input: \(runnable.inputPath) (\(compression.rawValue))\n"
+                Console.write("\(summary)\n\(input)output: \(runnable.outputPath)\nrejects: \(runnable.rejectsPath)\n"
                     + String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
             }
             if let message = ending.message { Console.write(message) }
@@ -194,6 +196,7 @@ struct JobRunner {
             checkpoint: configuration.checkpointPath, connections: configuration.connections, inFlight: configuration.inFlight,
             rate: configuration.rate
         )
+        identity.inputCompression = InputCompression.of(path: configuration.inputPath).rawValue
         if let shard = configuration.shard {
             identity.shard = shard.index
             identity.shards = configuration.shardCount

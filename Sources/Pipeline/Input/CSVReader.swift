@@ -81,6 +81,8 @@ public struct CSVReader: RecordReader {
         nextPosition = begin
     }
 
+    public var compressedPosition: Int64? { file.compressedOffset }
+
     public mutating func next() throws -> InputRecord? {
         do {
             return try readNext()

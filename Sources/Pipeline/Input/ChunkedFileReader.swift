@@ -32,6 +32,8 @@ final class ChunkedFileReader {
     private let inflater: GzipInflater?
     /// The file is gzip.
     var isCompressed: Bool { inflater != nil }
+    /// For a gzip file, the compressed bytes consumed so far.
+    var compressedOffset: Int64? { inflater?.compressedOffset }
 
     init(path: String, offset: Int64 = 0, chunkSize: Int = 256 * 1024) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -39,10 +41,8 @@ final class ChunkedFileReader {
         guard fd >= 0 else {
             throw IOError(kind: .open, errno: errno, description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        var magic: (UInt8, UInt8) = (0, 0)
-        let peeked = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress!, 2, 0) }
         do {
-            let isGzip = peeked == 2 && magic == (0x1F, 0x8B)
+            let isGzip = InputCompression.of(fd: fd) == .gzip
             if !isGzip, path.hasSuffix(".gz") {
                 throw IOError(kind: .notGzip, errno: 0, description: "\(path) is named .gz but is not gzip (it does not start with gzip's magic bytes): rename it, or give the compressed file")
             }

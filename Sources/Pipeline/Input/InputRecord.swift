@@ -64,10 +64,14 @@ public protocol RecordReader {
     /// Takes back a record returned earlier and no longer used, whose buffers may serve the
     /// records read next.
     mutating func recycle(_ record: InputRecord)
+    /// For a compressed file, the compressed bytes read so far (`nil` for a plain one): with the
+    /// file's size, what the whole inflates to can be estimated.
+    var compressedPosition: Int64? { get }
 }
 
 extension RecordReader {
     public mutating func recycle(_ record: InputRecord) {}
+    public var compressedPosition: Int64? { nil }
 
     /// The next record and where the record after it starts, read in one access to the reader:
     /// through an existential, reading ``nextPosition`` on its own copied the whole reader.

@@ -13,6 +13,8 @@ public struct NDJSONReader: RecordReader {
         self.maxRecordBytes = maxRecordBytes
     }
 
+    public var compressedPosition: Int64? { file.compressedOffset }
+
     public mutating func next() throws -> InputRecord? {
         do {
             return try readNext()

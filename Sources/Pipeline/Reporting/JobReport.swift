@@ -25,6 +25,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var templateRef: String
         public var input: String
         public var inputBytes: Int64?
+        /// `gzip` or `none`, told by the input's first bytes.
+        public var inputCompression: String?
         public var format: String
         public var output: String
         public var rejects: String

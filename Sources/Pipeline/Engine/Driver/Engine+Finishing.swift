@@ -113,7 +113,9 @@ extension Engine {
             progress.total = position.seq
             progress.totalIsEstimate = false
         } else {
-            progress.total = JobProgress.estimateTotal(records: position.seq, bytesRead: position.offset, fileSize: inputSize)
+            // A compressed input: its whole inflates in the proportion read so far.
+            let size = source.compressedPosition.map { $0 > 0 ? Int64(Double(inputSize) * Double(position.offset) / Double($0)) : 0 } ?? inputSize
+            progress.total = JobProgress.estimateTotal(records: position.seq, bytesRead: position.offset, fileSize: size)
         }
         progress.inFlight = pool.inFlight
         progress.window = controller.window

@@ -20,6 +20,8 @@ public protocol RecordSource: AnyObject {
     func read() throws -> SourceRead
     /// Where the record after the last one read starts (for progress).
     var position: RecordPosition { get }
+    /// For a compressed input, the compressed bytes read so far (for progress; `nil` otherwise).
+    var compressedPosition: Int64? { get }
     /// Takes back a record that is written and no longer used: its buffers may serve the next.
     func recycle(_ record: InputRecord)
     /// The engine reads no more (its job ended): a source that reads ahead stops.
@@ -28,6 +30,7 @@ public protocol RecordSource: AnyObject {
 
 extension RecordSource {
     public func close() {}
+    public var compressedPosition: Int64? { nil }
 }
 
 /// A ``RecordReader`` read where it is asked: a local file (its reads are chunked and
@@ -45,6 +48,8 @@ public final class ReaderSource: RecordSource {
     }
 
     public var position: RecordPosition { reader.nextPosition }
+
+    public var compressedPosition: Int64? { reader.compressedPosition }
 
     public func recycle(_ record: InputRecord) {
         reader.recycle(record)
