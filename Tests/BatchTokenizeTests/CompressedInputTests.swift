@@ -60,6 +60,15 @@ import TestSupport
                 + TestRuns.mapping
         )
         #expect(dry.status == 0 && dry.stdout.contains("3000"), "\(dry.stdout)\(dry.stderr)")
+        // Not yet read compressed: refused with a message naming the way round, nothing written.
+        let planned = try TestRuns.run(["plan", "--input", folder.path("cards.csv.gz"), "--shards", "3", "--out", folder.path("plan.json")])
+        #expect(planned.status == 64 && planned.stderr.contains("does not cut a gzip input"), "\(planned.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("plan.json")))
+        let verify = try TestRuns.run(
+            ["verify", "--endpoint", simulator.url, "--input", folder.path("cards.csv.gz"), "--output", folder.path("gz.out.csv"),
+             "--template-ref", TestRuns.template, "--sample", "40"] + TestRuns.mapping
+        )
+        #expect(verify.status == 64 && verify.stderr.contains("does not read gzip files yet"), "\(verify.stderr)")
     }
 
     /// Killed after a commit, resumed: the run inflates up to its commit point and goes on;

@@ -50,6 +50,9 @@ extension BatchTokenize {
             try DistinctFiles.check([
                 ("--input", input), ("--out", out), ("--key-file", credentials.keyFile), ("--partner-key-file", credentials.partnerKeyFile),
             ])
+            if InputCompression.of(path: input) == .gzip {
+                throw ValidationError("plan does not cut a gzip input into shards yet: give it the plain file (zcat \(input) > a file on an encrypted disk), or run the job unsharded")
+            }
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter) }
             let key = endpoint?.lowercased() == "local" ? DigestKey.local : DigestKey(secret: try credentials.load().authorizationHeader)
             let plan = try usage {

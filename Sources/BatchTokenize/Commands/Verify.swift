@@ -67,6 +67,9 @@ extension BatchTokenize {
             var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
             if !maps.isEmpty { job.instructions = try usage { try maps.map { try Instruction(shortForm: $0) } } }
             guard let templateRef = templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
+            for path in [input, output] where InputCompression.of(path: path) == .gzip {
+                throw ValidationError("verify does not read gzip files yet (\(path)): give it the plain input and output")
+            }
             let inputFormat = format ?? job.input?.format ?? InputFormat.guess(path: input)
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter ?? job.input?.delimiter) }
             let rejected = try usage { try Self.rejectedRecords(path: rejects ?? job.output?.rejects ?? output + ".rejects.csv") }
