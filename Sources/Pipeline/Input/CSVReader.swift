@@ -87,7 +87,7 @@ public struct CSVReader: RecordReader {
         do {
             return try readNext()
         } catch var error as CompressedInputError {
-            error.record = (nextPosition.seq, nextPosition.line)
+            error.record = nextPosition
             throw error
         }
     }

@@ -30,8 +30,6 @@ final class ChunkedFileReader {
     private(set) var isAtEnd = false
     /// The inflater of a gzip file; `nil` for a plain one.
     private let inflater: GzipInflater?
-    /// The file is gzip.
-    var isCompressed: Bool { inflater != nil }
     /// For a gzip file, the compressed bytes consumed so far.
     var compressedOffset: Int64? { inflater?.compressedOffset }
 

@@ -15,17 +15,8 @@ public struct CompressedInputError: Error, Hashable, Sendable, CustomStringConve
     /// The compressed byte at which it was found.
     public var compressedOffset: Int64
     public var detail: String
-    /// The record the reader was reading (its number, and the line it starts on).
-    public var record: (seq: Int, line: Int)? {
-        get { recordSeq.map { ($0, recordLine ?? 0) } }
-        set {
-            recordSeq = newValue?.seq
-            recordLine = newValue?.line
-        }
-    }
-
-    private var recordSeq: Int?
-    private var recordLine: Int?
+    /// Where the record the reader was reading starts (its number and line).
+    public var record: RecordPosition?
 
     init(_ kind: Kind, compressedOffset: Int64, _ detail: String) {
         self.kind = kind

@@ -12,7 +12,7 @@ private func readFile(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: I
 }
 
 /// Inflates a gzip file as it is read, in constant memory: one member after another (RFC 1952
-/// allows concatenated members, as `pigz`, `bgzip` and our own output write them), each one's
+/// allows concatenated members, as `pigz` and `bgzip` write them), each one's
 /// CRC-32 and length checked by zlib. Zero bytes after the last member (tape and block padding)
 /// are ignored, as `gzip -d` ignores them; anything else there, a member cut short or a damaged
 /// one is an error, never a silent end.
@@ -26,8 +26,11 @@ final class GzipInflater {
     private var betweenMembers = false
     /// Compressed bytes read from the file so far.
     private var compressedRead: Int64 = 0
-    /// Members whose end was reached.
-    private(set) var members = 0
+    /// Zero bytes were skipped after the last member: only more of them may follow.
+    private var padded = false
+    /// An error met after some bytes were inflated: those are returned first (the records in
+    /// them are whole), the error at the next read.
+    private var pendingError: (any Error)?
 
     /// Inflates what `fd` gives from its current position (the start of a member).
     init(fd: Int32, inputCapacity: Int = 64 * 1024) throws {
@@ -55,10 +58,6 @@ final class GzipInflater {
 
     /// Inflates into `buffer` (up to `capacity` bytes); returns how many, 0 only at the end of
     /// the stream.
-    /// An error met after some bytes were inflated: those are returned first (the records in
-    /// them are whole), the error at the next read.
-    private var pendingError: (any Error)?
-
     func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
         if let pendingError { throw pendingError }
         guard capacity > 0 else { return 0 }
@@ -107,7 +106,6 @@ final class GzipInflater {
             case Z_OK, Z_BUF_ERROR:
                 continue
             case Z_STREAM_END:
-                members += 1
                 betweenMembers = true
                 padded = false
             default:
@@ -118,9 +116,6 @@ final class GzipInflater {
         }
         return offered - Int(stream.pointee.avail_out)
     }
-
-    /// Zero bytes were skipped after the last member: only more of them may follow.
-    private var padded = false
 
     private func fillInput() throws {
         while true {

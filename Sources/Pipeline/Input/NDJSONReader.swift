@@ -19,7 +19,7 @@ public struct NDJSONReader: RecordReader {
         do {
             return try readNext()
         } catch var error as CompressedInputError {
-            error.record = (nextPosition.seq, nextPosition.line)
+            error.record = nextPosition
             throw error
         }
     }
