@@ -113,7 +113,11 @@ import TestSupport
         // the refusals do, and the window comes back for latency (the throttling rule itself is
         // ConcurrencyControllerTests' throttlingCutsTheWindowByTheShareRefusedAndStopsTheGrowth).
         #expect((run.changes["throttled"] ?? 0) + (run.changes["latency"] ?? 0) >= 1, "\(run.window)")
-        #expect(run.int("peak") >= 512 && run.int("last") < run.int("peak") && run.int("last") >= 256, "\(run.window)")
+        // The window came back at least once (above); it may grow again after that, for once the
+        // send rate has come down to the limit the rate, not the window, holds the requests (a
+        // clean-clone run beside the other suites: cut for latency, then grown back to a new
+        // peak of 931 with no refusals). The outcome that matters is the re-sends, below.
+        #expect(run.int("peak") >= 512 && run.int("last") >= 256, "\(run.window)")
         let requests = try #require(run.report["requests"] as? [String: Int])
         #expect(requests["sent"]! <= rows * 13 / 10, "\(requests)")
     }
