@@ -62,7 +62,11 @@ struct JobRunner {
             if let summary = ending.summary {
                 let compression = InputCompression.of(path: runnable.inputPath)
                 let input = compression == .none ? "" : "input: \(runnable.inputPath) (\(compression.rawValue))\n"
-                Console.write("\(summary)\n\(input)output: \(runnable.outputPath)\nrejects: \(runnable.rejectsPath)\n"
+                // A compressed file is named with its compression.
+                func named(_ path: String) -> String {
+                    OutputCompression.of(path: path) == .none ? path : "\(path) (\(OutputCompression.of(path: path).rawValue))"
+                }
+                Console.write("\(summary)\n\(input)output: \(named(runnable.outputPath))\nrejects: \(named(runnable.rejectsPath))\n"
                     + String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
             }
             if let message = ending.message { Console.write(message) }
@@ -197,6 +201,8 @@ struct JobRunner {
             rate: configuration.rate
         )
         identity.inputCompression = InputCompression.of(path: configuration.inputPath).rawValue
+        identity.outputCompression = OutputCompression.of(path: configuration.outputPath).rawValue
+        identity.rejectsCompression = OutputCompression.of(path: configuration.rejectsPath).rawValue
         if let shard = configuration.shard {
             identity.shard = shard.index
             identity.shards = configuration.shardCount

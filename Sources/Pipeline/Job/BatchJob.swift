@@ -129,6 +129,11 @@ public struct BatchJob: Sendable {
             options["spans"] = FieldMapper.spansColumn(bfidColumn: configuration.bfidColumn)
         }
         if configuration.allowRepeatedFields { options["allowRepeatedFields"] = "true" }
+        // A resume writes on in the compression the files began with (their names choose it).
+        for (name, path) in [("outputCompression", configuration.outputPath), ("rejectsCompression", configuration.rejectsPath)]
+        where OutputCompression.of(path: path) != .none {
+            options[name] = OutputCompression.of(path: path).rawValue
+        }
         if let shard = configuration.shard {
             // A shard's checkpoint is refused for another shard or another cut of the input.
             options["shard"] = ShardMerge.shardOption(shard, of: configuration.shardCount)
@@ -137,6 +142,30 @@ public struct BatchJob: Sendable {
             action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
             inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey), mapping: mapping,
             options: options
+        )
+    }
+
+    /// A job resumed under the other name of its output (`x` for `x.gz`, or the other way) would
+    /// start over, with a checkpoint of its own, beside the unfinished one: refused, naming both.
+    /// (With `--checkpoint` given, the checkpoint's identity tells them apart.)
+    private func refuseTheOtherCompressionsCheckpoint(_ identity: JobIdentity) throws {
+        let output = configuration.outputPath
+        guard !configuration.restart, configuration.checkpointPath == CheckpointStore.defaultPath(forOutput: output),
+            !FileManager.default.fileExists(atPath: configuration.checkpointPath)
+        else { return }
+        let other = output.hasSuffix(".gz") ? String(output.dropLast(3)) : output + ".gz"
+        let otherCheckpoint = CheckpointStore.defaultPath(forOutput: other)
+        guard FileManager.default.fileExists(atPath: otherCheckpoint), let summary = try? CheckpointStore.summary(path: otherCheckpoint), !summary.complete
+        else { return }
+        var same = summary.identity
+        same.options["outputCompression"] = identity.options["outputCompression"]
+        same.options["rejectsCompression"] = identity.options["rejectsCompression"]
+        same.endpoint = identity.endpoint
+        guard same == identity else { return }
+        throw CheckpointError(
+            .otherJob,
+            "this job was begun with --output \(other) (its checkpoint \(otherCheckpoint) is not complete); the output's compression follows its name (.gz: gzip): "
+                + "to resume it, give --output \(other) again; to start over into \(output) instead, run with --restart (the other checkpoint is left as it is)"
         )
     }
 
@@ -153,6 +182,7 @@ public struct BatchJob: Sendable {
         let identity: JobIdentity
         do {
             identity = try self.identity()
+            try refuseTheOtherCompressionsCheckpoint(identity)
             var settings = CheckpointStore.Configuration()
             settings.keepsAuditTrail = configuration.keepAuditTrail
             store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart, configuration: settings)
@@ -199,6 +229,9 @@ public struct BatchJob: Sendable {
         anywhere.endpoint = ""
         // Nor the shard: a record sent by any shard has the reference a single run would give it.
         anywhere.options["shard"] = nil
+        // Nor how the files are compressed.
+        anywhere.options["outputCompression"] = nil
+        anywhere.options["rejectsCompression"] = nil
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in try encoder.encode(anywhere) {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3

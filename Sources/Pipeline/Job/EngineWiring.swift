@@ -84,18 +84,25 @@ enum EngineWiring {
             throw JobError(.configuration, error.description)
         }
         // Only a detokenize output holds plaintext; every output is created 0600 all the same.
-        let output: OutputFile
-        let rejects: OutputFile
+        // Compressed as their names say (`.gz`).
+        let output: any OutputSink
+        let rejects: any OutputSink
         do {
-            output = try OutputFile(path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"))
-            rejects = try OutputFile(path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"))
+            let outputIdentity: FileIdentity
+            let rejectsIdentity: FileIdentity
+            (output, outputIdentity) = try OutputCompression.open(
+                path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output")
+            )
+            (rejects, rejectsIdentity) = try OutputCompression.open(
+                path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects")
+            )
+            if point == nil {
+                // With where they are, for `merge` (a shard's files are wherever its options put them).
+                try store.setFileIdentity("output", outputIdentity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
+                try store.setFileIdentity("rejects", rejectsIdentity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
+            }
         } catch let error as OutputFile.IOError {
             throw JobError(.configuration, error.description)
-        }
-        if point == nil {
-            // With where they are, for `merge` (a shard's files are wherever its options put them).
-            try store.setFileIdentity("output", output.identity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
-            try store.setFileIdentity("rejects", rejects.identity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
         }
         if let written = resume.adoptedWritten {
             // The lines up to the written point are the committed part from now on, durably.

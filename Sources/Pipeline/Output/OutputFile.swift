@@ -162,6 +162,12 @@ public final class OutputFile {
         if buffer.count >= bufferLimit { try flush() }
     }
 
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        offset += Int64(bytes.count)
+        if buffer.count >= bufferLimit { try flush() }
+    }
+
     /// Writes the buffered bytes to the file.
     public func flush() throws {
         var start = 0

@@ -30,6 +30,9 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var format: String
         public var output: String
         public var rejects: String
+        /// `gzip` or `none`, chosen by the files' names (`.gz`).
+        public var outputCompression: String?
+        public var rejectsCompression: String?
         public var checkpoint: String
         public var connections: Int
         public var inFlight: Int

@@ -133,7 +133,7 @@ final class CheckpointStage {
                 try output.flush()
                 try rejects.flush()
             }
-            try store.write(work.results, writtenThrough: written)
+            try store.write(work.results, writtenThrough: try written.map { try Self.inFiles($0, output: output, rejects: rejects) })
             switch durability {
             case .stored:
                 break
@@ -143,13 +143,24 @@ final class CheckpointStage {
             case .committed(let point, let complete):
                 try output.sync()
                 try rejects.sync()
-                try store.commit(point, complete: complete)
+                try store.commit(try Self.inFiles(point, output: output, rejects: rejects), complete: complete)
+                output.committed(through: point.outputOffset)
+                rejects.committed(through: point.rejectsOffset)
             }
         }
         return done.assumeIsolated().always { [self] _ in
             outstanding -= 1
             resultsInWriter -= work.results.count
         }.nonisolated()
+    }
+
+    /// `point` as the checkpoint stores it: the files' own lengths there (a compressed file's
+    /// differ from the lines' bytes the engine counts).
+    private static func inFiles(_ point: CommitPoint, output: any OutputSink, rejects: any OutputSink) throws -> CommitPoint {
+        var stored = point
+        stored.outputOffset = try output.fileOffset(of: point.outputOffset)
+        stored.rejectsOffset = try rejects.fileOffset(of: point.rejectsOffset)
+        return stored
     }
 
     /// Stored results of earlier runs (a resume), read on the loop beside the writer.

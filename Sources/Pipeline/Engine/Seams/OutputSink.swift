@@ -1,12 +1,23 @@
 /// Where the engine's output or rejects lines go: bytes handed over in order, then to the kernel
 /// (``flush()``: a killed process keeps them), then durable (``sync()``). ``OutputFile`` is the real
-/// one.
+/// one; ``GzipOutputFile`` compresses into one.
 public protocol OutputSink: AnyObject {
     func write(_ bytes: [UInt8]) throws
+    /// Hands everything written to the kernel, ending at a point a resume can cut the file back to.
     func flush() throws
     func sync() throws
     /// Every byte written so far (where the next line starts).
     var offset: Int64 { get }
+    /// Where `point` (an ``offset`` at a ``flush()``) lies in the file's own bytes: the same for
+    /// a plain file; for a compressed one, the end of the member that the flush ended.
+    func fileOffset(of point: Int64) throws -> Int64
+    /// No point before `point` is asked for again (it was committed).
+    func committed(through point: Int64)
+}
+
+extension OutputSink {
+    public func fileOffset(of point: Int64) throws -> Int64 { point }
+    public func committed(through point: Int64) {}
 }
 
 extension OutputFile: OutputSink {}
