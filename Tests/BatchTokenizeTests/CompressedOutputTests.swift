@@ -94,6 +94,30 @@ import TestSupport
         #expect(try CSVFiles.read(Self.unzipped(output, in: folder)).rows.count == 30_000)
     }
 
+    /// Shards writing gzip merge into a gzip output that reads as one plain run's output (the
+    /// header once: the shards after the first are inflated past theirs).
+    @Test func shardsWritingGzipMergeIntoOneRunsOutput() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let input = folder.path("cards.csv")
+        try CSVFiles.generateWithRejects(to: input)
+        let single = try TestRuns.run(TestRuns.tokenize(input, simulator.url, folder.path("single.csv")))
+        #expect(single.status == 2, "rejects expected: \(single.stderr)")
+        let plan = folder.path("plan.json")
+        #expect(try TestRuns.run(["plan", "--input", input, "--shards", "3", "--out", plan]).status == 0)
+        let output = folder.path("out.csv.gz")
+        for shard in 0..<3 {
+            let run = try TestRuns.run(TestRuns.tokenize(input, simulator.url, output) + ["--plan", plan, "--shard", String(shard)])
+            #expect(run.status == 2, "shard \(shard): \(run.stderr)")
+        }
+        let merged = try TestRuns.run(["merge", "--plan", plan, "--output", output])
+        #expect(merged.status == 2, "\(merged.stderr)")
+        #expect(try GzipTool.decompress(Self.contents(output)) == Self.contents(folder.path("single.csv")))
+        #expect(try Self.contents(output + ".rejects.csv") == Self.contents(folder.path("single.csv.rejects.csv")))
+    }
+
     static func unzipped(_ path: String, in folder: TestFolder) throws -> String {
         let plain = folder.path("unzipped-\(UUID().uuidString).csv")
         try Data(try GzipTool.decompress(try contents(path))).write(to: URL(fileURLWithPath: plain))

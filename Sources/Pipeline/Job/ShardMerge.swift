@@ -179,8 +179,8 @@ public struct ShardMerge {
             if index > 0 { rejects.skip = min(rejects.length, Int64(RejectsRenderer.headerLine.count)) }
             rejectParts.append(rejects)
         }
-        let mergedOutput = try AtomicFile.prepare(to: output, bufferLimit: 1 << 20) { file in try Self.join(outputs, into: file) }
-        let mergedRejects = try AtomicFile.prepare(to: rejects, bufferLimit: 1 << 20) { file in try Self.join(rejectParts, into: file) }
+        let mergedOutput = try AtomicFile.prepare(to: output, bufferLimit: 1 << 20) { file in try Self.join(outputs, into: file, named: output) }
+        let mergedRejects = try AtomicFile.prepare(to: rejects, bufferLimit: 1 << 20) { file in try Self.join(rejectParts, into: file, named: rejects) }
         try mergedRejects.commit()
         try mergedOutput.commit()
         return books
@@ -212,16 +212,49 @@ public struct ShardMerge {
         }
     }
 
-    /// Copies each part's committed bytes after its `skip` into `file`.
-    static func join(_ parts: [Part], into file: OutputFile) throws {
+    /// Copies each part's committed bytes after its `skip` into `file`, compressed as `name` says.
+    /// A gzip part (a shard's output named `.gz`) is inflated first, its `skip` counted in the
+    /// inflated bytes: shards' files are joined by their contents, whatever their compression.
+    static func join(_ parts: [Part], into file: OutputFile, named name: String) throws {
+        let sink: any OutputSink = OutputCompression.of(path: name) == .gzip ? try GzipOutputFile(file: file) : file
         for part in parts {
+            if InputCompression.of(fd: part.handle.fileDescriptor) == .gzip {
+                try joinInflated(part, into: sink)
+                continue
+            }
             try part.handle.seek(toOffset: UInt64(part.skip))
             var left = part.length - part.skip
             while left > 0, let chunk = try part.handle.read(upToCount: Int(min(left, 1 << 20))), !chunk.isEmpty {
-                try file.write([UInt8](chunk))
+                try sink.write([UInt8](chunk))
                 left -= Int64(chunk.count)
             }
             guard left == 0 else { throw MergeError(kind: .partChanged, description: "cannot merge: \(part.path) ended early while it was copied") }
+        }
+        try sink.flush()
+    }
+
+    /// A gzip part's contents after its `skip` (the part's length was checked: it is the whole file).
+    private static func joinInflated(_ part: Part, into sink: any OutputSink) throws {
+        try part.handle.seek(toOffset: 0)
+        let inflater: GzipInflater
+        do {
+            inflater = try GzipInflater(fd: part.handle.fileDescriptor)
+        } catch {
+            throw MergeError(kind: .partChanged, description: "cannot merge: \(part.path): \(error)")
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var position: Int64 = 0
+        while true {
+            let count: Int
+            do {
+                count = try buffer.withUnsafeMutableBytes { try inflater.read(into: $0.baseAddress!, capacity: $0.count) }
+            } catch {
+                throw MergeError(kind: .partChanged, description: "cannot merge: \(part.path): \(error)")
+            }
+            guard count > 0 else { break }
+            let from = Int(max(0, min(Int64(count), part.skip - position)))
+            if from < count { try sink.write(Array(buffer[from..<count])) }
+            position += Int64(count)
         }
     }
 }
