@@ -90,11 +90,15 @@ enum EngineWiring {
         do {
             let outputIdentity: FileIdentity
             let rejectsIdentity: FileIdentity
+            // Taken up at a written point: a gzip file's member, begun at the commit point, is open there.
+            let adopting = resume.adoptedWritten != nil
             (output, outputIdentity) = try OutputCompression.open(
-                path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output")
+                path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"),
+                memberStart: adopting ? store.commitPoint?.outputOffset ?? 0 : nil
             )
             (rejects, rejectsIdentity) = try OutputCompression.open(
-                path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects")
+                path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"),
+                memberStart: adopting ? store.commitPoint?.rejectsOffset ?? 0 : nil
             )
             if point == nil {
                 // With where they are, for `merge` (a shard's files are wherever its options put them).
@@ -104,11 +108,14 @@ enum EngineWiring {
         } catch let error as OutputFile.IOError {
             throw JobError(.configuration, error.description)
         }
-        if let written = resume.adoptedWritten {
-            // The lines up to the written point are the committed part from now on, durably.
+        if var written = resume.adoptedWritten {
+            // The lines up to the written point are the committed part from now on, durably (a
+            // gzip file's, with the member it ended inside closed: longer by its end).
             do {
                 try output.sync()
                 try rejects.sync()
+                written.outputOffset = try output.fileOffset(of: output.offset)
+                written.rejectsOffset = try rejects.fileOffset(of: rejects.offset)
             } catch let error as OutputFile.IOError {
                 throw JobError(.configuration, error.description)
             }

@@ -230,7 +230,8 @@ public struct ShardMerge {
             }
             guard left == 0 else { throw MergeError(kind: .partChanged, description: "cannot merge: \(part.path) ended early while it was copied") }
         }
-        try sink.flush()
+        // (A gzip file's last member ends.)
+        try sink.sync()
     }
 
     /// A gzip part's contents after its `skip` (the part's length was checked: it is the whole file).

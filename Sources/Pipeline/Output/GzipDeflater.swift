@@ -1,9 +1,11 @@
 import CZlib
 
 /// Deflates bytes into gzip members (RFC 1952) with zlib: ``deflate(_:into:)`` adds to the open
-/// member, ``finishMember(into:)`` ends it (its CRC-32 and length written) so that the bytes so far
-/// are a whole gzip file, and the next byte starts another member. Compressed bytes are handed to
-/// `into` as they come, from a buffer of the deflater's own.
+/// member, ``syncFlush(into:)`` hands out every byte deflated so far (the open member then ends at
+/// a byte boundary, after an empty stored block: what follows can be cut off and the member closed
+/// by ``GzipMemberCloser``), ``finishMember(into:)`` ends it (its CRC-32 and length written) so that
+/// the bytes so far are a whole gzip file, and the next byte starts another member. Compressed
+/// bytes are handed to `into` as they come, from a buffer of the deflater's own.
 final class GzipDeflater {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -47,6 +49,13 @@ final class GzipDeflater {
         }
     }
 
+    /// Hands out everything deflated so far, ending at a byte boundary (zlib's `Z_SYNC_FLUSH`).
+    func syncFlush(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        stream.pointee.next_in = nil
+        stream.pointee.avail_in = 0
+        try run(Z_SYNC_FLUSH, into: sink)
+    }
+
     /// Ends the open member: its last block, CRC-32 and length go out, and the stream is ready
     /// for the next member.
     func finishMember(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -69,8 +78,10 @@ final class GzipDeflater {
             case Z_STREAM_END:
                 return
             case Z_OK, Z_BUF_ERROR:
-                // More to come while the output buffer was filled; done when the input is taken.
-                if flush == Z_NO_FLUSH && stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 { return }
+                // More to come while the output buffer was filled; done when the input is taken
+                // (and, flushing, everything handed out: a second flush with nothing new is a
+                // Z_BUF_ERROR with nothing to do).
+                if flush != Z_FINISH && stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 { return }
                 if result == Z_BUF_ERROR && produced == 0 { throw Failure(description: "zlib made no progress deflating (\(result))") }
             default:
                 throw Failure(description: "zlib failed deflating (\(result))")

@@ -18,7 +18,11 @@ public enum OutputCompression: String, Sendable, Hashable, Codable {
     /// Opens the file at `path` as ``OutputFile`` does, compressed as its name says. A resumed
     /// file's committed part must be of that compression: a run with `--output x` does not go on
     /// writing the gzip file a run with `--output x.gz` began (renamed since), nor the other way.
-    public static func open(path: String, resumeAt length: Int64?, expected: FileIdentity?) throws -> (sink: any OutputSink, identity: FileIdentity) {
+    /// `memberStart`: a resume at a point between commits, where the gzip member that began at the
+    /// commit point is open (closed before the file is written on).
+    public static func open(
+        path: String, resumeAt length: Int64?, expected: FileIdentity?, memberStart: Int64? = nil
+    ) throws -> (sink: any OutputSink, identity: FileIdentity) {
         let compression = of(path: path)
         if let length, length > 0, let found = committedCompression(atPath: path), found != compression {
             let restart = "to start the job over, run it again with --restart"
@@ -32,7 +36,7 @@ public enum OutputCompression: String, Sendable, Hashable, Codable {
         let file = try OutputFile(path: path, resumeAt: length, expected: expected)
         switch compression {
         case .none: return (file, file.identity)
-        case .gzip: return (try GzipOutputFile(file: file), file.identity)
+        case .gzip: return (try GzipOutputFile(file: file, memberStart: memberStart), file.identity)
         }
     }
 
