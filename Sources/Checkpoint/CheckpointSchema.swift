@@ -45,6 +45,10 @@ extension CheckpointStore {
             rejects_offset INTEGER NOT NULL,
             updated_at REAL NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS point_input_digest (
+            point TEXT PRIMARY KEY,
+            digest TEXT NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS written_point (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             seq INTEGER NOT NULL,

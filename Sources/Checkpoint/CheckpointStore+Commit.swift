@@ -156,6 +156,14 @@ extension CheckpointStore {
         try upsert.bind(5, point.rejectsOffset)
         try upsert.bind(6, Date().timeIntervalSince1970)
         try upsert.run()
+        // A streamed input's digest at the point, in the same transaction (a job's points all
+        // have one, or none do).
+        if let digest = point.inputDigest {
+            let store = try database.statement("INSERT OR REPLACE INTO point_input_digest (point, digest) VALUES (?, ?)")
+            try store.bind(1, table)
+            try store.bind(2, digest)
+            try store.run()
+        }
     }
 
     static func readPoint(_ database: SQLiteDatabase, table: String) throws -> CommitPoint? {
@@ -163,9 +171,15 @@ extension CheckpointStore {
             "SELECT seq, input_offset, input_line, output_offset, rejects_offset FROM \(table) WHERE id = 1"
         )
         guard try select.step() else { return nil }
-        return CommitPoint(
+        var point = CommitPoint(
             seq: select.int(0), inputOffset: select.int64(1), inputLine: select.int(2), outputOffset: select.int64(3),
             rejectsOffset: select.int64(4)
         )
+        // (A checkpoint read before it had the table, by a reader that does not create tables, has none.)
+        if let digest = try? database.statement("SELECT digest FROM point_input_digest WHERE point = ?") {
+            try digest.bind(1, table)
+            if try digest.step() { point.inputDigest = digest.text(0) }
+        }
+        return point
     }
 }

@@ -12,6 +12,8 @@ public struct DigestKey: @unchecked Sendable {
     private let keyed: HMAC<SHA256>
     /// The key of record digests (version 2): 16 bytes of an HMAC of the digest key.
     private let records: SipHash128
+    /// The key of stream digests (``StreamDigest``).
+    let streams: SipHash128
 
     public init(secret: String) {
         key = SymmetricKey(
@@ -19,6 +21,7 @@ public struct DigestKey: @unchecked Sendable {
         )
         keyed = HMAC<SHA256>(key: key)
         records = SipHash128(key: Array(HMAC<SHA256>.authenticationCode(for: Array("record digests v2".utf8), using: key)))
+        streams = SipHash128(key: Array(HMAC<SHA256>.authenticationCode(for: Array("stream digests v1".utf8), using: key)))
     }
 
     public static let local = DigestKey(secret: "batch-tokenize local simulator")

@@ -111,12 +111,16 @@ public struct CommitPoint: Sendable, Hashable, Codable {
     public var inputLine: Int
     public var outputOffset: Int64
     public var rejectsOffset: Int64
+    /// For an input read from a stream (standard input): the ``StreamDigest`` of its bytes up to
+    /// `inputOffset`, checked when a resume reads the stream again up to there.
+    public var inputDigest: String?
 
-    public init(seq: Int, inputOffset: Int64, inputLine: Int, outputOffset: Int64, rejectsOffset: Int64) {
+    public init(seq: Int, inputOffset: Int64, inputLine: Int, outputOffset: Int64, rejectsOffset: Int64, inputDigest: String? = nil) {
         self.seq = seq
         self.inputOffset = inputOffset
         self.inputLine = inputLine
         self.outputOffset = outputOffset
         self.rejectsOffset = rejectsOffset
+        self.inputDigest = inputDigest
     }
 }

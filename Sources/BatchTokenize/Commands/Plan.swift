@@ -50,6 +50,9 @@ extension BatchTokenize {
             try DistinctFiles.check([
                 ("--input", input), ("--out", out), ("--key-file", credentials.keyFile), ("--partner-key-file", credentials.partnerKeyFile),
             ])
+            if input == InputSource.standardInput {
+                throw ValidationError("plan does not read standard input: it reads its input twice (to count and to cut it); give it a file, or run the piped job unsharded")
+            }
             if InputCompression.of(path: input) == .gzip {
                 throw ValidationError("plan does not cut a gzip input into shards yet: give it the plain file (zcat \(input) > a file on an encrypted disk), or run the job unsharded")
             }

@@ -67,7 +67,10 @@ extension BatchTokenize {
             var job = try usage { try config.map(JobConfiguration.load(path:)) } ?? JobConfiguration()
             if !maps.isEmpty { job.instructions = try usage { try maps.map { try Instruction(shortForm: $0) } } }
             guard let templateRef = templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
-            for path in [input, output] where InputCompression.of(path: path) == .gzip {
+            if input == InputSource.standardInput {
+                throw ValidationError("verify does not read standard input: it compares records of the input and the output by their places in both; give it the file")
+            }
+            for path in [input, output] where InputCompression.of(path: path) == .gzip || OutputCompression.of(path: path) == .gzip {
                 throw ValidationError("verify does not read gzip files yet (\(path)): give it the plain input and output")
             }
             let inputFormat = format ?? job.input?.format ?? InputFormat.guess(path: input)

@@ -8,8 +8,11 @@ import ShieldConex
 /// The options of every job command (run, detokenize, read): what to read, how to map it,
 /// where to write, which service to use, and how hard to push it.
 struct JobOptions: ParsableArguments {
-    @Option(help: "Input file (CSV or NDJSON).")
+    @Option(help: "Input file (CSV or NDJSON; gzip is read as it is), or - for standard input (with --input-name).")
     var input: String?
+
+    @Option(help: "With --input -: the name the job is known by (its checkpoint identity, with the format and the mapping); run the same pipeline with the same name to resume.")
+    var inputName: String?
 
     @Option(help: "Output file (created with mode 0600).")
     var output: String?
@@ -125,6 +128,7 @@ struct JobOptions: ParsableArguments {
         if let delimiter { inputSettings.delimiter = delimiter }
         if noHeader { inputSettings.header = false }
         if let idColumn { inputSettings.idColumn = idColumn }
+        if let inputName { inputSettings.name = inputName }
         job.input = inputSettings
         return job
     }

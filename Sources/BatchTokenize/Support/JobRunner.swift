@@ -60,8 +60,10 @@ struct JobRunner {
         switch options.log.logFormat {
         case .text:
             if let summary = ending.summary {
-                let compression = InputCompression.of(path: runnable.inputPath)
-                let input = compression == .none ? "" : "input: \(runnable.inputPath) (\(compression.rawValue))\n"
+                let compression = runnable.inputName == nil ? InputCompression.of(path: runnable.inputPath) : .none
+                let input =
+                    runnable.inputName.map { "input: standard input (\($0))\n" }
+                    ?? (compression == .none ? "" : "input: \(runnable.inputPath) (\(compression.rawValue))\n")
                 // A compressed file is named with its compression.
                 func named(_ path: String) -> String {
                     OutputCompression.of(path: path) == .none ? path : "\(path) (\(OutputCompression.of(path: path).rawValue))"
@@ -100,7 +102,8 @@ struct JobRunner {
             throw ValidationError("--shard and --rate-per-shard go with --plan")
         }
         guard let inputPath = job.input?.path ?? plan?.input.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
-        let format = plan?.input.format ?? job.input?.format ?? InputFormat.guess(path: inputPath)
+        let streamName = try StandardInputCheck.name(inputPath: inputPath, name: job.input?.name, format: job.input?.format, planned: plan != nil)
+        let format = plan?.input.format ?? job.input?.format ?? InputFormat.guess(path: streamName ?? inputPath)
         let delimiter = try usage { try JobConfiguration.delimiterByte(plan?.input.delimiter ?? job.input?.delimiter) }
         guard let endpointName = options.endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
         guard let templateRef = options.templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
@@ -134,7 +137,7 @@ struct JobRunner {
         if omit, (job.instructions ?? []).contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
             throw ValidationError("--omit does not go with a regex mapping that has luhnCheck (its tokens' places could not be recorded)")
         }
-        guard FileManager.default.isReadableFile(atPath: inputPath) else {
+        guard streamName != nil || FileManager.default.isReadableFile(atPath: inputPath) else {
             throw ValidationError("cannot read the input file \(inputPath)")
         }
         let endpoint: Endpoint
@@ -153,13 +156,14 @@ struct JobRunner {
         // Every file this run reads or writes is a file of its own (a shard's merged output
         // too: `merge` would write it over the input).
         try DistinctFiles.check([
-            ("--input", inputPath), ("--plan", options.plan), ("--config", options.config), ("--key-file", options.credentials.keyFile),
+            ("--input", streamName == nil ? inputPath : nil), ("--plan", options.plan), ("--config", options.config), ("--key-file", options.credentials.keyFile),
             ("--partner-key-file", options.credentials.partnerKeyFile), ("--ca-file", options.credentials.caFile),
             ("--output", outputPath), ("the merged --output", plan == nil ? nil : jobOutput), ("--rejects", configuration.rejectsPath),
             ("--checkpoint", configuration.checkpointPath), ("--report", options.report.map(perShard)),
             ("--metrics-file", options.metricsFile.map(perShard)),
         ])
         configuration.action = action
+        configuration.inputName = streamName
         configuration.delimiter = delimiter
         configuration.hasHeader = plan.map { $0.input.header ?? true } ?? job.input?.header ?? true
         configuration.idColumn = job.input?.idColumn
@@ -200,7 +204,9 @@ struct JobRunner {
             checkpoint: configuration.checkpointPath, connections: configuration.connections, inFlight: configuration.inFlight,
             rate: configuration.rate
         )
-        identity.inputCompression = InputCompression.of(path: configuration.inputPath).rawValue
+        // (A stream's compression is found as it is read: not said.)
+        identity.inputCompression = configuration.inputName == nil ? InputCompression.of(path: configuration.inputPath).rawValue : nil
+        identity.inputName = configuration.inputName
         identity.outputCompression = OutputCompression.of(path: configuration.outputPath).rawValue
         identity.rejectsCompression = OutputCompression.of(path: configuration.rejectsPath).rawValue
         if let shard = configuration.shard {

@@ -38,6 +38,30 @@ public struct CSVReader: RecordReader {
         self.maxRecordBytes = maxRecordBytes
         // Read the header from the start of the file.
         let headerFile = try ChunkedFileReader(path: path, chunkSize: 64 * 1024)
+        header = try Self.readHeader(headerFile, name: path, delimiter: delimiter, maxRecordBytes: maxRecordBytes, hasHeader: hasHeader)
+        let begin = position ?? header.dataStart
+        file = try ChunkedFileReader(path: path, offset: begin.offset)
+        nextPosition = begin
+    }
+
+    /// Reads a stream (standard input, called `name`): its header, then on from there, or (with
+    /// `position`) from there, the bytes before it read and dropped.
+    init(
+        stream: ChunkedFileReader, name: String, delimiter: UInt8, from position: RecordPosition?, maxRecordBytes: Int = 1 << 20, hasHeader: Bool
+    ) throws {
+        self.delimiter = delimiter
+        self.maxRecordBytes = maxRecordBytes
+        header = try Self.readHeader(stream, name: name, delimiter: delimiter, maxRecordBytes: maxRecordBytes, hasHeader: hasHeader)
+        let begin = position ?? header.dataStart
+        try stream.discard(upTo: begin.offset)
+        file = stream
+        nextPosition = begin
+    }
+
+    /// The header at the start of `headerFile` (which is left where it was read to).
+    private static func readHeader(
+        _ headerFile: ChunkedFileReader, name path: String, delimiter: UInt8, maxRecordBytes: Int, hasHeader: Bool
+    ) throws -> CSVHeader {
         var scanner = Scanner(file: headerFile, delimiter: delimiter, maxRecordBytes: maxRecordBytes)
         var start = 0
         _ = try headerFile.refill(keepingFrom: 0)
@@ -66,22 +90,22 @@ public struct CSVReader: RecordReader {
         }
         if hasHeader {
             let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(next), line: line + 1 + newlines)
-            header = CSVHeader(names: names, bytes: headerBytes, ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM)
-        } else {
-            // The first row is the first record: it only says how many columns there are.
-            let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(start), line: line)
-            var synthesized = CSVHeader(
-                names: names.indices.map { "#\($0 + 1)" }, bytes: [], ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM
-            )
-            synthesized.isPresent = false
-            header = synthesized
+            return CSVHeader(names: names, bytes: headerBytes, ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM)
         }
-        let begin = position ?? header.dataStart
-        file = try ChunkedFileReader(path: path, offset: begin.offset)
-        nextPosition = begin
+        // The first row is the first record: it only says how many columns there are.
+        let dataStart = RecordPosition(seq: 0, offset: headerFile.base + Int64(start), line: line)
+        var synthesized = CSVHeader(
+            names: names.indices.map { "#\($0 + 1)" }, bytes: [], ending: ending == .none ? .lf : ending, dataStart: dataStart, hasByteOrderMark: hasBOM
+        )
+        synthesized.isPresent = false
+        return synthesized
     }
 
     public var compressedPosition: Int64? { file.compressedOffset }
+
+    public func prefixDigest(through offset: Int64) -> String? { file.prefixDigest(through: offset) }
+
+    public func stopDigesting() { file.stopDigesting() }
 
     public mutating func next() throws -> InputRecord? {
         do {
@@ -114,6 +138,7 @@ public struct CSVReader: RecordReader {
                 nextPosition.offset = file.base + Int64(next)
                 nextPosition.line += 1
             case .record(var relative, let contentEnd, let next, let ending, let newlines):
+                if ending == .none, file.isStream { throw file.endedInsideRecord() }
                 index = next
                 advance(to: next, lines: 1 + newlines)
                 var bytes = spareLines.popLast() ?? []
@@ -136,6 +161,7 @@ public struct CSVReader: RecordReader {
             case .malformed(let error, var next, let lines):
                 let end = max(start, min(next, file.count))
                 let endsLine = end > start && file.bytes[end - 1] == 0x0A
+                if !endsLine, file.isAtEnd, next >= file.count, file.isStream { throw file.endedInsideRecord() }
                 var bytes = Array(file.bytes[start..<min(end, start + maxRecordBytes)])
                 while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
                 if !endsLine && !file.isAtEnd && next >= file.count {

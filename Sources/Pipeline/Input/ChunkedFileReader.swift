@@ -1,3 +1,5 @@
+import Checkpoint
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,6 +30,8 @@ final class ChunkedFileReader {
     private(set) var count = 0
     private(set) var base: Int64
     private(set) var isAtEnd = false
+    /// Standard input, read as a stream.
+    private(set) var isStream = false
     /// The inflater of a gzip file; `nil` for a plain one.
     private let inflater: GzipInflater?
     /// For a gzip file, the compressed bytes consumed so far.
@@ -73,13 +77,134 @@ final class ChunkedFileReader {
         }
     }
 
+    /// Reads a stream (standard input, `fd`) from where it stands: no seeking, so a position is
+    /// reached by reading up to it (``discard(upTo:)``), and a digest of every byte passed is kept
+    /// (``prefixDigest(through:)``) so that the stream read again can be told from another. A
+    /// stream that starts with gzip's magic bytes is inflated; positions and the digest are in
+    /// what it inflates to.
+    init(stream fd: Int32, name: String, digest: StreamDigest, chunkSize: Int = 256 * 1024) throws {
+        self.fd = fd
+        self.chunkSize = chunkSize
+        base = 0
+        bytes = [UInt8](repeating: 0, count: chunkSize)
+        // The first bytes tell the compression: read until there are two, or the stream ends.
+        var first: [UInt8] = []
+        var peek = [UInt8](repeating: 0, count: 2)
+        while first.count < 2 {
+            let result = peek.withUnsafeMutableBytes { read(fd, $0.baseAddress!, 2 - first.count) }
+            if result < 0, errno == EINTR { continue }
+            guard result >= 0 else {
+                throw IOError(kind: .read, errno: errno, description: "cannot read \(name) (standard input): \(String(cString: strerror(errno)))")
+            }
+            if result == 0 { break }
+            first += peek[0..<result]
+        }
+        if first == [0x1F, 0x8B] {
+            inflater = try GzipInflater(fd: fd, prefix: first)
+        } else {
+            inflater = nil
+            bytes.replaceSubrange(0..<first.count, with: first)
+            count = first.count
+        }
+        streamDigest = digest
+        isStream = true
+    }
+
+    /// A stream that ended inside a record: its producer stopped early, or wrote no final line
+    /// break. Never taken as a shorter last record.
+    func endedInsideRecord() -> CompressedInputError {
+        CompressedInputError(
+            .truncated, compressedOffset: compressedOffset ?? base + Int64(count),
+            "standard input ended inside a record (no line break after it): did the command feeding it stop early? Check it (with `set -o pipefail`, its exit status fails the pipeline), then run the same pipeline again to resume"
+        )
+    }
+
     deinit { close(fd) }
+
+    // MARK: - A stream's digest
+
+    /// A stream's digest, up to `digested`; the bytes after it that have left the window wait in
+    /// `passed` (from `passedStart`) until a point asks for them. `nil` for a file (which is read
+    /// again where it is) and once ``stopDigesting()`` was called.
+    private var streamDigest: StreamDigest?
+    private var passed: [UInt8] = []
+    private var passedStart = 0
+    /// The last digest given, and where.
+    private var lastDigest: (offset: Int64, value: String)?
+
+    /// The digest of the stream's bytes before `offset`, which must not be before an offset asked
+    /// for earlier nor past what was read (`nil` for a file).
+    func prefixDigest(through offset: Int64) -> String? {
+        guard var digest = streamDigest else { return nil }
+        if let lastDigest, lastDigest.offset == offset { return lastDigest.value }
+        guard offset >= digest.length, offset <= base + Int64(count) else { return nil }
+        // From the bytes that left the window, then from the window.
+        let fromPassed = Int(min(offset - digest.length, Int64(passed.count - passedStart)))
+        if fromPassed > 0 {
+            passed.withUnsafeBytes { digest.append(UnsafeRawBufferPointer(rebasing: $0[passedStart..<(passedStart + fromPassed)])) }
+            passedStart += fromPassed
+            if passedStart == passed.count || passedStart > 1 << 20 {
+                passed.removeSubrange(0..<passedStart)
+                passedStart = 0
+            }
+        }
+        if offset > digest.length {
+            let from = Int(digest.length - base)
+            let to = Int(offset - base)
+            bytes.withUnsafeBytes { digest.append(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
+        }
+        streamDigest = digest
+        lastDigest = (offset, digest.value)
+        return lastDigest!.value
+    }
+
+    /// No point will ask for a digest again (the commit point is frozen): the bytes kept for it go.
+    func stopDigesting() {
+        streamDigest = nil
+        passed = []
+        passedStart = 0
+    }
+
+    /// Reads and drops the stream's bytes up to `offset`; throws when it ends before.
+    func discard(upTo offset: Int64) throws {
+        while base < offset {
+            let available = base + Int64(count)
+            if available >= offset {
+                try drop(Int(offset - base))
+                return
+            }
+            if !(try refill(keepingFrom: count)) {
+                throw IOError(kind: .seek, errno: 0, description: "the stream ends after \(base + Int64(count)) bytes, before the \(offset) to resume from")
+            }
+        }
+    }
+
+    /// Drops the first `n` bytes of the window (kept for the digest, for a stream).
+    private func drop(_ n: Int) throws {
+        guard n > 0 else { return }
+        keepForDigest(n)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            let start = buffer.baseAddress!
+            start.update(from: start + n, count: count - n)
+        }
+        base += Int64(n)
+        count -= n
+    }
+
+    /// The first `n` bytes of the window are about to leave it: a stream's digest still needs
+    /// those after what it has taken.
+    private func keepForDigest(_ n: Int) {
+        guard let digest = streamDigest else { return }
+        let skip = Int(max(0, min(Int64(n), digest.length - base)))
+        if skip < n { passed.append(contentsOf: bytes[skip..<n]) }
+    }
 
     /// Drops the bytes before `keepFrom` and reads more after what is kept. Returns whether
     /// anything new was read (false at the end of the file).
     func refill(keepingFrom keepFrom: Int) throws -> Bool {
         let kept = count - keepFrom
         if keepFrom > 0 {
+            keepForDigest(keepFrom)
             bytes.withUnsafeMutableBufferPointer { buffer in
                 guard kept > 0 else { return }
                 let base = buffer.baseAddress!

@@ -32,11 +32,12 @@ final class GzipInflater {
     /// them are whole), the error at the next read.
     private var pendingError: (any Error)?
 
-    /// Inflates what `fd` gives from its current position (the start of a member).
-    init(fd: Int32, inputCapacity: Int = 64 * 1024) throws {
+    /// Inflates what `fd` gives from its current position (the start of a member), after
+    /// `prefix` (bytes already read from it: a stream's first bytes, read to tell its compression).
+    init(fd: Int32, prefix: [UInt8] = [], inputCapacity: Int = 64 * 1024) throws {
         self.fd = fd
-        self.inputCapacity = inputCapacity
-        input = .allocate(capacity: inputCapacity)
+        self.inputCapacity = max(inputCapacity, prefix.count)
+        input = .allocate(capacity: self.inputCapacity)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let result = czlib_inflate_init_gzip(stream)
@@ -44,6 +45,12 @@ final class GzipInflater {
             stream.deallocate()
             input.deallocate()
             throw CompressedInputError(.corrupt, compressedOffset: 0, "zlib would not start inflating (\(result))")
+        }
+        if !prefix.isEmpty {
+            input.update(from: prefix, count: prefix.count)
+            stream.pointee.next_in = input
+            stream.pointee.avail_in = uInt(prefix.count)
+            compressedRead = Int64(prefix.count)
         }
     }
 

@@ -67,11 +67,18 @@ public protocol RecordReader {
     /// For a compressed file, the compressed bytes read so far (`nil` for a plain one): with the
     /// file's size, what the whole inflates to can be estimated.
     var compressedPosition: Int64? { get }
+    /// For a stream (standard input), a keyed digest of its bytes before `offset` (a record's
+    /// start, at or after any asked for before); `nil` for a file.
+    func prefixDigest(through offset: Int64) -> String?
+    /// No digest will be asked for again.
+    func stopDigesting()
 }
 
 extension RecordReader {
     public mutating func recycle(_ record: InputRecord) {}
     public var compressedPosition: Int64? { nil }
+    public func prefixDigest(through offset: Int64) -> String? { nil }
+    public func stopDigesting() {}
 
     /// The next record and where the record after it starts, read in one access to the reader:
     /// through an existential, reading ``nextPosition`` on its own copied the whole reader.

@@ -13,7 +13,21 @@ public struct NDJSONReader: RecordReader {
         self.maxRecordBytes = maxRecordBytes
     }
 
+    /// Reads a stream (standard input) from its start, or (with `position`) from there, the
+    /// bytes before it read and dropped.
+    init(stream: ChunkedFileReader, from position: RecordPosition?, maxRecordBytes: Int = 1 << 20) throws {
+        let begin = position ?? RecordPosition(seq: 0, offset: 0, line: 1)
+        try stream.discard(upTo: begin.offset)
+        file = stream
+        nextPosition = begin
+        self.maxRecordBytes = maxRecordBytes
+    }
+
     public var compressedPosition: Int64? { file.compressedOffset }
+
+    public func prefixDigest(through offset: Int64) -> String? { file.prefixDigest(through: offset) }
+
+    public func stopDigesting() { file.stopDigesting() }
 
     public mutating func next() throws -> InputRecord? {
         do {
@@ -52,6 +66,7 @@ public struct NDJSONReader: RecordReader {
             let next = lineEnd.map { $0 + 1 } ?? end
             var contentEnd = end
             var ending: LineEnding = lineEnd == nil ? .none : .lf
+            if ending == .none, file.isStream { throw file.endedInsideRecord() }
             if lineEnd != nil, contentEnd > start, file.bytes[contentEnd - 1] == 0x0D {
                 contentEnd -= 1
                 ending = .crlf

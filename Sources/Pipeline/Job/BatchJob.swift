@@ -15,7 +15,11 @@ public struct BatchJob: Sendable {
         public var endpointName: String
         public var key: APIKey
         public var templateRef: String
+        /// A file, or `-`: standard input, read as a stream (``inputName`` names it).
         public var inputPath: String
+        /// What the operator calls a streamed input (`--input-name`): with the format and the
+        /// mapping, the job's identity (a stream has no path to be recognised by).
+        public var inputName: String?
         public var format: InputFormat
         public var delimiter: UInt8 = UInt8(ascii: ",")
         /// CSV: whether the first row is a header (``JobConfiguration/Input/header``).
@@ -138,10 +142,18 @@ public struct BatchJob: Sendable {
             // A shard's checkpoint is refused for another shard or another cut of the input.
             options["shard"] = ShardMerge.shardOption(shard, of: configuration.shardCount)
         }
+        let fingerprint: InputFingerprint
+        if configuration.inputPath == InputSource.standardInput {
+            // A stream: known by its name (each point stores a digest of the bytes before it).
+            let name = configuration.inputName ?? ""
+            options["inputName"] = name
+            fingerprint = InputFingerprint(size: -1, modified: 0, digest: "stream:" + configuration.digestKey.hexDigest([Array(name.utf8)]))
+        } else {
+            fingerprint = try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey)
+        }
         return JobIdentity(
             action: configuration.action.rawValue, endpoint: configuration.endpointName, templateRef: configuration.templateRef,
-            inputPath: configuration.inputPath, input: try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey), mapping: mapping,
-            options: options
+            inputPath: configuration.inputPath, input: fingerprint, mapping: mapping, options: options
         )
     }
 

@@ -71,8 +71,16 @@ enum EngineWiring {
         do {
             opened = try InputSource.open(
                 path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
-                hasHeader: configuration.hasHeader
+                hasHeader: configuration.hasHeader, streamName: configuration.inputName, digestKey: configuration.digestKey
             )
+            // A stream read again up to the point: its bytes there must be those committed.
+            if let point, let stored = point.inputDigest, opened.reader.prefixDigest(through: point.inputOffset) != stored {
+                throw JobError(
+                    .configuration,
+                    "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: its first \(point.inputOffset) bytes differ from those committed. "
+                        + "Nothing was sent; give the same stream (the same producer and data, in the same order) to resume, or run with --restart to start over"
+                )
+            }
             (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: opened.header)
         } catch let error as MappingError {
             throw JobError(.configuration, error.description)
@@ -82,6 +90,12 @@ enum EngineWiring {
         } catch let error as ChunkedFileReader.IOError where error.kind == .open {
             // Gone or unreadable since the command was checked.
             throw JobError(.configuration, error.description)
+        } catch let error as ChunkedFileReader.IOError where error.kind == .seek && configuration.inputPath == InputSource.standardInput {
+            throw JobError(
+                .configuration,
+                "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: \(error.description). "
+                    + "Nothing was sent; give the same stream to resume, or run with --restart to start over"
+            )
         }
         // Only a detokenize output holds plaintext; every output is created 0600 all the same.
         // Compressed as their names say (`.gz`).

@@ -14,6 +14,8 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         /// CSV: whether the first row names the columns (default true). Without one, columns are
         /// named by position, `#1`, `#2`, ... (`--map '#2=card_number'`), and the output has none.
         public var header: Bool?
+        /// With `path` `-` (standard input): the name the job is known by (`--input-name`).
+        public var name: String?
 
         public init() {}
     }

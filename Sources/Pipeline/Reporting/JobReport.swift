@@ -27,6 +27,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var inputBytes: Int64?
         /// `gzip` or `none`, told by the input's first bytes.
         public var inputCompression: String?
+        /// `--input-name` of a job reading standard input (its `input` is `-`).
+        public var inputName: String?
         public var format: String
         public var output: String
         public var rejects: String

@@ -56,6 +56,8 @@ final class CheckpointStage {
     /// engine): results are recorded without one, and most never need it (their line is written
     /// first, and a result stored after its line is never reused).
     var digestOfUnwritten: (Int) -> RecordDigest? = { _ in nil }
+    /// A streamed input's digest up to an offset (set by the engine; `nil` for a file).
+    var inputDigest: (Int64) -> String? = { _ in nil }
 
     /// `commitPoint`: the checkpoint's, as the run found it (or as it adopted it).
     init(
@@ -108,7 +110,10 @@ final class CheckpointStage {
     @discardableResult
     func submit(_ durability: Durability = .stored) -> EventLoopFuture<Void> {
         let written = lastWritten.map {
-            CommitPoint(seq: $0.seq, inputOffset: $0.after.offset, inputLine: $0.after.line, outputOffset: outputOffset, rejectsOffset: rejectsOffset)
+            CommitPoint(
+                seq: $0.seq, inputOffset: $0.after.offset, inputLine: $0.after.line, outputOffset: outputOffset, rejectsOffset: rejectsOffset,
+                inputDigest: inputDigest($0.after.offset)
+            )
         }
         // The results stored with their tokens (past the written point) get their digests.
         for index in batch.results.indices where batch.results[index].seq > written?.seq ?? -1 && batch.results[index].recordDigest == nil {

@@ -22,6 +22,8 @@ extension Engine {
                     // the next run reads this record again (and reuses the stored results after it).
                     watch(commit(freezing: true))
                     stage.lastWritten = nil
+                    // No point moves again: a stream's bytes are no longer kept for its digest.
+                    source.stopDigesting()
                 }
                 line.removeAll(keepingCapacity: true)
                 rejectsRenderer.render(
@@ -62,7 +64,7 @@ extension Engine {
         }
         let point = CommitPoint(
             seq: lastWritten.seq, inputOffset: lastWritten.after.offset, inputLine: lastWritten.after.line,
-            outputOffset: stage.outputOffset, rejectsOffset: stage.rejectsOffset
+            outputOffset: stage.outputOffset, rejectsOffset: stage.rejectsOffset, inputDigest: source.prefixDigest(through: lastWritten.after.offset)
         )
         return stage.submit(.committed(point, complete: complete))
     }

@@ -157,6 +157,7 @@ final class Engine: @unchecked Sendable {
         )
         promise = loop.makePromise()
         stage.digestOfUnwritten = { [unowned self] seq in digestOfUnwritten(seq) }
+        stage.inputDigest = { [unowned self] offset in source.prefixDigest(through: offset) }
     }
 
     /// The job's outcome: its summary, or the error it ended with, once the last batch is carried

@@ -22,6 +22,10 @@ public protocol RecordSource: AnyObject {
     var position: RecordPosition { get }
     /// For a compressed input, the compressed bytes read so far (for progress; `nil` otherwise).
     var compressedPosition: Int64? { get }
+    /// For a stream, a keyed digest of its bytes before `offset` (see ``RecordReader``).
+    func prefixDigest(through offset: Int64) -> String?
+    /// No digest will be asked for again (the commit point is frozen).
+    func stopDigesting()
     /// Takes back a record that is written and no longer used: its buffers may serve the next.
     func recycle(_ record: InputRecord)
     /// The engine reads no more (its job ended): a source that reads ahead stops.
@@ -31,6 +35,8 @@ public protocol RecordSource: AnyObject {
 extension RecordSource {
     public func close() {}
     public var compressedPosition: Int64? { nil }
+    public func prefixDigest(through offset: Int64) -> String? { nil }
+    public func stopDigesting() {}
 }
 
 /// A ``RecordReader`` read where it is asked: a local file (its reads are chunked and
@@ -50,6 +56,10 @@ public final class ReaderSource: RecordSource {
     public var position: RecordPosition { reader.nextPosition }
 
     public var compressedPosition: Int64? { reader.compressedPosition }
+
+    public func prefixDigest(through offset: Int64) -> String? { reader.prefixDigest(through: offset) }
+
+    public func stopDigesting() { reader.stopDigesting() }
 
     public func recycle(_ record: InputRecord) {
         reader.recycle(record)
