@@ -18,6 +18,17 @@ public enum CSVFiles {
         return (reader.header.names, rows)
     }
 
+    /// The bytes ``generate(rows:to:)`` writes, in memory (for a test that must not put them on disk).
+    public static func generated(rows: Int) -> [UInt8] {
+        var bytes = Array("id,card_number,card_exp,card_cvv,name,notes\n".utf8)
+        for index in 0..<rows {
+            bytes += "C\(index),\(TestCards.pan(index)),1229,123,\"Doe, Jane\",".utf8
+            bytes += (index % 10 == 0 ? "\"call back\nlater\"" : "ok").utf8
+            bytes.append(0x0A)
+        }
+        return bytes
+    }
+
     /// `rows` records of `id,card_number,card_exp,card_cvv,name,notes` (generated Luhn-valid
     /// test PANs; a quoted comma in every name, a quoted line break in every tenth note).
     public static func generate(rows: Int, to path: String) throws {
