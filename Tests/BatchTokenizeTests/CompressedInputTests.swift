@@ -60,15 +60,57 @@ import TestSupport
                 + TestRuns.mapping
         )
         #expect(dry.status == 0 && dry.stdout.contains("3000"), "\(dry.stdout)\(dry.stderr)")
-        // Not yet read compressed: refused with a message naming the way round, nothing written.
-        let planned = try TestRuns.run(["plan", "--input", folder.path("cards.csv.gz"), "--shards", "3", "--out", folder.path("plan.json")])
-        #expect(planned.status == 64 && planned.stderr.contains("does not cut a gzip input"), "\(planned.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: folder.path("plan.json")))
+        // verify reads the gzip input and a gzip output as the plain files.
+        let zipped = try TestRuns.run(
+            TestRuns.tokenize(folder.path("cards.csv.gz"), simulator.url, folder.path("gz.out.csv.gz")) + ["--succeed-with-rejects"]
+        )
+        #expect(zipped.status == 0, "\(zipped.stderr)")
         let verify = try TestRuns.run(
-            ["verify", "--endpoint", simulator.url, "--input", folder.path("cards.csv.gz"), "--output", folder.path("gz.out.csv"),
+            ["verify", "--endpoint", simulator.url, "--input", folder.path("cards.csv.gz"), "--output", folder.path("gz.out.csv.gz"),
              "--template-ref", TestRuns.template, "--sample", "40"] + TestRuns.mapping
         )
-        #expect(verify.status == 64 && verify.stderr.contains("does not read gzip files yet"), "\(verify.stderr)")
+        #expect(verify.status == 0 && verify.stdout.contains("sampled: 40"), "\(verify.stdout)\(verify.stderr)")
+    }
+
+    /// plan cuts a gzip input, of one member or many, into shards that merge into one run's
+    /// output; with members, each shard starts inflating at the member before its first record.
+    @Test func aGzipInputIsPlannedIntoShardsThatMergeIntoOneRunsOutput() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let input = folder.path("cards.csv")
+        try CSVFiles.generate(rows: 6_000, to: input)
+        let plain = try #require(FileManager.default.contents(atPath: input))
+        try Data(try GzipTool.compress(Array(plain))).write(to: URL(fileURLWithPath: folder.path("one.csv.gz")))
+        // Members of 40,000 bytes each, cut anywhere (inside records too), as pigz -i or bgzip make them.
+        var members: [UInt8] = []
+        for start in stride(from: 0, to: plain.count, by: 40_000) {
+            members += try GzipTool.compress(Array(plain[start..<min(plain.count, start + 40_000)]))
+        }
+        try Data(members).write(to: URL(fileURLWithPath: folder.path("many.csv.gz")))
+        for name in ["one.csv.gz", "many.csv.gz"] {
+            let compressed = folder.path(name)
+            let single = try TestRuns.run(TestRuns.tokenize(compressed, simulator.url, folder.path("\(name).single.csv")))
+            #expect(single.status == 0, "\(single.stderr)")
+            let plan = folder.path("\(name).plan.json")
+            let planned = try TestRuns.run(["plan", "--input", compressed, "--shards", "4", "--out", plan])
+            #expect(planned.status == 0 && planned.stdout.contains("gzip input"), "\(planned.stdout)\(planned.stderr)")
+            let shards = try ShardPlan.read(path: plan).shards
+            if name == "many.csv.gz" {
+                #expect(shards.dropFirst().allSatisfy { $0.member != nil }, "each shard after the first starts at a member")
+            } else {
+                #expect(shards.allSatisfy { $0.member == nil } && planned.stdout.contains("recompress with members"), "\(planned.stdout)")
+            }
+            let output = folder.path("\(name).sharded.csv")
+            for shard in shards {
+                let run = try TestRuns.run(TestRuns.tokenize(compressed, simulator.url, output) + ["--plan", plan, "--shard", String(shard.index)])
+                #expect(run.status == 0, "shard \(shard.index): \(run.stderr)")
+            }
+            let merged = try TestRuns.run(["merge", "--plan", plan, "--output", output])
+            #expect(merged.status == 0, "\(merged.stderr)")
+            #expect(FileManager.default.contents(atPath: output) == FileManager.default.contents(atPath: folder.path("\(name).single.csv")))
+        }
     }
 
     /// Killed after a commit, resumed: the run inflates up to its commit point and goes on;

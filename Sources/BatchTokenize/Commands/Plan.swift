@@ -53,18 +53,39 @@ extension BatchTokenize {
             if input == InputSource.standardInput {
                 throw ValidationError("plan does not read standard input: it reads its input twice (to count and to cut it); give it a file, or run the piped job unsharded")
             }
-            if InputCompression.of(path: input) == .gzip {
-                throw ValidationError("plan does not cut a gzip input into shards yet: give it the plain file (zcat \(input) > a file on an encrypted disk), or run the job unsharded")
-            }
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter) }
             let key = endpoint?.lowercased() == "local" ? DigestKey.local : DigestKey(secret: try credentials.load().authorizationHeader)
+            // A gzip input: its members, and how fast this machine inflates it (for the cost below).
+            var members: (members: [GzipMember], inflatedSize: Int64)?
+            var inflateSeconds = 0.0
+            if InputCompression.of(path: input) == .gzip {
+                let started = ProcessUsage.cpuSeconds()
+                members = try usage { try GzipMember.scan(path: input) }
+                inflateSeconds = ProcessUsage.cpuSeconds() - started
+            }
             let plan = try usage {
-                try ShardPlan.make(path: input, format: format ?? InputFormat.guess(path: input), delimiter: delimiterByte, shards: shards, key: key, hasHeader: !noHeader)
+                try ShardPlan.make(
+                    path: input, format: format ?? InputFormat.guess(path: input), delimiter: delimiterByte, shards: shards, key: key, hasHeader: !noHeader,
+                    members: members
+                )
             }
             try usage { try AtomicFile.write(plan.encoded(), to: out) }
             let largest = plan.shards.map(\.records).max() ?? 0
             let smallest = plan.shards.map(\.records).min() ?? 0
             print("planned \(plan.records) records in \(plan.shards.count) shards (\(smallest) to \(largest) records each): \(out)")
+            if let dropped = plan.inflatedBeforeShards, let members, members.inflatedSize > 0 {
+                // What a deflate stream costs a shard: it is read from a member's start, not sought.
+                let perByte = inflateSeconds / Double(members.inflatedSize)
+                let total = dropped.reduce(0, +)
+                let most = dropped.max() ?? 0
+                let mb = { (bytes: Int64) in String(format: "%.1f MB", Double(bytes) / 1e6) }
+                print(
+                    "gzip input, \(members.members.count) member\(members.members.count == 1 ? "" : "s"): the shards inflate and drop \(mb(total)) before their first records "
+                        + "(at most \(mb(most)) for one shard), about \(String(format: "%.1f", perByte * Double(total))) s of CPU in all at the rate this machine inflated it"
+                        + (members.members.count == 1 && plan.shards.count > 1
+                            ? "; recompress with members (pigz -i, bgzip) so that each shard starts near its first record" : "")
+                )
+            }
         }
     }
 }

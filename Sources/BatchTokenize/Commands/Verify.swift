@@ -70,9 +70,6 @@ extension BatchTokenize {
             if input == InputSource.standardInput {
                 throw ValidationError("verify does not read standard input: it compares records of the input and the output by their places in both; give it the file")
             }
-            for path in [input, output] where InputCompression.of(path: path) == .gzip || OutputCompression.of(path: path) == .gzip {
-                throw ValidationError("verify does not read gzip files yet (\(path)): give it the plain input and output")
-            }
             let inputFormat = format ?? job.input?.format ?? InputFormat.guess(path: input)
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter ?? job.input?.delimiter) }
             let rejected = try usage { try Self.rejectedRecords(path: rejects ?? job.output?.rejects ?? output + ".rejects.csv") }

@@ -31,8 +31,10 @@ public struct CSVReader: RecordReader {
     /// Opens `path` and reads its header; with `position`, the next record returned is the one
     /// that starts there (a position from an earlier read of the same file).
     /// Without `hasHeader` the first row is data: the columns are named by position (`#1`, ...).
+    /// A gzip file is inflated up to `position` from `member` when it is given (see ``GzipMember``).
     public init(
-        path: String, delimiter: UInt8 = UInt8(ascii: ","), from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20, hasHeader: Bool = true
+        path: String, delimiter: UInt8 = UInt8(ascii: ","), from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20, hasHeader: Bool = true,
+        member: GzipMember? = nil
     ) throws {
         self.delimiter = delimiter
         self.maxRecordBytes = maxRecordBytes
@@ -40,7 +42,7 @@ public struct CSVReader: RecordReader {
         let headerFile = try ChunkedFileReader(path: path, chunkSize: 64 * 1024)
         header = try Self.readHeader(headerFile, name: path, delimiter: delimiter, maxRecordBytes: maxRecordBytes, hasHeader: hasHeader)
         let begin = position ?? header.dataStart
-        file = try ChunkedFileReader(path: path, offset: begin.offset)
+        file = try ChunkedFileReader(path: path, offset: begin.offset, member: member)
         nextPosition = begin
     }
 

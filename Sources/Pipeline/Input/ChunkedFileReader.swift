@@ -37,18 +37,27 @@ final class ChunkedFileReader {
     /// For a gzip file, the compressed bytes consumed so far.
     var compressedOffset: Int64? { inflater?.compressedOffset }
 
-    init(path: String, offset: Int64 = 0, chunkSize: Int = 256 * 1024) throws {
+    /// Reads the file at `path` from `offset`. A gzip file is inflated from its start, or from
+    /// `member` (a member that starts at or before `offset`: see ``GzipMember``), up to it.
+    init(path: String, offset: Int64 = 0, chunkSize: Int = 256 * 1024, member: GzipMember? = nil) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         self.fd = fd
         guard fd >= 0 else {
             throw IOError(kind: .open, errno: errno, description: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
+        // Inflated bytes before where inflating starts (a member's start).
+        var skipped: Int64 = 0
         do {
             let isGzip = InputCompression.of(fd: fd) == .gzip
             if !isGzip, path.hasSuffix(".gz") {
                 throw IOError(kind: .notGzip, errno: 0, description: "\(path) is named .gz but is not gzip (it does not start with gzip's magic bytes): rename it, or give the compressed file")
             }
-            inflater = isGzip ? try GzipInflater(fd: fd) : nil
+            let start = member.flatMap { isGzip && $0.inflatedOffset <= offset ? $0 : nil }
+            if let start, lseek(fd, off_t(start.compressedOffset), SEEK_SET) < 0 {
+                throw IOError(kind: .seek, errno: errno, description: "cannot seek \(path) to \(start.compressedOffset): \(String(cString: strerror(errno)))")
+            }
+            inflater = isGzip ? try GzipInflater(fd: fd, compressedStart: start?.compressedOffset ?? 0) : nil
+            skipped = start?.inflatedOffset ?? 0
         } catch {
             close(fd)
             throw error
@@ -58,8 +67,9 @@ final class ChunkedFileReader {
         self.bytes = [UInt8](repeating: 0, count: chunkSize)
         guard offset > 0 else { return }
         if let inflater {
-            // No seeking in a deflate stream: inflate up to the position, keeping nothing.
-            var remaining = offset
+            // No seeking in a deflate stream: inflate up to the position (from the start, or
+            // the member's), keeping nothing.
+            var remaining = offset - skipped
             try bytes.withUnsafeMutableBytes { buffer in
                 while remaining > 0 {
                     let count = try inflater.read(into: buffer.baseAddress!, capacity: Int(min(Int64(buffer.count), remaining)))

@@ -34,7 +34,8 @@ final class GzipInflater {
 
     /// Inflates what `fd` gives from its current position (the start of a member), after
     /// `prefix` (bytes already read from it: a stream's first bytes, read to tell its compression).
-    init(fd: Int32, prefix: [UInt8] = [], inputCapacity: Int = 64 * 1024) throws {
+    /// `compressedStart`: where in the file `fd` stands (a member's start), for ``compressedOffset``.
+    init(fd: Int32, prefix: [UInt8] = [], compressedStart: Int64 = 0, inputCapacity: Int = 64 * 1024) throws {
         self.fd = fd
         self.inputCapacity = max(inputCapacity, prefix.count)
         input = .allocate(capacity: self.inputCapacity)
@@ -46,11 +47,12 @@ final class GzipInflater {
             input.deallocate()
             throw CompressedInputError(.corrupt, compressedOffset: 0, "zlib would not start inflating (\(result))")
         }
+        compressedRead = compressedStart
         if !prefix.isEmpty {
             input.update(from: prefix, count: prefix.count)
             stream.pointee.next_in = input
             stream.pointee.avail_in = uInt(prefix.count)
-            compressedRead = Int64(prefix.count)
+            compressedRead += Int64(prefix.count)
         }
     }
 

@@ -15,7 +15,7 @@ public enum InputSource {
     /// digested with `digestKey` (called `name` in messages).
     public static func open(
         path: String, format: InputFormat, delimiter: UInt8 = UInt8(ascii: ","), from position: RecordPosition? = nil, hasHeader: Bool = true,
-        streamName: String? = nil, digestKey: DigestKey = .local
+        streamName: String? = nil, digestKey: DigestKey = .local, member: GzipMember? = nil
     ) throws -> (reader: any RecordReader, header: CSVHeader?) {
         if path == standardInput {
             let name = streamName ?? "standard input"
@@ -30,10 +30,10 @@ public enum InputSource {
         }
         switch format {
         case .csv:
-            let reader = try CSVReader(path: path, delimiter: delimiter, from: position, hasHeader: hasHeader)
+            let reader = try CSVReader(path: path, delimiter: delimiter, from: position, hasHeader: hasHeader, member: member)
             return (reader, reader.header)
         case .ndjson:
-            return (try NDJSONReader(path: path, from: position), nil)
+            return (try NDJSONReader(path: path, from: position, member: member), nil)
         }
     }
 }

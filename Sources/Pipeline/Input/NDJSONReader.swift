@@ -6,9 +6,10 @@ public struct NDJSONReader: RecordReader {
     private var index = 0
     public private(set) var nextPosition: RecordPosition
 
-    public init(path: String, from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20) throws {
+    /// A gzip file is inflated up to `position` from `member` when it is given (see ``GzipMember``).
+    public init(path: String, from position: RecordPosition? = nil, maxRecordBytes: Int = 1 << 20, member: GzipMember? = nil) throws {
         let begin = position ?? RecordPosition(seq: 0, offset: 0, line: 1)
-        file = try ChunkedFileReader(path: path, offset: begin.offset)
+        file = try ChunkedFileReader(path: path, offset: begin.offset, member: member)
         nextPosition = begin
         self.maxRecordBytes = maxRecordBytes
     }

@@ -71,7 +71,9 @@ enum EngineWiring {
         do {
             opened = try InputSource.open(
                 path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
-                hasHeader: configuration.hasHeader, streamName: configuration.inputName, digestKey: configuration.digestKey
+                hasHeader: configuration.hasHeader, streamName: configuration.inputName, digestKey: configuration.digestKey,
+                // A shard of a gzip input inflates from the member its plan found before its start.
+                member: configuration.shard?.member
             )
             // A stream read again up to the point: its bytes there must be those committed.
             if let point, let stored = point.inputDigest, opened.reader.prefixDigest(through: point.inputOffset) != stored {

@@ -11,17 +11,22 @@ final class ShardBoundary {
     /// Bytes read on each side of a boundary.
     static let reach: Int64 = 1_024
 
+    let path: String
     let handle: FileHandle
     let size: Int64
     let key: DigestKey
+    /// A gzip input: its bytes are read inflated (from the shard's member), `size` is what it inflates to.
+    let inflated: Bool
 
-    init(path: String, key: DigestKey) throws {
+    init(path: String, key: DigestKey, inflatedSize: Int64? = nil) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ShardPlan.PlanError(.unreadable, "cannot read \(path)")
         }
+        self.path = path
         self.handle = handle
-        self.size = Int64(try handle.seekToEnd())
+        self.size = try inflatedSize ?? Int64(handle.seekToEnd())
         self.key = key
+        inflated = inflatedSize != nil
     }
 
     deinit {
@@ -31,8 +36,15 @@ final class ShardBoundary {
     func digest(of shard: ShardPlan.Shard) throws -> String {
         let from = min(max(0, shard.offset - Self.reach), size)
         let to = min(max(from, shard.offset + Self.reach), size)
-        try handle.seek(toOffset: UInt64(from))
-        let bytes = [UInt8](try handle.read(upToCount: Int(to - from)) ?? Data())
+        let bytes: [UInt8]
+        if inflated {
+            let reader = try ChunkedFileReader(path: path, offset: from, chunkSize: Int(2 * Self.reach), member: shard.member)
+            while reader.count < Int(to - from), try reader.refill(keepingFrom: 0) {}
+            bytes = Array(reader.bytes[0..<min(reader.count, Int(to - from))])
+        } else {
+            try handle.seek(toOffset: UInt64(from))
+            bytes = [UInt8](try handle.read(upToCount: Int(to - from)) ?? Data())
+        }
         let numbers = "shard boundary v1 \(shard.index) \(shard.firstSeq) \(shard.offset) \(shard.line) \(shard.records)\n"
         return key.hexDigest([Array(numbers.utf8), bytes])
     }

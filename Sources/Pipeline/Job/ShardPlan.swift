@@ -24,6 +24,9 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         /// its offset (``ShardBoundary``): a run refuses a shard whose plan was edited or whose
         /// input changed there, rather than start mid-record.
         public var boundary: String
+        /// A gzip input of several members: the last member that starts at or before the bytes
+        /// ``boundary`` covers, where the shard's reading starts inflating (absent: at the start).
+        public var member: GzipMember?
 
         public init(index: Int, firstSeq: Int, offset: Int64, line: Int, records: Int, boundary: String = "") {
             self.index = index
@@ -51,6 +54,9 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         public var digest: String
         /// CSV: `false` for a file without a header row (absent: it has one).
         public var header: Bool?
+        /// `gzip` for a gzip input, whose offsets are in what it inflates to (`inflatedSize` bytes).
+        public var compression: String?
+        public var inflatedSize: Int64?
 
         public init(path: String, format: InputFormat, delimiter: String, size: Int64, digest: String) {
             self.path = path
@@ -101,9 +107,10 @@ public struct ShardPlan: Codable, Sendable, Hashable {
 
     /// Reads the input once, with the streaming reader, and cuts it into `shards` shards of as
     /// nearly equal record counts as its samples allow (in constant memory: see ``BoundarySampler``).
+    /// A gzip input is read once more for its members (`members`, when the caller has them).
     public static func make(
         path: String, format: InputFormat, delimiter: UInt8, shards: Int, key: DigestKey, samples: Int = BoundarySampler.defaultCapacity,
-        hasHeader: Bool = true
+        hasHeader: Bool = true, members scanned: (members: [GzipMember], inflatedSize: Int64)? = nil
     ) throws -> ShardPlan {
         guard shards >= 1 else { throw PlanError("a plan has at least one shard") }
         var (reader, _) = try InputSource.open(path: path, format: format, delimiter: delimiter, hasHeader: hasHeader)
@@ -117,12 +124,24 @@ public struct ShardPlan: Codable, Sendable, Hashable {
             path: path, format: format, delimiter: String(UnicodeScalar(delimiter)), size: fingerprint.size, digest: fingerprint.digest
         )
         if !hasHeader && format == .csv { input.header = false }
+        // A gzip input: offsets are in what it inflates to; its members are where shards may
+        // start inflating.
+        var members: [GzipMember] = []
+        if InputCompression.of(path: path) == .gzip {
+            let scanned = try scanned ?? GzipMember.scan(path: path)
+            members = scanned.members
+            input.compression = InputCompression.gzip.rawValue
+            input.inflatedSize = scanned.inflatedSize
+        }
         let starts = sampler.starts(shards: shards, end: end)
-        let boundaries = try ShardBoundary(path: path, key: key)
+        let boundaries = try ShardBoundary(path: path, key: key, inflatedSize: input.inflatedSize)
         let cut = try starts.indices.map { index in
             let start = starts[index]
             let next = index + 1 < starts.count ? starts[index + 1].seq : sampler.count
             var shard = Shard(index: index, firstSeq: start.seq, offset: start.offset, line: start.line, records: next - start.seq)
+            // The last member before the bytes its boundary digest reads, if not the first.
+            let from = max(0, start.offset - ShardBoundary.reach)
+            shard.member = members.last { $0.inflatedOffset <= from }.flatMap { $0.inflatedOffset > 0 ? $0 : nil }
             shard.boundary = try boundaries.digest(of: shard)
             return shard
         }
@@ -150,8 +169,14 @@ public struct ShardPlan: Codable, Sendable, Hashable {
             guard shard.firstSeq == nextSeq else {
                 throw PlanError("\(name) starts at record \(shard.firstSeq + 1), not where the shard before it ends (record \(nextSeq + 1))")
             }
-            guard shard.offset >= lastOffset, shard.offset <= input.size, position > 0 || shard.offset >= 0 else {
-                throw PlanError("\(name) starts at byte \(shard.offset): not after the shard before it and within the input's \(input.size) bytes")
+            let size = input.inflatedSize ?? input.size
+            guard shard.offset >= lastOffset, shard.offset <= size, position > 0 || shard.offset >= 0 else {
+                throw PlanError("\(name) starts at byte \(shard.offset): not after the shard before it and within the input's \(size) bytes")
+            }
+            if let member = shard.member {
+                guard input.compression != nil, member.inflatedOffset >= 0, member.inflatedOffset <= max(0, shard.offset - ShardBoundary.reach),
+                    member.compressedOffset >= 0, member.compressedOffset <= input.size
+                else { throw PlanError("\(name)'s gzip member (compressed byte \(member.compressedOffset)) is not in the input before its start") }
             }
             guard shard.line >= lastLine else { throw PlanError("\(name) starts at line \(shard.line), before the shard before it") }
             let (end, overflow) = nextSeq.addingReportingOverflow(shard.records)
@@ -169,7 +194,7 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     /// file at `path`: each must be the keyed digest the plan holds, so that the shard starts and
     /// ends at a record boundary of this input that `plan` found.
     public func checkBoundaries(of index: Int, path: String, key: DigestKey) throws {
-        let boundaries = try ShardBoundary(path: path, key: key)
+        let boundaries = try ShardBoundary(path: path, key: key, inflatedSize: input.inflatedSize)
         for shard in shards[index...].prefix(2) {
             guard try boundaries.digest(of: shard) == shard.boundary else {
                 throw PlanError(
@@ -179,6 +204,13 @@ public struct ShardPlan: Codable, Sendable, Hashable {
                 )
             }
         }
+    }
+
+    /// For a gzip input, the inflated bytes each shard reads and drops before its first record
+    /// (from its member's start, or the file's).
+    public var inflatedBeforeShards: [Int64]? {
+        guard input.compression != nil else { return nil }
+        return shards.map { $0.records == 0 ? 0 : $0.offset - ($0.member?.inflatedOffset ?? 0) }
     }
 
     /// Where the records of shard `index` end: the next shard's start that has records, or `nil`
