@@ -56,7 +56,8 @@ import TestSupport
     }
 
     /// A stream cut inside a record stops the job after the records before it (never a shorter
-    /// last record); a gzip stream is inflated; the options that do not fit a stream are refused.
+    /// last record); a gzip stream is inflated; the options that do not fit a stream, and a
+    /// terminal in place of one, are refused.
     @Test func streamsCutShortCompressedOrMisusedAreHandled() throws {
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -84,5 +85,21 @@ import TestSupport
         #expect(unformatted.status == 64 && unformatted.stderr.contains("--format"), "\(unformatted.stderr)")
         let planned = try PipedRun.run(["/bin/cat", input], into: ["plan", "--input", "-", "--shards", "2", "--out", folder.path("plan.json")])
         #expect(planned.status == 64 && planned.stderr.contains("plan does not read standard input"), "\(planned.stderr)")
+
+        // A terminal on standard input (util-linux `script` gives the run one): refused, naming the pipe.
+        let command = ([BinaryLauncher.binary] + Self.arguments(simulator.url, folder.path("tty.csv"))).map { "'\($0)'" }.joined(separator: " ")
+        let terminal = Process()
+        terminal.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        terminal.arguments = ["-qec", command, "/dev/null"]
+        terminal.environment = BinaryLauncher.environment(["SCX_API_KEY": TestKeys.simulator])
+        terminal.standardInput = FileHandle.nullDevice
+        let seen = Pipe()
+        terminal.standardOutput = seen
+        terminal.standardError = seen
+        try terminal.run()
+        let said = String(decoding: seen.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        terminal.waitUntilExit()
+        #expect(terminal.terminationStatus == 64 && said.contains("which is a terminal here: pipe the data in"), "\(said)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("tty.csv")))
     }
 }
