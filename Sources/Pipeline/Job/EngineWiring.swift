@@ -75,8 +75,11 @@ enum EngineWiring {
                 // A shard of a gzip input inflates from the member its plan found before its start.
                 member: configuration.shard?.member
             )
-            // A stream read again up to the point: its bytes there must be those committed.
-            if let point, let stored = point.inputDigest, opened.reader.prefixDigest(through: point.inputOffset) != stored {
+            // A stream read again up to the point: its bytes there must be those committed (a
+            // point without a digest cannot vouch for any stream).
+            if let point, configuration.inputPath == InputSource.standardInput,
+                point.inputDigest == nil || opened.reader.prefixDigest(through: point.inputOffset) != point.inputDigest
+            {
                 throw JobError(
                     .configuration,
                     "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: its first \(point.inputOffset) bytes differ from those committed. "
