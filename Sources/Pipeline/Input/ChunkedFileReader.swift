@@ -159,6 +159,8 @@ final class ChunkedFileReader {
             }
         }
         if offset > digest.length {
+            // (The bytes before the window were all kept: never short of them, but never a trap.)
+            guard digest.length >= base else { return nil }
             let from = Int(digest.length - base)
             let to = Int(offset - base)
             bytes.withUnsafeBytes { digest.append(UnsafeRawBufferPointer(rebasing: $0[from..<to])) }
