@@ -10,6 +10,7 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzCSVReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
+        .executableTarget(name: "FuzzGzipInput", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
         .executableTarget(name: "FuzzNDJSONReader", dependencies: ["FuzzSupport", .product(name: "Pipeline", package: "batch-tokenize")]),
         .executableTarget(
             name: "FuzzResponseDecoder",

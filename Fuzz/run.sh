@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with libFuzzer and AddressSanitizer and runs one:
-#   Fuzz/run.sh TARGET SECONDS      (TARGET: FuzzCSVReader, FuzzNDJSONReader, FuzzResponseDecoder,
+#   Fuzz/run.sh TARGET SECONDS      (TARGET: FuzzCSVReader, FuzzGzipInput, FuzzNDJSONReader, FuzzResponseDecoder,
 #                                    FuzzJobFile, FuzzRejectsRoundTrip, FuzzShardPlan, FuzzShardMerge)
 # Crashes are written to Fuzz/artifacts/TARGET/; the corpus grows in Fuzz/work/TARGET/ (not
 # committed), seeded from Fuzz/corpus/TARGET/ (committed).
