@@ -37,7 +37,8 @@ import TestSupport
             TestRuns.tokenize(folder.path("cards.csv.gz"), simulator.url, folder.path("gz.out.csv")) + ["--succeed-with-rejects", "--report", report]
         )
         #expect(compressed.status == 0, "\(compressed.stderr)")
-        #expect(compressed.stderr.contains("input: \(folder.path("cards.csv.gz")) (gzip)"), "\(compressed.stderr)")
+        // (The folder's name is not compared: a run of digits in its random part can be masked as a card number.)
+        #expect(compressed.stderr.contains("/cards.csv.gz (gzip)") && compressed.stderr.contains("input: "), "\(compressed.stderr)")
         let job = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])["job"] as? [String: Any]
         #expect(job?["inputCompression"] as? String == "gzip")
         #expect(try Self.withoutBfids(folder.path("gz.out.csv")) == Self.withoutBfids(folder.path("plain.out.csv")))
