@@ -8,6 +8,16 @@ public enum GzipTool {
         try run(["-c", "-n", "-\(level)"], input: bytes)
     }
 
+    /// `bytes` as gzip members of `size` bytes each (cut anywhere, inside records too), one after
+    /// another, as `pigz -i` or `bgzip` make them.
+    public static func compress(_ bytes: [UInt8], membersOf size: Int) throws -> [UInt8] {
+        var members: [UInt8] = []
+        for start in stride(from: 0, to: bytes.count, by: size) {
+            members += try compress(Array(bytes[start..<min(bytes.count, start + size)]))
+        }
+        return members
+    }
+
     /// What `zcat` makes of `bytes` (every member, in order); throws when gzip refuses them.
     public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
         try run(["-d", "-c"], input: bytes)
