@@ -6,6 +6,8 @@ import TestSupport
 /// gzip outputs end to end: an output (and a rejects file) named `.gz` is written as gzip, a
 /// member per commit; killed any number of times and resumed, it reads (with GNU gzip) as the
 /// plain output of an uninterrupted run, byte for byte; resumed under the other name, refused.
+/// The kills alternate the deflater (libdeflate, whose points end members, and zlib, whose points
+/// are sync flushes inside one): each takes up what the other left.
 @Suite(.serialized) struct CompressedOutputTests {
     static func contents(_ path: String) throws -> [UInt8] {
         Array(try #require(FileManager.default.contents(atPath: path)))
@@ -28,7 +30,8 @@ import TestSupport
         var kills = 0
         var lastCommitted = -1
         while kills < 6 {
-            let (process, stderr) = try TestRuns.start(arguments)
+            let deflater = kills % 2 == 0 ? "libdeflate" : "zlib"
+            let (process, stderr) = try TestRuns.start(arguments, environment: ["BATCH_TOKENIZE_DEFLATE": deflater])
             TestRuns.waitForCommit(checkpoint, atLeast: lastCommitted + 3_000 + Int.random(in: 0...3_000), while: process)
             let running = process.isRunning
             kill(process.processIdentifier, SIGKILL)

@@ -15,10 +15,10 @@ public enum TestRuns {
         ["run", "--endpoint", url, "--input", input, "--output", output, "--template-ref", template] + mapping
     }
 
-    /// Starts `batch-tokenize` with `arguments` and the simulator's key; stderr is readable through
-    /// the returned pipe.
-    public static func start(_ arguments: [String]) throws -> (process: Process, stderr: Pipe) {
-        let process = BinaryLauncher.process(arguments, environment: ["SCX_API_KEY": TestKeys.simulator])
+    /// Starts `batch-tokenize` with `arguments` and the simulator's key (and `environment`); stderr
+    /// is readable through the returned pipe.
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (process: Process, stderr: Pipe) {
+        let process = BinaryLauncher.process(arguments, environment: ["SCX_API_KEY": TestKeys.simulator].merging(environment) { $1 })
         let stderr = Pipe()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderr

@@ -6,10 +6,12 @@ import CZlib
 /// by ``GzipMemberCloser``), ``finishMember(into:)`` ends it (its CRC-32 and length written) so that
 /// the bytes so far are a whole gzip file, and the next byte starts another member. Compressed
 /// bytes are handed to `into` as they come, from a buffer of the deflater's own.
-final class GzipDeflater {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
+final class GzipDeflater: GzipEncoder {
+    typealias Failure = GzipEncoderFailure
+
+    /// A sync flush costs a few bytes, whatever the spacing.
+    var pointSpacing: Int { 0 }
+    var pointEndsMember: Bool { false }
 
     private let stream: UnsafeMutablePointer<z_stream>
     private let output: UnsafeMutablePointer<UInt8>
@@ -47,6 +49,14 @@ final class GzipDeflater {
             try run(Z_NO_FLUSH, into: sink)
             start += count
         }
+    }
+
+    func add(_ bytes: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try deflate(bytes, into: sink)
+    }
+
+    func point(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try syncFlush(into: sink)
     }
 
     /// Hands out everything deflated so far, ending at a byte boundary (zlib's `Z_SYNC_FLUSH`).

@@ -1,24 +1,33 @@
 import Checkpoint
 
-/// An output file written as gzip. Lines are deflated as they come; a ``flush()`` hands every
-/// byte deflated so far to the kernel at a byte boundary (zlib's sync flush), and a ``sync()``
-/// ends the gzip member (RFC 1952 allows members one after another; `zcat`, Python's `gzip` and
-/// every common reader take them), so the engine's commits (which sync) end members and the
-/// points written between them (which flush) fall inside one. A checkpoint records a point as the
-/// file's length there (``fileOffset(of:)``); a resume cuts the file back to it, closes the member
-/// it falls in (``GzipMemberCloser``) and goes on with a new one, and the file reads as if written
-/// in one go. A member per commit keeps members large: ending one at every flush (a few
-/// milliseconds apart in a fast run) made the file 5% larger.
+/// An output file written as gzip. A ``flush()`` hands every line written so far to the kernel
+/// at a point a resume can take up from, and a ``sync()`` ends the gzip member (RFC 1952 allows
+/// members one after another; `zcat`, Python's `gzip` and every common reader take them), so the
+/// engine's commits (which sync) end members. Lines are deflated by libdeflate where the machine
+/// has it (``WholeMemberDeflater``: every flush ends a member, and the engine flushes at least
+/// ``pointSpacing`` bytes apart), else by zlib (``GzipDeflater``: a flush is a sync flush inside
+/// the member). A checkpoint records a point as the file's length there (``fileOffset(of:)``); a
+/// resume cuts the file back to it, closes the member it falls in if it is open
+/// (``GzipMemberCloser``) and goes on with a new one, and the file reads as if written in one go.
+/// A member per flush of zlib's (a few milliseconds apart in a fast run) made the file 5% larger.
 ///
 /// ``offset`` counts the lines' bytes from where the file was opened (its compressed length
 /// there): the points the engine computes are in that measure, and ``fileOffset(of:)`` turns the
 /// ones where a flush or sync happened into the file's length.
 public final class GzipOutputFile: OutputSink {
-    /// zlib's level 1: the fastest (see the README for what it costs in size).
+    /// Which library deflates.
+    public enum Deflater: Sendable {
+        case zlib
+        case libdeflate
+        /// libdeflate where it can be loaded, else zlib.
+        public static var preferred: Deflater { Libdeflate.shared == nil ? .zlib : .libdeflate }
+    }
+
+    /// Level 1, the fastest, of either library (see the README for what it costs in size).
     public static let defaultLevel: Int32 = 1
 
     private let file: OutputFile
-    private let deflater: GzipDeflater
+    private let deflater: any GzipEncoder
     public private(set) var offset: Int64
     /// Bytes deflated since the member began, and since the last flush.
     private var memberOpen = false
@@ -27,16 +36,19 @@ public final class GzipOutputFile: OutputSink {
     /// file's length there, from the last committed one on.
     private var flushPoints: [(point: Int64, length: Int64)]
 
-    public var path: String { file.path }
-    public var identity: FileIdentity { file.identity }
+    public var pointSpacing: Int { deflater.pointSpacing }
 
     /// Writes into `file` from where it stands: its start, a member's end, or (`memberStart`
     /// given: a resume at a flush point) inside the member that began at `memberStart`, which is
     /// closed first.
-    public init(file: OutputFile, level: Int32 = GzipOutputFile.defaultLevel, memberStart: Int64? = nil) throws {
+    public init(file: OutputFile, deflater kind: Deflater = .preferred, level: Int32 = GzipOutputFile.defaultLevel, memberStart: Int64? = nil) throws {
         self.file = file
         do {
-            deflater = try GzipDeflater(level: level)
+            if kind == .libdeflate, let library = Libdeflate.shared {
+                deflater = try WholeMemberDeflater(library: library, level: level)
+            } else {
+                deflater = try GzipDeflater(level: level)
+            }
             if let memberStart, memberStart < file.offset {
                 let closing = try GzipMemberCloser.closing(path: file.path, from: memberStart, to: file.offset)
                 if !closing.isEmpty {
@@ -44,7 +56,7 @@ public final class GzipOutputFile: OutputSink {
                     try file.sync()
                 }
             }
-        } catch let error as GzipDeflater.Failure {
+        } catch let error as GzipEncoderFailure {
             throw OutputFile.IOError(.system, description: "cannot compress \(file.path): \(error)")
         } catch let error as GzipMemberCloser.Failure {
             throw OutputFile.IOError(.notCommitted, description: "cannot take up \(file.path) where it was committed: \(error); to start the job over, run it again with --restart")
@@ -57,7 +69,7 @@ public final class GzipOutputFile: OutputSink {
         guard !bytes.isEmpty else { return }
         try compressing {
             try bytes.withUnsafeBytes { raw in
-                try deflater.deflate(raw) { try file.write($0) }
+                try deflater.add(raw) { try file.write($0) }
             }
         }
         offset += Int64(bytes.count)
@@ -68,7 +80,7 @@ public final class GzipOutputFile: OutputSink {
     private func compressing(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let error as GzipDeflater.Failure {
+        } catch let error as GzipEncoderFailure {
             throw OutputFile.IOError(.system, description: "cannot compress \(file.path): \(error)")
         }
     }
@@ -76,8 +88,9 @@ public final class GzipOutputFile: OutputSink {
     /// Hands everything written so far to the kernel, at a point a resume can take up from.
     public func flush() throws {
         if unflushed {
-            try compressing { try deflater.syncFlush { try file.write($0) } }
+            try compressing { try deflater.point { try file.write($0) } }
             unflushed = false
+            if deflater.pointEndsMember { memberOpen = false }
             flushPoints.append((offset, file.offset))
         }
         try file.flush()

@@ -50,6 +50,11 @@ final class CheckpointStage {
     private(set) var rejectsOffset: Int64
     /// The commit point as last submitted.
     private(set) var commitPoint: CommitPoint?
+    /// The files' bytes (output and rejects) at the last point handed to the writer, and the
+    /// fewest bytes between points the files want (``OutputSink/pointSpacing``): a batch short of
+    /// it is stored without a point, its results with their tokens.
+    private var bytesAtPoint: Int64
+    private let pointSpacing: Int64
     /// The most batches in the writer's hands before ``isBusy``.
     let maxOutstanding = 2
     /// The digest of a record whose result is handed over before its line is written (set by the
@@ -73,6 +78,8 @@ final class CheckpointStage {
         outputOffset = output.offset
         rejectsOffset = rejects.offset
         self.commitPoint = commitPoint
+        bytesAtPoint = output.offset + rejects.offset
+        pointSpacing = Int64(max(output.pointSpacing, rejects.pointSpacing))
     }
 
     /// Results recorded and not yet in the database: lost if the process dies now.
@@ -109,12 +116,16 @@ final class CheckpointStage {
     /// with `durability`.
     @discardableResult
     func submit(_ durability: Durability = .stored) -> EventLoopFuture<Void> {
-        let written = lastWritten.map {
-            CommitPoint(
-                seq: $0.seq, inputOffset: $0.after.offset, inputLine: $0.after.line, outputOffset: outputOffset, rejectsOffset: rejectsOffset,
-                inputDigest: inputDigest($0.after.offset)
+        var pointDue = outputOffset + rejectsOffset - bytesAtPoint >= pointSpacing
+        if case .committed = durability { pointDue = true }
+        let written = lastWritten.flatMap { lastWritten -> CommitPoint? in
+            guard pointDue else { return nil }
+            return CommitPoint(
+                seq: lastWritten.seq, inputOffset: lastWritten.after.offset, inputLine: lastWritten.after.line, outputOffset: outputOffset,
+                rejectsOffset: rejectsOffset, inputDigest: inputDigest(lastWritten.after.offset)
             )
         }
+        if written != nil { bytesAtPoint = outputOffset + rejectsOffset }
         // The results stored with their tokens (past the written point) get their digests.
         for index in batch.results.indices where batch.results[index].seq > written?.seq ?? -1 && batch.results[index].recordDigest == nil {
             batch.results[index].recordDigest = digestOfUnwritten(batch.results[index].seq)

@@ -13,11 +13,15 @@ public protocol OutputSink: AnyObject {
     func fileOffset(of point: Int64) throws -> Int64
     /// No point before `point` is asked for again (it was committed).
     func committed(through point: Int64)
+    /// The fewest bytes written between two ``flush()``es that make points (a compressed file's
+    /// members cost size when small); commits make points wherever they fall. 0: any.
+    var pointSpacing: Int { get }
 }
 
 extension OutputSink {
     public func fileOffset(of point: Int64) throws -> Int64 { point }
     public func committed(through point: Int64) {}
+    public var pointSpacing: Int { 0 }
 }
 
 extension OutputFile: OutputSink {}

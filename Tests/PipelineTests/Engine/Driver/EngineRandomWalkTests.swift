@@ -17,13 +17,27 @@ import TestSupport
 
     @Test(arguments: 0..<24)
     func faultsAndCrashesLoseAndDoubleNothing(seed: UInt64) throws {
+        try Self.walk(seed: seed)
+    }
+
+    /// The same with files that want their points apart (a gzip output through libdeflate, whose
+    /// points end members): batches short of the spacing are stored with their tokens and no
+    /// point, the lines lost with a kill are rendered again from them, and no point is stored
+    /// closer than the spacing to the one before but at a commit.
+    @Test(arguments: 100..<112)
+    func faultsAndCrashesLoseAndDoubleNothingWithPointsApart(seed: UInt64) throws {
+        try Self.walk(seed: seed, pointSpacing: 1_000, commitEvery: 60)
+    }
+
+    static func walk(seed: UInt64, pointSpacing: Int = 0, commitEvery: Int = 10) throws {
         let folder = try TestFolder()
         defer { folder.remove() }
         var configuration = try EngineHarness.configuration(input: try EngineHarness.input(Self.records, in: folder))
         configuration.connections = 2
         configuration.inFlight = 4
+        configuration.commitEvery = commitEvery
         let window = 8
-        let straight = EngineHarness(configuration)
+        let straight = EngineHarness(configuration, pointSpacing: pointSpacing)
         try straight.start()
         straight.runToEnd { straight.service.answer() }
         #expect(straight.isFinished)
@@ -38,7 +52,7 @@ import TestSupport
         var lost = 0
         var finished = false
         for _ in 0..<80 where !finished {
-            let harness = EngineHarness(configuration, disk: disk)
+            let harness = EngineHarness(configuration, disk: disk, pointSpacing: pointSpacing)
             harness.worker.automatic = random.next() % 2 == 0
             try harness.start()
             let steps = Int(random.next() % 50) + 1
@@ -85,7 +99,7 @@ import TestSupport
         }
         if !finished {
             // The walk's service is healthy from here on.
-            let last = EngineHarness(configuration, disk: disk)
+            let last = EngineHarness(configuration, disk: disk, pointSpacing: pointSpacing)
             try last.start()
             last.runToEnd { last.service.answer() }
             sent += last.service.received.count
@@ -96,6 +110,8 @@ import TestSupport
         #expect(disk.output == straight.output.written, "seed \(seed): the output equals an uninterrupted run's (\(crashes) crashes)")
         #expect(disk.rejects == straight.rejects.written, "seed \(seed): so do the rejects")
         #expect(disk.checkpoint.complete)
+        #expect(disk.checkpoint.pointsTooClose.isEmpty, "seed \(seed): points closer than \(pointSpacing) bytes: \(disk.checkpoint.pointsTooClose)")
+        if pointSpacing > 0 { #expect(straight.disk.checkpoint.pointsStored > 0, "points are stored at all") }
         let resent = sent - Self.records - failed - lost
         #expect(resent <= crashes * window, "seed \(seed): \(resent) sent again for \(crashes) crashes")
     }

@@ -51,11 +51,14 @@ final class EngineHarness: @unchecked Sendable {
         return configuration
     }
 
-    init(_ configuration: BatchJob.Configuration, disk: Disk = Disk()) {
+    /// `pointSpacing`: the output's (``OutputSink/pointSpacing``), checked by the checkpoint.
+    init(_ configuration: BatchJob.Configuration, disk: Disk = Disk(), pointSpacing: Int = 0) {
         self.configuration = configuration
         self.disk = disk
         output = FakeOutput(disk.output)
+        output.pointSpacing = pointSpacing
         rejects = FakeOutput(disk.rejects)
+        disk.checkpoint.pointSpacing = Int64(pointSpacing)
     }
 
     /// Decides where the run starts (as ``EngineWiring`` does, over the fakes), builds the engine

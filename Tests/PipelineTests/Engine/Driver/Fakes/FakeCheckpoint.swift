@@ -12,6 +12,25 @@ final class FakeCheckpoint: CheckpointSink, StoredResults {
     var complete = false
     /// The order of what happened, for the tests that check it ("stored 3 sent", ...).
     var events: [String] = []
+    /// The files' bytes wanted between points (``OutputSink/pointSpacing``); the written points
+    /// stored closer than that to the point before (a commit's, or one written), and how many
+    /// were stored.
+    var pointSpacing: Int64 = 0
+    private var bytesAtPoint: Int64?
+    private(set) var pointsTooClose: [Int] = []
+    private(set) var pointsStored = 0
+
+    private func pointMade(_ point: CommitPoint, commit: Bool) {
+        let bytes = point.outputOffset + point.rejectsOffset
+        if commit {
+            // A commit stores its point as written first: that one was a commit's.
+            pointsTooClose.removeAll { $0 == point.seq }
+        } else {
+            if let last = bytesAtPoint, bytes - last < pointSpacing { pointsTooClose.append(point.seq) }
+            pointsStored += 1
+        }
+        bytesAtPoint = bytes
+    }
 
     func write(_ results: [RecordResult], writtenThrough: CommitPoint?) throws {
         for result in results {
@@ -22,10 +41,12 @@ final class FakeCheckpoint: CheckpointSink, StoredResults {
             events.append("stored \(result.seq) \(result.status)")
         }
         if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 { writtenPoint = writtenThrough }
+        if let writtenThrough { pointMade(writtenThrough, commit: false) }
     }
 
     func commit(_ point: CommitPoint, complete: Bool) throws {
         commitPoint = point
+        pointMade(point, commit: true)
         if let written = writtenPoint, written.seq <= point.seq { writtenPoint = nil }
         self.complete = self.complete || complete
         events.append("committed \(point.seq)")
@@ -56,6 +77,7 @@ final class FakeOutput: OutputSink {
         synced = written.count
     }
     var offset: Int64 { Int64(written.count) }
+    var pointSpacing = 0
     var text: String { String(decoding: written, as: UTF8.self) }
     /// What a killed process leaves: the bytes handed to the kernel.
     var afterKill: [UInt8] { Array(written.prefix(flushed)) }
