@@ -51,7 +51,7 @@ public enum BinaryLauncher {
     }
 
     /// The data a reader thread hands over.
-    private final class LockedData: @unchecked Sendable {
+    final class LockedData: @unchecked Sendable {
         private let condition = NSCondition()
         private var data: Data?
 

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// Opens connections to the server ``PostgresSettings`` name, with TLS as their `sslmode` says:
+/// `disable` none; `allow` and `prefer` TLS if the server offers it, unverified (libpq's
+/// meaning); `require` TLS, unverified; `verify-ca` TLS whose certificate chains to the CA file
+/// (`sslrootcert`, else `~/.postgresql/root.crt`, else the system's roots); `verify-full` that,
+/// and the certificate names the host.
+public enum PostgresConnector {
+    public static func configuration(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if settings.isUnixSocket {
+            configuration = .init(unixSocketPath: settings.socketPath, username: settings.user, password: settings.password, database: settings.database)
+        } else {
+            configuration = .init(
+                host: settings.host, port: settings.port, username: settings.user, password: settings.password, database: settings.database,
+                tls: try tls(settings)
+            )
+        }
+        if let timeout = settings.connectTimeout { configuration.options.connectTimeout = .seconds(Int64(timeout)) }
+        configuration.options.additionalStartupParameters = [("application_name", settings.applicationName)]
+        return configuration
+    }
+
+    static func tls(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration.TLS {
+        var client = TLSConfiguration.makeClientConfiguration()
+        client.minimumTLSVersion = .tlsv12
+        switch settings.sslMode {
+        case .disable:
+            return .disable
+        case .allow, .prefer, .require:
+            client.certificateVerification = .none
+        case .verifyCA, .verifyFull:
+            client.certificateVerification = settings.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
+            client.trustRoots = try trustRoots(settings)
+        }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: client)
+        } catch {
+            throw PostgresSettings.Failure("cannot set up TLS for the database (\(error))")
+        }
+        return settings.sslMode == .allow || settings.sslMode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    static func trustRoots(_ settings: PostgresSettings) throws -> NIOSSLTrustRoots {
+        if settings.rootCertificate == "system" { return .default }
+        let path = settings.rootCertificate ?? (NSHomeDirectory() + "/.postgresql/root.crt")
+        guard FileManager.default.fileExists(atPath: path) else {
+            if settings.rootCertificate == nil { return .default }
+            throw PostgresSettings.Failure("the CA file \(path) (sslrootcert) is not there")
+        }
+        do {
+            return .certificates(try NIOSSLCertificate.fromPEMFile(path))
+        } catch {
+            throw PostgresSettings.Failure("the CA file \(path) (sslrootcert) holds no PEM certificate (\(error))")
+        }
+    }
+
+    /// A connection, or an error that says where it tried (never with the password).
+    public static func connect(_ settings: PostgresSettings, on loop: any EventLoop, logger: Logger) async throws -> PostgresConnection {
+        let configuration = try configuration(settings)
+        do {
+            return try await PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger)
+        } catch let error as PSQLError {
+            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(PostgresErrors.describe(error))")
+        } catch {
+            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(error)")
+        }
+    }
+}
