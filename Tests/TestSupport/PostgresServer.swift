@@ -86,32 +86,40 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
-    /// Runs a program to its end; its standard output, or an error with both outputs.
+    /// Runs a program to its end (`posix_spawn` and `waitpid`: Foundation's `Process` was seen
+    /// never to notice `runuser`'s exit); its standard output, or an error with both outputs.
     @discardableResult
     static func command(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Both pipes drain together: a program that fills one while the other is read would block.
-        let errorData = BinaryLauncher.LockedData()
-        let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errorData.wait(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                "\(URL(fileURLWithPath: arguments[0]).lastPathComponent) exited \(process.terminationStatus): "
-                    + errorText + String(decoding: out, as: UTF8.self)
-            )
+        let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("pg-command-\(UUID().uuidString)").path
+        defer {
+            unlink(outputs + ".out")
+            unlink(outputs + ".err")
         }
-        return String(decoding: out, as: UTF8.self)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputs + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, outputs + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, &argv, &envp)
+        guard spawned == 0 else { throw Failure("cannot run \(arguments[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let out = (try? String(contentsOfFile: outputs + ".out", encoding: .utf8)) ?? ""
+        let errorText = (try? String(contentsOfFile: outputs + ".err", encoding: .utf8)) ?? ""
+        // Exited normally with 0 (the status's low 7 bits are a signal's number, its next 8 the exit code).
+        guard status & 0x7F == 0, (status >> 8) & 0xFF == 0 else {
+            throw Failure("\(URL(fileURLWithPath: arguments[0]).lastPathComponent) failed (status \(status)): " + errorText + out)
+        }
+        return out
     }
 
     static func freePort() throws -> Int {

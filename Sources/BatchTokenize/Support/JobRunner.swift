@@ -103,7 +103,13 @@ struct JobRunner {
         }
         guard let inputPath = job.input?.path ?? plan?.input.path else { throw ValidationError("no input: give --input FILE or input.path in the job file") }
         let streamName = try StandardInputCheck.name(inputPath: inputPath, name: job.input?.name, format: job.input?.format, planned: plan != nil)
-        let format = plan?.input.format ?? job.input?.format ?? InputFormat.guess(path: streamName ?? inputPath)
+        // A table's rows are read as JSON objects (their columns by name).
+        let isTable = PostgresSettings.isURL(inputPath)
+        if isTable, let given = job.input?.format, given != .ndjson {
+            throw ValidationError("a table's rows are read as JSON objects: --format \(given.rawValue) does not go with a database input")
+        }
+        if isTable, plan != nil { throw ValidationError("a table input is not cut into shards by a plan yet; run it whole") }
+        let format = isTable ? .ndjson : plan?.input.format ?? job.input?.format ?? InputFormat.guess(path: streamName ?? inputPath)
         let delimiter = try usage { try JobConfiguration.delimiterByte(plan?.input.delimiter ?? job.input?.delimiter) }
         guard let endpointName = options.endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
         guard let templateRef = options.templateRef ?? job.templateRef else { throw ValidationError("no template: give --template-ref or templateRef in the job file") }
@@ -137,7 +143,8 @@ struct JobRunner {
         if omit, (job.instructions ?? []).contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
             throw ValidationError("--omit does not go with a regex mapping that has luhnCheck (its tokens' places could not be recorded)")
         }
-        guard streamName != nil || FileManager.default.isReadableFile(atPath: inputPath) else {
+        if isTable { _ = try usage { try TableInput.parse(inputPath, environment: ProcessInfo.processInfo.environment) } }
+        guard streamName != nil || isTable || FileManager.default.isReadableFile(atPath: inputPath) else {
             throw ValidationError("cannot read the input file \(inputPath)")
         }
         let endpoint: Endpoint
@@ -205,7 +212,8 @@ struct JobRunner {
             rate: configuration.rate
         )
         // (A stream's compression is found as it is read: not said.)
-        identity.inputCompression = configuration.inputName == nil ? InputCompression.of(path: configuration.inputPath).rawValue : nil
+        identity.inputCompression = configuration.inputName == nil && !PostgresSettings.isURL(configuration.inputPath)
+            ? InputCompression.of(path: configuration.inputPath).rawValue : nil
         identity.inputName = configuration.inputName
         identity.outputCompression = OutputCompression.of(path: configuration.outputPath).rawValue
         identity.rejectsCompression = OutputCompression.of(path: configuration.rejectsPath).rawValue

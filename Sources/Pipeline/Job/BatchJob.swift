@@ -148,6 +148,12 @@ public struct BatchJob: Sendable {
             let name = configuration.inputName ?? ""
             options["inputName"] = name
             fingerprint = InputFingerprint(size: -1, modified: 0, digest: "stream:" + configuration.digestKey.hexDigest([Array(name.utf8)]))
+        } else if PostgresSettings.isURL(configuration.inputPath) {
+            // A table: known by where it is (server, database, table, key), not by its rows, which
+            // change between runs (each point stores the key to read on from).
+            let table = try TableInput.parse(configuration.inputPath, environment: ProcessInfo.processInfo.environment)
+            let place = [table.settings.host, String(table.settings.port), table.settings.database, table.table, table.key]
+            fingerprint = InputFingerprint(size: -1, modified: 0, digest: "table:" + configuration.digestKey.hexDigest(place.map { Array($0.utf8) }))
         } else {
             fingerprint = try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey)
         }

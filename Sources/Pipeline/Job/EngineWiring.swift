@@ -63,44 +63,63 @@ enum EngineWiring {
                 metadata: ["commit.seq": "\(store.commitPoint?.seq ?? -1)", "written.seq": "\(store.writtenPoint?.seq ?? -1)"]
             )
         }
-        let opened: (reader: any RecordReader, header: CSVHeader?)
+        let source: any RecordSource
         let mapper: FieldMapper
         let renderer: OutputRenderer
         let identifier: RecordIdentifier?
         let bfidReader: RecordIdentifier?
-        do {
-            opened = try InputSource.open(
-                path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
-                hasHeader: configuration.hasHeader, streamName: configuration.inputName, digestKey: configuration.digestKey,
-                // A shard of a gzip input inflates from the member its plan found before its start.
-                member: configuration.shard?.member
-            )
-            // A stream read again up to the point: its bytes there must be those committed (a
-            // point without a digest cannot vouch for any stream).
-            if let point, configuration.inputPath == InputSource.standardInput,
-                point.inputDigest == nil || opened.reader.prefixDigest(through: point.inputOffset) != point.inputDigest
-            {
+        if PostgresSettings.isURL(configuration.inputPath) {
+            do {
+                let table = try TableInput.parse(configuration.inputPath, environment: ProcessInfo.processInfo.environment)
+                // Each point stores the key of the row before it: without one, no resume knows where to read on.
+                if let point, point.inputOffset > 0, point.inputDigest == nil {
+                    throw JobError(.configuration, "the checkpoint's commit point holds no key of \(table.described): run with --restart to start over")
+                }
+                let reader = try TableReader(input: table, after: point?.inputDigest, from: resume.readFrom, logger: logger)
+                source = TableSource(reader: reader, startKey: point?.inputDigest, loop: loop)
+                (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: nil)
+            } catch let error as PostgresSettings.Failure {
+                throw JobError(.configuration, error.description)
+            } catch let error as MappingError {
+                throw JobError(.configuration, error.description)
+            }
+        } else {
+            let opened: (reader: any RecordReader, header: CSVHeader?)
+            do {
+                opened = try InputSource.open(
+                    path: configuration.inputPath, format: configuration.format, delimiter: configuration.delimiter, from: resume.readFrom,
+                    hasHeader: configuration.hasHeader, streamName: configuration.inputName, digestKey: configuration.digestKey,
+                    // A shard of a gzip input inflates from the member its plan found before its start.
+                    member: configuration.shard?.member
+                )
+                // A stream read again up to the point: its bytes there must be those committed (a
+                // point without a digest cannot vouch for any stream).
+                if let point, configuration.inputPath == InputSource.standardInput,
+                    point.inputDigest == nil || opened.reader.prefixDigest(through: point.inputOffset) != point.inputDigest
+                {
+                    throw JobError(
+                        .configuration,
+                        "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: its first \(point.inputOffset) bytes differ from those committed. "
+                            + "Nothing was sent; give the same stream (the same producer and data, in the same order) to resume, or run with --restart to start over"
+                    )
+                }
+                (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: opened.header)
+            } catch let error as MappingError {
+                throw JobError(.configuration, error.description)
+            } catch let error as CSVReader.ConfigurationError {
+                // No header, or not UTF-8: the file is not what the job was told it is.
+                throw JobError(.configuration, error.description)
+            } catch let error as ChunkedFileReader.IOError where error.kind == .open {
+                // Gone or unreadable since the command was checked.
+                throw JobError(.configuration, error.description)
+            } catch let error as ChunkedFileReader.IOError where error.kind == .seek && configuration.inputPath == InputSource.standardInput {
                 throw JobError(
                     .configuration,
-                    "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: its first \(point.inputOffset) bytes differ from those committed. "
-                        + "Nothing was sent; give the same stream (the same producer and data, in the same order) to resume, or run with --restart to start over"
+                    "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: \(error.description). "
+                        + "Nothing was sent; give the same stream to resume, or run with --restart to start over"
                 )
             }
-            (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: opened.header)
-        } catch let error as MappingError {
-            throw JobError(.configuration, error.description)
-        } catch let error as CSVReader.ConfigurationError {
-            // No header, or not UTF-8: the file is not what the job was told it is.
-            throw JobError(.configuration, error.description)
-        } catch let error as ChunkedFileReader.IOError where error.kind == .open {
-            // Gone or unreadable since the command was checked.
-            throw JobError(.configuration, error.description)
-        } catch let error as ChunkedFileReader.IOError where error.kind == .seek && configuration.inputPath == InputSource.standardInput {
-            throw JobError(
-                .configuration,
-                "the input on standard input (\(configuration.inputName ?? "-")) is not the stream this job began with: \(error.description). "
-                    + "Nothing was sent; give the same stream to resume, or run with --restart to start over"
-            )
+            source = ReaderSource(opened.reader)
         }
         // Only a detokenize output holds plaintext; every output is created 0600 all the same.
         // Compressed as their names say (`.gz`).
@@ -146,9 +165,10 @@ enum EngineWiring {
             store: store, stored: try CheckpointReader(path: store.path), commitPoint: store.commitPoint, output: output, rejects: rejects,
             writer: writer, loop: loop
         )
-        let inputSize = (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
+        let inputSize = PostgresSettings.isURL(configuration.inputPath)
+            ? 0 : (try? FileManager.default.attributesOfItem(atPath: configuration.inputPath)[.size] as? NSNumber)?.int64Value ?? 0
         let parts = Engine.Parts(
-            source: ReaderSource(opened.reader), mapper: mapper, renderer: renderer, identifier: identifier, bfidReader: bfidReader,
+            source: source, mapper: mapper, renderer: renderer, identifier: identifier, bfidReader: bfidReader,
             stage: stage, connector: connector, firstSeq: resume.firstSeq, notReusedThrough: resume.notReusedThrough,
             writesHeaders: point == nil, inputSize: inputSize
         )

@@ -1,0 +1,36 @@
+import Foundation
+
+/// A table (or a view) named as a job's input: `postgres://…/DB?table=NAME&key=COLUMN`, read in
+/// the order of its key (keyset pagination). `NAME` is what PostgreSQL takes for a relation
+/// (`cards`, `billing.cards`, `"Cards"`); `COLUMN` a column's name as it is stored.
+public struct TableInput: Sendable, Equatable {
+    public var settings: PostgresSettings
+    public var table: String
+    public var key: String
+
+    /// The table input `url` names, the connection's settings resolved from it and `environment`.
+    public static func parse(_ url: String, environment: [String: String]) throws -> TableInput {
+        let parsed = try PostgresURL(url)
+        guard let table = parsed.parameters["table"], !table.isEmpty else {
+            throw PostgresSettings.Failure("name the table to read: \(PostgresURL.withoutQuery(url))?table=NAME&key=COLUMN")
+        }
+        guard let key = parsed.parameters["key"], !key.isEmpty else {
+            throw PostgresSettings.Failure("name the table's key column (unique, not null; rows are read in its order): …?table=\(table)&key=COLUMN")
+        }
+        return TableInput(settings: try PostgresSettings.resolve(url: url, environment: environment), table: table, key: key)
+    }
+
+    /// For messages and the job's identity: where the rows are, never the password.
+    public var described: String { "table \(table) (key \(key)) of \(settings.described)" }
+
+    /// An identifier quoted for SQL (`"` doubled).
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension PostgresURL {
+    static func withoutQuery(_ url: String) -> Substring {
+        url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? Substring(url)
+    }
+}

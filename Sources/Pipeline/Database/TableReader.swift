@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// Reads a table's rows in the order of its key, a page at a time (`WHERE key > $last ORDER BY
+/// key LIMIT n`: each page an index range scan, whatever the table's size, and rows inserted or
+/// deleted behind the reader change nothing ahead of it), each row as a JSON object
+/// (`row_to_json`: its columns by name, `json`/`jsonb` columns nested), so that a table maps as an
+/// NDJSON file does (`key` instructions by column name, `jsonpath` into JSON columns). Blocking:
+/// run it on a thread of its own (``PrefetchingSource``), never on an event loop.
+///
+/// A record's position is its ordinal among the rows read (`offset` and `seq` alike); the key of
+/// each row is kept (``TableKeyMarks``) so that a commit point can store where to read on from.
+final class TableReader: RecordReader, @unchecked Sendable {
+    let input: TableInput
+    let relation: TableRelation
+    private var connection: PostgresConnection
+    private let logger: Logger
+    private let pageSize: Int
+    private var page: [InputRecord] = []
+    private var keys: [String] = []
+    private var index = 0
+    private var lastKey: String?
+    private var ended = false
+    let marks = TableKeyMarks()
+    private(set) var nextPosition: RecordPosition
+
+    /// Opens `input` (its connection checked: the key unique and not null) to read the rows
+    /// after `key` (all, with `nil`), numbered from `position`.
+    init(input: TableInput, after key: String?, from position: RecordPosition?, pageSize: Int = 2_000, logger: Logger) throws {
+        self.input = input
+        self.logger = logger
+        self.pageSize = pageSize
+        connection = try Self.connect(input.settings, logger: logger)
+        do {
+            relation = try TableRelation.inspect(input, on: connection, logger: logger)
+        } catch {
+            _ = try? (connection.close() as EventLoopFuture<Void>).wait()
+            throw error
+        }
+        lastKey = key
+        nextPosition = position ?? RecordPosition(seq: 0, offset: 0, line: 1)
+    }
+
+    deinit { closeConnection() }
+
+    private var closed = false
+
+    /// Closes the connection, waiting for it where waiting is allowed (not on an event loop: a
+    /// reader's thread, or the thread that opened it); postgres-nio wants every connection closed
+    /// before it goes.
+    private func closeConnection() {
+        guard !closed else { return }
+        closed = true
+        let closing: EventLoopFuture<Void> = connection.close()
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
+    }
+
+    static func connect(_ settings: PostgresSettings, logger: Logger) throws -> PostgresConnection {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let configuration = try PostgresConnector.configuration(settings)
+        do {
+            return try PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger).wait()
+        } catch let error as PSQLError {
+            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(PostgresErrors.describe(error))")
+        } catch {
+            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(error)")
+        }
+    }
+
+    func next() throws -> InputRecord? {
+        if index >= page.count {
+            guard !ended else {
+                closeConnection()
+                return nil
+            }
+            try fetch()
+            guard index < page.count else {
+                closeConnection()
+                return nil
+            }
+        }
+        let record = page[index]
+        let key = keys[index]
+        index += 1
+        let after = nextPosition.offset + 1
+        nextPosition = RecordPosition(seq: nextPosition.seq + 1, offset: after, line: nextPosition.line + 1)
+        marks.add(after: after, key: key)
+        return record
+    }
+
+    func stopDigesting() { marks.stop() }
+
+    /// The next page after ``lastKey``; a lost connection is opened again (up to three times:
+    /// the page is read again from the same key, nothing read twice).
+    private func fetch() throws {
+        page.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        index = 0
+        var attempt = 0
+        while true {
+            do {
+                try fetchOnce()
+                break
+            } catch let error as PSQLError where error.code == .serverClosedConnection || error.code == .connectionError || error.code == .uncleanShutdown {
+                attempt += 1
+                guard attempt <= 3 else { throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))") }
+                logger.warning("the database connection was lost while reading; connecting again", metadata: ["attempt": "\(attempt)"])
+                _ = try? (connection.close() as EventLoopFuture<Void>).wait()
+                connection = try Self.connect(input.settings, logger: logger)
+            } catch let error as PSQLError {
+                throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))")
+            }
+        }
+        if page.count < pageSize { ended = true }
+        lastKey = keys.last ?? lastKey
+    }
+
+    private func fetchOnce() throws {
+        var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, limit: pageSize))
+        if let lastKey { query.binds.append(lastKey) }
+        let result = try connection.query(query, logger: logger).wait()
+        let first = nextPosition.seq
+        for (offset, row) in result.rows.enumerated() {
+            let (json, key) = try row.decode((String, String).self)
+            let bytes = Array(json.utf8)
+            let position = RecordPosition(seq: first + offset, offset: Int64(first + offset), line: first + offset + 1)
+            let content: InputRecord.Content
+            do {
+                content = .json(try JSONNode.parse(bytes))
+            } catch {
+                content = .invalid(RecordError(.invalidJSON, "row \(first + offset + 1) did not read as JSON"))
+            }
+            page.append(InputRecord(position: position, bytes: bytes, ending: .lf, content: content))
+            keys.append(key)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Checkpoint
+import Foundation
+import Testing
+import TestSupport
+
+/// A PostgreSQL table as a job's input, on a server the tests start (`initdb`, `pg_ctl`): rows
+/// read by keyset pagination in key order, mapped by column name as NDJSON records are; a kill
+/// and a resume read on after the committed key; keys that are not unique or may be null, a
+/// password in the URL, a table that is not there: refused with the fix named, nothing sent.
+@Suite(.serialized) struct TableInputTests {
+    /// `rows` card rows (id 10, 20, ...: keys with gaps) in `cards`, with a jsonb column.
+    static func createCards(_ server: PostgresServer, rows: Int) throws {
+        try server.psql(
+            """
+            CREATE TABLE cards (id bigint PRIMARY KEY, card_number text, card_exp text, card_cvv text, holder jsonb);
+            INSERT INTO cards SELECT g * 10, '', lpad((g % 12 + 1)::text, 2, '0') || '29', lpad((100 + g % 900)::text, 3, '0'),
+              jsonb_build_object('name', 'holder ' || g) FROM generate_series(1, \(rows)) g;
+            """)
+        // Luhn-valid test card numbers, made here (never from a real range) and copied in.
+        var copy = ""
+        for index in 1...rows { copy += "\(index * 10)\t\(TestCards.pan(index))\n" }
+        let file = server.folder + "/pans.tsv"
+        try Data(copy.utf8).write(to: URL(fileURLWithPath: file))
+        // (psql takes a \copy as a command line of its own, in a session of its own.)
+        try server.psql("CREATE TABLE pans (id bigint, pan text)")
+        try server.psql("\\copy pans FROM '\(file)'")
+        try server.psql("UPDATE cards SET card_number = pans.pan FROM pans WHERE pans.id = cards.id; DROP TABLE pans")
+    }
+
+    static func tableURL(_ server: PostgresServer, table: String = "cards", key: String = "id") -> String {
+        server.url(query: "table=\(table)&key=\(key)")
+    }
+
+    @Test func aTableIsReadInKeyOrderAsItsNDJSONExportIs() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try Self.createCards(server, rows: 3_000)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        // The same rows as a file, by psql: what a table input must read as.
+        let export = try server.psql("SELECT row_to_json(t) FROM cards t ORDER BY id")
+        try Data(export.utf8).write(to: URL(fileURLWithPath: folder.path("cards.ndjson")))
+        let fromFile = try TestRuns.run(TestRuns.tokenize(folder.path("cards.ndjson"), simulator.url, folder.path("file.ndjson")))
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        let fromTable = try TestRuns.run(TestRuns.tokenize(Self.tableURL(server), simulator.url, folder.path("table.ndjson")), environment: server.environment)
+        #expect(fromTable.status == 0, "\(fromTable.stderr)")
+        #expect(fromTable.stderr.contains("the books balance: read 3000 = done 3000"), "\(fromTable.stderr)")
+        // Another input is another job (other references, other bfids): compared without them.
+        let withoutBfid = { (path: String) throws -> [String] in
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.replacingOccurrences(of: #","bfid":"[^"]*""#, with: "", options: .regularExpression) }
+        }
+        let tableLines = try withoutBfid(folder.path("table.ndjson"))
+        #expect(tableLines.count == 3_000)
+        #expect(tableLines == (try withoutBfid(folder.path("file.ndjson"))), "the table's output is its export's, line for line")
+        // Tokens, not card numbers.
+        let output = try String(contentsOfFile: folder.path("table.ndjson"), encoding: .utf8)
+        #expect(!output.contains(TestCards.pan(1)) && !output.contains(TestCards.pan(3_000)))
+        // The password never reaches the output, the checkpoint or the summary.
+        #expect(!fromTable.stderr.contains(PostgresServer.password))
+    }
+
+    @Test func aKilledTableJobResumesAfterTheCommittedKey() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try Self.createCards(server, rows: 40_000)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids", "--latency-ms", "1"])
+        defer { _ = simulator.stop() }
+        let url = Self.tableURL(server)
+        let whole = try TestRuns.run(TestRuns.tokenize(url, simulator.url, folder.path("whole.ndjson")), environment: server.environment)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let output = folder.path("out.ndjson")
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        var kills = 0
+        var lastCommitted = -1
+        while kills < 3 {
+            let (process, _) = try TestRuns.start(TestRuns.tokenize(url, simulator.url, output), environment: server.environment)
+            TestRuns.waitForCommit(checkpoint, atLeast: lastCommitted + 5_000 + Int.random(in: 0...3_000), while: process)
+            let running = process.isRunning
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            guard running else { break }
+            kills += 1
+            let point = try #require(try CheckpointStore.summary(path: checkpoint).commitPoint)
+            #expect(point.seq > lastCommitted)
+            lastCommitted = point.seq
+        }
+        #expect(kills >= 2, "the run was killed \(kills) times")
+        let last = try TestRuns.run(TestRuns.tokenize(url, simulator.url, output), environment: server.environment)
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(contentsOf: URL(fileURLWithPath: folder.path("whole.ndjson"))),
+            "the killed and resumed output is the uninterrupted run's, byte for byte")
+    }
+
+    @Test func keysThatCannotPageAreRefusedBeforeAnythingIsSent() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try Self.createCards(server, rows: 10)
+        try server.psql(
+            """
+            ALTER TABLE cards ADD COLUMN loose bigint, ADD COLUMN nullable bigint;
+            UPDATE cards SET loose = id % 3, nullable = id;
+            CREATE UNIQUE INDEX ON cards (nullable);
+            CREATE VIEW doubled AS SELECT * FROM cards UNION ALL SELECT * FROM cards;
+            CREATE VIEW single AS SELECT * FROM cards;
+            """)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let cases: [(url: String, environment: [String: String], message: String)] = [
+            (Self.tableURL(server, key: "loose"), server.environment, "is not unique by an index"),
+            (Self.tableURL(server, key: "nullable"), server.environment, "SET NOT NULL"),
+            (Self.tableURL(server, key: "nothere"), server.environment, "has no column nothere"),
+            (Self.tableURL(server, table: "missing"), server.environment, "the table missing is not in"),
+            (Self.tableURL(server, table: "doubled"), server.environment, "is not unique"),
+            (server.url(query: "table=cards"), server.environment, "name the table's key column"),
+            (
+                "postgres://\(PostgresServer.user):\(PostgresServer.password)@127.0.0.1:\(server.port)/postgres?table=cards&key=id", [:],
+                "holds a password"
+            ),
+            (Self.tableURL(server), ["PGPASSWORD": "wrong-password"], "cannot connect to the database"),
+        ]
+        for (index, item) in cases.enumerated() {
+            let output = folder.path("out\(index).ndjson")
+            let outcome = try TestRuns.run(TestRuns.tokenize(item.url, simulator.url, output), environment: item.environment)
+            #expect(outcome.status != 0 && outcome.stderr.contains(item.message), "\(item.message): \(outcome.stderr)")
+            #expect(!outcome.stderr.contains(PostgresServer.password), "the password is never printed")
+        }
+        // A view whose key is unique reads.
+        let view = try TestRuns.run(TestRuns.tokenize(Self.tableURL(server, table: "single"), simulator.url, folder.path("view.ndjson")), environment: server.environment)
+        #expect(view.status == 0, "\(view.stderr)")
+        let counters = simulator.stop()
+        // Only the view's job reached the service (its checks and its ten records).
+        #expect(SimulatorProcess.counter("tokenize", in: counters) <= 20, "\(counters)")
+    }
+}
