@@ -156,7 +156,7 @@ struct JobRunner {
         }
         var configuration = BatchJob.Configuration(
             endpoint: endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: APIKey(""),
-            templateRef: templateRef, inputPath: inputPath, format: format, instructions: job.instructions ?? [], outputPath: outputPath,
+            templateRef: templateRef, inputPath: inputPath, format: format, instructions: isTable ? (job.instructions ?? []).map(Self.passingNulls) : job.instructions ?? [], outputPath: outputPath,
             rejectsPath: (options.rejects ?? job.output?.rejects).map(perShard) ?? outputPath + ".rejects.csv",
             checkpointPath: options.checkpoint.map(perShard) ?? CheckpointStore.defaultPath(forOutput: outputPath)
         )
@@ -199,6 +199,14 @@ struct JobRunner {
             logger.warning("\(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done")
         }
         return (configuration, plan)
+    }
+
+    /// A table's NULLs (and empty strings) pass through untouched, counted, unless the mapping
+    /// says otherwise: a NULL is no card number, and a row without one is no error.
+    static func passingNulls(_ instruction: Instruction) -> Instruction {
+        var passing = instruction
+        passing.skipEmpty = passing.skipEmpty ?? true
+        return passing
     }
 
     /// What `--report` holds (and, with `--log-format json`, the last log line).

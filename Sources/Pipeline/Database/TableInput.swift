@@ -23,6 +23,22 @@ public struct TableInput: Sendable, Equatable {
     /// For messages and the job's identity: where the rows are, never the password.
     public var described: String { "table \(table) (key \(key)) of \(settings.described)" }
 
+    /// The key is stored in the checkpoint (where to read on from): it must never be card data,
+    /// so a key that the mapping tokenizes is refused.
+    func refuseMappedKey(_ instructions: [Instruction]) throws {
+        let mapped = instructions.contains { instruction in
+            let path = instruction.transformationPath
+            return switch instruction.transformationType {
+            case .key: path == key
+            case .jsonpath: path == "$." + key || path.hasPrefix("$." + key + ".") || path.hasPrefix("$." + key + "[") || path.hasPrefix("$['" + key + "']")
+            case .regex: (instruction.source ?? "") == key
+            }
+        }
+        if mapped {
+            throw PostgresSettings.Failure("the key column \(key) is mapped (tokenized): the checkpoint stores keys, and must never hold card data. Name another key")
+        }
+    }
+
     /// An identifier quoted for SQL (`"` doubled).
     static func quoted(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -71,6 +71,7 @@ enum EngineWiring {
         if PostgresSettings.isURL(configuration.inputPath) {
             do {
                 let table = try TableInput.parse(configuration.inputPath, environment: ProcessInfo.processInfo.environment)
+                try table.refuseMappedKey(configuration.instructions)
                 // Each point stores the key of the row before it: without one, no resume knows where to read on.
                 if let point, point.inputOffset > 0, point.inputDigest == nil {
                     throw JobError(.configuration, "the checkpoint's commit point holds no key of \(table.described): run with --restart to start over")
