@@ -147,6 +147,12 @@ struct JobRunner {
         guard streamName != nil || isTable || FileManager.default.isReadableFile(atPath: inputPath) else {
             throw ValidationError("cannot read the input file \(inputPath)")
         }
+        // A table output has no file to name the run's own files after: they are named after the
+        // table, in the working folder (`cards.rejects.csv`, `cards.checkpoint.sqlite`).
+        let writesTable = PostgresSettings.isURL(outputPath)
+        if writesTable && !isTable { throw ValidationError("a table output is written from a table input (--input postgresql://…?table=…&key=…)") }
+        if writesTable && action != .tokenize { throw ValidationError("a table output is for tokenize jobs (detokenize and read write files, for now)") }
+        let localBase = writesTable ? try usage { try TableOutputNames.base(outputPath) } : outputPath
         let endpoint: Endpoint
         do {
             // A placeholder for `local`: the embedded simulator's address is known once it runs.
@@ -157,15 +163,15 @@ struct JobRunner {
         var configuration = BatchJob.Configuration(
             endpoint: endpoint, endpointName: endpointName.lowercased() == "local" ? "local" : endpointName, key: APIKey(""),
             templateRef: templateRef, inputPath: inputPath, format: format, instructions: isTable ? (job.instructions ?? []).map(Self.passingNulls) : job.instructions ?? [], outputPath: outputPath,
-            rejectsPath: (options.rejects ?? job.output?.rejects).map(perShard) ?? outputPath + ".rejects.csv",
-            checkpointPath: options.checkpoint.map(perShard) ?? CheckpointStore.defaultPath(forOutput: outputPath)
+            rejectsPath: (options.rejects ?? job.output?.rejects).map(perShard) ?? localBase + ".rejects.csv",
+            checkpointPath: options.checkpoint.map(perShard) ?? CheckpointStore.defaultPath(forOutput: localBase)
         )
         // Every file this run reads or writes is a file of its own (a shard's merged output
         // too: `merge` would write it over the input).
         try DistinctFiles.check([
             ("--input", streamName == nil ? inputPath : nil), ("--plan", options.plan), ("--config", options.config), ("--key-file", options.credentials.keyFile),
             ("--partner-key-file", options.credentials.partnerKeyFile), ("--ca-file", options.credentials.caFile),
-            ("--output", outputPath), ("the merged --output", plan == nil ? nil : jobOutput), ("--rejects", configuration.rejectsPath),
+            ("--output", writesTable ? nil : outputPath), ("the merged --output", plan == nil ? nil : jobOutput), ("--rejects", configuration.rejectsPath),
             ("--checkpoint", configuration.checkpointPath), ("--report", options.report.map(perShard)),
             ("--metrics-file", options.metricsFile.map(perShard)),
         ])

@@ -138,6 +138,10 @@ public struct BatchJob: Sendable {
         where OutputCompression.of(path: path) != .none {
             options[name] = OutputCompression.of(path: path).rawValue
         }
+        if PostgresSettings.isURL(configuration.outputPath) {
+            // The job's row in the destination's progress table is its id: another destination is another job.
+            options["outputTable"] = try TableOutputNames.base(configuration.outputPath)
+        }
         if let shard = configuration.shard {
             // A shard's checkpoint is refused for another shard or another cut of the input.
             options["shard"] = ShardMerge.shardOption(shard, of: configuration.shardCount)
@@ -212,7 +216,8 @@ public struct BatchJob: Sendable {
             // not "nothing to do".
             if let point = store.commitPoint {
                 let problems = [
-                    OutputFile.problem(atPath: configuration.outputPath, committed: point.outputOffset, expected: try store.fileIdentity("output")),
+                    PostgresSettings.isURL(configuration.outputPath)
+                        ? nil : OutputFile.problem(atPath: configuration.outputPath, committed: point.outputOffset, expected: try store.fileIdentity("output")),
                     OutputFile.problem(atPath: configuration.rejectsPath, committed: point.rejectsOffset, expected: try store.fileIdentity("rejects")),
                 ].compactMap { $0 }
                 if !problems.isEmpty {

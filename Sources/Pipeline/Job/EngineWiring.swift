@@ -52,8 +52,11 @@ enum EngineWiring {
         configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger, loop: any EventLoop,
         connector: any ServiceConnector, writer: any BlockingWorker
     ) throws -> Engine {
+        // A table output: the database's progress row is taken first (it may be ahead of the checkpoint).
+        let tableOutput = try PostgresSettings.isURL(configuration.outputPath)
+            ? openTableOutput(configuration: configuration, store: store, jobId: jobId, logger: logger) : nil
         let resume = ResumeDecision.decide(
-            committed: store.commitPoint, written: store.writtenPoint, output: .of(path: configuration.outputPath),
+            committed: store.commitPoint, written: store.writtenPoint, output: tableOutput != nil ? .stream : .of(path: configuration.outputPath),
             rejects: .of(path: configuration.rejectsPath), shardStart: configuration.shard?.start
         )
         let point = resume.point
@@ -131,17 +134,23 @@ enum EngineWiring {
             let rejectsIdentity: FileIdentity
             // Taken up at a written point: a gzip file's member, begun at the commit point, is open there.
             let adopting = resume.adoptedWritten != nil
-            (output, outputIdentity) = try OutputCompression.open(
-                path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"),
-                memberStart: adopting ? store.commitPoint?.outputOffset ?? 0 : nil
-            )
+            if let tableOutput {
+                (output, outputIdentity) = (tableOutput, FileIdentity(device: 0, inode: 0))
+            } else {
+                (output, outputIdentity) = try OutputCompression.open(
+                    path: configuration.outputPath, resumeAt: point?.outputOffset, expected: try store.fileIdentity("output"),
+                    memberStart: adopting ? store.commitPoint?.outputOffset ?? 0 : nil
+                )
+            }
             (rejects, rejectsIdentity) = try OutputCompression.open(
                 path: configuration.rejectsPath, resumeAt: point?.rejectsOffset, expected: try store.fileIdentity("rejects"),
                 memberStart: adopting ? store.commitPoint?.rejectsOffset ?? 0 : nil
             )
             if point == nil {
                 // With where they are, for `merge` (a shard's files are wherever its options put them).
-                try store.setFileIdentity("output", outputIdentity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
+                if tableOutput == nil {
+                    try store.setFileIdentity("output", outputIdentity, path: URL(fileURLWithPath: configuration.outputPath).standardizedFileURL.path)
+                }
                 try store.setFileIdentity("rejects", rejectsIdentity, path: URL(fileURLWithPath: configuration.rejectsPath).standardizedFileURL.path)
             }
         } catch let error as OutputFile.IOError {

@@ -157,9 +157,12 @@ final class CheckpointStage {
                 try output.sync()
                 try rejects.sync()
             case .committed(let point, let complete):
-                try output.sync()
+                // The rejects first: a table output commits its rows and the point together,
+                // ahead of the checkpoint, and a run that finds it ahead takes its point.
+                let stored = try Self.inFiles(point, output: output, rejects: rejects)
                 try rejects.sync()
-                try store.commit(try Self.inFiles(point, output: output, rejects: rejects), complete: complete)
+                try output.sync(committing: stored, complete: complete)
+                try store.commit(stored, complete: complete)
                 output.committed(through: point.outputOffset)
                 rejects.committed(through: point.rejectsOffset)
             }

@@ -1,3 +1,4 @@
+import Checkpoint
 /// Where the engine's output or rejects lines go: bytes handed over in order, then to the kernel
 /// (``flush()``: a killed process keeps them), then durable (``sync()``). ``OutputFile`` is the real
 /// one; ``GzipOutputFile`` compresses into one.
@@ -13,6 +14,9 @@ public protocol OutputSink: AnyObject {
     func fileOffset(of point: Int64) throws -> Int64
     /// No point before `point` is asked for again (it was committed).
     func committed(through point: Int64)
+    /// Makes everything up to `point` durable as the commit point (a table writes the rows and
+    /// the point in one transaction; a file syncs). Called before the checkpoint commits it.
+    func sync(committing point: CommitPoint, complete: Bool) throws
     /// The fewest bytes written between two ``flush()``es that make points (a compressed file's
     /// members cost size when small); commits make points wherever they fall. 0: any.
     var pointSpacing: Int { get }
@@ -21,6 +25,7 @@ public protocol OutputSink: AnyObject {
 extension OutputSink {
     public func fileOffset(of point: Int64) throws -> Int64 { point }
     public func committed(through point: Int64) {}
+    public func sync(committing point: CommitPoint, complete: Bool) throws { try sync() }
     public var pointSpacing: Int { 0 }
 }
 

@@ -1,0 +1,101 @@
+import Checkpoint
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// A table as a job's output (``TableDestination``). Lines are kept until a commit; the commit
+/// writes them in one transaction: `COPY` into the staging table, the destination's statement,
+/// and the job's row in ``ProgressTable`` with the commit point. The database commits before the
+/// checkpoint does: a run killed between the two finds the database ahead, and takes its point
+/// (``EngineWiring``). No point is made between commits (``pointSpacing``): a row in the table
+/// is always a committed one, so an in-place job never reads a token as a value.
+///
+/// A sync with no point (the commit point is frozen by a transient failure) writes nothing and
+/// drops the lines kept: the next run renders them again from the checkpoint.
+final class TableOutput: OutputSink {
+    private let destination: TableDestination
+    private let connection: PostgresConnection
+    private let logger: Logger
+    private let job: String
+    private var kept: [UInt8] = []
+    /// The lines' bytes, counted from the commit point the run began at.
+    private(set) var offset: Int64
+    private var keptFrom: Int64
+
+    var pointSpacing: Int { Int.max }
+
+    init(destination: TableDestination, connection: PostgresConnection, job: String, offset: Int64, logger: Logger) throws {
+        self.destination = destination
+        self.connection = connection
+        self.job = job
+        self.offset = offset
+        keptFrom = offset
+        self.logger = logger
+        do {
+            _ = try connection.query(
+                PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(TableDestination.staging) (doc jsonb) ON COMMIT DELETE ROWS"), logger: logger
+            ).wait()
+        } catch let error as PSQLError {
+            throw OutputFile.IOError(.system, description: "cannot make the staging table in \(destination.settings.described): \(PostgresErrors.describe(error))")
+        }
+    }
+
+    deinit {
+        let closing: EventLoopFuture<Void> = connection.close()
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        kept.append(contentsOf: bytes)
+        offset += Int64(bytes.count)
+    }
+
+    func flush() throws {}
+
+    func sync() throws {
+        // No point: nothing may reach the table (see above).
+        kept.removeAll(keepingCapacity: true)
+        keptFrom = offset
+    }
+
+    func sync(committing point: CommitPoint, complete: Bool) throws {
+        let through = Int(point.outputOffset - keptFrom)
+        guard through >= 0, through <= kept.count else {
+            throw OutputFile.IOError(.system, description: "internal: the table output was asked to commit through \(point.outputOffset), outside \(keptFrom)...\(offset)")
+        }
+        // COPY's text format: a backslash is an escape (JSON's own control characters are escaped
+        // already; a line holds no tab or line break).
+        var copy: [UInt8] = []
+        copy.reserveCapacity(through + through / 16)
+        for byte in kept[..<through] {
+            if byte == UInt8(ascii: "\\") { copy.append(byte) }
+            copy.append(byte)
+        }
+        let rows = ByteBuffer(bytes: copy)
+        let (connection, logger, destination, job) = (self.connection, self.logger, self.destination, self.job)
+        do {
+            try BlockingAsync.run {
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    if rows.readableBytes > 0 {
+                        try await connection.copyFrom(table: TableDestination.staging, columns: ["doc"], format: .text(.init()), logger: logger) { writer in
+                            try await writer.write(rows)
+                        }
+                        try await connection.query(PostgresQuery(unsafeSQL: destination.applyStatement), logger: logger)
+                    }
+                    try await connection.query(ProgressTable.upsert(job: job, relation: destination.name, point: point, complete: complete), logger: logger)
+                    try await connection.query("COMMIT", logger: logger)
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw OutputFile.IOError(.system, description: "cannot write to \(destination.name) (\(destination.mode.rawValue)): \(PostgresErrors.describe(error))")
+        }
+        kept.removeFirst(through)
+        keptFrom = point.outputOffset
+    }
+}

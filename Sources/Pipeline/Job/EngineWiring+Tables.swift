@@ -1,0 +1,62 @@
+import Checkpoint
+import Foundation
+import Logging
+import NIOCore
+
+extension EngineWiring {
+    /// Opens a table output (``TableOutput``) for a job over a table input, and makes the
+    /// checkpoint agree with the database: the database commits first, so a run killed between
+    /// the two finds the database's progress row ahead, and takes its point; a checkpoint ahead of
+    /// the database (restored from a backup?) is refused, since rows it counts as written are not.
+    static func openTableOutput(configuration: BatchJob.Configuration, store: CheckpointStore, jobId: String, logger: Logger) throws -> TableOutput {
+        guard PostgresSettings.isURL(configuration.inputPath) else {
+            throw JobError(.configuration, "a table output is written from a table input (--input postgresql://…?table=…&key=…)")
+        }
+        do {
+            let environment = ProcessInfo.processInfo.environment
+            let input = try TableInput.parse(configuration.inputPath, environment: environment)
+            let connection = try TableReader.connect(try PostgresSettings.resolve(url: configuration.outputPath, environment: environment), logger: logger)
+            do {
+                let relation = try TableRelation.inspect(input, on: connection, logger: logger)
+                let destination = try TableDestination.open(
+                    url: configuration.outputPath, input: input, relation: relation, instructions: configuration.instructions,
+                    bfidColumn: configuration.bfidColumn, environment: environment, on: connection, logger: logger
+                )
+                try ProgressTable.create(on: connection, logger: logger)
+                if let row = try ProgressTable.read(job: jobId, on: connection, logger: logger) {
+                    let stored = store.commitPoint?.seq ?? -1
+                    if row.point.seq > stored {
+                        logger.info(
+                            "the database is ahead of the checkpoint (a run stopped between the two commits): taking its point",
+                            metadata: ["database.seq": "\(row.point.seq)", "checkpoint.seq": "\(stored)"]
+                        )
+                        try store.commit(row.point, complete: false)
+                    } else if row.point.seq < stored {
+                        throw JobError(
+                            .configuration,
+                            "the database's progress for this job (\(ProgressTable.name), record \(row.point.seq + 1)) is behind the checkpoint's (record \(stored + 1)): "
+                                + "was the database restored from a backup? Rows the checkpoint counts as written are not in \(destination.name). Nothing was sent"
+                        )
+                    }
+                } else if let point = store.commitPoint, point.seq >= 0 {
+                    throw JobError(
+                        .configuration,
+                        "the checkpoint says \(point.seq + 1) records are written to \(destination.name), but the database has no progress row for this job: "
+                            + "was the table or \(ProgressTable.name) restored or dropped? Nothing was sent"
+                    )
+                }
+                logger.info("writing to a table", metadata: ["table": "\(destination.name)", "mode": "\(destination.mode.rawValue)"])
+                return try TableOutput(
+                    destination: destination, connection: connection, job: jobId, offset: store.commitPoint?.outputOffset ?? 0, logger: logger
+                )
+            } catch {
+                _ = try? (connection.close() as EventLoopFuture<Void>).wait()
+                throw error
+            }
+        } catch let error as PostgresSettings.Failure {
+            throw JobError(.configuration, error.description)
+        } catch let error as OutputFile.IOError {
+            throw JobError(.configuration, error.description)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Checkpoint
+import Foundation
+import Testing
+import TestSupport
+
+/// Tokens written back into PostgreSQL, on a server the tests start: in place (the input's own
+/// table) and into a new table, a commit's rows and the job's progress row in one transaction.
+/// Killed any number of times while the service fails and throttles, an in-place job tokenizes
+/// every row exactly once: the table ends as an uninterrupted run's, and no row holds a token of
+/// a token.
+@Suite(.serialized) struct TableOutputTests {
+    static func url(_ server: PostgresServer, table: String, key: String? = "id") -> String {
+        server.url(query: "table=\(table)" + (key.map { "&key=\($0)" } ?? ""))
+    }
+
+    /// The mapped columns and the bfid of every row, in key order.
+    static func contents(_ server: PostgresServer, table: String) throws -> [String] {
+        try server.psql("SELECT id, card_number, card_exp, card_cvv, bfid IS NOT NULL FROM \(table) ORDER BY id").split(separator: "\n").map(String.init)
+    }
+
+    @Test func anInPlaceJobKilledAndResumedTokenizesEveryRowOnce() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let rows = 30_000
+        try TableInputTests.createCards(server, rows: rows)
+        try server.psql("ALTER TABLE cards ADD COLUMN bfid text; CREATE TABLE straight (LIKE cards INCLUDING ALL); INSERT INTO straight SELECT * FROM cards")
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        // Failing (transient errors) and throttling beyond 40,000 requests a second.
+        let simulator = try SimulatorProcess(["--deterministic-ids", "--latency-ms", "1", "--error-rate", "0.002", "--rate-limit", "40000"])
+        defer { _ = simulator.stop() }
+        let map = ["--map", "card_number=card_number", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"]
+        func arguments(_ table: String) -> [String] {
+            ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: table),
+             "--output", Self.url(server, table: table, key: nil), "--checkpoint", folder.path("\(table).sqlite"),
+             "--rejects", folder.path("\(table).rejects.csv")] + map
+        }
+        var whole = try TestRuns.run(arguments("straight"), environment: server.environment)
+        // A transient failure that outlived its budget leaves records for the next run.
+        while whole.status == 3 { whole = try TestRuns.run(arguments("straight"), environment: server.environment) }
+        #expect(whole.status == 0, "\(whole.stderr)")
+
+        let checkpoint = folder.path("cards.sqlite")
+        var kills = 0
+        var lastCommitted = -1
+        while kills < 6 {
+            let (process, _) = try TestRuns.start(arguments("cards"), environment: server.environment)
+            TestRuns.waitForCommit(checkpoint, atLeast: lastCommitted + 2_000 + Int.random(in: 0...3_000), while: process)
+            let running = process.isRunning
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            guard running else { break }
+            kills += 1
+            lastCommitted = (try? CheckpointStore.summary(path: checkpoint).commitPoint?.seq) ?? lastCommitted
+        }
+        #expect(kills >= 3, "the run was killed \(kills) times")
+        // The checkpoint lost (or a kill between the database's commit and the checkpoint's): the
+        // database's progress row says where the job stands, and no tokenized row is read again.
+        for suffix in ["", "-wal", "-shm"] { unlink(checkpoint + suffix) }
+        var last = try TestRuns.run(arguments("cards"), environment: server.environment)
+        while last.status == 3 { last = try TestRuns.run(arguments("cards"), environment: server.environment) }
+        #expect(last.status == 0, "\(last.stderr)")
+
+        let resumed = try Self.contents(server, table: "cards")
+        #expect(resumed.count == rows)
+        #expect(resumed == (try Self.contents(server, table: "straight")), "every row as the uninterrupted run left it: tokenized once, never twice")
+        // No card number of the input is left in the table.
+        let numbers = Set(try server.psql("SELECT card_number FROM cards").split(separator: "\n").map(String.init))
+        #expect((1...rows).allSatisfy { !numbers.contains(TestCards.pan($0)) })
+        #expect(try server.psql("SELECT count(*) FROM cards WHERE bfid IS NULL") == "0\n")
+        #expect(try server.psql("SELECT complete, seq FROM batch_tokenize_progress WHERE relation = 'cards'") == "t|\(rows - 1)\n")
+        #expect(!last.stderr.contains(PostgresServer.password))
+    }
+
+    @Test func aNewTableReceivesKeysTokensAndBfids() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try TableInputTests.createCards(server, rows: 2_000)
+        try server.psql("UPDATE cards SET card_number = NULL WHERE id = 30")
+        let before = try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t")
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let outcome = try TestRuns.run(
+            ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: "cards"),
+             "--output", Self.url(server, table: "cards_tokens", key: nil), "--bfid-column", "token_bfid", "--checkpoint", folder.path("c.sqlite"),
+             "--rejects", folder.path("r.csv"), "--map", "card_number=card_number", "--map", "card_cvv=card_cvv"],
+            environment: server.environment)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t") == before, "the source is untouched")
+        #expect(try server.psql("SELECT count(*), count(token_bfid), count(card_number) FROM cards_tokens") == "2000|2000|1999\n", "the row without a card number has its CVV tokenized (and a bfid)")
+        let columns = try server.psql("SELECT attname FROM pg_attribute WHERE attrelid = 'cards_tokens'::regclass AND attnum > 0 ORDER BY attnum")
+        #expect(columns == "id\ncard_number\ncard_cvv\ntoken_bfid\n")
+        let tokens = try server.psql("SELECT c.card_number FROM cards c JOIN cards_tokens t USING (id) WHERE c.card_number = t.card_number")
+        #expect(tokens.isEmpty, "every card number replaced by its token")
+    }
+
+    @Test func tableOutputsThatCannotBeWrittenAreRefused() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try TableInputTests.createCards(server, rows: 10)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        let base = ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--checkpoint", folder.path("c.sqlite"), "--rejects", folder.path("r.csv"),
+                    "--map", "card_number=card_number"]
+        try Data("id,card_number\n1,x\n".utf8).write(to: URL(fileURLWithPath: folder.path("in.csv")))
+        let cases: [([String], String)] = [
+            (["--input", Self.url(server, table: "cards"), "--output", Self.url(server, table: "cards", key: nil)], "ADD COLUMN \"bfid\" text"),
+            (["--input", folder.path("in.csv"), "--output", Self.url(server, table: "cards", key: nil)], "written from a table input"),
+        ]
+        let before = try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t")
+        for (arguments, message) in cases {
+            let outcome = try TestRuns.run(base + arguments, environment: server.environment)
+            #expect(outcome.status != 0 && outcome.stderr.contains(message), "\(message): \(outcome.stderr)")
+        }
+        #expect(try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t") == before, "the table is untouched")
+    }
+}
