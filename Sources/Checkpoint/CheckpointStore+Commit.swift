@@ -24,6 +24,13 @@ extension CheckpointStore {
         }
     }
 
+    /// A complete job goes on (a table read again for the rows after its last key): the commit
+    /// point stays, and the job is no longer complete until a run finishes it again.
+    public func reopen() throws {
+        try database.statement("UPDATE job SET complete = 0 WHERE id = 1").run()
+        isComplete = false
+    }
+
     /// For the records a commit covers (after `previous`, through `seq`): their outcomes go into
     /// the tally and their results are deleted (with ``Configuration/keepsAuditTrail``, only their
     /// tokens: the records keep their bfid and messageId). Tokens are needed only until their

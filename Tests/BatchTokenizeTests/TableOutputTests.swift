@@ -118,4 +118,49 @@ import TestSupport
         }
         #expect(try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t") == before, "the table is untouched")
     }
+
+    /// The nightly form: a finished in-place job run again with `--since-last-run` reads only the
+    /// rows after its last key, says how many were done and how many are new, and counts the rows
+    /// that took keys below it meanwhile (never read: left as they are).
+    @Test func aNightlyRunSendsOnlyTheNewRows() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try TableInputTests.createCards(server, rows: 1_000)
+        try server.psql("ALTER TABLE cards ADD COLUMN bfid text")
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let arguments = [
+            "run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: "cards"),
+            "--output", Self.url(server, table: "cards", key: nil), "--checkpoint", folder.path("c.sqlite"), "--rejects", folder.path("r.csv"),
+            "--map", "card_number=card_number", "--map", "card_cvv=card_cvv",
+        ]
+        let first = try TestRuns.run(arguments, environment: server.environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let done = try Self.contents(server, table: "cards")
+        // New rows after the last key (ids 10010...15000), and three below it.
+        let pan = TestCards.pan(999_001)
+        try server.psql(
+            """
+            INSERT INTO cards SELECT g * 10, '\(pan)', '0130', '123', NULL, NULL FROM generate_series(1001, 1500) g;
+            INSERT INTO cards VALUES (15, '\(pan)', '0130', '123', NULL, NULL), (25, '\(pan)', '0130', '123', NULL, NULL),
+              (35, '\(pan)', '0130', '123', NULL, NULL);
+            """)
+        // Without the flag: the job is complete, nothing is sent.
+        let again = try TestRuns.run(arguments, environment: server.environment)
+        let untouched = try server.psql("SELECT count(*) FROM cards WHERE bfid IS NULL")
+        #expect(again.status == 0 && untouched == "503\n", "\(again.stderr)")
+        let nightly = try TestRuns.run(arguments + ["--since-last-run"], environment: server.environment)
+        #expect(nightly.status == 0, "\(nightly.stderr)")
+        #expect(nightly.stderr.contains("since the last run: rows already done 1000 (through key 10000), rows new 500"), "\(nightly.stderr)")
+        #expect(nightly.stderr.contains("since it was passed (at least): 3;"), "\(nightly.stderr)")
+        #expect(try server.psql("SELECT count(*) FROM cards WHERE bfid IS NULL") == "3\n", "only the three rows below the key are left")
+        #expect(try server.psql("SELECT count(*) FROM cards WHERE id > 10000 AND card_number = '\(pan)'") == "0\n")
+        let oldRows = try Self.contents(server, table: "(SELECT * FROM cards WHERE id <= 10000 AND id % 10 = 0) c")
+        #expect(oldRows == done, "the rows of the first run are as it left them")
+        // And the next night, with nothing new: nothing sent.
+        let quiet = try TestRuns.run(arguments + ["--since-last-run"], environment: server.environment)
+        #expect(quiet.status == 0 && quiet.stderr.contains("rows new 0"), "\(quiet.stderr)")
+    }
 }

@@ -99,6 +99,9 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Discard an existing checkpoint and start over.")
     var restart = false
 
+    @Flag(help: "The nightly form, for a table input: a job that finished before reads only the rows after the key its last run committed.")
+    var sinceLastRun = false
+
     @Flag(help: "Keep every committed record's status, error code, bfid and messageId in the checkpoint (never its tokens), as an audit trail. By default a commit keeps only the counts: the output holds the bfids, the rejects file the refusals.")
     var keepAuditTrail = false
 

@@ -196,6 +196,8 @@ struct JobRunner {
         configuration.shardEndOffset = plan?.endOffset(of: shardIndex)
         configuration.burst = options.burst
         configuration.restart = options.restart
+        if options.sinceLastRun && !isTable { throw ValidationError("--since-last-run is for a table input (rows after the last run's key)") }
+        configuration.sinceLastRun = options.sinceLastRun
         configuration.keepAuditTrail = options.keepAuditTrail
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))
         configuration.retry.budget = .milliseconds(Int64(options.retryFor * 1000))

@@ -93,6 +93,18 @@ final class TableReader: RecordReader, @unchecked Sendable {
 
     func stopDigesting() { marks.stop() }
 
+    /// How many rows have a key at or below `key` now.
+    func count(through key: String) throws -> Int {
+        var query = PostgresQuery(
+            unsafeSQL: "SELECT count(*) FROM \(relation.name) t WHERE t.\(TableInput.quoted(relation.key)) <= $1::\(relation.keyType)")
+        query.binds.append(key)
+        do {
+            return Int(try connection.query(query, logger: logger).wait().rows.first?.decode(Int64.self) ?? 0)
+        } catch let error as PSQLError {
+            throw PostgresSettings.Failure("counting the rows of \(input.described): \(PostgresErrors.describe(error))")
+        }
+    }
+
     /// The next page after ``lastKey``; a lost connection is opened again (up to three times:
     /// the page is read again from the same key, nothing read twice).
     private func fetch() throws {

@@ -63,6 +63,8 @@ public struct BatchJob: Sendable {
         /// Lower the send rate when the service throttles (1429), and raise it when it stops.
         public var adaptiveRate = true
         public var restart = false
+        /// A table job that finished before reads on after its last committed key (not in the identity).
+        public var sinceLastRun = false
         /// Keep every committed record's result in the checkpoint (status, error code, bfid,
         /// messageId; never tokens) instead of folding it into the tally.
         public var keepAuditTrail = false
@@ -210,6 +212,10 @@ public struct BatchJob: Sendable {
             store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart, configuration: settings)
         } catch let error as CheckpointError {
             throw JobError(.configuration, error.description)
+        }
+        if store.isComplete && configuration.sinceLastRun {
+            // The nightly form: the finished job goes on after its last key.
+            try store.reopen()
         }
         if store.isComplete {
             // Complete, but only if what it finished is still there: a deleted or cut output is

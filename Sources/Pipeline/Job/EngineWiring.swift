@@ -67,6 +67,7 @@ enum EngineWiring {
             )
         }
         let source: any RecordSource
+        var sinceLastRun: (key: String, insertedBelow: Int)?
         let mapper: FieldMapper
         let renderer: OutputRenderer
         let identifier: RecordIdentifier?
@@ -80,6 +81,10 @@ enum EngineWiring {
                     throw JobError(.configuration, "the checkpoint's commit point holds no key of \(table.described): run with --restart to start over")
                 }
                 let reader = try TableReader(input: table, after: point?.inputDigest, from: resume.readFrom, logger: logger)
+                if configuration.sinceLastRun, let point, let key = point.inputDigest {
+                    // Rows that took keys the last run had passed are never read after it: counted, said.
+                    sinceLastRun = (key, max(0, try reader.count(through: key) - (point.seq + 1)))
+                }
                 source = TableSource(reader: reader, startKey: point?.inputDigest, loop: loop)
                 (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: nil)
             } catch let error as PostgresSettings.Failure {
@@ -182,7 +187,12 @@ enum EngineWiring {
             stage: stage, connector: connector, firstSeq: resume.firstSeq, notReusedThrough: resume.notReusedThrough,
             writesHeaders: point == nil, inputSize: inputSize
         )
-        return Engine(configuration: configuration, jobId: jobId, logger: logger, loop: loop, parts: parts)
+        let engine = Engine(configuration: configuration, jobId: jobId, logger: logger, loop: loop, parts: parts)
+        if let sinceLastRun {
+            engine.summary.sinceLastRunKey = sinceLastRun.key
+            engine.summary.insertedBelowKey = sinceLastRun.insertedBelow
+        }
+        return engine
     }
 
     /// How a job's records map onto requests and render as lines, for an input with `header`.

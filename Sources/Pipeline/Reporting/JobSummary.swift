@@ -2,6 +2,10 @@
 public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Records finished by earlier runs of a resumed job (not read again by this one).
     public var finishedBefore = 0
+    /// `--since-last-run`: the key the last run ended at, and how many rows now have a key at or
+    /// below it that no run read (inserted since; `nil`: not counted).
+    public var sinceLastRunKey: String?
+    public var insertedBelowKey: Int?
     public var recordsRead = 0
     public var done = 0
     public var passedThrough = 0
@@ -53,6 +57,14 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var description: String {
         var lines = finishedBefore > 0 ? ["records finished by earlier runs (resumed after them): \(finishedBefore)"] : []
+        if let key = sinceLastRunKey {
+            lines.append("since the last run: rows already done \(finishedBefore) (through key \(key)), rows new \(recordsRead)")
+            if let below = insertedBelowKey, below > 0 {
+                lines.append(
+                    "rows inserted with keys at or below \(key) since it was passed (at least): \(below); --since-last-run never reads them. "
+                        + "Tokenize them with a job of their own (in place, they are the rows with that key or below and no bfid)")
+            }
+        }
         lines += [
             "records read: \(recordsRead)",
             "done: \(done)",
