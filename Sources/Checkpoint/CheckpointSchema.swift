@@ -45,6 +45,10 @@ extension CheckpointStore {
             rejects_offset INTEGER NOT NULL,
             updated_at REAL NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS input_definition (
+            name TEXT PRIMARY KEY,
+            definition TEXT NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS point_input_digest (
             point TEXT PRIMARY KEY,
             digest TEXT NOT NULL

@@ -229,6 +229,22 @@ public final class CheckpointStore {
         return FileIdentity(device: UInt64(bitPattern: select.int64(0)), inode: UInt64(bitPattern: select.int64(1)))
     }
 
+    /// The definition of a table input as the job's first run found it (its columns and their
+    /// types, in order): a resume over a table altered since is refused.
+    public func inputDefinition(_ name: String) throws -> String? {
+        let select = try database.statement("SELECT definition FROM input_definition WHERE name = ?")
+        try select.bind(1, name)
+        guard try select.step() else { return nil }
+        return select.text(0)
+    }
+
+    public func setInputDefinition(_ name: String, _ definition: String) throws {
+        let upsert = try database.statement("INSERT OR REPLACE INTO input_definition (name, definition) VALUES (?, ?)")
+        try upsert.bind(1, name)
+        try upsert.bind(2, definition)
+        try upsert.run()
+    }
+
     /// Records the identity of a file the job created (durably, before the first commit needs it),
     /// and where it is (an absolute path), so that `merge` finds a shard's files wherever its
     /// options put them.

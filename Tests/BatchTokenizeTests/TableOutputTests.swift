@@ -107,8 +107,10 @@ import TestSupport
         let base = ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--checkpoint", folder.path("c.sqlite"), "--rejects", folder.path("r.csv"),
                     "--map", "card_number=card_number"]
         try Data("id,card_number\n1,x\n".utf8).write(to: URL(fileURLWithPath: folder.path("in.csv")))
+        try server.psql("ALTER TABLE cards ADD COLUMN digits bigint")
         let cases: [([String], String)] = [
             (["--input", Self.url(server, table: "cards"), "--output", Self.url(server, table: "cards", key: nil)], "ADD COLUMN \"bfid\" text"),
+            (["--input", Self.url(server, table: "cards"), "--output", Self.url(server, table: "other", key: nil), "--map", "digits=card_cvv"], "is bigint: a token is text"),
             (["--input", folder.path("in.csv"), "--output", Self.url(server, table: "cards", key: nil)], "written from a table input"),
         ]
         let before = try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t")
@@ -162,5 +164,33 @@ import TestSupport
         // And the next night, with nothing new: nothing sent.
         let quiet = try TestRuns.run(arguments + ["--since-last-run"], environment: server.environment)
         #expect(quiet.status == 0 && quiet.stderr.contains("rows new 0"), "\(quiet.stderr)")
+    }
+
+    /// A job resumed over a table altered since it began (a column retyped) is refused, nothing sent.
+    @Test func aTableAlteredBetweenRunsIsRefused() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try TableInputTests.createCards(server, rows: 30_000)
+        try server.psql("ALTER TABLE cards ADD COLUMN bfid text")
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--latency-ms", "1"])
+        defer { _ = simulator.stop() }
+        let checkpoint = folder.path("c.sqlite")
+        let arguments = [
+            "run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: "cards"),
+            "--output", Self.url(server, table: "cards", key: nil), "--checkpoint", checkpoint, "--rejects", folder.path("r.csv"),
+            "--map", "card_number=card_number",
+        ]
+        let (process, _) = try TestRuns.start(arguments, environment: server.environment)
+        TestRuns.waitForCommit(checkpoint, atLeast: 2_000, while: process)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try server.psql("ALTER TABLE cards ALTER COLUMN card_exp TYPE varchar(8)")
+        let before = try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t")
+        let resumed = try TestRuns.run(arguments, environment: server.environment)
+        #expect(resumed.status != 0 && resumed.stderr.contains("was altered since this job began"), "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("card_exp text") && resumed.stderr.contains("card_exp character varying(8)"), "\(resumed.stderr)")
+        #expect(try server.psql("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM cards t") == before, "the table is untouched")
     }
 }

@@ -13,6 +13,9 @@ struct TableRelation: Sendable {
     /// The key's type, as `format_type` gives it (`bigint`, `text`, `uuid`, ...).
     var keyType: String
     var isView: Bool
+    /// Its columns and their types, in order (`id bigint, card_number text, ...`): a job resumed
+    /// over a table altered since (a column dropped, added or retyped) is refused.
+    var definition = ""
 
     /// The page query: rows as JSON and their key as text, in key order.
     func pageQuery(after: Bool, limit: Int) -> String {
@@ -55,7 +58,10 @@ struct TableRelation: Sendable {
             let parts = column.split(separator: "|").map(String.init)
             let type = parts[0]
             let notNull = parts[1] == "true"
-            let relation = TableRelation(name: name, key: input.key, keyType: type, isView: isView)
+            var relation = TableRelation(name: name, key: input.key, keyType: type, isView: isView)
+            relation.definition = try one(
+                "SELECT string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+                [input.table], as: String.self) ?? ""
             let alter = "ALTER TABLE \(name) ALTER COLUMN \(TableInput.quoted(input.key)) SET NOT NULL"
             if isView {
                 let counts = try one(

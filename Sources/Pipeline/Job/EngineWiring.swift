@@ -81,6 +81,19 @@ enum EngineWiring {
                     throw JobError(.configuration, "the checkpoint's commit point holds no key of \(table.described): run with --restart to start over")
                 }
                 let reader = try TableReader(input: table, after: point?.inputDigest, from: resume.readFrom, logger: logger)
+                // The table as the job's first run found it, or refused: a retyped or dropped
+                // column would map differently (or not at all) from one run to the next.
+                if let before = try store.inputDefinition("input") {
+                    guard before == reader.relation.definition else {
+                        throw JobError(
+                            .configuration,
+                            "\(reader.relation.name) was altered since this job began (then: \(before); now: \(reader.relation.definition)). "
+                                + "Nothing was sent; put the table back as it was to resume, or run with --restart to start over"
+                        )
+                    }
+                } else {
+                    try store.setInputDefinition("input", reader.relation.definition)
+                }
                 if configuration.sinceLastRun, let point, let key = point.inputDigest {
                     // Rows that took keys the last run had passed are never read after it: counted, said.
                     sinceLastRun = (key, max(0, try reader.count(through: key) - (point.seq + 1)))
