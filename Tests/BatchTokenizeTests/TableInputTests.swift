@@ -136,6 +136,14 @@ import TestSupport
             #expect(outcome.status != 0 && outcome.stderr.contains(item.message), "\(item.message): \(outcome.stderr)")
             #expect(!outcome.stderr.contains(PostgresServer.password), "the password is never printed")
         }
+        // Exit statuses of their own: a refused role 4, a database that cannot be reached 5, the rest 64.
+        let refused = try TestRuns.run(TestRuns.tokenize(Self.tableURL(server), simulator.url, folder.path("r.ndjson")), environment: ["PGPASSWORD": "wrong-password"])
+        #expect(refused.status == 4 && refused.stderr.contains("check the role and its password"), "\(refused.stderr)")
+        let nowhere = "postgres://\(PostgresServer.user)@127.0.0.1:\(try PostgresServer.freePort())/postgres?table=cards&key=id"
+        let unreachable = try TestRuns.run(TestRuns.tokenize(nowhere, simulator.url, folder.path("u.ndjson")), environment: server.environment)
+        #expect(unreachable.status == 5 && unreachable.stderr.contains("once the database can be reached"), "\(unreachable.stderr)")
+        let missing = try TestRuns.run(TestRuns.tokenize(Self.tableURL(server, table: "missing"), simulator.url, folder.path("m.ndjson")), environment: server.environment)
+        #expect(missing.status == 64, "\(missing.stderr)")
         // A view whose key is unique reads.
         let view = try TestRuns.run(TestRuns.tokenize(Self.tableURL(server, table: "single"), simulator.url, folder.path("view.ndjson")), environment: server.environment)
         #expect(view.status == 0, "\(view.stderr)")

@@ -37,7 +37,7 @@ import TestSupport
         }
         var whole = try TestRuns.run(arguments("straight"), environment: server.environment)
         // A transient failure that outlived its budget leaves records for the next run.
-        while whole.status == 3 { whole = try TestRuns.run(arguments("straight"), environment: server.environment) }
+        while whole.status == 75 { whole = try TestRuns.run(arguments("straight"), environment: server.environment) }
         #expect(whole.status == 0, "\(whole.stderr)")
 
         let checkpoint = folder.path("cards.sqlite")
@@ -58,7 +58,7 @@ import TestSupport
         // database's progress row says where the job stands, and no tokenized row is read again.
         for suffix in ["", "-wal", "-shm"] { unlink(checkpoint + suffix) }
         var last = try TestRuns.run(arguments("cards"), environment: server.environment)
-        while last.status == 3 { last = try TestRuns.run(arguments("cards"), environment: server.environment) }
+        while last.status == 75 { last = try TestRuns.run(arguments("cards"), environment: server.environment) }
         #expect(last.status == 0, "\(last.stderr)")
 
         let resumed = try Self.contents(server, table: "cards")

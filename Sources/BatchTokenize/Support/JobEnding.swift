@@ -38,6 +38,16 @@ struct JobEnding {
                     outcome: .unreachable, exitCode: ExitCodes.connection, summary: error.summary,
                     message: "error: \(error)\nthe checkpoint is kept: once the service can be reached, \(resume)"
                 )
+            case .databaseRefused:
+                return JobEnding(
+                    outcome: .refused, exitCode: ExitCodes.refused, summary: error.summary,
+                    message: "error: \(error)\ncheck the role and its password (PGPASSWORD or a 0600 ~/.pgpass) and its privileges; the checkpoint is kept: fix the cause, then \(resume)"
+                )
+            case .databaseUnreachable:
+                return JobEnding(
+                    outcome: .unreachable, exitCode: ExitCodes.connection, summary: error.summary,
+                    message: "error: \(error)\nthe checkpoint is kept: once the database can be reached, \(resume)"
+                )
             case .fatalAnswer:
                 return JobEnding(
                     outcome: .refused, exitCode: ExitCodes.refused, summary: error.summary,

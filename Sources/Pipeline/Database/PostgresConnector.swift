@@ -66,9 +66,12 @@ public enum PostgresConnector {
         do {
             return try await PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger)
         } catch let error as PSQLError {
-            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(PostgresErrors.describe(error))")
+            let refused = error.serverInfo?[.sqlState].map { $0.hasPrefix("28") || $0 == "3D000" } ?? false
+            throw PostgresSettings.Failure(
+                "cannot connect to the database \(settings.described): \(PostgresErrors.describe(error))", kind: refused ? .refused : .unreachable
+            )
         } catch {
-            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(error)")
+            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(error)", kind: .unreachable)
         }
     }
 }

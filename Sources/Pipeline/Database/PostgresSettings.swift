@@ -52,8 +52,30 @@ public struct PostgresSettings: Sendable, Equatable {
     }
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
+        public enum Kind: Sendable, Equatable {
+            /// The settings, the table or the mapping are wrong.
+            case configuration
+            /// The server refused the role (SQLSTATE class 28, or 3D000: no such database).
+            case refused
+            /// The server could not be reached.
+            case unreachable
+        }
+
         public var description: String
-        init(_ description: String) { self.description = description }
+        public var kind: Kind
+        init(_ description: String, kind: Kind = .configuration) {
+            self.description = description
+            self.kind = kind
+        }
+
+        /// As a job's error, with the exit status of its kind.
+        public var jobError: JobError {
+            switch kind {
+            case .configuration: JobError(.configuration, description)
+            case .refused: JobError(.databaseRefused, description)
+            case .unreachable: JobError(.databaseUnreachable, description)
+            }
+        }
     }
 
     /// Whether `text` names a PostgreSQL database (`postgres://` or `postgresql://`).

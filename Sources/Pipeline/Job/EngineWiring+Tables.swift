@@ -54,7 +54,7 @@ extension EngineWiring {
                 throw error
             }
         } catch let error as PostgresSettings.Failure {
-            throw JobError(.configuration, error.description)
+            throw error.jobError
         } catch let error as OutputFile.IOError {
             throw JobError(.configuration, error.description)
         }

@@ -101,7 +101,7 @@ enum EngineWiring {
                 source = TableSource(reader: reader, startKey: point?.inputDigest, loop: loop)
                 (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: nil)
             } catch let error as PostgresSettings.Failure {
-                throw JobError(.configuration, error.description)
+                throw error.jobError
             } catch let error as MappingError {
                 throw JobError(.configuration, error.description)
             }

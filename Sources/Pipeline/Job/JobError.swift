@@ -5,6 +5,10 @@ public struct JobError: Error, Hashable, Sendable, CustomStringConvertible {
         case fatalAnswer
         /// The service could not be reached (connections kept failing).
         case connection
+        /// The database refused the role (a wrong password, no such role, no privilege to connect).
+        case databaseRefused
+        /// The database could not be reached.
+        case databaseUnreachable
         /// The job's inputs or configuration are unusable.
         case configuration
         /// A signal asked the job to stop; what was finished is committed and the job resumes.
