@@ -151,4 +151,34 @@ import TestSupport
         // Only the view's job reached the service (its checks and its ten records).
         #expect(SimulatorProcess.counter("tokenize", in: counters) <= 20, "\(counters)")
     }
+
+    /// `sslmode=verify-full` with the CA file (`sslrootcert`) reads over TLS; another CA, or a
+    /// host name the certificate does not hold, is refused before a record is sent.
+    @Test func verifyFullWithACAFileReadsAndAnotherCAIsRefused() throws {
+        let server = try PostgresServer(tls: true)
+        defer { server.stop() }
+        try Self.createCards(server, rows: 100)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess()
+        defer { _ = simulator.stop() }
+        // Another CA of its own, which signed nothing the server has.
+        try PostgresServer.makeCertificates(in: folder.path)
+        let url = { (host: String, mode: String, ca: String) in
+            "postgres://\(PostgresServer.user)@\(host):\(server.port)/postgres?table=cards&key=id&sslmode=\(mode)&sslrootcert=\(ca)"
+        }
+        func run(_ url: String, _ name: String) throws -> BinaryLauncher.Outcome {
+            try TestRuns.run(TestRuns.tokenize(url, simulator.url, folder.path(name)), environment: server.environment)
+        }
+        let verified = try run(url("localhost", "verify-full", server.caFile), "v.ndjson")
+        #expect(verified.status == 0 && verified.stderr.contains("read 100"), "\(verified.stderr)")
+        // Another CA: the chain does not verify.
+        let wrongCA = try run(url("localhost", "verify-full", folder.path("ca.pem")), "w.ndjson")
+        #expect(wrongCA.status == 5 && wrongCA.stderr.contains("cannot connect to the database"), "\(wrongCA.stderr)")
+        // The certificate names localhost, not 127.0.0.1: verify-full refuses the address, verify-ca (no name check) takes it.
+        let wrongName = try run(url("127.0.0.1", "verify-full", server.caFile), "n.ndjson")
+        #expect(wrongName.status == 5 && wrongName.stderr.contains("cannot connect to the database"), "\(wrongName.stderr)")
+        let chainOnly = try run(url("127.0.0.1", "verify-ca", server.caFile), "c.ndjson")
+        #expect(chainOnly.status == 0, "\(chainOnly.stderr)")
+    }
 }

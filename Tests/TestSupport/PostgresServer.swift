@@ -17,6 +17,8 @@ public final class PostgresServer: @unchecked Sendable {
     public let folder: String
     public let port: Int
     public var data: String { folder + "/data" }
+    /// The CA that signed a TLS server's certificate (PEM).
+    public var caFile: String { folder + "/ca.pem" }
 
     /// `postgres://batch@127.0.0.1:PORT/DATABASE` (the password goes in `PGPASSWORD`, never a URL).
     public func url(database: String = "postgres", query: String = "") -> String {
@@ -26,13 +28,20 @@ public final class PostgresServer: @unchecked Sendable {
     /// The environment a client needs for it: the password.
     public var environment: [String: String] { ["PGPASSWORD": Self.password] }
 
-    public init() throws {
+    /// With `tls`, the server also takes TLS, with a certificate for the name `localhost` (not
+    /// for the address 127.0.0.1) signed by a CA of the test's own (``caFile``), made by `openssl`.
+    public init(tls: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binaries + "/initdb") else {
             throw Failure("PostgreSQL 15's server binaries are not at \(Self.binaries) (apt-get install postgresql-15)")
         }
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data((Self.password + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/pwfile"))
+        var serverOptions = ""
+        if tls {
+            try Self.makeCertificates(in: folder)
+            serverOptions = " -c ssl=on -c ssl_cert_file=\(folder)/server.pem -c ssl_key_file=\(folder)/server.key"
+        }
         if getuid() == 0 { try Self.command(["/bin/chown", "-R", "postgres:postgres", folder]) }
         try Self.asServerUser([
             Self.binaries + "/initdb", "-D", folder + "/data", "-U", Self.user, "--pwfile", folder + "/pwfile", "--auth-local=trust",
@@ -47,7 +56,7 @@ public final class PostgresServer: @unchecked Sendable {
             do {
                 try Self.asServerUser([
                     Self.binaries + "/pg_ctl", "-D", folder + "/data", "-l", folder + "/log", "-w", "-t", "120", "-o",
-                    "-p \(candidate) -h 127.0.0.1 -k \(folder) -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start",
+                    "-p \(candidate) -h 127.0.0.1 -k \(folder) -c fsync=off -c synchronous_commit=off -c full_page_writes=off" + serverOptions, "start",
                 ])
                 started = candidate
             } catch {
@@ -71,6 +80,20 @@ public final class PostgresServer: @unchecked Sendable {
         try Self.command(
             ["/usr/bin/psql", "-X", "-v", "ON_ERROR_STOP=1", "-At", "-d", url(database: database), "-c", sql], environment: environment
         )
+    }
+
+    /// A CA, and a server certificate it signs for `localhost` (`server.pem`, `server.key`, mode
+    /// 0600 as PostgreSQL wants it), in `folder`.
+    public static func makeCertificates(in folder: String) throws {
+        let openssl = "/usr/bin/openssl"
+        try command([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=batch-tokenize test CA",
+                     "-keyout", folder + "/ca.key", "-out", folder + "/ca.pem"])
+        try command([openssl, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+                     "-keyout", folder + "/server.key", "-out", folder + "/server.csr"])
+        try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: folder + "/san.cnf"))
+        try command([openssl, "x509", "-req", "-in", folder + "/server.csr", "-CA", folder + "/ca.pem", "-CAkey", folder + "/ca.key", "-CAcreateserial",
+                     "-days", "2", "-extfile", folder + "/san.cnf", "-out", folder + "/server.pem"])
+        chmod(folder + "/server.key", 0o600)
     }
 
     public struct Failure: Error, CustomStringConvertible {
