@@ -158,10 +158,14 @@ final class CheckpointStage {
                 try rejects.sync()
             case .committed(let point, let complete):
                 // The rejects first: a table output commits its rows and the point together,
-                // ahead of the checkpoint, and a run that finds it ahead takes its point.
-                let stored = try Self.inFiles(point, output: output, rejects: rejects)
+                // ahead of the checkpoint, and a run that finds it ahead takes its point. Each
+                // file's length at the point is taken once it is synced (a gzip file's sync ends
+                // the member the point is in).
+                var stored = point
                 try rejects.sync()
+                stored.rejectsOffset = try rejects.fileOffset(of: point.rejectsOffset)
                 try output.sync(committing: stored, complete: complete)
+                stored.outputOffset = try output.fileOffset(of: point.outputOffset)
                 try store.commit(stored, complete: complete)
                 output.committed(through: point.outputOffset)
                 rejects.committed(through: point.rejectsOffset)

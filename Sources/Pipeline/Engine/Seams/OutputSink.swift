@@ -15,7 +15,8 @@ public protocol OutputSink: AnyObject {
     /// No point before `point` is asked for again (it was committed).
     func committed(through point: Int64)
     /// Makes everything up to `point` durable as the commit point (a table writes the rows and
-    /// the point in one transaction; a file syncs). Called before the checkpoint commits it.
+    /// the point in one transaction; a file syncs). Called before the checkpoint commits it, with
+    /// the rejects file synced and its own length in `point`; the output offset is in lines.
     func sync(committing point: CommitPoint, complete: Bool) throws
     /// The fewest bytes written between two ``flush()``es that make points (a compressed file's
     /// members cost size when small); commits make points wherever they fall. 0: any.
