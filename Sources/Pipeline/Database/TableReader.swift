@@ -29,8 +29,12 @@ final class TableReader: RecordReader, @unchecked Sendable {
 
     /// Opens `input` (its connection checked: the key unique and not null) to read the rows
     /// after `key` (all, with `nil`), numbered from `position`.
-    init(input: TableInput, after key: String?, from position: RecordPosition?, pageSize: Int = 2_000, logger: Logger) throws {
+    /// The columns read (with the key); `nil`: every one.
+    private let columns: [String]?
+
+    init(input: TableInput, after key: String?, from position: RecordPosition?, columns: [String]? = nil, pageSize: Int = 2_000, logger: Logger) throws {
         self.input = input
+        self.columns = columns
         self.logger = logger
         self.pageSize = pageSize
         connection = try Self.connect(input.settings, logger: logger)
@@ -134,7 +138,7 @@ final class TableReader: RecordReader, @unchecked Sendable {
     }
 
     private func fetchOnce() throws {
-        var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, limit: pageSize))
+        var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, limit: pageSize, columns: columns))
         if let lastKey { query.binds.append(lastKey) }
         let result = try connection.query(query, logger: logger).wait()
         let first = nextPosition.seq

@@ -17,11 +17,16 @@ struct TableRelation: Sendable {
     /// over a table altered since (a column dropped, added or retyped) is refused.
     var definition = ""
 
-    /// The page query: rows as JSON and their key as text, in key order.
-    func pageQuery(after: Bool, limit: Int) -> String {
+    /// The page query: rows as JSON and their key as text, in key order; with `columns`, only
+    /// those (and the key) in the JSON (a table output writes no other: less to send, parse and
+    /// render), else every column (a file output holds the whole row).
+    func pageQuery(after: Bool, limit: Int, columns: [String]? = nil) -> String {
         let key = TableInput.quoted(self.key)
-        let condition = after ? " WHERE t.\(key) > $1::\(keyType)" : ""
-        return "SELECT row_to_json(t)::text, t.\(key)::text FROM \(name) t\(condition) ORDER BY t.\(key) LIMIT \(limit)"
+        let condition = after ? " WHERE \(key) > $1::\(keyType)" : ""
+        let selected = columns.map { names in
+            ([self.key] + names.filter { $0 != self.key }).map(TableInput.quoted).joined(separator: ", ")
+        } ?? "*"
+        return "SELECT row_to_json(t)::text, t.\(key)::text FROM (SELECT \(selected) FROM \(name)\(condition) ORDER BY \(key) LIMIT \(limit)) t ORDER BY t.\(key)"
     }
 
     static func inspect(_ input: TableInput, on connection: PostgresConnection, logger: Logger) throws -> TableRelation {

@@ -80,7 +80,9 @@ enum EngineWiring {
                 if let point, point.inputOffset > 0, point.inputDigest == nil {
                     throw JobError(.configuration, "the checkpoint's commit point holds no key of \(table.described): run with --restart to start over")
                 }
-                let reader = try TableReader(input: table, after: point?.inputDigest, from: resume.readFrom, logger: logger)
+                // A table output writes the key and the mapped columns only: the rest is not read.
+                let columns = tableOutput == nil ? nil : TableDestination.mappedColumns(configuration.instructions) + (configuration.idColumn.map { [$0] } ?? [])
+                let reader = try TableReader(input: table, after: point?.inputDigest, from: resume.readFrom, columns: columns, logger: logger)
                 // The table as the job's first run found it, or refused: a retyped or dropped
                 // column would map differently (or not at all) from one run to the next.
                 if let before = try store.inputDefinition("input") {
