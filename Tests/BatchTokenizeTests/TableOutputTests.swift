@@ -33,7 +33,7 @@ import TestSupport
         func arguments(_ table: String) -> [String] {
             ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: table),
              "--output", Self.url(server, table: table, key: nil), "--checkpoint", folder.path("\(table).sqlite"),
-             "--rejects", folder.path("\(table).rejects.csv")] + map
+             "--rejects", folder.path("\(table).rejects.csv"), "--commit-every", "2000"] + map
         }
         var whole = try TestRuns.run(arguments("straight"), environment: server.environment)
         // A transient failure that outlived its budget leaves records for the next run.
@@ -180,7 +180,7 @@ import TestSupport
         let arguments = [
             "run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: "cards"),
             "--output", Self.url(server, table: "cards", key: nil), "--checkpoint", checkpoint, "--rejects", folder.path("r.csv"),
-            "--map", "card_number=card_number",
+            "--map", "card_number=card_number", "--commit-every", "2000",
         ]
         let (process, _) = try TestRuns.start(arguments, environment: server.environment)
         TestRuns.waitForCommit(checkpoint, atLeast: 2_000, while: process)

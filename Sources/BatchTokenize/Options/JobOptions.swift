@@ -99,6 +99,9 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Discard an existing checkpoint and start over.")
     var restart = false
 
+    @Option(help: "Records between commits (at most; a commit also comes every half second). Larger commits cost a table output fewer transactions, and memory (its rows are kept until their commit). Default: 5000.")
+    var commitEvery: Int?
+
     @Flag(help: "The nightly form, for a table input: a job that finished before reads only the rows after the key its last run committed.")
     var sinceLastRun = false
 

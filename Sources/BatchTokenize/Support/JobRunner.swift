@@ -196,6 +196,10 @@ struct JobRunner {
         configuration.shardEndOffset = plan?.endOffset(of: shardIndex)
         configuration.burst = options.burst
         configuration.restart = options.restart
+        if let commitEvery = options.commitEvery {
+            try OptionRange.check(commitEvery, "--commit-every", 1...1_000_000)
+            configuration.commitEvery = commitEvery
+        }
         if options.sinceLastRun && !isTable { throw ValidationError("--since-last-run is for a table input (rows after the last run's key)") }
         configuration.sinceLastRun = options.sinceLastRun
         configuration.keepAuditTrail = options.keepAuditTrail
