@@ -128,12 +128,15 @@ import TestSupport
     }
 
     /// A rate limit of 1,000/s answered with 8001 from the first burst, below the start's
-    /// 12,800/s: the window stays at its start (it never goes below), the send rate comes down
-    /// from what was sent (not to 1 request a second), and the run finishes at about the limit.
+    /// 12,800/s: the window never goes below its start, the send rate comes down from what was
+    /// sent (not to 1 request a second), and the run finishes at about the limit. (The window is
+    /// not asserted to stay at its start: beside the whole suite and two busy loops, a clean-clone
+    /// run's debug client sent slower than the limit for a while, was not refused, and grew it to
+    /// 495; the rate, not the window, holds the requests then.)
     @Test func throttlingFromTheFirstBurstLowersTheRate() throws {
         let rows = 6_000
         let run = try Self.run(rows: rows, simulator: ["--latency-ms", "20", "--rate-limit", "1000", "--throttle-code", "8001"])
-        #expect(run.int("last") == 256, "\(run.window)")
+        #expect(run.int("last") >= 256, "\(run.window)")
         let requests = try #require(run.report["requests"] as? [String: Int])
         // The first burst's refusals are a fixed cost (12,800/s offered against 1,000/s for the
         // 200 ms or so until the rate has come down: about 2,000), not a share of the records.
