@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 
@@ -60,11 +61,14 @@ public enum PostgresConnector {
         }
     }
 
-    /// A connection, or an error that says where it tried (never with the password).
-    public static func connect(_ settings: PostgresSettings, on loop: any EventLoop, logger: Logger) async throws -> PostgresConnection {
+    /// A connection, or an error that says where it tried (never with the password) and whether
+    /// the server refused the role or could not be reached. Blocking: call it where waiting is
+    /// allowed (a reader's or the writer's thread, the job's start), never on an event loop.
+    static func connect(_ settings: PostgresSettings, logger: Logger) throws -> PostgresConnection {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         let configuration = try configuration(settings)
         do {
-            return try await PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger)
+            return try PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger).wait()
         } catch let error as PSQLError {
             let refused = error.serverInfo?[.sqlState].map { $0.hasPrefix("28") || $0 == "3D000" } ?? false
             throw PostgresSettings.Failure(
@@ -73,5 +77,12 @@ public enum PostgresConnector {
         } catch {
             throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(error)", kind: .unreachable)
         }
+    }
+
+    /// Closes `connection`, waiting for it where waiting is allowed (not on an event loop):
+    /// postgres-nio wants every connection closed before it goes.
+    static func close(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
     }
 }

@@ -42,10 +42,7 @@ final class TableOutput: OutputSink {
         }
     }
 
-    deinit {
-        let closing: EventLoopFuture<Void> = connection.close()
-        if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
-    }
+    deinit { PostgresConnector.close(connection) }
 
     func write(_ bytes: [UInt8]) throws {
         kept.append(contentsOf: bytes)

@@ -37,11 +37,11 @@ final class TableReader: RecordReader, @unchecked Sendable {
         self.columns = columns
         self.logger = logger
         self.pageSize = pageSize
-        connection = try Self.connect(input.settings, logger: logger)
+        connection = try PostgresConnector.connect(input.settings, logger: logger)
         do {
             relation = try TableRelation.inspect(input, on: connection, logger: logger)
         } catch {
-            _ = try? (connection.close() as EventLoopFuture<Void>).wait()
+            PostgresConnector.close(connection)
             throw error
         }
         lastKey = key
@@ -52,29 +52,11 @@ final class TableReader: RecordReader, @unchecked Sendable {
 
     private var closed = false
 
-    /// Closes the connection, waiting for it where waiting is allowed (not on an event loop: a
-    /// reader's thread, or the thread that opened it); postgres-nio wants every connection closed
-    /// before it goes.
+    /// Closes the connection once (at the end of the rows, or when the reader goes).
     private func closeConnection() {
         guard !closed else { return }
         closed = true
-        let closing: EventLoopFuture<Void> = connection.close()
-        if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
-    }
-
-    static func connect(_ settings: PostgresSettings, logger: Logger) throws -> PostgresConnection {
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let configuration = try PostgresConnector.configuration(settings)
-        do {
-            return try PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger).wait()
-        } catch let error as PSQLError {
-            let refused = error.serverInfo?[.sqlState].map { $0.hasPrefix("28") || $0 == "3D000" } ?? false
-            throw PostgresSettings.Failure(
-                "cannot connect to the database \(settings.described): \(PostgresErrors.describe(error))", kind: refused ? .refused : .unreachable
-            )
-        } catch {
-            throw PostgresSettings.Failure("cannot connect to the database \(settings.described): \(error)", kind: .unreachable)
-        }
+        PostgresConnector.close(connection)
     }
 
     func next() throws -> InputRecord? {
@@ -127,8 +109,8 @@ final class TableReader: RecordReader, @unchecked Sendable {
                 attempt += 1
                 guard attempt <= 3 else { throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))") }
                 logger.warning("the database connection was lost while reading; connecting again", metadata: ["attempt": "\(attempt)"])
-                _ = try? (connection.close() as EventLoopFuture<Void>).wait()
-                connection = try Self.connect(input.settings, logger: logger)
+                PostgresConnector.close(connection)
+                connection = try PostgresConnector.connect(input.settings, logger: logger)
             } catch let error as PSQLError {
                 throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))")
             }

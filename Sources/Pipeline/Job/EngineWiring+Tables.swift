@@ -15,7 +15,7 @@ extension EngineWiring {
         do {
             let environment = ProcessInfo.processInfo.environment
             let input = try TableInput.parse(configuration.inputPath, environment: environment)
-            let connection = try TableReader.connect(try PostgresSettings.resolve(url: configuration.outputPath, environment: environment), logger: logger)
+            let connection = try PostgresConnector.connect(try PostgresSettings.resolve(url: configuration.outputPath, environment: environment), logger: logger)
             do {
                 let relation = try TableRelation.inspect(input, on: connection, logger: logger)
                 let destination = try TableDestination.open(
@@ -50,7 +50,7 @@ extension EngineWiring {
                     destination: destination, connection: connection, job: jobId, offset: store.commitPoint?.outputOffset ?? 0, logger: logger
                 )
             } catch {
-                _ = try? (connection.close() as EventLoopFuture<Void>).wait()
+                PostgresConnector.close(connection)
                 throw error
             }
         } catch let error as PostgresSettings.Failure {
