@@ -42,6 +42,7 @@ extension BatchTokenize {
         func run() throws {
             let plan = try usage { try ShardPlan.read(path: self.plan) }
             let merge = ShardMerge(plan: plan, output: output, rejects: rejects, checkpoint: checkpoint)
+            if merge.writesTable { return try tableWritten(merge) }
             // What merge writes must be none of what it reads: the input, the plan, a shard's files.
             var files: [(option: String, path: String?)] = [
                 ("the plan's input", plan.input.path), ("--plan", self.plan), ("--output", output), ("--rejects", merge.rejects), ("--report", report),
@@ -80,8 +81,26 @@ extension BatchTokenize {
             }
             if books.rejected + books.outcomeUnknown > 0 && !succeedWithRejects { throw ExitCodes.finishedWithRejects }
         }
-    }
 
+        /// Shards that wrote a table have nothing to join: said, with whether every shard is complete
+        /// and where each one's rejects are (exit 0 when all are, so that a pipeline that always merges works).
+        private func tableWritten(_ merge: ShardMerge) throws {
+            let shards = merge.shards()
+            let problems = shards.compactMap { files in files.problem.map { "shard \(files.shard.index): \($0)" } }
+            guard problems.isEmpty else {
+                Console.write("error: the shards are not all complete: " + problems.joined(separator: "; "))
+                throw ExitCodes.failure
+            }
+            let rejected = shards.reduce(0) { $0 + ($1.summary?.rejected ?? 0) + ($1.summary?.outcomeUnknown ?? 0) }
+            var lines = ["nothing to merge: every shard wrote its rows into \(output) itself, each commit with its progress row; all \(shards.count) shards are complete"]
+            if rejected > 0 { lines.append("rejected: \(rejected), in " + shards.map(\.rejects).joined(separator: ", ")) }
+            print(lines.joined(separator: "\n"))
+            if rejected > 0 && !succeedWithRejects { throw ExitCodes.finishedWithRejects }
+        }
+    }
+}
+
+extension BatchTokenize {
     /// What `merge --report` writes.
     struct MergeReport: Encodable {
         var plan: String

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Logging
 import Pipeline
 
 extension BatchTokenize {
@@ -16,10 +17,15 @@ extension BatchTokenize {
 
                 Example:
                   batch-tokenize plan --input cards.csv --shards 8 --out plan.json
+
+                A table is cut by its key into ranges of nearly equal row counts (counted by the \
+                database, in one snapshot); each shard reads its range, and rows inserted later fall \
+                into the range of their key. Shards writing a table need no merge.
+                  batch-tokenize plan --input 'postgresql://app@db:5432/shop?table=cards&key=id' --shards 8 --out plan.json
                 """
         )
 
-        @Option(help: "Input file (CSV or NDJSON).")
+        @Option(help: "Input file (CSV or NDJSON), or a table: postgresql://USER@HOST:PORT/DB?table=T&key=K (cut into key ranges).")
         var input: String
 
         @Option(help: "How many shards.")
@@ -42,6 +48,30 @@ extension BatchTokenize {
 
         @OptionGroup var credentials: CredentialOptions
 
+        /// A table: cut into key ranges of nearly equal row counts, by the database.
+        func planTable(key: DigestKey) throws {
+            if format.map({ $0 != .ndjson }) ?? false || delimiter != nil || noHeader {
+                throw ValidationError("--format, --delimiter and --no-header are for files: a table's rows are read as JSON objects")
+            }
+            let logger = Logger(label: "batch-tokenize.plan")
+            let plan: ShardPlan
+            do {
+                let table = try TableInput.parse(input, environment: ProcessInfo.processInfo.environment)
+                plan = try ShardPlan.make(table: table, url: input, shards: shards, key: key, logger: logger)
+            } catch let error as PostgresSettings.Failure {
+                Console.write("error: \(error.description)")
+                throw error.kind == .refused ? ExitCodes.refused : error.kind == .unreachable ? ExitCodes.connection : ExitCodes.usage
+            }
+            try usage { try AtomicFile.write(plan.encoded(), to: out) }
+            let largest = plan.shards.map(\.records).max() ?? 0
+            let smallest = plan.shards.map(\.records).min() ?? 0
+            print(
+                "planned \(plan.records) rows of \(plan.input.table ?? "the table") in \(plan.shards.count) key ranges (\(smallest) to \(largest) rows each): \(out)\n"
+                    + "rows inserted later fall into the range of their key (past the last key: the last shard's). "
+                    + "Shards writing a table need no merge; status --plan shows them"
+            )
+        }
+
         func validate() throws {
             guard shards >= 1, shards <= 100_000 else { throw ValidationError("--shards takes 1 to 100000") }
         }
@@ -55,6 +85,7 @@ extension BatchTokenize {
             }
             let delimiterByte = try usage { try JobConfiguration.delimiterByte(delimiter) }
             let key = endpoint?.lowercased() == "local" ? DigestKey.local : DigestKey(secret: try credentials.load().authorizationHeader)
+            if PostgresSettings.isURL(input) { return try planTable(key: key) }
             // A gzip input: its members, and how fast this machine inflates it (for the cost below).
             var members: (members: [GzipMember], inflatedSize: Int64)?
             var inflateSeconds = 0.0

@@ -27,7 +27,7 @@ extension BatchTokenize {
         @Option(help: "The checkpoint file.")
         var checkpoint: String?
 
-        @Option(help: "The job's output file (its checkpoint is <output>.checkpoint.sqlite).")
+        @Option(help: "The job's output file (its checkpoint is <output>.checkpoint.sqlite), or table (postgresql://…?table=T).")
         var output: String?
 
         @Flag(help: "Print JSON instead of text.")
@@ -43,7 +43,8 @@ extension BatchTokenize {
 
         func run() throws {
             if let plan { return try showShards(plan: plan) }
-            let path = checkpoint ?? CheckpointStore.defaultPath(forOutput: output!)
+            // A table output's checkpoint is named after the table, in the working folder.
+            let path = try checkpoint ?? CheckpointStore.defaultPath(forOutput: PostgresSettings.isURL(output!) ? usage { try TableOutputNames.base(output!) } : output!)
             let summary: CheckpointSummary
             do {
                 summary = try CheckpointStore.summary(path: path)
@@ -69,6 +70,7 @@ extension BatchTokenize {
                 let rows: [[String: Any]] = shards.map { files in
                     var row: [String: Any] = [
                         "index": files.shard.index, "records": files.shard.records, "firstRecord": files.shard.firstSeq + 1,
+                        "afterKey": files.shard.afterKey ?? NSNull(), "throughKey": files.shard.throughKey ?? NSNull(),
                         "checkpoint": files.checkpoint, "complete": files.summary?.complete ?? false,
                     ]
                     if let summary = files.summary {
@@ -87,9 +89,14 @@ extension BatchTokenize {
             var lines = ["plan \(path): \(plan.records) records in \(plan.shards.count) shards"]
             for files in shards {
                 let shard = files.shard
-                var line = "shard \(shard.index) (records \(shard.firstSeq + 1)-\(shard.endSeq)): "
+                // A table's shard is a key range: its rows counted when the plan was made.
+                let range = plan.input.table == nil
+                    ? "records \(shard.firstSeq + 1)-\(shard.endSeq)"
+                    : "keys " + (shard.afterKey.map { "after \($0)" } ?? "from the start") + " " + (shard.throughKey.map { "through \($0)" } ?? "to the end")
+                var line = "shard \(shard.index) (\(range)): "
                 if let summary = files.summary {
-                    line += "\(max(0, summary.recordsCommitted - shard.firstSeq)) of \(shard.records) committed, \(summary.rejected) rejected"
+                    let share = plan.input.table == nil ? "of \(shard.records)" : "of ~\(shard.records) planned"
+                    line += "\(max(0, summary.recordsCommitted - shard.firstSeq)) \(share) committed, \(summary.rejected) rejected"
                     if summary.outcomeUnknown > 0 { line += ", \(summary.outcomeUnknown) outcome unknown" }
                     line += summary.complete && files.problem == nil ? ", complete" : ""
                     line += ", last update \(summary.lastUpdate.map(formatter.string(from:)) ?? "none")"
@@ -98,7 +105,12 @@ extension BatchTokenize {
                 lines.append(line)
             }
             let ready = shards.allSatisfy { $0.problem == nil }
-            lines.append(ready ? "every shard is complete: batch-tokenize merge --plan \(path) --output \(output!)" : "not ready to merge")
+            if PostgresSettings.isURL(output!) {
+                // Shards writing a table wrote it themselves: nothing to merge.
+                lines.append(ready ? "every shard is complete: the table holds every shard's rows (nothing to merge)" : "not every shard is complete")
+            } else {
+                lines.append(ready ? "every shard is complete: batch-tokenize merge --plan \(path) --output \(output!)" : "not ready to merge")
+            }
             print(lines.joined(separator: "\n"))
         }
     }

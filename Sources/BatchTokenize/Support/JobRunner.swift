@@ -108,7 +108,9 @@ struct JobRunner {
         if isTable, let given = job.input?.format, given != .ndjson {
             throw ValidationError("a table's rows are read as JSON objects: --format \(given.rawValue) does not go with a database input")
         }
-        if isTable, plan != nil { throw ValidationError("a table input is not cut into shards by a plan yet; run it whole") }
+        if plan != nil, isTable != (plan?.input.table != nil) {
+            throw ValidationError(isTable ? "the plan was made for a file, not a table" : "the plan was made for a table, not a file")
+        }
         let format = isTable ? .ndjson : plan?.input.format ?? job.input?.format ?? InputFormat.guess(path: streamName ?? inputPath)
         let delimiter = try usage { try JobConfiguration.delimiterByte(plan?.input.delimiter ?? job.input?.delimiter) }
         guard let endpointName = options.endpoint ?? job.endpoint else { throw ValidationError("no endpoint: give --endpoint or endpoint in the job file") }
@@ -118,7 +120,8 @@ struct JobRunner {
         // derived from its output or given (shards run one after another or side by side must
         // not truncate each other's rejects, nor share a checkpoint, a report or a metrics file).
         let perShard = { (path: String) in plan == nil ? path : ShardPlan.shardPath(output: path, index: shardIndex) }
-        let outputPath = perShard(jobOutput)
+        // (Shards writing a table write the same table: their own files are named after it.)
+        let outputPath = PostgresSettings.isURL(jobOutput) ? jobOutput : perShard(jobOutput)
         try OptionRange.check(options.connections, "--connections", 1...1_024)
         try OptionRange.check(options.inFlight, "--in-flight", 1...65_536)
         if options.connections * options.inFlight > 1 << 20 {
@@ -152,7 +155,7 @@ struct JobRunner {
         let writesTable = PostgresSettings.isURL(outputPath)
         if writesTable && !isTable { throw ValidationError("a table output is written from a table input (--input postgresql://…?table=…&key=…)") }
         if writesTable && action != .tokenize { throw ValidationError("a table output is for tokenize jobs (detokenize and read write files, for now)") }
-        let localBase = writesTable ? try usage { try TableOutputNames.base(outputPath) } : outputPath
+        let localBase = writesTable ? perShard(try usage { try TableOutputNames.base(outputPath) }) : outputPath
         let endpoint: Endpoint
         do {
             // A placeholder for `local`: the embedded simulator's address is known once it runs.
@@ -194,6 +197,7 @@ struct JobRunner {
         configuration.shard = plan?.shards[shardIndex]
         configuration.shardCount = plan?.shards.count ?? 1
         configuration.shardEndOffset = plan?.endOffset(of: shardIndex)
+        configuration.tablePlan = plan.flatMap { $0.input.table == nil ? nil : $0.input }
         configuration.burst = options.burst
         configuration.restart = options.restart
         if let commitEvery = options.commitEvery {
@@ -201,6 +205,9 @@ struct JobRunner {
             configuration.commitEvery = commitEvery
         }
         if options.sinceLastRun && !isTable { throw ValidationError("--since-last-run is for a table input (rows after the last run's key)") }
+        if options.sinceLastRun && plan != nil {
+            throw ValidationError("--since-last-run does not go with --plan: a nightly run reads on after its last key, a shard within its range; run the nightly job whole")
+        }
         configuration.sinceLastRun = options.sinceLastRun
         configuration.keepAuditTrail = options.keepAuditTrail
         configuration.stopDeadline = .milliseconds(Int64(options.stopDeadline * 1000))

@@ -17,15 +17,13 @@ enum ProgressTable {
     }
 
     static func create(on connection: PostgresConnection, logger: Logger) throws {
-        _ = try connection.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    CREATE TABLE IF NOT EXISTS \(name) (
-                      job text PRIMARY KEY, relation text NOT NULL, seq bigint NOT NULL, input_offset bigint NOT NULL,
-                      input_line bigint NOT NULL, last_key text, output_offset bigint NOT NULL, rejects_offset bigint NOT NULL,
-                      complete boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())
-                    """), logger: logger
-        ).wait()
+        try ConcurrentCreate.run(
+            """
+            CREATE TABLE IF NOT EXISTS \(name) (
+              job text PRIMARY KEY, relation text NOT NULL, seq bigint NOT NULL, input_offset bigint NOT NULL,
+              input_line bigint NOT NULL, last_key text, output_offset bigint NOT NULL, rejects_offset bigint NOT NULL,
+              complete boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())
+            """, on: connection, logger: logger)
     }
 
     static func read(job: String, on connection: PostgresConnection, logger: Logger) throws -> Row? {

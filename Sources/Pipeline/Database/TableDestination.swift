@@ -77,7 +77,7 @@ struct TableDestination: Sendable {
         definition += written.filter { $0.name != relation.key }.map { "\(TableInput.quoted($0.name)) \($0.type)" }
         definition.append("\(TableInput.quoted(bfidColumn)) text")
         do {
-            _ = try connection.query(PostgresQuery(unsafeSQL: "CREATE TABLE IF NOT EXISTS \(destination.name) (\(definition.joined(separator: ", ")))"), logger: logger).wait()
+            try ConcurrentCreate.run("CREATE TABLE IF NOT EXISTS \(destination.name) (\(definition.joined(separator: ", ")))", on: connection, logger: logger)
             // Created now or before: it must take what we write.
             let have = try Self.columnTypes(of: destination.name, on: connection, logger: logger)
             for column in [(relation.key, relation.keyType)] + written + [(bfidColumn, "text")] where have[column.0] == nil {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// A table (or a view) named as a job's input: `postgres://…/DB?table=NAME&key=COLUMN`, read in
@@ -18,6 +19,14 @@ public struct TableInput: Sendable, Equatable {
             throw PostgresSettings.Failure("name the table's key column (unique, not null; rows are read in its order): …?table=\(table)&key=COLUMN")
         }
         return TableInput(settings: try PostgresSettings.resolve(url: url, environment: environment), table: table, key: key)
+    }
+
+    /// What identifies the table in a job's identity and a plan: where it is (server, database,
+    /// table, key), keyed, not its rows, which change between runs (each point stores the key to
+    /// read on from).
+    public func fingerprint(key: DigestKey) -> InputFingerprint {
+        let place = [settings.host, String(settings.port), settings.database, table, self.key]
+        return InputFingerprint(size: -1, modified: 0, digest: "table:" + key.hexDigest(place.map { Array($0.utf8) }))
     }
 
     /// For messages and the job's identity: where the rows are, never the password.

@@ -32,8 +32,15 @@ final class TableReader: RecordReader, @unchecked Sendable {
     /// The columns read (with the key); `nil`: every one.
     private let columns: [String]?
 
-    init(input: TableInput, after key: String?, from position: RecordPosition?, columns: [String]? = nil, pageSize: Int = 2_000, logger: Logger) throws {
+    /// The last key read (a shard's range ends there); `nil`: the table's end.
+    private let throughKey: String?
+
+    init(
+        input: TableInput, after key: String?, through: String? = nil, from position: RecordPosition?, columns: [String]? = nil, pageSize: Int = 2_000,
+        logger: Logger
+    ) throws {
         self.input = input
+        throughKey = through
         self.columns = columns
         self.logger = logger
         self.pageSize = pageSize
@@ -120,8 +127,9 @@ final class TableReader: RecordReader, @unchecked Sendable {
     }
 
     private func fetchOnce() throws {
-        var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, limit: pageSize, columns: columns))
+        var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, through: throughKey != nil, limit: pageSize, columns: columns))
         if let lastKey { query.binds.append(lastKey) }
+        if let throughKey { query.binds.append(throughKey) }
         let result = try connection.query(query, logger: logger).wait()
         let first = nextPosition.seq
         for (offset, row) in result.rows.enumerated() {

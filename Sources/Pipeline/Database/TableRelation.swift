@@ -19,10 +19,14 @@ struct TableRelation: Sendable {
 
     /// The page query: rows as JSON and their key as text, in key order; with `columns`, only
     /// those (and the key) in the JSON (a table output writes no other: less to send, parse and
-    /// render), else every column (a file output holds the whole row).
-    func pageQuery(after: Bool, limit: Int, columns: [String]? = nil) -> String {
+    /// render), else every column (a file output holds the whole row). Its binds: the key after
+    /// which it reads (with `after`), then the last key it may read (with `through`: a shard's range).
+    func pageQuery(after: Bool, through: Bool = false, limit: Int, columns: [String]? = nil) -> String {
         let key = TableInput.quoted(self.key)
-        let condition = after ? " WHERE \(key) > $1::\(keyType)" : ""
+        var conditions: [String] = []
+        if after { conditions.append("\(key) > $1::\(keyType)") }
+        if through { conditions.append("\(key) <= $\(conditions.count + 1)::\(keyType)") }
+        let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         let selected = columns.map { names in
             ([self.key] + names.filter { $0 != self.key }).map(TableInput.quoted).joined(separator: ", ")
         } ?? "*"

@@ -87,6 +87,12 @@ public struct BatchJob: Sendable {
         /// Where the next shard's records start (``ShardPlan/endOffset(of:)``); `nil`: the input
         /// ends after this shard's.
         public var shardEndOffset: Int64?
+        /// A shard of a table's plan: the keyed digests of the table the plan was cut from (its
+        /// place and its definition), checked against the table before a row is read.
+        public var tablePlan: ShardPlan.Input?
+        /// The shard this run processes, when it ends at a record count (a file's shard); a
+        /// table's shard ends at its last key, however many rows its range holds by then.
+        public var shardEndingByCount: ShardPlan.Shard? { tablePlan == nil ? shard : nil }
 
         public init(
             endpoint: Endpoint, endpointName: String, key: APIKey, templateRef: String, inputPath: String, format: InputFormat,
@@ -146,7 +152,7 @@ public struct BatchJob: Sendable {
         }
         if let shard = configuration.shard {
             // A shard's checkpoint is refused for another shard or another cut of the input.
-            options["shard"] = ShardMerge.shardOption(shard, of: configuration.shardCount)
+            options["shard"] = ShardMerge.shardOption(shard, of: configuration.shardCount, table: configuration.tablePlan != nil)
         }
         let fingerprint: InputFingerprint
         if configuration.inputPath == InputSource.standardInput {
@@ -157,9 +163,7 @@ public struct BatchJob: Sendable {
         } else if PostgresSettings.isURL(configuration.inputPath) {
             // A table: known by where it is (server, database, table, key), not by its rows, which
             // change between runs (each point stores the key to read on from).
-            let table = try TableInput.parse(configuration.inputPath, environment: ProcessInfo.processInfo.environment)
-            let place = [table.settings.host, String(table.settings.port), table.settings.database, table.table, table.key]
-            fingerprint = InputFingerprint(size: -1, modified: 0, digest: "table:" + configuration.digestKey.hexDigest(place.map { Array($0.utf8) }))
+            fingerprint = try TableInput.parse(configuration.inputPath, environment: ProcessInfo.processInfo.environment).fingerprint(key: configuration.digestKey)
         } else {
             fingerprint = try InputFingerprint.of(path: configuration.inputPath, key: configuration.digestKey)
         }

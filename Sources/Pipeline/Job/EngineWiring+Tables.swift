@@ -12,6 +12,8 @@ extension EngineWiring {
         guard PostgresSettings.isURL(configuration.inputPath) else {
             throw JobError(.configuration, "a table output is written from a table input (--input postgresql://…?table=…&key=…)")
         }
+        // Shards of a plan write one table side by side: each its own progress row.
+        let progressJob = configuration.shard.map { "\(jobId):shard-\($0.index)-of-\(configuration.shardCount)" } ?? jobId
         do {
             let environment = ProcessInfo.processInfo.environment
             let input = try TableInput.parse(configuration.inputPath, environment: environment)
@@ -23,7 +25,7 @@ extension EngineWiring {
                     bfidColumn: configuration.bfidColumn, environment: environment, on: connection, logger: logger
                 )
                 try ProgressTable.create(on: connection, logger: logger)
-                if let row = try ProgressTable.read(job: jobId, on: connection, logger: logger) {
+                if let row = try ProgressTable.read(job: progressJob, on: connection, logger: logger) {
                     let stored = store.commitPoint?.seq ?? -1
                     if row.point.seq > stored {
                         logger.info(
@@ -47,7 +49,7 @@ extension EngineWiring {
                 }
                 logger.info("writing to a table", metadata: ["table": "\(destination.name)", "mode": "\(destination.mode.rawValue)"])
                 return try TableOutput(
-                    destination: destination, connection: connection, job: jobId, offset: store.commitPoint?.outputOffset ?? 0, logger: logger
+                    destination: destination, connection: connection, job: progressJob, offset: store.commitPoint?.outputOffset ?? 0, logger: logger
                 )
             } catch {
                 PostgresConnector.close(connection)

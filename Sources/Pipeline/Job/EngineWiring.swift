@@ -82,7 +82,18 @@ enum EngineWiring {
                 }
                 // A table output writes the key and the mapped columns only: the rest is not read.
                 let columns = tableOutput == nil ? nil : TableDestination.mappedColumns(configuration.instructions) + (configuration.idColumn.map { [$0] } ?? [])
-                let reader = try TableReader(input: table, after: point?.inputDigest, from: resume.readFrom, columns: columns, logger: logger)
+                // A shard of a plan reads its key range: from after its first key, or the point's, through its last.
+                let startKey = point?.inputDigest ?? configuration.shard?.afterKey
+                let reader = try TableReader(
+                    input: table, after: startKey, through: configuration.shard?.throughKey, from: resume.readFrom, columns: columns, logger: logger
+                )
+                if let plan = configuration.tablePlan {
+                    do {
+                        try plan.checkTable(table, definition: reader.relation.definition, key: configuration.digestKey)
+                    } catch let error as ShardPlan.PlanError {
+                        throw JobError(.configuration, error.description + ". Nothing was sent")
+                    }
+                }
                 // The table as the job's first run found it, or refused: a retyped or dropped
                 // column would map differently (or not at all) from one run to the next.
                 if let before = try store.inputDefinition("input") {
@@ -100,7 +111,7 @@ enum EngineWiring {
                     // Rows that took keys the last run had passed are never read after it: counted, said.
                     sinceLastRun = (key, max(0, try reader.count(through: key) - (point.seq + 1)))
                 }
-                source = TableSource(reader: reader, startKey: point?.inputDigest, loop: loop)
+                source = TableSource(reader: reader, startKey: startKey, loop: loop)
                 (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: nil)
             } catch let error as PostgresSettings.Failure {
                 throw error.jobError

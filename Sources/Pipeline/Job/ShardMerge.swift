@@ -60,6 +60,8 @@ public struct ShardMerge {
             case unbalanced
             /// A part could not be read, or changed or ended early while merge read it.
             case partChanged
+            /// The shards wrote a table: there is nothing to join.
+            case tableOutput
         }
         public var kind: Kind
         public var description: String
@@ -93,10 +95,17 @@ public struct ShardMerge {
         return left.differences(from: right)
     }
 
+    /// Whether the shards write a table (in place or a new one): nothing to join, each shard's rows
+    /// committed into it with its progress row.
+    public var writesTable: Bool { PostgresSettings.isURL(output) }
+
     private func inspect(_ shard: ShardPlan.Shard) -> ShardFiles {
-        let output = ShardPlan.shardPath(output: self.output, index: shard.index)
-        let checkpoint = self.checkpoint.map { ShardPlan.shardPath(output: $0, index: shard.index) } ?? CheckpointStore.defaultPath(forOutput: output)
-        var files = ShardFiles(shard: shard, output: output, rejects: output + ".rejects.csv", checkpoint: checkpoint)
+        // A table output's own files are named after the table, in the working folder.
+        let base = writesTable ? ((try? TableOutputNames.base(output)) ?? "table") : output
+        let named = ShardPlan.shardPath(output: base, index: shard.index)
+        let output = writesTable ? self.output : named
+        let checkpoint = self.checkpoint.map { ShardPlan.shardPath(output: $0, index: shard.index) } ?? CheckpointStore.defaultPath(forOutput: named)
+        var files = ShardFiles(shard: shard, output: output, rejects: named + ".rejects.csv", checkpoint: checkpoint)
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             files.problem = "not started (no checkpoint \(checkpoint))"
             return files
@@ -111,8 +120,8 @@ public struct ShardMerge {
         files.summary = summary
         if let path = summary.files?["rejects"]?.path { files.rejects = path }
         let identity = summary.identity
-        let committed = summary.done + summary.rejected + summary.outcomeUnknown + summary.transient
-        if identity.options["shard"] != Self.shardOption(shard, of: plan.shards.count)
+        let committed = Self.accounted(summary)
+        if identity.options["shard"] != Self.shardOption(shard, of: plan.shards.count, table: plan.input.table != nil)
             || identity.input.size != plan.input.size || identity.input.digest != plan.input.digest
         {
             files.problem = "its checkpoint belongs to another plan or input (\(identity.options["shard"] ?? "not a shard"))"
@@ -120,14 +129,20 @@ public struct ShardMerge {
             files.problem = "not finished: \(max(0, summary.recordsCommitted - shard.firstSeq)) of \(shard.records) records committed; run the shard again to resume"
         } else if summary.transient > 0 {
             files.problem = "finished with \(summary.transient) records that failed transiently; run the shard again to send them"
-        } else if committed != shard.records || (shard.records > 0 && summary.recordsCommitted != shard.endSeq) {
+        } else if plan.input.table == nil, committed != shard.records || (shard.records > 0 && summary.recordsCommitted != shard.endSeq) {
+            // (A table's shard is its key range: rows inserted or deleted since the plan change its count.)
             files.problem = "its checkpoint accounts for \(committed) records through record \(summary.recordsCommitted), not the plan's \(shard.records) through record \(shard.endSeq)"
-        } else if let problem = checkFile(files.output, name: "output", committed: summary.commitPoint?.outputOffset, summary: summary)
+        } else if let problem = (writesTable ? nil : checkFile(files.output, name: "output", committed: summary.commitPoint?.outputOffset, summary: summary))
             ?? checkFile(files.rejects, name: "rejects", committed: summary.commitPoint?.rejectsOffset, summary: summary)
         {
             files.problem = problem
         }
         return files
+    }
+
+    /// The records a shard's checkpoint accounts for, whatever became of them.
+    static func accounted(_ summary: CheckpointSummary) -> Int {
+        summary.done + summary.rejected + summary.outcomeUnknown + summary.transient
     }
 
     /// Whether the file at `path` is the one the shard's checkpoint recorded and committed: a
@@ -139,8 +154,11 @@ public struct ShardMerge {
     }
 
     /// What a shard's checkpoint identity says of it (``BatchJob/identity()``).
-    public static func shardOption(_ shard: ShardPlan.Shard, of count: Int) -> String {
-        "\(shard.index) of \(count): records \(shard.firstSeq + 1) to \(shard.endSeq)"
+    public static func shardOption(_ shard: ShardPlan.Shard, of count: Int, table: Bool = false) -> String {
+        let records = "\(shard.index) of \(count): records \(shard.firstSeq + 1) to \(shard.endSeq)"
+        guard table else { return records }
+        // A table's shard is its key range (its record numbers are the plan's count).
+        return records + ", keys " + (shard.afterKey.map { "after \($0)" } ?? "from the start") + " " + (shard.throughKey.map { "through \($0)" } ?? "to the end")
     }
 
     /// Checks every shard, opens every file it joins, then writes the merged output and rejects
@@ -152,7 +170,15 @@ public struct ShardMerge {
         guard problems.isEmpty else {
             throw MergeError(kind: .shardsNotReady, description: "cannot merge: " + problems.joined(separator: "; "))
         }
+        if writesTable {
+            throw MergeError(
+                kind: .tableOutput,
+                description: "nothing to merge: each shard wrote its rows into \(output) itself, in the same transactions as its progress rows; every shard is complete"
+            )
+        }
         var books = Books(records: plan.records)
+        // A table's shards read their key ranges as they stood when each ran: their books are the whole.
+        if plan.input.table != nil { books.records = shards.reduce(0) { total, files in total + Self.accounted(files.summary!) } }
         for files in shards {
             let summary = files.summary!
             books.done += summary.done

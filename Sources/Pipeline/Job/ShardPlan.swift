@@ -27,6 +27,11 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         /// A gzip input of several members: the last member that starts at or before the bytes
         /// ``boundary`` covers, where the shard's reading starts inflating (absent: at the start).
         public var member: GzipMember?
+        /// A table input: the shard reads the rows whose key is after `afterKey` (absent: from the
+        /// table's start) and at most `throughKey` (absent: to its end), in the key's order;
+        /// ``records`` is how many there were when the plan was made.
+        public var afterKey: String?
+        public var throughKey: String?
 
         public init(index: Int, firstSeq: Int, offset: Int64, line: Int, records: Int, boundary: String = "") {
             self.index = index
@@ -57,6 +62,11 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         /// `gzip` for a gzip input, whose offsets are in what it inflates to (`inflatedSize` bytes).
         public var compression: String?
         public var inflatedSize: Int64?
+        /// A table input (``path`` its URL, without a password): the relation as PostgreSQL names
+        /// it, and a keyed digest of its columns and their types when the plan was made (``size``
+        /// is -1 and ``digest`` what a job's identity holds for the table).
+        public var table: String?
+        public var definition: String?
 
         public init(path: String, format: InputFormat, delimiter: String, size: Int64, digest: String) {
             self.path = path
@@ -158,6 +168,7 @@ public struct ShardPlan: Codable, Sendable, Hashable {
         guard !shards.isEmpty, shards.count <= Self.maximumShards else {
             throw PlanError("the plan must have 1 to \(Self.maximumShards) shards, not \(shards.count)")
         }
+        if input.table != nil { return try validateKeyRanges() }
         guard input.size >= 0, records >= 0 else { throw PlanError("the plan's input size and record count cannot be negative") }
         var nextSeq = 0
         var lastOffset: Int64 = 0
@@ -194,6 +205,7 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     /// file at `path`: each must be the keyed digest the plan holds, so that the shard starts and
     /// ends at a record boundary of this input that `plan` found.
     public func checkBoundaries(of index: Int, path: String, key: DigestKey) throws {
+        if input.table != nil { return try checkKeyRange(of: index, key: key) }
         let boundaries = try ShardBoundary(path: path, key: key, inflatedSize: input.inflatedSize)
         for shard in shards[index...].prefix(2) {
             guard try boundaries.digest(of: shard) == shard.boundary else {
@@ -216,7 +228,9 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     /// Where the records of shard `index` end: the next shard's start that has records, or `nil`
     /// when the input ends after them.
     public func endOffset(of index: Int) -> Int64? {
-        shards[(index + 1)...].first { $0.records > 0 }?.offset
+        // A table's shard ends at its last key, however many rows its range holds by then.
+        if input.table != nil { return nil }
+        return shards[(index + 1)...].first { $0.records > 0 }?.offset
     }
 
     /// The plan in a file written by ``write(to:)``; refuses another version.
@@ -282,6 +296,8 @@ public struct ShardPlan: Codable, Sendable, Hashable {
     /// Whether the file at `path` is the plan's input (same size, same keyed digest); the
     /// difference when it is not.
     public func checkInput(path: String, key: DigestKey) throws {
+        // A table's plan is checked against the table by the run that reads it (``checkTable``).
+        if input.table != nil { return }
         let fingerprint = try InputFingerprint.of(path: path, key: key)
         if fingerprint.size != input.size {
             throw PlanError(.inputChanged, "\(path) is not the input of this plan: \(fingerprint.size) bytes, the plan's input had \(input.size)")

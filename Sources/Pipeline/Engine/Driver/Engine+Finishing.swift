@@ -108,7 +108,8 @@ extension Engine {
         let position = source.position
         if let shard = configuration.shard {
             progress.total = shard.records
-            progress.totalIsEstimate = false
+            // (A table's range holds the rows it held when the plan was made, give or take.)
+            progress.totalIsEstimate = configuration.tablePlan != nil
         } else if lifecycle.sourceEnded {
             progress.total = position.seq
             progress.totalIsEstimate = false

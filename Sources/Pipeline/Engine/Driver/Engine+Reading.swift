@@ -21,7 +21,7 @@ extension Engine {
                 waitForSource(ready)
                 return
             case .end:
-                if let shard = configuration.shard, slots.nextToRead < shard.endSeq {
+                if let shard = configuration.shardEndingByCount, slots.nextToRead < shard.endSeq {
                     throw ShardPlan.PlanError(
                         .inputChanged,
                         "the input ends at record \(slots.nextToRead), before the last record of shard \(shard.index) (record \(shard.endSeq)): "
@@ -50,7 +50,7 @@ extension Engine {
     /// shards would lose or double records between them. `false`: the source has no record ready
     /// yet (asked again at the next pump).
     private func checkShardEnd() throws -> Bool {
-        guard let shard = configuration.shard else { return true }
+        guard let shard = configuration.shardEndingByCount else { return true }
         let next: RecordPosition?
         do {
             switch try source.read() {

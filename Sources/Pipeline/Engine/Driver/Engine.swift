@@ -120,7 +120,7 @@ final class Engine: @unchecked Sendable {
             stage.writeReject(RejectsRenderer.headerLine)
         }
         let start = parts.firstSeq
-        readLimit = configuration.shard?.endSeq ?? Int.max
+        readLimit = configuration.shardEndingByCount?.endSeq ?? Int.max
         // A shard's own records: its first record is not one that earlier runs finished.
         finishedBefore = start - (configuration.shard?.firstSeq ?? 0)
         reusedThrough = max(start - 1, parts.notReusedThrough)
