@@ -154,7 +154,6 @@ struct JobRunner {
         // table, in the working folder (`cards.rejects.csv`, `cards.checkpoint.sqlite`).
         let writesTable = PostgresSettings.isURL(outputPath)
         if writesTable && !isTable { throw ValidationError("a table output is written from a table input (--input postgresql://…?table=…&key=…)") }
-        if writesTable && action != .tokenize { throw ValidationError("a table output is for tokenize jobs (detokenize and read write files, for now)") }
         let localBase = writesTable ? perShard(try usage { try TableOutputNames.base(outputPath) }) : outputPath
         let endpoint: Endpoint
         do {
@@ -214,7 +213,8 @@ struct JobRunner {
         configuration.retry.budget = .milliseconds(Int64(options.retryFor * 1000))
         configuration.connection = options.timing.connectionConfiguration(credentials: options.credentials)
         configuration.masking = Console.masking
-        if action == .detokenize {
+        if action == .detokenize && !writesTable {
+            // (A table's warning comes once its privileges are restricted: PlaintextTable.)
             logger.warning("\(outputPath) will hold cardholder data in plaintext (created with mode 0600); protect it and delete it when done")
         }
         return (configuration, plan)

@@ -24,6 +24,15 @@ extension EngineWiring {
                     url: configuration.outputPath, input: input, relation: relation, instructions: configuration.instructions,
                     bfidColumn: configuration.bfidColumn, environment: environment, on: connection, logger: logger
                 )
+                if configuration.action == .detokenize {
+                    // Plaintext: never over the tokens, and readable by no role but the table's owner.
+                    guard destination.mode == .newTable else {
+                        throw PostgresSettings.Failure(
+                            "a detokenize job writes plaintext card data: into a new table of its own (--output …?table=NEW), never over the tokens in \(destination.name)"
+                        )
+                    }
+                    try PlaintextTable.restrictToOwner(destination, on: connection, logger: logger)
+                }
                 try ProgressTable.create(on: connection, logger: logger)
                 if let row = try ProgressTable.read(job: progressJob, on: connection, logger: logger) {
                     let stored = store.commitPoint?.seq ?? -1

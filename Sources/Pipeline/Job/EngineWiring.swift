@@ -81,7 +81,9 @@ enum EngineWiring {
                     throw JobError(.configuration, "the checkpoint's commit point holds no key of \(table.described): run with --restart to start over")
                 }
                 // A table output writes the key and the mapped columns only: the rest is not read.
-                let columns = tableOutput == nil ? nil : TableDestination.mappedColumns(configuration.instructions) + (configuration.idColumn.map { [$0] } ?? [])
+                // (A detokenize or read job reads the bfids too: every column.)
+                let columns = tableOutput == nil || configuration.action != .tokenize
+                    ? nil : TableDestination.mappedColumns(configuration.instructions) + (configuration.idColumn.map { [$0] } ?? [])
                 // A shard of a plan reads its key range: from after its first key, or the point's, through its last.
                 let startKey = point?.inputDigest ?? configuration.shard?.afterKey
                 let reader = try TableReader(
