@@ -123,7 +123,7 @@ let package = Package(
             name: "PipelineTests",
             dependencies: [
                 "Pipeline", "ShieldConex", "Checkpoint", "Simulator", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

@@ -83,6 +83,13 @@ public enum PostgresConnector {
     /// postgres-nio wants every connection closed before it goes.
     static func close(_ connection: PostgresConnection) {
         let closing: EventLoopFuture<Void> = connection.close()
-        if MultiThreadedEventLoopGroup.currentEventLoop == nil { _ = try? closing.wait() }
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil {
+            _ = try? closing.wait()
+        } else {
+            // On an event loop (a reader or an output let go of there), perhaps not the
+            // connection's: it is kept until it is closed (postgres-nio asserts that a connection
+            // is closed before it goes, and a close is carried out on the connection's own loop).
+            closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
     }
 }

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Logging
 import NIOCore
+import PostgresNIO
 
 extension EngineWiring {
     /// Opens a table output (``TableOutput``) for a job over a table input, and makes the
@@ -66,6 +67,8 @@ extension EngineWiring {
             }
         } catch let error as PostgresSettings.Failure {
             throw error.jobError
+        } catch let error as PSQLError {
+            throw JobError(.configuration, "cannot open the table output: \(PostgresErrors.describe(error))")
         } catch let error as OutputFile.IOError {
             throw JobError(.configuration, error.description)
         }
