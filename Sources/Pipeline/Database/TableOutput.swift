@@ -25,6 +25,8 @@ final class TableOutput: OutputSink {
     private var keptFrom: Int64
 
     var pointSpacing: Int { Int.max }
+    /// Rows reach the table only with a commit: no point is stored before one.
+    var keepsFlushedLines: Bool { false }
 
     init(destination: TableDestination, connection: PostgresConnection, job: String, offset: Int64, logger: Logger) throws {
         self.destination = destination

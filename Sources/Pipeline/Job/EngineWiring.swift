@@ -56,7 +56,7 @@ enum EngineWiring {
         let tableOutput = try PostgresSettings.isURL(configuration.outputPath)
             ? openTableOutput(configuration: configuration, store: store, jobId: jobId, logger: logger) : nil
         let resume = ResumeDecision.decide(
-            committed: store.commitPoint, written: store.writtenPoint, output: tableOutput != nil ? .stream : .of(path: configuration.outputPath),
+            committed: store.commitPoint, written: store.writtenPoint, output: tableOutput != nil ? .table : .of(path: configuration.outputPath),
             rejects: .of(path: configuration.rejectsPath), shardStart: configuration.shard?.start
         )
         let point = resume.point

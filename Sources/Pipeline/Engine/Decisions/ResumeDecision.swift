@@ -24,12 +24,15 @@ public struct ResumeDecision: Sendable, Hashable {
         case stream
         /// Something else (a folder, a socket): holds nothing.
         case other
+        /// A table: holds the rows committed with the commit point, nothing past it (a written
+        /// point says nothing of it).
+        case table
 
         func holds(_ length: Int64) -> Bool {
             switch self {
             case .regular(let size): size >= length
             case .stream: true
-            case .missing, .other: false
+            case .missing, .other, .table: false
             }
         }
 
@@ -68,7 +71,10 @@ public struct ResumeDecision: Sendable, Hashable {
         var lost = false
         // Only a written point past the commit point says anything.
         if let candidate = written, candidate.seq > committed?.seq ?? -1 {
-            if output.holds(candidate.outputOffset) && rejects.holds(candidate.rejectsOffset) {
+            if output == .table {
+                // (Stored by an earlier version before its commit: its records are sent again.)
+                notReusedThrough = candidate.seq
+            } else if output.holds(candidate.outputOffset) && rejects.holds(candidate.rejectsOffset) {
                 adopted = candidate
                 point = candidate
             } else {

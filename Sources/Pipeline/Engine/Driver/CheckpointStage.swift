@@ -55,6 +55,9 @@ final class CheckpointStage {
     /// it is stored without a point, its results with their tokens.
     private var bytesAtPoint: Int64
     private let pointSpacing: Int64
+    /// Whether written points are stored at all: not for a sink whose flushed lines a kill loses
+    /// (a table: a point stored before its commit would name rows that are not there).
+    private let writesPoints: Bool
     /// The most batches in the writer's hands before ``isBusy``.
     let maxOutstanding = 2
     /// The digest of a record whose result is handed over before its line is written (set by the
@@ -80,6 +83,7 @@ final class CheckpointStage {
         self.commitPoint = commitPoint
         bytesAtPoint = output.offset + rejects.offset
         pointSpacing = Int64(max(output.pointSpacing, rejects.pointSpacing))
+        writesPoints = output.keepsFlushedLines && rejects.keepsFlushedLines
     }
 
     /// Results recorded and not yet in the database: lost if the process dies now.
@@ -116,8 +120,8 @@ final class CheckpointStage {
     /// with `durability`.
     @discardableResult
     func submit(_ durability: Durability = .stored) -> EventLoopFuture<Void> {
-        var pointDue = outputOffset + rejectsOffset - bytesAtPoint >= pointSpacing
-        if case .committed = durability { pointDue = true }
+        var pointDue = writesPoints && outputOffset + rejectsOffset - bytesAtPoint >= pointSpacing
+        if case .committed = durability { pointDue = writesPoints }
         let written = lastWritten.flatMap { lastWritten -> CommitPoint? in
             guard pointDue else { return nil }
             return CommitPoint(

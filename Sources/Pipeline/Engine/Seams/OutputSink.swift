@@ -21,6 +21,10 @@ public protocol OutputSink: AnyObject {
     /// The fewest bytes written between two ``flush()``es that make points (a compressed file's
     /// members cost size when small); commits make points wherever they fall. 0: any.
     var pointSpacing: Int { get }
+    /// Whether lines flushed (``flush()``) survive a kill of the process: a file's do (the kernel
+    /// has them), so a point may be stored as written before the sink commits it; a table's do
+    /// not (its rows reach the database only with a commit), so none is.
+    var keepsFlushedLines: Bool { get }
 }
 
 extension OutputSink {
@@ -28,6 +32,7 @@ extension OutputSink {
     public func committed(through point: Int64) {}
     public func sync(committing point: CommitPoint, complete: Bool) throws { try sync() }
     public var pointSpacing: Int { 0 }
+    public var keepsFlushedLines: Bool { true }
 }
 
 extension OutputFile: OutputSink {}

@@ -52,11 +52,13 @@ final class EngineHarness: @unchecked Sendable {
     }
 
     /// `pointSpacing`: the output's (``OutputSink/pointSpacing``), checked by the checkpoint.
-    init(_ configuration: BatchJob.Configuration, disk: Disk = Disk(), pointSpacing: Int = 0) {
+    /// `table`: the output is a table's (``TableOutput``): rows reach it only with a commit.
+    init(_ configuration: BatchJob.Configuration, disk: Disk = Disk(), pointSpacing: Int = 0, table: Bool = false) {
         self.configuration = configuration
         self.disk = disk
         output = FakeOutput(disk.output)
-        output.pointSpacing = pointSpacing
+        output.pointSpacing = table ? Int.max : pointSpacing
+        output.keepsFlushedLines = !table
         rejects = FakeOutput(disk.rejects)
         disk.checkpoint.pointSpacing = Int64(pointSpacing)
     }
@@ -66,7 +68,8 @@ final class EngineHarness: @unchecked Sendable {
     func start() throws {
         let checkpoint = disk.checkpoint
         resume = ResumeDecision.decide(
-            committed: checkpoint.commitPoint, written: checkpoint.writtenPoint, output: .regular(output.offset), rejects: .regular(rejects.offset)
+            committed: checkpoint.commitPoint, written: checkpoint.writtenPoint, output: output.keepsFlushedLines ? .regular(output.offset) : .table,
+            rejects: .regular(rejects.offset)
         )
         // A resume cuts the files back to the point it takes up from, as OutputFile does.
         if let point = resume.point {
@@ -121,7 +124,8 @@ final class EngineHarness: @unchecked Sendable {
 
     /// What a run that ended leaves: everything written.
     func ended() -> Disk {
-        disk.output = output.written
+        // (A table drops the rows past its last commit: they were never in it.)
+        disk.output = output.keepsFlushedLines ? output.written : output.afterKill
         disk.rejects = rejects.written
         return disk
     }
@@ -147,5 +151,6 @@ extension FakeOutput {
         written = Array(written.prefix(Int(length)))
         flushed = min(flushed, written.count)
         synced = min(synced, written.count)
+        committed = min(committed, written.count)
     }
 }

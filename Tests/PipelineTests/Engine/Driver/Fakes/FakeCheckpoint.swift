@@ -68,6 +68,7 @@ final class FakeOutput: OutputSink {
         written = start
         flushed = start.count
         synced = start.count
+        committed = start.count
     }
 
     func write(_ bytes: [UInt8]) throws { written += bytes }
@@ -78,9 +79,16 @@ final class FakeOutput: OutputSink {
     }
     var offset: Int64 { Int64(written.count) }
     var pointSpacing = 0
+    /// `false`: a table's rows: a kill (or a run that ends) keeps only what was committed.
+    var keepsFlushedLines = true
+    var committed = 0
+    func sync(committing point: CommitPoint, complete: Bool) throws {
+        try sync()
+        committed = written.count
+    }
     var text: String { String(decoding: written, as: UTF8.self) }
-    /// What a killed process leaves: the bytes handed to the kernel.
-    var afterKill: [UInt8] { Array(written.prefix(flushed)) }
+    /// What a killed process leaves: the bytes handed to the kernel (a table's: its commits').
+    var afterKill: [UInt8] { Array(written.prefix(keepsFlushedLines ? flushed : committed)) }
 }
 
 /// Runs the checkpoint stage's work when the test says (``runAll()``), on the loop: a slow disk,
