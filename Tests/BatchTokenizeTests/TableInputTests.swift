@@ -111,6 +111,8 @@ import TestSupport
             CREATE UNIQUE INDEX ON cards (nullable);
             CREATE VIEW doubled AS SELECT * FROM cards UNION ALL SELECT * FROM cards;
             CREATE VIEW single AS SELECT * FROM cards;
+            CREATE VIEW typed AS SELECT id, card_number::bigint AS card_number, card_exp, card_cvv FROM cards;
+            CREATE VIEW narrow AS SELECT id, card_number, card_exp FROM cards;
             """)
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -124,6 +126,9 @@ import TestSupport
             (Self.tableURL(server, table: "doubled"), server.environment, "is not unique"),
             (server.url(query: "table=cards"), server.environment, "name the table's key column"),
             (Self.tableURL(server, key: "card_number"), server.environment, "is mapped (tokenized)"),
+            // A mapped column of the wrong type, or not there: refused before a row is read.
+            (Self.tableURL(server, table: "typed"), server.environment, "the mapped column card_number of typed is bigint: card data is text"),
+            (Self.tableURL(server, table: "narrow"), server.environment, "the mapping names card_cvv, which narrow has no column of"),
             (
                 "postgres://\(PostgresServer.user):\(PostgresServer.password)@127.0.0.1:\(server.port)/postgres?table=cards&key=id", [:],
                 "holds a password"

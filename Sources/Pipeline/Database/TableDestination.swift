@@ -46,9 +46,7 @@ struct TableDestination: Sendable {
             }
             // A token is text: a column that cannot hold any text (a number, a date) is refused
             // before anything is sent, not at the first commit.
-            let holdsText = type == "text" || type == "json" || type == "jsonb" || type.hasPrefix("character varying") || type.hasPrefix("character(")
-                || type == "character" || type == "citext"
-            guard holdsText else {
+            guard MappedColumnTypes.holdsText(type) else {
                 throw PostgresSettings.Failure(
                     "the mapped column \(column) of \(relation.name) is \(type): a token is text, and is written where the value was. Map text (or json/jsonb) columns"
                 )

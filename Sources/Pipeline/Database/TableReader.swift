@@ -89,6 +89,15 @@ final class TableReader: RecordReader, @unchecked Sendable {
 
     func stopDigesting() { marks.stop() }
 
+    /// The table's columns and their types.
+    func columnTypes() throws -> [String: String] {
+        do {
+            return try TableDestination.columnTypes(of: relation.name, on: connection, logger: logger)
+        } catch let error as PSQLError {
+            throw PostgresSettings.Failure("cannot look up the columns of \(relation.name): \(PostgresErrors.describe(error))")
+        }
+    }
+
     /// How many rows have a key at or below `key` now.
     func count(through key: String) throws -> Int {
         var query = PostgresQuery(

@@ -89,6 +89,7 @@ enum EngineWiring {
                 let reader = try TableReader(
                     input: table, after: startKey, through: configuration.shard?.throughKey, from: resume.readFrom, columns: columns, logger: logger
                 )
+                try MappedColumnTypes.check(configuration.instructions, types: try reader.columnTypes(), relation: reader.relation.name)
                 if let plan = configuration.tablePlan {
                     do {
                         try plan.checkTable(table, definition: reader.relation.definition, key: configuration.digestKey)
