@@ -145,20 +145,17 @@ struct TableDestination: Sendable {
     }
 
     /// The statement that moves the staged rows into the destination.
-    /// The staged rows are taken out as they are moved (a transaction stages a chunk at a time:
-    /// each chunk's rows are moved once).
     var applyStatement: String {
-        let staged = "WITH s AS (DELETE FROM \(Self.staging) RETURNING doc) "
         switch mode {
         case .inPlace:
             let sets = columns.filter { $0.name != key.name }.map { "\(TableInput.quoted($0.name)) = \(value($0))" }
                 + ["\(TableInput.quoted(bfidColumn)) = s.doc->>\(Self.literal(bfidColumn))"]
-            return staged + "UPDATE \(name) AS t SET \(sets.joined(separator: ", ")) FROM s WHERE t.\(TableInput.quoted(key.name)) = \(value(key))"
+            return "UPDATE \(name) AS t SET \(sets.joined(separator: ", ")) FROM \(Self.staging) s WHERE t.\(TableInput.quoted(key.name)) = \(value(key))"
         case .newTable:
             let targets = [key] + columns.filter { $0.name != key.name }
             let names = targets.map { TableInput.quoted($0.name) } + [TableInput.quoted(bfidColumn)]
             let values = targets.map { value($0) } + ["s.doc->>\(Self.literal(bfidColumn))"]
-            return staged + "INSERT INTO \(name) (\(names.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) FROM s"
+            return "INSERT INTO \(name) (\(names.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) FROM \(Self.staging) s"
         }
     }
 }
