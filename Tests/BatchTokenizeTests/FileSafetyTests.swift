@@ -247,26 +247,32 @@ import TestSupport
         let checkpoint = CheckpointStore.defaultPath(forOutput: output)
         let (process, _) = try TestRuns.start(arguments(simulator.url, output))
         // Killed once batches of results are stored 300 records past a commit past the 10,000th
-        // record (the results of the first records after a commit may have come, with their
-        // tokens, in the batch before it).
-        while process.isRunning {
-            if let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint, committed.seq >= 10_000,
-                let written = summary.writtenPoint, written.seq >= committed.seq + 300
-            {
-                break
-            }
+        // record, some of them without their tokens (their lines were written in the batch that
+        // stored them; a batch stored before its lines were rendered keeps its tokens, so whether
+        // any were dropped depends on how answers and writes interleaved). The process is stopped
+        // while the checkpoint is read, so the state read is the state the kill leaves.
+        var killed = false
+        while process.isRunning && !killed {
             usleep(1_000)
+            guard let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint, committed.seq >= 10_000,
+                let written = summary.writtenPoint, written.seq >= committed.seq + 300
+            else { continue }
+            kill(process.processIdentifier, SIGSTOP)
+            if Self.tokensDropped(checkpoint: checkpoint) > 0 {
+                kill(process.processIdentifier, SIGKILL)
+                killed = true
+            } else {
+                kill(process.processIdentifier, SIGCONT)
+            }
         }
-        kill(process.processIdentifier, SIGKILL)
+        try #require(killed, "the run ended before results were stored without their tokens")
         process.waitUntilExit()
 
         let summary = try CheckpointStore.summary(path: checkpoint)
         let committed = try #require(summary.commitPoint)
         let written = try #require(summary.writtenPoint, "results were stored after the last commit")
         #expect(written.seq > committed.seq && written.outputOffset > committed.outputOffset)
-        let between = try CheckpointStore.storedResults(path: checkpoint, in: (committed.seq + 1)...written.seq).values
-        let lostTokens = between.filter { $0.status == .done && $0.tokens.isEmpty }.count
-        #expect(lostTokens > 0, "records whose lines were written were stored without their tokens: \(between.count) stored, \(between.filter { !$0.tokens.isEmpty }.count) with tokens, \(committed.seq) \(written.seq)")
+        #expect(Self.tokensDropped(checkpoint: checkpoint) > 0, "records whose lines were written were stored without their tokens")
         #expect(truncate(output, off_t(committed.outputOffset)) == 0)
 
         let resumed = try BinaryLauncher.run(arguments(simulator.url, output), environment: ["SCX_API_KEY": TestKeys.simulator])
@@ -282,5 +288,14 @@ import TestSupport
         _ = reference.stop()
         #expect(clean.status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(contentsOf: URL(fileURLWithPath: straight)))
+    }
+
+    /// Records between the commit point and the written point stored done but without their tokens.
+    static func tokensDropped(checkpoint: String) -> Int {
+        guard let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint,
+            let written = summary.writtenPoint, written.seq > committed.seq,
+            let between = try? CheckpointStore.storedResults(path: checkpoint, in: (committed.seq + 1)...written.seq)
+        else { return 0 }
+        return between.values.filter { $0.status == .done && $0.tokens.isEmpty }.count
     }
 }
