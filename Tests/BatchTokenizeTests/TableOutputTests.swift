@@ -96,6 +96,59 @@ import TestSupport
         #expect(tokens.isEmpty, "every card number replaced by its token")
     }
 
+    /// Whole text columns are read and written as CSV lines (no JSON on either side); the rows
+    /// they make are the JSON form's (a `jsonpath` mapping takes that form), byte for byte:
+    /// keys holding commas, quotes, tabs, line breaks and backslashes; NULLs that stay NULL and
+    /// empty strings that stay empty; no bfid (NULL) for the row with nothing to tokenize.
+    @Test func awkwardKeysAndValuesComeOutAsTheJSONFormWritesThem() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let keys = ["plain", "a,b", "q\"uote", "back\\slash", "tab\there", "line\nbreak", "cr\r\nlf", "\\N", "", " spaced "]
+        let escaped = keys.map { "E'" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            .replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r") + "'" }
+        var rows: [String] = []
+        for (index, key) in escaped.enumerated() {
+            // Every third row's card number NULL, the next one's empty; the fifth row has nothing to tokenize.
+            let pan = index % 3 == 1 ? "NULL" : index % 3 == 2 ? "''" : "'\(TestCards.pan(index + 1))'"
+            let cvv = index == 4 ? "NULL" : "'\(100 + index)'"
+            rows.append("(\(key), \(pan), \(index == 4 ? "NULL" : "'1229'"), \(cvv))")
+        }
+        try server.psql(
+            "CREATE TABLE awkward (id text PRIMARY KEY, card_number text, card_exp text, card_cvv text, bfid text); "
+                + "INSERT INTO awkward (id, card_number, card_exp, card_cvv) VALUES \(rows.joined(separator: ", ")); "
+                + "CREATE TABLE awkward_json (LIKE awkward INCLUDING ALL); INSERT INTO awkward_json SELECT * FROM awkward")
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        func run(_ input: String, _ output: String, _ map: [String], rows shape: String) throws {
+            let outcome = try TestRuns.run(
+                ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", Self.url(server, table: input),
+                 "--output", Self.url(server, table: output, key: nil), "--checkpoint", folder.path("\(output).sqlite"),
+                 "--rejects", folder.path("\(output).csv"), "--log-level", "debug"] + map,
+                environment: server.environment)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("reading a table rows=\(shape)"), "rows read as \(shape)")
+        }
+        let fields = ["--map", "card_number=card_number", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"]
+        let json = ["--map", "$.card_number=card_number", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"]
+        try run("awkward", "awkward_tokens", fields, rows: "fields")
+        try run("awkward", "awkward_tokens_json", json, rows: "json")
+        try run("awkward", "awkward", fields, rows: "fields")
+        try run("awkward_json", "awkward_json", json, rows: "json")
+        // (A bfid differs from one run to the next: only whether there is one is compared.)
+        let dump = { (table: String) in
+            try server.psql("SELECT md5(string_agg(format('%L|%L|%L|%L|%s', id, card_number, card_exp, card_cvv, bfid IS NULL), ',' ORDER BY id)) FROM \(table)")
+        }
+        #expect(try dump("awkward_tokens") == dump("awkward_tokens_json"), "a new table's rows as the JSON form writes them")
+        #expect(try dump("awkward") == dump("awkward_json"), "the rows tokenized in place as the JSON form tokenizes them")
+        #expect(try dump("awkward") == dump("awkward_tokens"))
+        #expect(try server.psql("SELECT count(*) FROM awkward") == "\(keys.count)\n")
+        #expect(
+            try server.psql("SELECT count(*) FILTER (WHERE card_number IS NULL), count(*) FILTER (WHERE card_number = ''), count(*) FILTER (WHERE bfid IS NULL) FROM awkward")
+                == "3|3|1\n", "NULLs stay NULL, empty strings empty; the row with nothing to tokenize has no bfid")
+    }
+
     @Test func tableOutputsThatCannotBeWrittenAreRefused() throws {
         let server = try PostgresServer()
         defer { server.stop() }

@@ -24,4 +24,13 @@ enum MappedColumnTypes {
             }
         }
     }
+
+    /// Whether rows can be read as CSV lines of text (``TableReader/Shape/fields``): every
+    /// instruction takes a whole column (`key`) of a type that is text, not JSON.
+    static func fitFields(_ instructions: [Instruction], types: [String: String]) -> Bool {
+        instructions.allSatisfy { instruction in
+            guard instruction.transformationType == .key, let type = types[instruction.transformationPath] else { return false }
+            return holdsText(type) && type != "json" && type != "jsonb"
+        }
+    }
 }

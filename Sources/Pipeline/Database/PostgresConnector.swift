@@ -11,6 +11,9 @@ import PostgresNIO
 /// (`sslrootcert`, else `~/.postgresql/root.crt`, else the system's roots); `verify-full` that,
 /// and the certificate names the host.
 public enum PostgresConnector {
+    /// The database's connections run on a thread of their own: their rows are decoded there,
+    /// never on the engine's loop (the shared group's), whose every microsecond is a request's.
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     public static func configuration(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         if settings.isUnixSocket {
@@ -65,7 +68,7 @@ public enum PostgresConnector {
     /// the server refused the role or could not be reached. Blocking: call it where waiting is
     /// allowed (a reader's or the writer's thread, the job's start), never on an event loop.
     static func connect(_ settings: PostgresSettings, logger: Logger) throws -> PostgresConnection {
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let loop = group.next()
         let configuration = try configuration(settings)
         do {
             return try PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger).wait()

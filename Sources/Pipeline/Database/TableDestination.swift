@@ -25,6 +25,21 @@ struct TableDestination: Sendable {
     var bfidColumn: String
 
     static let staging = "batch_tokenize_staging"
+    static let fieldsStaging = "batch_tokenize_staging_fields"
+
+    /// The columns of the lines written, in their order, when they are CSV lines (the reader's
+    /// fields shape: ``TableReader/fieldColumns``, then the bfid); `nil`: JSON objects.
+    var fields: [String]?
+
+    /// The staging table the lines are copied into.
+    var stagingTable: String { fields == nil ? Self.staging : Self.fieldsStaging }
+
+    /// The statement that makes the staging table (temporary: each connection its own, emptied at every commit).
+    var stagingDefinition: String {
+        guard let fields else { return "CREATE TEMP TABLE IF NOT EXISTS \(Self.staging) (doc jsonb) ON COMMIT DELETE ROWS" }
+        let columns = fields.indices.map { "c\($0) text" }.joined(separator: ", ")
+        return "CREATE TEMP TABLE IF NOT EXISTS \(Self.fieldsStaging) (\(columns)) ON COMMIT DELETE ROWS"
+    }
 
     /// The destination `url` names for a job reading `input` (already checked: `relation`) with
     /// `instructions`; the table inspected (in place) or created (a new one).
@@ -138,10 +153,17 @@ struct TableDestination: Sendable {
     /// A JSON key as an SQL string literal.
     private static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
-    /// A column's value out of the staged JSON object, as its type.
+    /// A column's value out of the staged row (its field, or its member of the JSON object), as its type.
     private func value(_ column: (name: String, type: String)) -> String {
+        if let fields, let index = fields.firstIndex(of: column.name) { return "s.c\(index)::\(column.type)" }
         let isJSON = column.type == "json" || column.type == "jsonb"
         return "(s.doc\(isJSON ? "->" : "->>")\(Self.literal(column.name)))::\(column.type)"
+    }
+
+    /// The bfid out of the staged row: none (NULL) for a row with nothing tokenized.
+    private var bfidValue: String {
+        if let fields { return "s.c\(fields.count - 1)" }
+        return "NULLIF(s.doc->>\(Self.literal(bfidColumn)), '')"
     }
 
     /// The statement that moves the staged rows into the destination.
@@ -149,13 +171,13 @@ struct TableDestination: Sendable {
         switch mode {
         case .inPlace:
             let sets = columns.filter { $0.name != key.name }.map { "\(TableInput.quoted($0.name)) = \(value($0))" }
-                + ["\(TableInput.quoted(bfidColumn)) = s.doc->>\(Self.literal(bfidColumn))"]
-            return "UPDATE \(name) AS t SET \(sets.joined(separator: ", ")) FROM \(Self.staging) s WHERE t.\(TableInput.quoted(key.name)) = \(value(key))"
+                + ["\(TableInput.quoted(bfidColumn)) = \(bfidValue)"]
+            return "UPDATE \(name) AS t SET \(sets.joined(separator: ", ")) FROM \(stagingTable) s WHERE t.\(TableInput.quoted(key.name)) = \(value(key))"
         case .newTable:
             let targets = [key] + columns.filter { $0.name != key.name }
             let names = targets.map { TableInput.quoted($0.name) } + [TableInput.quoted(bfidColumn)]
-            let values = targets.map { value($0) } + ["s.doc->>\(Self.literal(bfidColumn))"]
-            return "INSERT INTO \(name) (\(names.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) FROM \(Self.staging) s"
+            let values = targets.map { value($0) } + [bfidValue]
+            return "INSERT INTO \(name) (\(names.joined(separator: ", "))) SELECT \(values.joined(separator: ", ")) FROM \(stagingTable) s"
         }
     }
 }

@@ -15,7 +15,7 @@ import PostgresNIO
 /// A sync with no point (the commit point is frozen by a transient failure) writes nothing and
 /// drops the lines kept: the next run renders them again from the checkpoint.
 final class TableOutput: OutputSink {
-    private let destination: TableDestination
+    private var destination: TableDestination
     private let connection: PostgresConnection
     private let logger: Logger
     private let job: String
@@ -35,10 +35,19 @@ final class TableOutput: OutputSink {
         self.offset = offset
         keptFrom = offset
         self.logger = logger
+        try makeStaging()
+    }
+
+    /// The lines written are CSV lines of `columns` (the reader's fields shape) and the bfid, not
+    /// JSON objects. Said before the first line is written.
+    func stageFields(_ columns: [String]) throws {
+        destination.fields = columns + [destination.bfidColumn]
+        try makeStaging()
+    }
+
+    private func makeStaging() throws {
         do {
-            _ = try connection.query(
-                PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(TableDestination.staging) (doc jsonb) ON COMMIT DELETE ROWS"), logger: logger
-            ).wait()
+            _ = try connection.query(PostgresQuery(unsafeSQL: destination.stagingDefinition), logger: logger).wait()
         } catch let error as PSQLError {
             throw OutputFile.IOError(.system, description: "cannot make the staging table in \(destination.settings.described): \(PostgresErrors.describe(error))")
         }
@@ -64,13 +73,11 @@ final class TableOutput: OutputSink {
         guard through >= 0, through <= kept.count else {
             throw OutputFile.IOError(.system, description: "internal: the table output was asked to commit through \(point.outputOffset), outside \(keptFrom)...\(offset)")
         }
-        // COPY's text format: a backslash is an escape (JSON's own control characters are escaped
-        // already; a line holds no tab or line break).
         var copy: [UInt8] = []
-        copy.reserveCapacity(through + through / 16)
-        for byte in kept[..<through] {
-            if byte == UInt8(ascii: "\\") { copy.append(byte) }
-            copy.append(byte)
+        if destination.fields != nil {
+            CopyTextRows.appendCSV(kept[..<through], to: &copy)
+        } else {
+            CopyTextRows.appendJSON(kept[..<through], to: &copy)
         }
         let rows = ByteBuffer(bytes: copy)
         let (connection, logger, destination, job) = (self.connection, self.logger, self.destination, self.job)
@@ -79,7 +86,7 @@ final class TableOutput: OutputSink {
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     if rows.readableBytes > 0 {
-                        try await connection.copyFrom(table: TableDestination.staging, columns: ["doc"], format: .text(.init()), logger: logger) { writer in
+                        try await connection.copyFrom(table: destination.stagingTable, columns: [], format: .text(.init()), logger: logger) { writer in
                             try await writer.write(rows)
                         }
                         try await connection.query(PostgresQuery(unsafeSQL: destination.applyStatement), logger: logger)

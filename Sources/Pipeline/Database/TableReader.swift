@@ -35,6 +35,27 @@ final class TableReader: RecordReader, @unchecked Sendable {
     /// The last key read (a shard's range ends there); `nil`: the table's end.
     private let throughKey: String?
 
+    /// How a row becomes a record.
+    enum Shape: Sendable, Equatable {
+        /// A JSON object (`row_to_json`): columns by name, `json`/`jsonb` columns nested; what a
+        /// file output holds and a `jsonpath` reaches into.
+        case json
+        /// A CSV line of the named columns as text, the key first (``fieldColumns``): a NULL an
+        /// empty field, an empty string `""` (COPY's CSV convention). No JSON is made or parsed
+        /// on either side: what a table output of `key` mappings over text columns reads.
+        case fields
+    }
+
+    /// Set before the first row is read.
+    var shape = Shape.json
+
+    /// The columns of the fields shape, in their order: the key, then each column read once.
+    var fieldColumns: [String] {
+        var names = [relation.key]
+        for column in columns ?? [] where !names.contains(column) { names.append(column) }
+        return names
+    }
+
     init(
         input: TableInput, after key: String?, through: String? = nil, from position: RecordPosition?, columns: [String]? = nil, pageSize: Int = 2_000,
         logger: Logger
@@ -136,6 +157,7 @@ final class TableReader: RecordReader, @unchecked Sendable {
     }
 
     private func fetchOnce() throws {
+        if shape == .fields { return try fetchFields() }
         var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, through: throughKey != nil, limit: pageSize, columns: columns))
         if let lastKey { query.binds.append(lastKey) }
         if let throughKey { query.binds.append(throughKey) }
@@ -152,6 +174,47 @@ final class TableReader: RecordReader, @unchecked Sendable {
                 content = .invalid(RecordError(.invalidJSON, "row \(first + offset + 1) did not read as JSON"))
             }
             page.append(InputRecord(position: position, bytes: bytes, ending: .lf, content: content))
+            keys.append(key)
+        }
+    }
+
+    /// A page in the fields shape: each row's cells written as one CSV line (quoted where a value
+    /// holds a comma, a quote or a line break, or is empty), straight from the cells' bytes.
+    private func fetchFields() throws {
+        var query = PostgresQuery(unsafeSQL: relation.fieldsQuery(after: lastKey != nil, through: throughKey != nil, limit: pageSize, columns: fieldColumns))
+        if let lastKey { query.binds.append(lastKey) }
+        if let throughKey { query.binds.append(throughKey) }
+        let result = try connection.query(query, logger: logger).wait()
+        let first = nextPosition.seq
+        for (offset, row) in result.rows.enumerated() {
+            var bytes: [UInt8] = []
+            var fields: [CSVField] = []
+            fields.reserveCapacity(row.count)
+            var key = ""
+            for (index, cell) in row.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                let start = bytes.count
+                var quoted = false
+                if let value = cell.bytes {
+                    value.withUnsafeReadableBytes { value in
+                        quoted = value.isEmpty || value.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+                        if quoted {
+                            bytes.append(UInt8(ascii: "\""))
+                            for byte in value {
+                                bytes.append(byte)
+                                if byte == UInt8(ascii: "\"") { bytes.append(byte) }
+                            }
+                            bytes.append(UInt8(ascii: "\""))
+                        } else {
+                            bytes.append(contentsOf: value)
+                        }
+                        if index == 0 { key = String(decoding: value, as: UTF8.self) }
+                    }
+                }
+                fields.append(CSVField(range: start..<bytes.count, quoted: quoted))
+            }
+            let position = RecordPosition(seq: first + offset, offset: Int64(first + offset), line: first + offset + 1)
+            page.append(InputRecord(position: position, bytes: bytes, ending: .lf, content: .csv(fields)))
             keys.append(key)
         }
     }

@@ -33,6 +33,18 @@ struct TableRelation: Sendable {
         return "SELECT row_to_json(t)::text, t.\(key)::text FROM (SELECT \(selected) FROM \(name)\(condition) ORDER BY \(key) LIMIT \(limit)) t ORDER BY t.\(key)"
     }
 
+    /// The page query of the fields shape (``TableReader/Shape/fields``): the key and `columns`
+    /// (the key first, each once), each as text, in key order; the binds as ``pageQuery``'s.
+    func fieldsQuery(after: Bool, through: Bool = false, limit: Int, columns: [String]) -> String {
+        let key = TableInput.quoted(self.key)
+        var conditions: [String] = []
+        if after { conditions.append("\(key) > $1::\(keyType)") }
+        if through { conditions.append("\(key) <= $\(conditions.count + 1)::\(keyType)") }
+        let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let selected = columns.map { "t.\(TableInput.quoted($0))::text" }.joined(separator: ", ")
+        return "SELECT \(selected) FROM \(name) t\(condition) ORDER BY t.\(key) LIMIT \(limit)"
+    }
+
     static func inspect(_ input: TableInput, on connection: PostgresConnection, logger: Logger) throws -> TableRelation {
         func one<Row: PostgresDecodable>(_ sql: String, _ binds: [String], as: Row.Type) throws -> Row? {
             var query = PostgresQuery(unsafeSQL: sql)

@@ -89,7 +89,17 @@ enum EngineWiring {
                 let reader = try TableReader(
                     input: table, after: startKey, through: configuration.shard?.throughKey, from: resume.readFrom, columns: columns, logger: logger
                 )
-                try MappedColumnTypes.check(configuration.instructions, types: try reader.columnTypes(), relation: reader.relation.name)
+                let types = try reader.columnTypes()
+                try MappedColumnTypes.check(configuration.instructions, types: types, relation: reader.relation.name)
+                // Into a table, whole text columns: rows read and written as CSV lines, no JSON made or parsed.
+                // (Not with --omit: its empty tokens must stay empty strings, which a read job fills, not NULLs.)
+                var shaped = configuration
+                if let tableOutput, columns != nil, !configuration.omit, MappedColumnTypes.fitFields(configuration.instructions, types: types) {
+                    reader.shape = .fields
+                    try tableOutput.stageFields(reader.fieldColumns)
+                    (shaped.format, shaped.delimiter) = (.csv, UInt8(ascii: ","))
+                }
+                logger.debug("reading a table", metadata: ["table": "\(reader.relation.name)", "rows": "\(reader.shape == .fields ? "fields" : "json")"])
                 if let plan = configuration.tablePlan {
                     do {
                         try plan.checkTable(table, definition: reader.relation.definition, key: configuration.digestKey)
@@ -115,7 +125,12 @@ enum EngineWiring {
                     sinceLastRun = (key, max(0, try reader.count(through: key) - (point.seq + 1)))
                 }
                 source = TableSource(reader: reader, startKey: startKey, loop: loop)
-                (mapper, renderer, identifier, bfidReader) = try mapping(configuration, header: nil)
+                let header = reader.shape == .fields
+                    ? CSVHeader(
+                        names: reader.fieldColumns, bytes: [], ending: .lf, dataStart: RecordPosition(seq: 0, offset: 0, line: 1), hasByteOrderMark: false,
+                        isPresent: false
+                    ) : nil
+                (mapper, renderer, identifier, bfidReader) = try mapping(shaped, header: header)
             } catch let error as PostgresSettings.Failure {
                 throw error.jobError
             } catch let error as MappingError {
