@@ -166,6 +166,15 @@ struct TableDestination: Sendable {
         return "NULLIF(s.doc->>\(Self.literal(bfidColumn)), '')"
     }
 
+    /// Said in the transaction before ``applyStatement``. In place: the staged rows are joined
+    /// to the table row by row through its key's unique index. The staging table is never
+    /// analyzed, and the planner otherwise hashes the whole table for every commit's few
+    /// thousand rows (a scan of every row per commit: measured 140 ms per 5,000 rows of a
+    /// 300,000-row table against 53 ms, and growing with the table).
+    var applySettings: [String] {
+        mode == .inPlace ? ["SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"] : []
+    }
+
     /// The statement that moves the staged rows into the destination.
     var applyStatement: String {
         switch mode {

@@ -68,7 +68,16 @@ final class TableOutput: OutputSink {
         keptFrom = offset
     }
 
+    /// Its transactions run on a thread of their own: the writer stores results meanwhile.
+    let commitWorker: (any BlockingWorker)? = WriterThread()
+
     func sync(committing point: CommitPoint, complete: Bool) throws {
+        try commitWork(point, complete: complete)()
+    }
+
+    /// Takes the lines through `point` (as rows of COPY's text format) and returns the
+    /// transaction that writes them with the job's progress row.
+    func commitWork(_ point: CommitPoint, complete: Bool) throws -> @Sendable () throws -> Void {
         let through = Int(point.outputOffset - keptFrom)
         guard through >= 0, through <= kept.count else {
             throw OutputFile.IOError(.system, description: "internal: the table output was asked to commit through \(point.outputOffset), outside \(keptFrom)...\(offset)")
@@ -79,29 +88,34 @@ final class TableOutput: OutputSink {
         } else {
             CopyTextRows.appendJSON(kept[..<through], to: &copy)
         }
-        let rows = ByteBuffer(bytes: copy)
-        let (connection, logger, destination, job) = (self.connection, self.logger, self.destination, self.job)
-        do {
-            try BlockingAsync.run {
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    if rows.readableBytes > 0 {
-                        try await connection.copyFrom(table: destination.stagingTable, columns: [], format: .text(.init()), logger: logger) { writer in
-                            try await writer.write(rows)
-                        }
-                        try await connection.query(PostgresQuery(unsafeSQL: destination.applyStatement), logger: logger)
-                    }
-                    try await connection.query(ProgressTable.upsert(job: job, relation: destination.name, point: point, complete: complete), logger: logger)
-                    try await connection.query("COMMIT", logger: logger)
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
-            }
-        } catch let error as PSQLError {
-            throw OutputFile.IOError(.system, description: "cannot write to \(destination.name) (\(destination.mode.rawValue)): \(PostgresErrors.describe(error))")
-        }
         kept.removeFirst(through)
         keptFrom = point.outputOffset
+        let rows = ByteBuffer(bytes: copy)
+        let (connection, logger, destination, job) = (self.connection, self.logger, self.destination, self.job)
+        return {
+            do {
+                try BlockingAsync.run {
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        if rows.readableBytes > 0 {
+                            try await connection.copyFrom(table: destination.stagingTable, columns: [], format: .text(.init()), logger: logger) { writer in
+                                try await writer.write(rows)
+                            }
+                            for setting in destination.applySettings {
+                                try await connection.query(PostgresQuery(unsafeSQL: setting), logger: logger)
+                            }
+                            try await connection.query(PostgresQuery(unsafeSQL: destination.applyStatement), logger: logger)
+                        }
+                        try await connection.query(ProgressTable.upsert(job: job, relation: destination.name, point: point, complete: complete), logger: logger)
+                        try await connection.query("COMMIT", logger: logger)
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError {
+                throw OutputFile.IOError(.system, description: "cannot write to \(destination.name) (\(destination.mode.rawValue)): \(PostgresErrors.describe(error))")
+            }
+        }
     }
 }

@@ -143,6 +143,9 @@ final class CheckpointStage {
         if case .committed(let point, _) = durability { commitPoint = point }
         let (store, output, rejects) = (self.store, self.output, self.rejects)
         let box = UnsafeTransfer((store, output, rejects))
+        if case .committed(let point, let complete) = durability, let commitWorker = output.commitWorker {
+            return submitCommittingAside(work, point: point, complete: complete, worker: commitWorker, box: box)
+        }
         let done = writer.run(on: loop) {
             let (store, output, rejects) = box.value
             // The lines first, to the kernel (a kill keeps them), then the results with the
@@ -181,6 +184,54 @@ final class CheckpointStage {
         }.nonisolated()
     }
 
+    /// A commit into a sink that commits aside (a table): on the writer, the batch's lines and
+    /// results and the rejects synced, and the sink's rows through the point taken; on the sink's
+    /// commit worker, its transaction; then on the writer again, the checkpoint's commit. The
+    /// writer stores the results of later batches meanwhile (past the point: nothing the commit
+    /// touches), so the engine does not wait on the database. Commits stay in order: each
+    /// worker runs its work in the order given.
+    private func submitCommittingAside(
+        _ work: Batch, point: CommitPoint, complete: Bool, worker: any BlockingWorker, box: UnsafeTransfer<(any CheckpointSink, any OutputSink, any OutputSink)>
+    ) -> EventLoopFuture<Void> {
+        let loop = self.loop
+        let writer = self.writer
+        let taken = UnsafeTransfer(Box<(CommitPoint, @Sendable () throws -> Void)>())
+        let stored = writer.run(on: loop) {
+            let (store, output, rejects) = box.value
+            if !work.output.isEmpty { try output.write(work.output) }
+            if !work.rejects.isEmpty { try rejects.write(work.rejects) }
+            try store.write(work.results, writtenThrough: nil)
+            var stored = point
+            try rejects.sync()
+            stored.rejectsOffset = try rejects.fileOffset(of: point.rejectsOffset)
+            let commit = try output.commitWork(stored, complete: complete)
+            stored.outputOffset = try output.fileOffset(of: point.outputOffset)
+            taken.value.value = (stored, commit)
+        }.assumeIsolated().always { [self] _ in
+            resultsInWriter -= work.results.count
+        }.nonisolated()
+        let done = stored.flatMap { () -> EventLoopFuture<Void> in
+            guard let (_, commit) = taken.value.value else { return loop.makeSucceededVoidFuture() }
+            return worker.run(on: loop, commit)
+        }.flatMap { () -> EventLoopFuture<Void> in
+            writer.run(on: loop) {
+                let (store, output, rejects) = box.value
+                guard let (stored, _) = taken.value.value else { return }
+                try store.commit(stored, complete: complete)
+                output.committed(through: point.outputOffset)
+                rejects.committed(through: point.rejectsOffset)
+            }
+        }
+        return done.assumeIsolated().always { [self] _ in
+            outstanding -= 1
+        }.nonisolated()
+    }
+
+    /// What the writer's first step hands to the later ones (each runs after the one before).
+    private final class Box<Value> {
+        var value: Value?
+    }
+
     /// `point` as the checkpoint stores it: the files' own lengths there (a compressed file's
     /// differ from the lines' bytes the engine counts).
     private static func inFiles(_ point: CommitPoint, output: any OutputSink, rejects: any OutputSink) throws -> CommitPoint {
@@ -198,6 +249,7 @@ final class CheckpointStage {
     /// Stops the writer thread once every batch handed to it is carried out.
     func shutdown() async {
         await writer.shutdown()
+        await output.commitWorker?.shutdown()
     }
 }
 

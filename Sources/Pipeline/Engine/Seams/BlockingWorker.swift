@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import NIOPosix
 
@@ -25,5 +26,10 @@ public final class WriterThread: BlockingWorker {
 
     public func shutdown() async {
         try? await pool.shutdownGracefully()
+    }
+
+    /// A thread let go of without ``shutdown()`` (its owner gone on an error) is stopped, not leaked.
+    deinit {
+        pool.shutdownGracefully(queue: .global()) { _ in }
     }
 }

@@ -25,6 +25,14 @@ public protocol OutputSink: AnyObject {
     /// has them), so a point may be stored as written before the sink commits it; a table's do
     /// not (its rows reach the database only with a commit), so none is.
     var keepsFlushedLines: Bool { get }
+    /// Where a sink whose commit is a long wait (a database's transaction) carries it out, in
+    /// order, while the writer goes on storing results; `nil` (a file): on the writer, in
+    /// ``sync(committing:complete:)``.
+    var commitWorker: (any BlockingWorker)? { get }
+    /// With a ``commitWorker``: takes what the commit through `point` writes (called on the
+    /// writer's thread, in place of ``sync(committing:complete:)``) and returns the work that
+    /// writes it, run on the commit worker before the checkpoint commits the same point.
+    func commitWork(_ point: CommitPoint, complete: Bool) throws -> @Sendable () throws -> Void
 }
 
 extension OutputSink {
@@ -33,6 +41,11 @@ extension OutputSink {
     public func sync(committing point: CommitPoint, complete: Bool) throws { try sync() }
     public var pointSpacing: Int { 0 }
     public var keepsFlushedLines: Bool { true }
+    public var commitWorker: (any BlockingWorker)? { nil }
+    public func commitWork(_ point: CommitPoint, complete: Bool) throws -> @Sendable () throws -> Void {
+        try sync(committing: point, complete: complete)
+        return {}
+    }
 }
 
 extension OutputFile: OutputSink {}

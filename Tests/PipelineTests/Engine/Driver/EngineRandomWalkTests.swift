@@ -61,6 +61,8 @@ import TestSupport
         for _ in 0..<80 where !finished {
             let harness = EngineHarness(configuration, disk: disk, pointSpacing: pointSpacing, table: table)
             harness.worker.automatic = random.next() % 2 == 0
+            // (A table's transactions run on a worker of their own, slow or not, as the writer's work.)
+            if table { harness.commitWorker.automatic = random.next() % 2 == 0 }
             try harness.start()
             let steps = Int(random.next() % 50) + 1
             for _ in 0..<steps where !harness.isFinished {
@@ -86,6 +88,7 @@ import TestSupport
                     }
                 case 6:
                     harness.worker.runAll()
+                    if table && random.next() % 2 == 0 { harness.commitWorker.runAll() }
                 default:
                     harness.service.answer()
                 }

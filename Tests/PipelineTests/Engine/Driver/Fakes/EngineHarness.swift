@@ -20,6 +20,8 @@ final class EngineHarness: @unchecked Sendable {
     let loop = EmbeddedEventLoop()
     let service = FakeService()
     let worker = ManualWorker()
+    /// A table's commits' own worker (its transactions run aside from the writer's work).
+    let commitWorker = ManualWorker()
     let disk: Disk
     let output: FakeOutput
     let rejects: FakeOutput
@@ -59,6 +61,7 @@ final class EngineHarness: @unchecked Sendable {
         output = FakeOutput(disk.output)
         output.pointSpacing = table ? Int.max : pointSpacing
         output.keepsFlushedLines = !table
+        if table { output.commitWorker = commitWorker }
         rejects = FakeOutput(disk.rejects)
         disk.checkpoint.pointSpacing = Int64(pointSpacing)
     }

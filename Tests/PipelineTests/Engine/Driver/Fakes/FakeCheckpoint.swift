@@ -86,6 +86,18 @@ final class FakeOutput: OutputSink {
         try sync()
         committed = written.count
     }
+    /// A table's: its commits run aside (on their own worker), after the lines are taken.
+    var commitWorker: (any BlockingWorker)?
+    func commitWork(_ point: CommitPoint, complete: Bool) throws -> @Sendable () throws -> Void {
+        guard commitWorker != nil else {
+            try sync(committing: point, complete: complete)
+            return {}
+        }
+        try sync()
+        let through = Int(point.outputOffset)
+        let output = UnsafeTransfer(self)
+        return { output.value.committed = through }
+    }
     var text: String { String(decoding: written, as: UTF8.self) }
     /// What a killed process leaves: the bytes handed to the kernel (a table's: its commits').
     var afterKill: [UInt8] { Array(written.prefix(keepsFlushedLines ? flushed : committed)) }
