@@ -133,6 +133,10 @@ final class TableReader: RecordReader, @unchecked Sendable {
 
     /// The next page after ``lastKey``; a lost connection is opened again (up to three times:
     /// the page is read again from the same key, nothing read twice).
+    /// The next page's query, sent as soon as the page before it came (after its last key): the
+    /// database reads it while that page is made into records. `nil`: none sent.
+    private var pending: EventLoopFuture<PostgresQueryResult>?
+
     private func fetch() throws {
         page.removeAll(keepingCapacity: true)
         keys.removeAll(keepingCapacity: true)
@@ -140,9 +144,17 @@ final class TableReader: RecordReader, @unchecked Sendable {
         var attempt = 0
         while true {
             do {
-                try fetchOnce()
+                let result = try (pending ?? connection.query(pageQuery(after: lastKey), logger: logger)).wait()
+                pending = nil
+                if result.rows.count == pageSize, let last = result.rows.last {
+                    pending = connection.query(pageQuery(after: try key(of: last)), logger: logger)
+                }
+                if shape == .fields { makeFields(result) } else { try makeJSON(result) }
                 break
             } catch let error as PSQLError where error.code == .serverClosedConnection || error.code == .connectionError || error.code == .uncleanShutdown {
+                pending = nil
+                page.removeAll(keepingCapacity: true)
+                keys.removeAll(keepingCapacity: true)
                 attempt += 1
                 guard attempt <= 3 else { throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))") }
                 logger.warning("the database connection was lost while reading; connecting again", metadata: ["attempt": "\(attempt)"])
@@ -156,12 +168,24 @@ final class TableReader: RecordReader, @unchecked Sendable {
         lastKey = keys.last ?? lastKey
     }
 
-    private func fetchOnce() throws {
-        if shape == .fields { return try fetchFields() }
-        var query = PostgresQuery(unsafeSQL: relation.pageQuery(after: lastKey != nil, through: throughKey != nil, limit: pageSize, columns: columns))
-        if let lastKey { query.binds.append(lastKey) }
+    /// The page after `key` (from the start with `nil`), through the shard's last key if any.
+    private func pageQuery(after key: String?) -> PostgresQuery {
+        var query = PostgresQuery(
+            unsafeSQL: shape == .fields
+                ? relation.fieldsQuery(after: key != nil, through: throughKey != nil, limit: pageSize, columns: fieldColumns)
+                : relation.pageQuery(after: key != nil, through: throughKey != nil, limit: pageSize, columns: columns))
+        if let key { query.binds.append(key) }
         if let throughKey { query.binds.append(throughKey) }
-        let result = try connection.query(query, logger: logger).wait()
+        return query
+    }
+
+    /// A row's key as text: the fields shape's first column, the JSON shape's second.
+    private func key(of row: PostgresRow) throws -> String {
+        try PostgresRandomAccessRow(row)[shape == .fields ? 0 : 1].decode(String.self)
+    }
+
+    /// A page in the JSON shape: each row's object parsed.
+    private func makeJSON(_ result: PostgresQueryResult) throws {
         let first = nextPosition.seq
         for (offset, row) in result.rows.enumerated() {
             let (json, key) = try row.decode((String, String).self)
@@ -180,11 +204,7 @@ final class TableReader: RecordReader, @unchecked Sendable {
 
     /// A page in the fields shape: each row's cells written as one CSV line (quoted where a value
     /// holds a comma, a quote or a line break, or is empty), straight from the cells' bytes.
-    private func fetchFields() throws {
-        var query = PostgresQuery(unsafeSQL: relation.fieldsQuery(after: lastKey != nil, through: throughKey != nil, limit: pageSize, columns: fieldColumns))
-        if let lastKey { query.binds.append(lastKey) }
-        if let throughKey { query.binds.append(throughKey) }
-        let result = try connection.query(query, logger: logger).wait()
+    private func makeFields(_ result: PostgresQueryResult) {
         let first = nextPosition.seq
         for (offset, row) in result.rows.enumerated() {
             var bytes: [UInt8] = []

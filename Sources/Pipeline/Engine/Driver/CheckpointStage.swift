@@ -90,7 +90,12 @@ final class CheckpointStage {
     var undurable: Int { batch.results.count + resultsInWriter }
     /// Results recorded and not yet handed to the writer.
     var unflushed: Int { batch.results.count }
-    var isBusy: Bool { outstanding >= maxOutstanding }
+    /// Commits whose transaction runs aside (a table's) and whose checkpoint commit is not yet
+    /// made; the writer's own part of them is done (they are not ``outstanding``).
+    private(set) var commitsAside = 0
+    /// The most commits aside before ``isBusy``: the database behind by that many.
+    let maxCommitsAside = 3
+    var isBusy: Bool { outstanding >= maxOutstanding || commitsAside >= maxCommitsAside }
     /// Bytes of output waiting in the loop's batch.
     var bufferedBytes: Int { batch.output.count + batch.rejects.count }
     var hasWork: Bool { !batch.results.isEmpty || !batch.output.isEmpty || !batch.rejects.isEmpty }
@@ -208,7 +213,9 @@ final class CheckpointStage {
             stored.outputOffset = try output.fileOffset(of: point.outputOffset)
             taken.value.value = (stored, commit)
         }.assumeIsolated().always { [self] _ in
+            outstanding -= 1
             resultsInWriter -= work.results.count
+            commitsAside += 1
         }.nonisolated()
         let done = stored.flatMap { () -> EventLoopFuture<Void> in
             guard let (_, commit) = taken.value.value else { return loop.makeSucceededVoidFuture() }
@@ -223,7 +230,7 @@ final class CheckpointStage {
             }
         }
         return done.assumeIsolated().always { [self] _ in
-            outstanding -= 1
+            commitsAside -= 1
         }.nonisolated()
     }
 
