@@ -66,6 +66,43 @@ import TestSupport
         #expect(!fromTable.stderr.contains(PostgresServer.password))
     }
 
+    /// The reader's connection ended by the server (an administrator's `pg_terminate_backend`,
+    /// twice) while the next page's query may be out: opened again, the page read again from the
+    /// same key; every row once, as a run left alone reads them.
+    @Test func aReaderWhoseConnectionIsEndedReadsOnFromTheSameKey() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try Self.createCards(server, rows: 40_000)
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let simulator = try SimulatorProcess(["--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        func arguments(_ name: String) -> [String] {
+            TestRuns.tokenize(Self.tableURL(server), simulator.url, folder.path("\(name).ndjson")) + ["--rate", "8000", "--commit-every", "1000"]
+        }
+        let (process, stderr) = try TestRuns.start(arguments("ended"), environment: server.environment)
+        let checkpoint = CheckpointStore.defaultPath(forOutput: folder.path("ended.ndjson"))
+        var ended = 0
+        for seq in [6_000, 18_000] {
+            TestRuns.waitForCommit(checkpoint, atLeast: seq, while: process)
+            ended += Int(try server.psql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'batch-tokenize'").dropLast()) ?? 0
+        }
+        process.waitUntilExit()
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(ended == 2, "the reader's connection was ended twice while the job ran")
+        #expect(log.contains("the database connection was lost while reading; connecting again"), "\(log)")
+        let alone = try TestRuns.run(arguments("alone"), environment: server.environment)
+        #expect(alone.status == 0, "\(alone.stderr)")
+        let withoutBfid = { (path: String) throws -> [String] in
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.replacingOccurrences(of: #","bfid":"[^"]*""#, with: "", options: .regularExpression) }
+        }
+        let lines = try withoutBfid(folder.path("ended.ndjson"))
+        #expect(lines.count == 40_000)
+        #expect(lines == (try withoutBfid(folder.path("alone.ndjson"))), "every row once, in key order")
+    }
+
     @Test func aKilledTableJobResumesAfterTheCommittedKey() throws {
         let server = try PostgresServer()
         defer { server.stop() }

@@ -144,28 +144,73 @@ final class TableReader: RecordReader, @unchecked Sendable {
         var attempt = 0
         while true {
             do {
-                let result = try (pending ?? connection.query(pageQuery(after: lastKey), logger: logger)).wait()
+                // (A query handed to a connection the server has closed is never answered: its
+                // loss is taken as such here, not waited on.)
+                if pending == nil && connection.isClosed { throw ConnectionEnded() }
+                let result = try answer(pending ?? connection.query(pageQuery(after: lastKey), logger: logger))
                 pending = nil
-                if result.rows.count == pageSize, let last = result.rows.last {
+                if result.rows.count == pageSize, let last = result.rows.last, !connection.isClosed {
                     pending = connection.query(pageQuery(after: try key(of: last)), logger: logger)
                 }
                 if shape == .fields { makeFields(result) } else { try makeJSON(result) }
                 break
-            } catch let error as PSQLError where error.code == .serverClosedConnection || error.code == .connectionError || error.code == .uncleanShutdown {
-                pending = nil
-                page.removeAll(keepingCapacity: true)
-                keys.removeAll(keepingCapacity: true)
-                attempt += 1
-                guard attempt <= 3 else { throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))") }
-                logger.warning("the database connection was lost while reading; connecting again", metadata: ["attempt": "\(attempt)"])
-                PostgresConnector.close(connection)
-                connection = try PostgresConnector.connect(input.settings, logger: logger)
+            } catch let error as PSQLError where Self.isConnectionLoss(error) {
+                try connectAgain(attempt: &attempt, PostgresErrors.describe(error))
+            } catch is ConnectionEnded {
+                try connectAgain(attempt: &attempt, "the server closed the connection")
             } catch let error as PSQLError {
                 throw PostgresSettings.Failure("reading \(input.described): \(PostgresErrors.describe(error))")
             }
         }
         if page.count < pageSize { ended = true }
         lastKey = keys.last ?? lastKey
+    }
+
+    /// An error that ends the connection, not the query: the connection closed or broken, or the
+    /// server's own end of it (SQLSTATE class 08, or 57P01–57P03: shut down by an administrator,
+    /// a crash, a restart).
+    static func isConnectionLoss(_ error: PSQLError) -> Bool {
+        if error.code == .serverClosedConnection || error.code == .connectionError || error.code == .uncleanShutdown { return true }
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
+    }
+
+    /// The query's answer, waited for while the connection is open: a query handed to a
+    /// connection in the moment the server closed it is never answered (postgres-nio drops it).
+    private func answer(_ query: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+        let done = NSCondition()
+        let box = UnsafeTransfer(ResultBox())
+        query.whenComplete { result in
+            done.lock()
+            box.value.result = result
+            done.signal()
+            done.unlock()
+        }
+        done.lock()
+        defer { done.unlock() }
+        while box.value.result == nil {
+            if !done.wait(until: Date(timeIntervalSinceNow: 1)), box.value.result == nil, connection.isClosed { throw ConnectionEnded() }
+        }
+        return try box.value.result!.get()
+    }
+
+    private final class ResultBox {
+        var result: Result<PostgresQueryResult, any Error>?
+    }
+
+    /// The connection the server closed while it was idle.
+    private struct ConnectionEnded: Error {}
+
+    /// A lost connection opened again (three times at most), the page to be read again from the same key.
+    private func connectAgain(attempt: inout Int, _ description: String) throws {
+        pending = nil
+        page.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        attempt += 1
+        guard attempt <= 3 else { throw PostgresSettings.Failure("reading \(input.described): \(description)") }
+        logger.warning("the database connection was lost while reading; connecting again", metadata: ["attempt": "\(attempt)"])
+        PostgresConnector.close(connection)
+        connection = try PostgresConnector.connect(input.settings, logger: logger)
     }
 
     /// The page after `key` (from the start with `nil`), through the shard's last key if any.
