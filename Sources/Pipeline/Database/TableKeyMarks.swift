@@ -18,6 +18,15 @@ final class TableKeyMarks: @unchecked Sendable {
         }
     }
 
+    /// The rows whose next rows start at `first`, `first + 1`, … have `keys`, in order.
+    func add(after first: Int64, keys: ArraySlice<String>) {
+        lock.withLock {
+            guard !stopped else { return }
+            marks.reserveCapacity(marks.count + keys.count)
+            for (offset, key) in keys.enumerated() { marks.append((first + Int64(offset), key)) }
+        }
+    }
+
     /// The key of the row before `offset` (`nil` before the first row read by this run: the
     /// caller knows the key it began after).
     func key(through offset: Int64) -> String? {

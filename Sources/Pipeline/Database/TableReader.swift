@@ -13,7 +13,7 @@ import PostgresNIO
 ///
 /// A record's position is its ordinal among the rows read (`offset` and `seq` alike); the key of
 /// each row is kept (``TableKeyMarks``) so that a commit point can store where to read on from.
-final class TableReader: RecordReader, @unchecked Sendable {
+final class TableReader: PagedRecordReader, @unchecked Sendable {
     let input: TableInput
     let relation: TableRelation
     private var connection: PostgresConnection
@@ -106,6 +106,34 @@ final class TableReader: RecordReader, @unchecked Sendable {
         nextPosition = RecordPosition(seq: nextPosition.seq + 1, offset: after, line: nextPosition.line + 1)
         marks.add(after: after, key: key)
         return record
+    }
+
+    /// The rest of the page read last, or the next page: handed over at once, its keys marked
+    /// under one lock.
+    func nextPage(into records: inout [(record: InputRecord, after: RecordPosition)]) throws -> Bool {
+        if index >= page.count {
+            guard !ended else {
+                closeConnection()
+                return false
+            }
+            try fetch()
+            guard index < page.count else {
+                closeConnection()
+                return false
+            }
+        }
+        let count = page.count - index
+        records.reserveCapacity(records.count + count)
+        var position = nextPosition
+        for record in page[index...] {
+            position = RecordPosition(seq: position.seq + 1, offset: position.offset + 1, line: position.line + 1)
+            records.append((record, position))
+        }
+        marks.add(after: nextPosition.offset + 1, keys: keys[index...])
+        nextPosition = position
+        index = page.count
+        if ended { closeConnection() }
+        return !ended
     }
 
     func stopDigesting() { marks.stop() }

@@ -12,7 +12,7 @@ final class TableSource: RecordSource {
     private let startKey: String?
     let relation: TableRelation
 
-    init(reader: TableReader, startKey: String?, loop: any EventLoop, depth: Int = 4_096) {
+    init(reader: TableReader, startKey: String?, loop: any EventLoop, depth: Int = 2_048) {
         marks = reader.marks
         start = reader.nextPosition.offset
         self.startKey = startKey

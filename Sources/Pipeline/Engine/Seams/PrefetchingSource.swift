@@ -1,22 +1,27 @@
 import Foundation
 import NIOCore
 
-/// A ``RecordReader`` that may block (a pipe, a socket, a slow disk) read on a thread of its
-/// own, at most `depth` records ahead of the engine: the engine's loop never waits on it, and
-/// memory stays bounded whatever the input's size. Each record is handed over as soon as it is
-/// read; the loop is woken only when it waits for one.
+/// A ``RecordReader`` that may block (a pipe, a socket, a slow disk, a database) read on a thread
+/// of its own, at most `depth` records ahead of the engine (twice that, with the run the loop has
+/// taken, and a page more for a paged reader): the engine's loop never waits on it,
+/// and memory stays bounded whatever the input's size. Records cross between the two threads in
+/// runs, not one by one: the loop takes every record read so far under one lock and then reads
+/// them without it, and a reader that reads a page at a time (``PagedRecordReader``) hands over
+/// the whole page at once (a lock taken per record by both threads had them contend on it for
+/// every record: a futex call and more per record). The loop is woken only when it waits.
 public final class PrefetchingSource: RecordSource, @unchecked Sendable {
     private let condition = NSCondition()
     private let loop: any EventLoop
     private let depth: Int
     // Guarded by `condition`.
     private var buffer: [(record: InputRecord, after: RecordPosition)] = []
-    private var head = 0
     private var ended = false
     private var failure: (any Error)?
     private var waiter: EventLoopPromise<Void>?
     private var stopped = false
-    /// Read on the loop only.
+    // Read on the loop only.
+    private var taken: [(record: InputRecord, after: RecordPosition)] = []
+    private var next = 0
     public private(set) var position: RecordPosition
 
     /// Starts reading `reader` at once; the futures of ``read()`` complete on `loop`.
@@ -32,23 +37,31 @@ public final class PrefetchingSource: RecordSource, @unchecked Sendable {
 
     private func produce(_ reader: any RecordReader) {
         var reader = reader
+        var paged = reader as? any PagedRecordReader
+        var page: [(record: InputRecord, after: RecordPosition)] = []
         while true {
             condition.lock()
-            while buffer.count - head >= depth && !stopped { condition.wait() }
+            while buffer.count >= depth && !stopped { condition.wait() }
             let stop = stopped
             condition.unlock()
             if stop { return }
-            let next = Result { try reader.nextWithPosition() }
+            page.removeAll(keepingCapacity: true)
+            let read = Result { () -> Bool in
+                if paged != nil { return try paged!.nextPage(into: &page) }
+                guard let one = try reader.nextWithPosition() else { return false }
+                page.append(one)
+                return true
+            }
             condition.lock()
-            var finished = true
-            switch next {
-            case .success(let read?):
-                buffer.append(read)
-                finished = false
-            case .success(nil):
-                ended = true
+            var finished = false
+            switch read {
+            case .success(let more):
+                buffer.append(contentsOf: page)
+                if !more { ended = true; finished = true }
             case .failure(let error):
+                buffer.append(contentsOf: page)
                 failure = error
+                finished = true
             }
             let wake = waiter
             waiter = nil
@@ -59,17 +72,22 @@ public final class PrefetchingSource: RecordSource, @unchecked Sendable {
     }
 
     public func read() throws -> SourceRead {
+        if next < taken.count {
+            let read = taken[next]
+            next += 1
+            position = read.after
+            return .record(read.record, after: read.after)
+        }
         condition.lock()
         defer { condition.unlock() }
-        if head < buffer.count {
-            let wasFull = buffer.count - head >= depth
-            let read = buffer[head]
-            head += 1
-            if head >= 256 && head * 2 >= buffer.count {
-                buffer.removeFirst(head)
-                head = 0
-            }
-            if wasFull { condition.signal() }
+        let wasFull = buffer.count >= depth
+        taken.removeAll(keepingCapacity: true)
+        next = 0
+        swap(&taken, &buffer)
+        if wasFull { condition.signal() }
+        if !taken.isEmpty {
+            let read = taken[0]
+            next = 1
             position = read.after
             return .record(read.record, after: read.after)
         }
@@ -90,4 +108,12 @@ public final class PrefetchingSource: RecordSource, @unchecked Sendable {
         condition.signal()
         condition.unlock()
     }
+}
+
+/// A ``RecordReader`` that reads a page of records at a time (a database's rows): handed over a
+/// page at once.
+public protocol PagedRecordReader: RecordReader {
+    /// Appends the next records (at least one, each with where the record after it starts) to
+    /// `page`; `false` once the input has ended (after the records appended with it, if any).
+    mutating func nextPage(into page: inout [(record: InputRecord, after: RecordPosition)]) throws -> Bool
 }
