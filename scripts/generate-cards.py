@@ -7,6 +7,11 @@ Card numbers are generated Luhn-valid test numbers of several brands and lengths
 real card); about 1 in 50 is written with spaces or dashes, 1 in 200 fails the Luhn check and
 1 in 200 is empty. Names carry commas, quotes and non-ASCII letters; notes sometimes hold a line
 break and sometimes a card number inside the text.
+
+  --repeat 0.4: about 40% of the records repeat an earlier record's card (number, expiry and CVV
+  alike, as a card store holds one card on many rows): each such record takes the card of one
+  of the last 100,000 distinct cards, chosen at random (the same card repeats more than once).
+  Without it the output is the same as before the option existed (the same seed, the same rows).
 """
 import argparse, json, random
 
@@ -71,14 +76,26 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--format", choices=["csv", "ndjson"], default="csv")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--repeat", type=float, default=0.0)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    repeats = random.Random(args.seed + 1_000_003)  # its own stream: without --repeat nothing changes
+    cards = []  # the last distinct cards, for --repeat
     with open(args.out, "w", encoding="utf-8", newline="") as out:
         columns = ["id", "card_number", "card_exp", "card_cvv", "name", "notes"]
         if args.format == "csv":
             out.write(",".join(columns) + "\n")
         for i in range(args.rows):
             r = record(rng, i)
+            if args.repeat > 0:
+                if cards and repeats.random() < args.repeat:
+                    r["card_number"], r["card_exp"], r["card_cvv"] = repeats.choice(cards)
+                else:
+                    card = (r["card_number"], r["card_exp"], r["card_cvv"])
+                    if len(cards) < 100_000:
+                        cards.append(card)
+                    else:
+                        cards[repeats.randrange(len(cards))] = card
             if args.format == "csv":
                 out.write(",".join(csv_field(r[c]) for c in columns) + "\n")
             else:

@@ -91,9 +91,12 @@ extension BatchTokenize {
             let renderer = RejectsRenderer()
             var reader = opened.reader
             var report = DryRunReport()
+            // Repeats are counted by digests under a key of this run's own (none is stored).
+            var repeats = RepeatedValues(key: DigestKey(secret: (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()))
             while let record = try reader.next() {
                 let outcome = mapper.map(record)
                 report.count(outcome)
+                if case .success(let mapped) = outcome { repeats.count(mapped) }
                 if case .failure(let error) = outcome, let rejectsFile {
                     rejectLine.removeAll(keepingCapacity: true)
                     renderer.render(
@@ -105,6 +108,7 @@ extension BatchTokenize {
             }
             try rejectsFile?.sync()
             print(report)
+            print(repeats)
             print(String(format: "peak memory: %.1f MiB", ProcessUsage.peakResidentMiB()))
         }
     }
