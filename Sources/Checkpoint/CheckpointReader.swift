@@ -15,4 +15,13 @@ public final class CheckpointReader {
     public func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
         try CheckpointStore.storedResults(in: range, database: database)
     }
+
+    /// The tokens and bfid a deduplicating job kept for records of this digest
+    /// (``CheckpointStore/Configuration/remembersValues``), if any (committed by the writer).
+    public func remembered(_ digest: RecordDigest) throws -> ResultTexts? {
+        let select = try database.statement("SELECT texts FROM remembered_value WHERE digest = ?")
+        try select.bind(1, blob: digest.bytes)
+        guard try select.step(), let bytes = select.blob(0) else { return nil }
+        return ResultTexts(bytes: bytes)
+    }
 }

@@ -53,6 +53,10 @@ extension CheckpointStore {
             point TEXT PRIMARY KEY,
             digest TEXT NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS remembered_value (
+            digest BLOB PRIMARY KEY,
+            texts BLOB NOT NULL
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS written_point (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             seq INTEGER NOT NULL,

@@ -22,6 +22,11 @@ public final class CheckpointStore {
         /// the tally and deletes their results, so that the checkpoint stays as small as the
         /// records in flight (the output carries the bfids, the rejects file the refusals).
         public var keepsAuditTrail = false
+        /// A deduplicating job's (`--dedup`): each done result's tokens and bfid are also kept
+        /// by its record's keyed digest (``CheckpointReader/remembered(_:)``), for the job's
+        /// lifetime, so that a later record with the same values (in this run or a resumed one)
+        /// takes them instead of a request. Tokens, never values; the digest is keyed.
+        public var remembersValues = false
 
         public init() {}
     }
@@ -132,10 +137,25 @@ public final class CheckpointStore {
         try database.transaction {
             if !results.isEmpty {
                 try Self.insert(ResultBlock(encoding: results, tokensWrittenThrough: writtenThrough?.seq ?? -1), into: database)
+                if configuration.remembersValues { try remember(results) }
             }
             if let advanced { try Self.upsert(advanced, into: "written_point", database: database) }
         }
         if let advanced { writtenPoint = advanced }
+    }
+
+    /// Keeps the tokens of each done result by its digest (the first kept for a digest stays).
+    private func remember(_ results: [RecordResult]) throws {
+        var digest: [UInt8] = []
+        for result in results where result.status == .done && result.texts.hasBfid && result.texts.valueCount > 0 {
+            guard let recordDigest = result.recordDigest else { continue }
+            digest.removeAll(keepingCapacity: true)
+            recordDigest.append(to: &digest)
+            let insert = try database.statement("INSERT OR IGNORE INTO remembered_value (digest, texts) VALUES (?, ?)")
+            try insert.bind(1, blob: digest)
+            try insert.bind(2, blob: result.texts.bytes)
+            try insert.run()
+        }
     }
 
     static func insert(_ block: ResultBlock, into database: SQLiteDatabase) throws {

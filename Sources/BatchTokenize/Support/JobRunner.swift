@@ -14,6 +14,8 @@ struct JobRunner {
     var job: JobConfiguration
     var store = false
     var omit = false
+    var dedup = false
+    var templateIdempotent = true
 
     func run() async throws {
         Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
@@ -141,6 +143,19 @@ struct JobRunner {
         try OptionRange.check(options.progressInterval, "--progress-interval", 0.01...86_400, unit: " s")
         try OptionRange.check(options.retryFor, "--retry-for", 0...OptionRange.week, unit: " s")
         if omit && action != .tokenize { throw ValidationError("--omit is for tokenize jobs") }
+        if dedup {
+            guard action == .tokenize else { throw ValidationError("--dedup is for tokenize jobs") }
+            guard !store && !omit else {
+                throw ValidationError(
+                    "--dedup does not go with --store or --omit: a repeat would share its first record's bfid, and tokenization-read answers once per bfid"
+                )
+            }
+            guard templateIdempotent else {
+                throw ValidationError(
+                    "--dedup needs a template that gives the same token for the same value; this one is marked as not (--template-not-idempotent or templateIdempotent: false)"
+                )
+            }
+        }
         // An --omit job writes no tokens, so the spans of a regex's filtered matches would say
         // nothing a read job could take up.
         if omit, (job.instructions ?? []).contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
@@ -185,6 +200,7 @@ struct JobRunner {
         configuration.bfidColumn = options.bfidColumn ?? job.output?.bfidColumn ?? "bfid"
         configuration.store = store
         configuration.omit = omit
+        configuration.dedup = dedup
         configuration.allowRepeatedFields = options.allowRepeatedFields
         configuration.connections = options.connections
         configuration.inFlight = options.inFlight

@@ -40,6 +40,11 @@ public struct BatchJob: Sendable {
         /// service refuses the whole record (1004); by default the k-th match of each field goes
         /// in the k-th request, and the bfid column holds the record's bfids separated by spaces.
         public var allowRepeatedFields = false
+        /// Tokenize each distinct record's values once (`--dedup`): a record whose mapped values
+        /// are all an earlier record's takes that record's tokens and bfid instead of a request
+        /// (the service's tokens are idempotent per value and template). Not in the identity: a
+        /// run with it and one without give the same tokens.
+        public var dedup = false
         /// Connections at the start; the window's controller opens more, up to ``connectionsMax``.
         public var connections = 4
         /// The most connections the controller opens.
@@ -213,6 +218,7 @@ public struct BatchJob: Sendable {
             try refuseTheOtherCompressionsCheckpoint(identity)
             var settings = CheckpointStore.Configuration()
             settings.keepsAuditTrail = configuration.keepAuditTrail
+            settings.remembersValues = configuration.dedup && configuration.action == .tokenize
             store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart, configuration: settings)
         } catch let error as CheckpointError {
             throw JobError(.configuration, error.description)

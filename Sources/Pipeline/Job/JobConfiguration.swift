@@ -63,6 +63,12 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
     public var templateRef: String?
     public var omit: Bool?
     public var store: Bool?
+    /// Tokenize each distinct record's values once (``BatchJob/Configuration/dedup``).
+    public var dedup: Bool?
+    /// `false`: the template does not give the same token for the same value (a deduplicating
+    /// job is refused). The documents describe token idempotency; a template the operator knows
+    /// to be otherwise is marked here.
+    public var templateIdempotent: Bool?
     public var input: Input?
     public var output: Output?
     public var instructions: [Instruction]?

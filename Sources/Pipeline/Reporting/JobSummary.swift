@@ -21,6 +21,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     /// unreachable): nothing of them is written, and the resumed run reads them again.
     public var unfinished = 0
     public var reusedFromCheckpoint = 0
+    /// Records that took an earlier record's tokens (the same values: `--dedup`), not sent.
+    public var deduplicated = 0
     public var requestsSent = 0
     public var retries = 0
     public var reconnects = 0
@@ -78,6 +80,7 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
         lines.append("outcome unknown: \(outcomeUnknown)")
         if transient > 0 { lines.append("transient, will be retried (the next run sends them again): \(transient)") }
         lines.append("requests sent: \(requestsSent) (retries \(retries), reconnects \(reconnects), results reused from the checkpoint \(reusedFromCheckpoint))")
+        if deduplicated > 0 { lines.append("repeats not sent (--dedup: an earlier record's tokens and bfid, the same values): \(deduplicated)") }
         if transientAnswers > 0 {
             lines.append("transient answers (throttling, server errors, lost answers; retried): \(transientAnswers)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))
         }

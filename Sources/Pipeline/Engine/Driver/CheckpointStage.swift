@@ -253,6 +253,11 @@ final class CheckpointStage {
         try stored.results(in: range)
     }
 
+    /// The tokens a deduplicating job's checkpoint kept for `digest` (committed by the writer).
+    func remembered(_ digest: RecordDigest) throws -> ResultTexts? {
+        try stored.remembered(digest)
+    }
+
     /// Stops the writer thread once every batch handed to it is carried out.
     func shutdown() async {
         await writer.shutdown()

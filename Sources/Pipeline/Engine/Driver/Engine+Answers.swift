@@ -59,6 +59,7 @@ extension Engine {
             result.recordDigest = digest
             stage.record(result)
             slots[seq]!.outcome = .done(texts)
+            releaseRepeats(of: seq, texts)
         case .retry(let delay, let failingSince):
             slots[seq]!.failingSince = failingSince
             slots[seq]!.waitingToRetry = true
@@ -92,6 +93,28 @@ extension Engine {
         result.recordDigest = digest
         stage.record(result)
         slots[seq]!.outcome = .failed(status, code: code, message: message)
+        releaseRepeats(of: seq, nil)
+    }
+
+    /// A deduplicating job's record finished: the records waiting for its request take its
+    /// answer. Without one (refused, transient, unknown), each is sent on its own; when the
+    /// run is stopping, they are left transient, as it is (the next run sends them).
+    func releaseRepeats(of seq: Int, _ texts: ResultTexts?) {
+        guard repeats != nil, let digest = slots[seq]?.digest, let release = repeats!.finished(digest, seq: seq, texts: texts) else { return }
+        for follower in release.followers {
+            guard slots.contains(follower) else { continue }
+            if let texts {
+                slots.withSlot(follower) { finishAsRepeat(&$0, texts) }
+            } else if lifecycle.isStopping {
+                let message = "transient: the run stopped before the record with the same values was answered; the next run of the same command sends it again"
+                var result = RecordResult(seq: follower, status: .transient, errorCode: "transient", message: message, attempts: 0)
+                result.recordDigest = digest
+                stage.record(result)
+                slots[follower]!.outcome = .failed(.transient, code: "transient", message: message)
+            } else {
+                planner.enqueue(follower)
+            }
+        }
     }
 
     func retryDue(_ seq: Int) {

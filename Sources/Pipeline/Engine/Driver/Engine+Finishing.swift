@@ -71,6 +71,7 @@ extension Engine {
             stage.record(RecordResult(seq: seq, status: .transient, errorCode: "transient", message: message, attempts: attempts))
             slots[seq]!.outcome = .failed(.transient, code: "transient", message: message)
             slots[seq]!.waitingToRetry = false
+            releaseRepeats(of: seq, nil)
         }
     }
 

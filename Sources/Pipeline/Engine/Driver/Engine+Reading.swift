@@ -92,7 +92,7 @@ extension Engine {
         case .failure: true
         case .success(let mapped): mapped.values.isEmpty || bfidReader != nil
         }
-        if finishedHere || commits.frozen {
+        if finishedHere || commits.frozen || repeats != nil {
             slot.digest = recordDigest(record, try? mapping.get())
         } else {
             slot.digestDeferred = true
@@ -129,10 +129,43 @@ extension Engine {
                     slot.groups = groups
                     slot.groupTokens = Array(repeating: "", count: mapped.values.count)
                 }
+                if repeats != nil, try takeRepeat(&slot) { return slot }
                 planner.enqueue(record.seq)
             }
         }
         return slot
+    }
+
+    /// A deduplicating job's record: `true` when it takes an earlier record's answer (from
+    /// memory, or the checkpoint's) or waits for the earlier record's request in flight;
+    /// `false` when it is sent, the one the later records with its values wait for.
+    private func takeRepeat(_ slot: inout EngineSlot) throws -> Bool {
+        let (digest, seq) = (slot.digest!, slot.record.seq)
+        switch repeats!.lookup(digest, seq: seq) {
+        case .answered(let texts):
+            finishAsRepeat(&slot, texts)
+            return true
+        case .waits:
+            return true
+        case .unknown:
+            if let texts = try stage.remembered(digest), texts.valueCount == slot.mapped?.values.count {
+                repeats!.remember(digest, texts)
+                finishAsRepeat(&slot, texts)
+                return true
+            }
+            repeats!.lead(digest, seq: seq)
+            return false
+        }
+    }
+
+    /// A record whose values an earlier record's request tokenized: it takes that answer (its
+    /// tokens and bfid), stored as its own result.
+    func finishAsRepeat(_ slot: inout EngineSlot, _ texts: ResultTexts) {
+        slot.outcome = .done(texts)
+        var result = RecordResult(seq: slot.record.seq, status: .done, texts: texts, attempts: 0)
+        result.recordDigest = slot.digest
+        stage.record(result)
+        summary.deduplicated += 1
     }
 
     /// A record finished without a request (it cannot be sent): its result is stored.

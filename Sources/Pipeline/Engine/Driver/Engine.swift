@@ -43,6 +43,9 @@ final class Engine: @unchecked Sendable {
     var random = SystemRandomNumberGenerator()
     let promise: EventLoopPromise<JobSummary>
 
+    /// A deduplicating job's (`--dedup`): the answers its records' digests got, and the records
+    /// waiting for a request in flight with the same values. `nil`: every record is sent.
+    var repeats: RepeatIndex?
     /// Results of earlier runs for records not yet read, loaded a chunk of seqs at a time.
     var reused: [Int: RecordResult] = [:]
     var reusedThrough: Int
@@ -115,6 +118,7 @@ final class Engine: @unchecked Sendable {
         stage = parts.stage
         connector = parts.connector
         inputSize = parts.inputSize
+        if configuration.dedup && configuration.action == .tokenize { repeats = RepeatIndex() }
         if parts.writesHeaders {
             stage.writeOutput(renderer.headerLine())
             stage.writeReject(RejectsRenderer.headerLine)

@@ -14,6 +14,12 @@ public protocol CheckpointSink: AnyObject {
 /// reuses them).
 public protocol StoredResults: AnyObject {
     func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult]
+    /// The tokens a deduplicating job kept for a record digest (``CheckpointReader/remembered(_:)``).
+    func remembered(_ digest: RecordDigest) throws -> ResultTexts?
+}
+
+extension StoredResults {
+    public func remembered(_ digest: RecordDigest) throws -> ResultTexts? { nil }
 }
 
 extension CheckpointStore: CheckpointSink {}
