@@ -24,4 +24,12 @@ public final class CheckpointReader {
         guard try select.step(), let bytes = select.blob(0) else { return nil }
         return ResultTexts(bytes: bytes)
     }
+
+    /// Calls `body` with the digest of every answer a deduplicating job kept.
+    public func forEachRemembered(_ body: (RecordDigest) -> Void) throws {
+        let select = try database.statement("SELECT digest FROM remembered_value")
+        while try select.step() {
+            if let bytes = select.blob(0) { body(RecordDigest(bytes: bytes)) }
+        }
+    }
 }

@@ -147,7 +147,9 @@ public final class CheckpointStore {
     /// Keeps the tokens of each done result by its digest (the first kept for a digest stays).
     private func remember(_ results: [RecordResult]) throws {
         var digest: [UInt8] = []
-        for result in results where result.status == .done && result.texts.hasBfid && result.texts.valueCount > 0 {
+        // (Only answers a request got: a record that took an earlier record's answer has
+        // attempts 0, and its digest is that record's, already kept.)
+        for result in results where result.status == .done && result.attempts > 0 && result.texts.hasBfid && result.texts.valueCount > 0 {
             guard let recordDigest = result.recordDigest else { continue }
             digest.removeAll(keepingCapacity: true)
             recordDigest.append(to: &digest)

@@ -44,6 +44,16 @@ public struct RecordDigest: Sendable, Hashable {
         }
     }
 
+    /// Two well-mixed words of the digest (a filter's hashes): SipHash's own output, or a hash of
+    /// an older digest's bytes.
+    public var words: (UInt64, UInt64) {
+        switch storage {
+        case .sipHash(let first, let second): (first, second)
+        case .bytes(let bytes):
+            (UInt64(bitPattern: Int64(bytes.hashValue)), UInt64(bitPattern: Int64(bytes.reversed().hashValue)))
+        }
+    }
+
     /// How many bytes ``append(to:)`` writes.
     public var count: Int {
         switch storage {

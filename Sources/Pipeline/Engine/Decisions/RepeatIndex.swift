@@ -16,8 +16,11 @@ struct RepeatIndex {
     /// it (in input order).
     private var leaders: [RecordDigest: Int] = [:]
     private var waiting: [Int: [Int]] = [:]
+    /// Every digest with a kept answer (this run's and, once loaded, earlier runs'): the
+    /// checkpoint is asked only for a digest that may be there.
+    private var kept = DigestFilter()
 
-    init(capacity: Int = 32_768) {
+    init(capacity: Int = 16_384) {
         self.capacity = max(1, capacity)
     }
 
@@ -49,8 +52,19 @@ struct RepeatIndex {
         leaders[digest] = seq
     }
 
+    /// The checkpoint keeps an answer for `digest` (an earlier run's).
+    mutating func noteKept(_ digest: RecordDigest) {
+        kept.insert(digest)
+    }
+
+    /// Whether the checkpoint may keep an answer for `digest` (`false`: surely not).
+    func mayBeKept(_ digest: RecordDigest) -> Bool {
+        kept.mayContain(digest)
+    }
+
     /// An answer known for `digest` (the checkpoint's): kept for the records after it.
     mutating func remember(_ digest: RecordDigest, _ texts: ResultTexts) {
+        kept.insert(digest)
         if recent.count >= capacity {
             older = recent
             recent = [:]

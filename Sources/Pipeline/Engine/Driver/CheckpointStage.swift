@@ -258,6 +258,11 @@ final class CheckpointStage {
         try stored.remembered(digest)
     }
 
+    /// The digest of every answer the checkpoint kept (earlier runs').
+    func forEachRemembered(_ body: (RecordDigest) -> Void) throws {
+        try stored.forEachRemembered(body)
+    }
+
     /// Stops the writer thread once every batch handed to it is carried out.
     func shutdown() async {
         await writer.shutdown()

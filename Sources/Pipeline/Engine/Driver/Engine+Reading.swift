@@ -148,7 +148,12 @@ extension Engine {
         case .waits:
             return true
         case .unknown:
-            if let texts = try stage.remembered(digest), texts.valueCount == slot.mapped?.values.count {
+            if !keptDigestsLoaded {
+                // Earlier runs' answers: their digests into the filter, once.
+                keptDigestsLoaded = true
+                try stage.forEachRemembered { repeats!.noteKept($0) }
+            }
+            if repeats!.mayBeKept(digest), let texts = try stage.remembered(digest), texts.valueCount == slot.mapped?.values.count {
                 repeats!.remember(digest, texts)
                 finishAsRepeat(&slot, texts)
                 return true

@@ -46,6 +46,8 @@ final class Engine: @unchecked Sendable {
     /// A deduplicating job's (`--dedup`): the answers its records' digests got, and the records
     /// waiting for a request in flight with the same values. `nil`: every record is sent.
     var repeats: RepeatIndex?
+    /// The digests of answers earlier runs kept are in ``repeats``' filter.
+    var keptDigestsLoaded = false
     /// Results of earlier runs for records not yet read, loaded a chunk of seqs at a time.
     var reused: [Int: RecordResult] = [:]
     var reusedThrough: Int

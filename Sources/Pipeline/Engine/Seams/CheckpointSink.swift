@@ -16,10 +16,13 @@ public protocol StoredResults: AnyObject {
     func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult]
     /// The tokens a deduplicating job kept for a record digest (``CheckpointReader/remembered(_:)``).
     func remembered(_ digest: RecordDigest) throws -> ResultTexts?
+    /// The digest of every answer kept (``CheckpointReader/forEachRemembered(_:)``).
+    func forEachRemembered(_ body: (RecordDigest) -> Void) throws
 }
 
 extension StoredResults {
     public func remembered(_ digest: RecordDigest) throws -> ResultTexts? { nil }
+    public func forEachRemembered(_ body: (RecordDigest) -> Void) throws {}
 }
 
 extension CheckpointStore: CheckpointSink {}
