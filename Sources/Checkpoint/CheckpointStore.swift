@@ -68,6 +68,10 @@ public final class CheckpointStore {
             // Whatever fails from here on must not leave the lock held by this process.
             database = try SQLiteDatabase(path: path)
             (isComplete, isNew, commitPoint) = try Self.prepare(database, path: path, identity: identity)
+            // A deduplicating job's kept answers are a B-tree of random keys, as large as the
+            // job's distinct records: its pages would fill any cache. A smaller one bounds the
+            // memory (pages missed come from the kernel's cache).
+            if configuration.remembersValues { try database.execute("PRAGMA cache_size=-4096") }
             writtenPoint = try Self.readPoint(database, table: "written_point").flatMap { $0.seq > commitPoint?.seq ?? -1 ? $0 : nil }
         } catch {
             close(lockDescriptor)

@@ -11,7 +11,7 @@ extension Engine {
     /// queued to be sent.
     func fill() throws {
         let readAhead = planner.readAhead(perConnection: configuration.inFlight, writerBusy: stage.isBusy)
-        while !lifecycle.sourceEnded, !slots.isFull, planner.queued < readAhead, !waitingForSource {
+        while !lifecycle.sourceEnded, !slots.isFull, planner.queued < readAhead, repeatsUnwritten < max(readAhead, controller.window), !waitingForSource {
             guard slots.nextToRead < readLimit else {
                 if try checkShardEnd() { lifecycle.sourceDidEnd() }
                 return
@@ -146,6 +146,8 @@ extension Engine {
             finishAsRepeat(&slot, texts)
             return true
         case .waits:
+            slot.isRepeat = true
+            repeatsUnwritten += 1
             return true
         case .unknown:
             if !keptDigestsLoaded {
@@ -166,6 +168,10 @@ extension Engine {
     /// A record whose values an earlier record's request tokenized: it takes that answer (its
     /// tokens and bfid), stored as its own result.
     func finishAsRepeat(_ slot: inout EngineSlot, _ texts: ResultTexts) {
+        if !slot.isRepeat {
+            slot.isRepeat = true
+            repeatsUnwritten += 1
+        }
         slot.outcome = .done(texts)
         var result = RecordResult(seq: slot.record.seq, status: .done, texts: texts, attempts: 0)
         result.recordDigest = slot.digest

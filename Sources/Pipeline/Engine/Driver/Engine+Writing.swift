@@ -7,6 +7,7 @@ extension Engine {
     func drain() throws {
         var now: NIODeadline?
         while case (let seq, var slot)? = slots.popFinished({ $0.isFinished }) {
+            if slot.isRepeat { repeatsUnwritten -= 1 }
             switch slot.outcome! {
             case .done(let texts):
                 // Moved out of the slot (`if let` of the property copied the record and its values).

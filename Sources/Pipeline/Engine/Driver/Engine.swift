@@ -48,6 +48,9 @@ final class Engine: @unchecked Sendable {
     var repeats: RepeatIndex?
     /// The digests of answers earlier runs kept are in ``repeats``' filter.
     var keptDigestsLoaded = false
+    /// Repeats read and not yet written: they wait behind the records before them in the window
+    /// without a request, so the reader stops at a window's worth of them (memory stays bounded).
+    var repeatsUnwritten = 0
     /// Results of earlier runs for records not yet read, loaded a chunk of seqs at a time.
     var reused: [Int: RecordResult] = [:]
     var reusedThrough: Int

@@ -42,6 +42,9 @@ struct EngineSlot {
     /// (``Engine/digestOfUnwritten(_:)``); a slot that did not defer it (a result reused from an
     /// earlier run, kept without a digest as it was) never gets one that way.
     var digestDeferred = false
+    /// A deduplicating job's record that takes (or waits for) an earlier record's answer: not
+    /// sent, so not counted by the requests' read-ahead; counted by ``Engine/repeatsUnwritten``.
+    var isRepeat = false
 
     init(record: InputRecord, after: RecordPosition) {
         self.record = record
