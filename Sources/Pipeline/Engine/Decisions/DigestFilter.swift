@@ -1,11 +1,11 @@
 import Checkpoint
 
 /// A Bloom filter of record digests: whether a digest may have been kept (then the checkpoint is
-/// asked) or surely was not (no lookup). 2^26 bits (8 MiB) and four probes: about 4% false
-/// positives at 10,000,000 digests, well under 0.1% at 1,000,000. The digests are keyed: the
+/// asked) or surely was not (no lookup). 2^25 bits (4 MiB) and three probes: about 20% false
+/// positives at 10,000,000 digests (a lookup that finds nothing), under 0.1% at 1,000,000. The digests are keyed: the
 /// filter says nothing of the values.
 struct DigestFilter {
-    private static let bitCount: UInt64 = 1 << 26
+    private static let bitCount: UInt64 = 1 << 25
     private var words: [UInt64]
 
     init() {
@@ -19,7 +19,7 @@ struct DigestFilter {
 
     mutating func insert(_ digest: RecordDigest) {
         let (first, second) = digest.words
-        for probe in 0..<UInt64(4) {
+        for probe in 0..<UInt64(3) {
             let bit = Self.bit(probe, first, second)
             words[Int(bit >> 6)] |= 1 << (bit & 63)
         }
@@ -27,7 +27,7 @@ struct DigestFilter {
 
     func mayContain(_ digest: RecordDigest) -> Bool {
         let (first, second) = digest.words
-        for probe in 0..<UInt64(4) {
+        for probe in 0..<UInt64(3) {
             let bit = Self.bit(probe, first, second)
             if words[Int(bit >> 6)] & (1 << (bit & 63)) == 0 { return false }
         }

@@ -20,7 +20,7 @@ struct RepeatIndex {
     /// checkpoint is asked only for a digest that may be there.
     private var kept = DigestFilter()
 
-    init(capacity: Int = 16_384) {
+    init(capacity: Int = 12_288) {
         self.capacity = max(1, capacity)
     }
 
