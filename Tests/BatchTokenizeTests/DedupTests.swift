@@ -90,11 +90,14 @@ import TestSupport
 
         let simulator = try SimulatorProcess(["--deterministic-ids"])
         let deduplicated = try TestRuns.run(
-            ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", input, "--output", folder.path("dedup.csv"), "--dedup"]
+            ["run", "--endpoint", simulator.url, "--template-ref", TestRuns.template, "--input", input, "--output", folder.path("dedup.csv"), "--dedup",
+             "--metrics-file", folder.path("metrics.prom")]
                 + Self.mapping)
         #expect(deduplicated.status == 0, "\(deduplicated.stderr)")
         #expect(SimulatorProcess.counter("tokenization-tokenize", in: simulator.stop()) == distinct, "one request per distinct record")
         #expect(deduplicated.stderr.contains("repeats not sent (--dedup: an earlier record's tokens and bfid, the same values): \(5_000 - distinct)"))
+        let metrics = String(decoding: FileManager.default.contents(atPath: folder.path("metrics.prom")) ?? Data(), as: UTF8.self)
+        #expect(metrics.contains("state=\"deduplicated\"} \(5_000 - distinct)"), "\(metrics)")
         let expected = try Self.rows(folder.path("plain.csv"))
         let rows = try Self.rows(folder.path("dedup.csv"))
         // (Compared first, then expected: a failure prints no file.)

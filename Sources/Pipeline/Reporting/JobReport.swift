@@ -78,6 +78,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         /// Read but not finished when the run stopped early; read again on resume.
         public var unfinished: Int
         public var reusedFromCheckpoint: Int
+        /// Repeats that took an earlier record's tokens and bfid, not sent (`--dedup`).
+        public var deduplicated: Int = 0
     }
 
     public struct Requests: Sendable, Hashable, Codable {
@@ -134,7 +136,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         self.job = job
         records = Records(
             finishedByEarlierRuns: summary.finishedBefore, read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
-            outcomeUnknown: summary.outcomeUnknown, transient: summary.transient, unfinished: summary.unfinished, reusedFromCheckpoint: summary.reusedFromCheckpoint
+            outcomeUnknown: summary.outcomeUnknown, transient: summary.transient, unfinished: summary.unfinished, reusedFromCheckpoint: summary.reusedFromCheckpoint,
+            deduplicated: summary.deduplicated
         )
         rejectedByCode = summary.rejectedByCode
         rejectedByReason = summary.rejectedByReason

@@ -26,6 +26,7 @@ public enum PrometheusMetrics {
             ([("state", "transient")], Double(records.transient)),
             ([("state", "unfinished")], Double(records.unfinished)),
             ([("state", "reused_from_checkpoint")], Double(records.reusedFromCheckpoint)),
+            ([("state", "deduplicated")], Double(records.deduplicated)),
             ([("state", "finished_by_earlier_runs")], Double(records.finishedByEarlierRuns)),
         ])
         family("rejected_records", "Rejected records of the last run, by error code.",
