@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import ShieldConex
 import Testing
 import TestSupport
 
@@ -32,20 +33,13 @@ import TestSupport
     /// repeat an earlier record's card (number, expiry and CVV alike), drawn by a seeded
     /// generator; returns the number of distinct cards.
     static func cardsWithRepeats(rows: Int, share: Double, to path: String) throws -> Int {
-        var state: UInt64 = 29
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SplitMix64(seed: 29)
         var text = "id,card_number,card_exp,card_cvv\n"
         var distinct = 0
         for row in 0..<rows {
             let card: Int
-            if distinct > 0 && Double(next() % 1_000) < share * 1_000 {
-                card = Int(next() % UInt64(distinct))
+            if distinct > 0 && Double(random.next() % 1_000) < share * 1_000 {
+                card = Int(random.next() % UInt64(distinct))
             } else {
                 card = distinct
                 distinct += 1

@@ -88,17 +88,7 @@ final class TableReader: PagedRecordReader, @unchecked Sendable {
     }
 
     func next() throws -> InputRecord? {
-        if index >= page.count {
-            guard !ended else {
-                closeConnection()
-                return nil
-            }
-            try fetch()
-            guard index < page.count else {
-                closeConnection()
-                return nil
-            }
-        }
+        guard try pageReady() else { return nil }
         let record = page[index]
         let key = keys[index]
         index += 1
@@ -111,17 +101,7 @@ final class TableReader: PagedRecordReader, @unchecked Sendable {
     /// The rest of the page read last, or the next page: handed over at once, its keys marked
     /// under one lock.
     func nextPage(into records: inout [(record: InputRecord, after: RecordPosition)]) throws -> Bool {
-        if index >= page.count {
-            guard !ended else {
-                closeConnection()
-                return false
-            }
-            try fetch()
-            guard index < page.count else {
-                closeConnection()
-                return false
-            }
-        }
+        guard try pageReady() else { return false }
         let count = page.count - index
         records.reserveCapacity(records.count + count)
         var position = nextPosition
@@ -134,6 +114,18 @@ final class TableReader: PagedRecordReader, @unchecked Sendable {
         index = page.count
         if ended { closeConnection() }
         return !ended
+    }
+
+    /// Whether a row is there to take: the page read last has one left, or the next page is
+    /// read (`false`: the rows have ended, and the connection is closed).
+    private func pageReady() throws -> Bool {
+        if index < page.count { return true }
+        if !ended { try fetch() }
+        guard index < page.count else {
+            closeConnection()
+            return false
+        }
+        return true
     }
 
     func stopDigesting() { marks.stop() }

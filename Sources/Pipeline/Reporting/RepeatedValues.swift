@@ -22,20 +22,9 @@ public struct RepeatedValues: Sendable, CustomStringConvertible {
     public mutating func count(_ mapped: MappedRecord) {
         guard !mapped.values.isEmpty else { return }
         records += 1
-        let whole = key.recordDigest { parts in
-            for value in mapped.values {
-                var (name, text) = (value.name, value.value)
-                name.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
-                text.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
-            }
-        }
-        distinctRecords.add(UInt64(bitPattern: Int64(whole.hashValue)))
+        distinctRecords.add(UInt64(bitPattern: Int64(key.recordDigest(of: mapped.values).hashValue)))
         for value in mapped.values {
-            let digest = key.recordDigest { parts in
-                var (name, text) = (value.name, value.value)
-                name.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
-                text.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
-            }
+            let digest = key.recordDigest(of: CollectionOfOne(value))
             seenByField[value.name, default: 0] += 1
             distinctByField[value.name, default: DistinctCounter()].add(UInt64(bitPattern: Int64(digest.hashValue)))
         }

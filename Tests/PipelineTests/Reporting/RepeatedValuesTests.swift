@@ -5,28 +5,16 @@ import Testing
 import TestSupport
 
 @Suite struct RepeatedValuesTests {
-    /// A seeded stream of well-mixed 64-bit hashes (SplitMix64).
-    struct Hashes {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func belowTheLimitTheCountIsExactAndAboveItAnEstimateWithinTwoPercent() {
         var small = DistinctCounter(exactLimit: 1_000)
-        var hashes = Hashes(state: 1)
+        var hashes = SplitMix64(seed: 1)
         let first = (0..<600).map { _ in hashes.next() }
         for hash in first + first.prefix(250) { small.add(hash) }
         #expect(small.count == 600 && !small.isEstimate)
 
         for distinct in [5_000, 300_000] {
             var large = DistinctCounter(exactLimit: 1_000)
-            var stream = Hashes(state: UInt64(distinct))
+            var stream = SplitMix64(seed: UInt64(distinct))
             var kept: [UInt64] = []
             for index in 0..<distinct {
                 let hash = stream.next()

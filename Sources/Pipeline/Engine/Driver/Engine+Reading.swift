@@ -221,17 +221,8 @@ extension Engine {
     func recordDigest(_ record: InputRecord, _ mapped: MappedRecord?) -> RecordDigest {
         // The parts straight into the hash (the digest of ``frameValues(_:_:)``'s buffer,
         // without the buffer).
-        digestKey.recordDigest { parts in
-            if let mapped {
-                for value in mapped.values {
-                    var (name, text) = (value.name, value.value)
-                    name.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
-                    text.withUTF8 { parts.append(UnsafeRawBufferPointer($0)) }
-                }
-            } else {
-                record.bytes.withUnsafeBytes { parts.append($0) }
-            }
-        }
+        if let mapped { return digestKey.recordDigest(of: mapped.values) }
+        return digestKey.recordDigest { parts in record.bytes.withUnsafeBytes { parts.append($0) } }
     }
 
     /// The digest of a record whose result goes to the checkpoint before its line is written

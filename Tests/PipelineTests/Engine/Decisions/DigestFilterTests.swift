@@ -1,21 +1,15 @@
 import Checkpoint
 @testable import Pipeline
+import ShieldConex
 import Testing
 
 @Suite struct DigestFilterTests {
-    /// Version-2 digests from a seeded stream (SplitMix64 words).
+    /// Version-2 digests from a seeded stream (``SplitMix64``'s words).
     static func digests(_ count: Int, seed: UInt64) -> [RecordDigest] {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SplitMix64(seed: seed)
         return (0..<count).map { _ in
             var bytes: [UInt8] = [2]
-            for word in [next(), next()] { for index in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * UInt64(index)))) } }
+            for word in [random.next(), random.next()] { for index in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * UInt64(index)))) } }
             return RecordDigest(bytes: bytes)
         }
     }
