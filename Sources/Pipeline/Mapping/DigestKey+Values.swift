@@ -5,7 +5,7 @@ extension DigestKey {
     /// The keyed record digest of mapped values: each value's field name and text, each framed
     /// with its length (what a checkpoint stores with a record's result, and what `--dedup`
     /// and a dry run's repeats go by).
-    func recordDigest<Values: Sequence<FieldValue>>(of values: Values) -> RecordDigest {
+    func recordDigest(of values: [FieldValue]) -> RecordDigest {
         recordDigest { parts in
             for value in values {
                 var (name, text) = (value.name, value.value)

@@ -24,7 +24,7 @@ public struct RepeatedValues: Sendable, CustomStringConvertible {
         records += 1
         distinctRecords.add(UInt64(bitPattern: Int64(key.recordDigest(of: mapped.values).hashValue)))
         for value in mapped.values {
-            let digest = key.recordDigest(of: CollectionOfOne(value))
+            let digest = key.recordDigest(of: [value])
             seenByField[value.name, default: 0] += 1
             distinctByField[value.name, default: DistinctCounter()].add(UInt64(bitPattern: Int64(digest.hashValue)))
         }
