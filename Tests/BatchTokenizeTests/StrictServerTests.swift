@@ -108,8 +108,10 @@ import TestSupport
         defer { folder.remove() }
         let records = 20_000
         // Our simulator's bucket holds a whole second's worth, so it is given a lower limit: the
-        // run must outlast its burst to meet the throttling.
-        let limit = kind == "websockets" ? 1_500.0 : 1_000.0
+        // run must outlast its burst to meet the throttling. The Python server's is 1,200/s, not
+        // more: the client offers 1.5× the limit, and beside the whole suite on a loaded 2-core
+        // machine a Python server asked for 2,250 answers a second fell below its own limit.
+        let limit = kind == "websockets" ? 1_200.0 : 1_000.0
         let input = folder.path("cards.csv")
         try CSVFiles.cards(rows: records, to: input)
         let output = folder.path("out.csv")
