@@ -14,7 +14,7 @@ struct BatchTokenize: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Run.self, Detokenize.self, Read.self, Verify.self, Validate.self, Status.self, Plan.self, Merge.self, Call.self, Simulate.self, CrashForTests.self,
+            Run.self, Detokenize.self, Read.self, Retokenize.self, Verify.self, Validate.self, Status.self, Plan.self, Merge.self, Call.self, Simulate.self, CrashForTests.self,
         ]
     )
 

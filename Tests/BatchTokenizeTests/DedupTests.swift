@@ -169,7 +169,7 @@ import TestSupport
         let job = folder.path("job.json")
         try Data(#"{"action": "detokenize", "dedup": true}"#.utf8).write(to: URL(fileURLWithPath: job))
         let detokenize = try TestRuns.run(base + ["--config", job])
-        #expect(detokenize.status == 64 && detokenize.stderr.contains("--dedup is for tokenize jobs"), "\(detokenize.stderr)")
+        #expect(detokenize.status == 64 && detokenize.stderr.contains("--dedup is for tokenize and retokenize jobs"), "\(detokenize.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.path("out.csv")))
     }
 }

@@ -57,7 +57,8 @@ extension BatchTokenize {
             guard dryRun else {
                 try await JobRunner(
                     action: action, options: options, job: job, store: store || (job.store ?? false), omit: omit || (job.omit ?? false),
-                    dedup: dedup || (job.dedup ?? false), templateIdempotent: !templateNotIdempotent && (job.templateIdempotent ?? true)
+                    dedup: dedup || (job.dedup ?? false), templateIdempotent: !templateNotIdempotent && (job.templateIdempotent ?? true),
+                    fromTemplate: job.fromTemplateRef, oldBfidColumn: job.output?.oldBfidColumn
                 ).run()
                 return
             }
@@ -71,12 +72,13 @@ extension BatchTokenize {
             _ = try usage {
                 try OutputRenderer(
                     format: inputFormat, header: opened.header, delimiter: delimiterByte,
-                    bfidColumn: options.bfidColumn ?? job.output?.bfidColumn ?? "bfid", writesBfid: action.producesBfid
+                    bfidColumn: options.bfidColumn ?? job.output?.bfidColumn ?? "bfid", writesBfid: action.addsBfidColumn,
+                    oldBfidColumn: action == .retokenize ? job.output?.oldBfidColumn ?? "old_bfid" : nil
                 )
             }
             try usage {
                 try RecordIdentifier.checkBfidColumn(
-                    options.bfidColumn ?? job.output?.bfidColumn ?? "bfid", producesBfid: action.producesBfid, format: inputFormat, header: opened.header,
+                    options.bfidColumn ?? job.output?.bfidColumn ?? "bfid", producesBfid: action.addsBfidColumn, format: inputFormat, header: opened.header,
                     mapper: mapper
                 )
             }

@@ -16,6 +16,9 @@ struct JobRunner {
     var omit = false
     var dedup = false
     var templateIdempotent = true
+    /// A retokenize job's old template and the column that keeps each record's old bfid.
+    var fromTemplate: String?
+    var oldBfidColumn: String?
 
     func run() async throws {
         Console.masking = CardNumberMasking(pattern: job.cardNumberPattern)
@@ -143,8 +146,19 @@ struct JobRunner {
         try OptionRange.check(options.progressInterval, "--progress-interval", 0.01...86_400, unit: " s")
         try OptionRange.check(options.retryFor, "--retry-for", 0...OptionRange.week, unit: " s")
         if omit && action != .tokenize { throw ValidationError("--omit is for tokenize jobs") }
+        if action == .retokenize {
+            guard fromTemplate != nil else { throw ValidationError("retokenize needs the old template: give --from-template or fromTemplateRef in the job file") }
+            if store { throw ValidationError("--store is for tokenize jobs: a retokenize job writes the new tokens") }
+            if isTable || PostgresSettings.isURL(jobOutput) { throw ValidationError("retokenize reads and writes files (CSV or NDJSON, compressed or piped), not tables") }
+            // The tokens' places in a regex's source (the spans column) would be the old tokens'.
+            if (job.instructions ?? []).contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
+                throw ValidationError("retokenize does not go with a regex mapping that has luhnCheck (the places its tokens were written in are the old tokens')")
+            }
+        } else if fromTemplate != nil {
+            throw ValidationError("--from-template is for retokenize jobs")
+        }
         if dedup {
-            guard action == .tokenize else { throw ValidationError("--dedup is for tokenize jobs") }
+            guard action.tokenizes else { throw ValidationError("--dedup is for tokenize and retokenize jobs") }
             guard !store && !omit else {
                 throw ValidationError(
                     "--dedup does not go with --store or --omit: a repeat would share its first record's bfid, and tokenization-read answers once per bfid"
@@ -193,6 +207,8 @@ struct JobRunner {
             ("--metrics-file", options.metricsFile.map(perShard)),
         ])
         configuration.action = action
+        configuration.fromTemplateRef = fromTemplate
+        if let oldBfidColumn { configuration.oldBfidColumn = oldBfidColumn }
         configuration.inputName = streamName
         configuration.delimiter = delimiter
         configuration.hasHeader = plan.map { $0.input.header ?? true } ?? job.input?.header ?? true
@@ -258,6 +274,7 @@ struct JobRunner {
         identity.inputCompression = configuration.inputName == nil && !PostgresSettings.isURL(configuration.inputPath)
             ? InputCompression.of(path: configuration.inputPath).rawValue : nil
         identity.inputName = configuration.inputName
+        identity.fromTemplateRef = configuration.fromTemplateRef
         identity.outputCompression = OutputCompression.of(path: configuration.outputPath).rawValue
         identity.rejectsCompression = OutputCompression.of(path: configuration.rejectsPath).rawValue
         if let shard = configuration.shard {

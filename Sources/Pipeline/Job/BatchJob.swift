@@ -15,6 +15,12 @@ public struct BatchJob: Sendable {
         public var endpointName: String
         public var key: APIKey
         public var templateRef: String
+        /// A retokenize job's old template (`--from-template`): its tokens are detokenized under
+        /// it, then tokenized under ``templateRef``.
+        public var fromTemplateRef: String?
+        /// A retokenize job's output column (key) that keeps each record's old bfid, for the
+        /// audit trail; the bfid column gets the new one.
+        public var oldBfidColumn = "old_bfid"
         /// A file, or `-`: standard input, read as a stream (``inputName`` names it).
         public var inputPath: String
         /// What the operator calls a streamed input (`--input-name`): with the format and the
@@ -140,6 +146,10 @@ public struct BatchJob: Sendable {
             "idColumn": configuration.idColumn ?? "",
         ]
         if configuration.omit { options["omit"] = "true" }
+        if configuration.action == .retokenize {
+            options["fromTemplate"] = configuration.fromTemplateRef ?? ""
+            options["oldBfidColumn"] = configuration.oldBfidColumn
+        }
         if !configuration.hasHeader && configuration.format == .csv { options["header"] = "none" }
         // The output gains the spans column (a regex instruction with luhnCheck).
         if configuration.action == .tokenize, configuration.instructions.contains(where: { $0.transformationType == .regex && $0.luhnCheck == true }) {
@@ -218,7 +228,7 @@ public struct BatchJob: Sendable {
             try refuseTheOtherCompressionsCheckpoint(identity)
             var settings = CheckpointStore.Configuration()
             settings.keepsAuditTrail = configuration.keepAuditTrail
-            settings.remembersValues = configuration.dedup && configuration.action == .tokenize
+            settings.remembersValues = configuration.dedup && configuration.action.tokenizes
             store = try CheckpointStore(path: configuration.checkpointPath, identity: identity, restart: configuration.restart, configuration: settings)
         } catch let error as CheckpointError {
             throw JobError(.configuration, error.description)

@@ -251,7 +251,8 @@ enum EngineWiring {
         mapper.acceptsEmpty = configuration.action == .read
         let renderer = try OutputRenderer(
             format: configuration.format, header: header, delimiter: configuration.delimiter, bfidColumn: configuration.bfidColumn,
-            writesBfid: configuration.action.producesBfid, spanInstructions: mapper.spanInstructions
+            writesBfid: configuration.action.addsBfidColumn, spanInstructions: mapper.spanInstructions,
+            oldBfidColumn: configuration.action == .retokenize ? configuration.oldBfidColumn : nil
         )
         let identifier = try configuration.idColumn.map { name throws(MappingError) in
             let identifier = try RecordIdentifier(idColumn: name, format: configuration.format, header: header)
@@ -259,10 +260,10 @@ enum EngineWiring {
             return identifier
         }
         try RecordIdentifier.checkBfidColumn(
-            configuration.bfidColumn, producesBfid: configuration.action.producesBfid, format: configuration.format, header: header, mapper: mapper
+            configuration.bfidColumn, producesBfid: configuration.action.addsBfidColumn, format: configuration.format, header: header, mapper: mapper
         )
-        let bfidReader = configuration.action.producesBfid
-            ? nil : try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: header)
+        let bfidReader = configuration.action.readsBfid
+            ? try RecordIdentifier(idColumn: configuration.bfidColumn, format: configuration.format, header: header) : nil
         return (mapper, renderer, identifier, bfidReader)
     }
 }

@@ -25,6 +25,8 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
         public var rejects: String?
         /// Name of the appended bfid column (CSV) or key (NDJSON). Default `bfid`.
         public var bfidColumn: String?
+        /// A retokenize job's appended column (key) for each record's old bfid. Default `old_bfid`.
+        public var oldBfidColumn: String?
 
         public init() {}
     }
@@ -58,9 +60,11 @@ public struct JobConfiguration: Sendable, Hashable, Codable {
     }
 
     public var endpoint: String?
-    /// `tokenize` (default), `detokenize` or `read`.
+    /// `tokenize` (default), `detokenize`, `read` or `retokenize`.
     public var action: String?
     public var templateRef: String?
+    /// A retokenize job's old template, whose tokens it detokenizes (`--from-template`).
+    public var fromTemplateRef: String?
     public var omit: Bool?
     public var store: Bool?
     /// Tokenize each distinct record's values once (``BatchJob/Configuration/dedup``).

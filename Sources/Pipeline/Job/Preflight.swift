@@ -56,10 +56,19 @@ public enum Preflight {
 
     /// The check before a job's first record; throws ``JobError`` (`fatalAnswer` for refused
     /// credentials or an unknown template, `connection` for a service that cannot be reached).
+    /// A retokenize job's old template is checked first, then the new one.
     static func check(configuration: BatchJob.Configuration, connector: ShieldConexConnector, reference: String, logger: Logger) async throws {
+        for templateRef in [configuration.fromTemplateRef, configuration.templateRef].compactMap({ $0 }) {
+            try await check(configuration: configuration, templateRef: templateRef, connector: connector, reference: reference, logger: logger)
+        }
+    }
+
+    private static func check(
+        configuration: BatchJob.Configuration, templateRef: String, connector: ShieldConexConnector, reference: String, logger: Logger
+    ) async throws {
         let endpoint = configuration.endpoint
         switch await check(
-            endpoint: endpoint, key: configuration.key, templateRef: configuration.templateRef, connection: configuration.connection,
+            endpoint: endpoint, key: configuration.key, templateRef: templateRef, connection: configuration.connection,
             tlsContext: connector.tlsContext, retryFor: configuration.retry.budget, reference: reference, logger: logger
         ) {
         case .good:
@@ -71,7 +80,7 @@ public enum Preflight {
         case .templateRefused(let failure):
             throw JobError(
                 .fatalAnswer,
-                "template-validate failed for templateRef \(configuration.templateRef): \(failure?.description ?? "not found or not provisioned for this partner")"
+                "template-validate failed for templateRef \(templateRef): \(failure?.description ?? "not found or not provisioned for this partner")"
             )
         case .unreachable(let reason):
             throw JobError(.connection, "cannot connect to \(endpoint): \(reason)")

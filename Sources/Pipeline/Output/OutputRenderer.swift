@@ -15,13 +15,31 @@ public struct OutputRenderer: Sendable {
     /// column (key) after the bfid: a detokenize job reads them there.
     public let spansColumn: String?
     let spanInstructions: Int
+    /// A retokenize job's: the bfid column keeps its place and gets the new bfid, and this
+    /// column (key), appended, gets the old one as it was written in the input.
+    public let oldBfidColumn: String?
+    /// With ``oldBfidColumn``, a CSV input's bfid column.
+    let bfidIndex: Int?
 
     /// Fails when a CSV header already has a column named `bfidColumn` (or the spans column)
     /// and `writesBfid` is set.
     public init(
         format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid", writesBfid: Bool = true,
-        spanInstructions: Int = 0
+        spanInstructions: Int = 0, oldBfidColumn: String? = nil
     ) throws(MappingError) {
+        var bfidIndex: Int?
+        if let oldBfidColumn, format == .csv {
+            guard let index = header?.index(of: bfidColumn) else {
+                throw MappingError(.unknownColumn, "bfid column '\(bfidColumn)' is not in the header (columns: \(header?.describedColumns ?? ""))")
+            }
+            if header?.index(of: oldBfidColumn) != nil {
+                throw MappingError(.columnTaken, "the input already has a column '\(oldBfidColumn)'; choose another name for the old bfid column")
+            }
+            bfidIndex = index
+        }
+        if let oldBfidColumn, oldBfidColumn == bfidColumn || oldBfidColumn.isEmpty {
+            throw MappingError(.columnTaken, "the old bfid column must be named, and not as the bfid column '\(bfidColumn)'")
+        }
         if writesBfid, format == .csv, header?.index(of: bfidColumn) != nil {
             throw MappingError(.columnTaken, "the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
         }
@@ -36,6 +54,8 @@ public struct OutputRenderer: Sendable {
         self.writesBfid = writesBfid
         self.spansColumn = spans
         self.spanInstructions = spanInstructions
+        self.oldBfidColumn = oldBfidColumn
+        self.bfidIndex = bfidIndex
     }
 
     /// The first output line for CSV (the input's header with the bfid column); empty for NDJSON.
@@ -50,6 +70,10 @@ public struct OutputRenderer: Sendable {
         if let spansColumn {
             out.append(delimiter)
             CSVEncoding.append(spansColumn, quoted: false, delimiter: delimiter, to: &out)
+        }
+        if let oldBfidColumn {
+            out.append(delimiter)
+            CSVEncoding.append(oldBfidColumn, quoted: false, delimiter: delimiter, to: &out)
         }
         out.append(contentsOf: header.ending.bytes)
         return out
@@ -82,6 +106,8 @@ public struct OutputRenderer: Sendable {
                     }
                     if let replacedBy {
                         targets[replacedBy].withRendered(value) { CSVEncoding.append($0, quoted: field.quoted, delimiter: delimiter, to: &out) }
+                    } else if index == bfidIndex {
+                        CSVEncoding.append(UnsafeRawBufferPointer(rebasing: bytes[bfid]), quoted: field.quoted, delimiter: delimiter, to: &out)
                     } else {
                         out.append(contentsOf: record.bytes[field.range])
                     }
@@ -95,6 +121,11 @@ public struct OutputRenderer: Sendable {
                     let spans = MappedRecord.spansText(of: targets, count: spanInstructions) { index in index < values.count ? values[index].count : 0 }
                     CSVEncoding.append(spans, quoted: false, delimiter: delimiter, to: &out)
                 }
+                if let bfidIndex {
+                    // The old bfid as the input wrote it (its quotes too).
+                    out.append(delimiter)
+                    if bfidIndex < fields.count { out.append(contentsOf: record.bytes[fields[bfidIndex].range]) }
+                }
             }
         case (.ndjson, .json(let root)):
             var splices: [(range: Range<Int>, text: [UInt8])] = []
@@ -106,7 +137,13 @@ public struct OutputRenderer: Sendable {
             splices.sort { $0.range.lowerBound < $1.range.lowerBound }
             let close = root.range.upperBound - 1  // the object's closing brace
             guard case .object(let members, _) = root else { return }
-            if writesBfid, let existing = members.last(where: { $0.key == bfidColumn }) {
+            let oldBfid = oldBfidColumn == nil ? nil : members.last(where: { $0.key == bfidColumn }).map { Array(record.bytes[$0.value.range]) }
+            if let oldBfidColumn, let oldBfid, let existing = members.last(where: { $0.key == oldBfidColumn }) {
+                // A record that holds the old bfid's key already gets its value replaced.
+                splices.append((existing.value.range, oldBfid))
+                splices.sort { $0.range.lowerBound < $1.range.lowerBound }
+            }
+            if writesBfid || oldBfidColumn != nil, let existing = members.last(where: { $0.key == bfidColumn }) {
                 // A record that already has the key gets its value replaced, not a second key
                 // (unless a token goes there: a mapped bfid key is refused at configuration,
                 // and a token is never given up for the bfid).
@@ -134,6 +171,13 @@ public struct OutputRenderer: Sendable {
                 out.append(contentsOf: Self.jsonString(bfidColumn))
                 out.append(UInt8(ascii: ":"))
                 out.append(contentsOf: texts.withBfid { Self.jsonString($0) })
+                hasMembers = true
+            }
+            if let oldBfidColumn, let oldBfid, !members.contains(where: { $0.key == oldBfidColumn }) {
+                if hasMembers { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: Self.jsonString(oldBfidColumn))
+                out.append(UInt8(ascii: ":"))
+                out.append(contentsOf: oldBfid)
                 hasMembers = true
             }
             if let spansColumn {

@@ -23,6 +23,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var action: String
         public var endpoint: String
         public var templateRef: String
+        /// A retokenize job's old template.
+        public var fromTemplateRef: String?
         public var input: String
         public var inputBytes: Int64?
         /// `gzip` or `none`, told by the input's first bytes.
@@ -80,6 +82,8 @@ public struct JobReport: Sendable, Hashable, Codable {
         public var reusedFromCheckpoint: Int
         /// Repeats that took an earlier record's tokens and bfid, not sent (`--dedup`).
         public var deduplicated: Int = 0
+        /// A retokenize job's records whose detokenize (under the old template) was answered.
+        public var detokenizedToRetokenize: Int?
     }
 
     public struct Requests: Sendable, Hashable, Codable {
@@ -129,6 +133,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         var job = job
         job.endpoint = masking.mask(job.endpoint)
         job.templateRef = masking.mask(job.templateRef)
+        job.fromTemplateRef = job.fromTemplateRef.map(masking.mask)
         job.input = masking.mask(job.input)
         job.output = masking.mask(job.output)
         job.rejects = masking.mask(job.rejects)
@@ -137,7 +142,7 @@ public struct JobReport: Sendable, Hashable, Codable {
         records = Records(
             finishedByEarlierRuns: summary.finishedBefore, read: summary.recordsRead, done: summary.done, passedThrough: summary.passedThrough, rejected: summary.rejected,
             outcomeUnknown: summary.outcomeUnknown, transient: summary.transient, unfinished: summary.unfinished, reusedFromCheckpoint: summary.reusedFromCheckpoint,
-            deduplicated: summary.deduplicated
+            deduplicated: summary.deduplicated, detokenizedToRetokenize: job.action == "retokenize" ? summary.detokenizedToRetokenize : nil
         )
         rejectedByCode = summary.rejectedByCode
         rejectedByReason = summary.rejectedByReason

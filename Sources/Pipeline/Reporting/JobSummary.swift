@@ -23,6 +23,8 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var reusedFromCheckpoint = 0
     /// Records that took an earlier record's tokens (the same values: `--dedup`), not sent.
     public var deduplicated = 0
+    /// A retokenize job's records whose detokenize was answered (their tokenize followed).
+    public var detokenizedToRetokenize = 0
     public var requestsSent = 0
     public var retries = 0
     public var reconnects = 0
@@ -40,6 +42,12 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
     public var rejected: Int { rejectedByCode.values.reduce(0, +) }
 
     public static let maximumReasons = 50
+
+    /// What the service's refusals of a detokenize mean for the operator (retokenize, detokenize).
+    static let codeHints = [
+        "1402": "irreversible template: its tokens cannot be detokenized, so not moved",
+        "1403": "outside the old template's detokenization window (Active From / Active To): not detokenized, so not moved",
+    ]
 
     public mutating func countRejection(code: String, message: String) {
         rejectedByCode[code, default: 0] += 1
@@ -73,13 +81,16 @@ public struct JobSummary: Sendable, Hashable, Codable, CustomStringConvertible {
             "passed through (nothing to tokenize): \(passedThrough)",
             "rejected: \(rejected)",
         ]
-        for (code, count) in rejectedByCode.sorted(by: { $0.key < $1.key }) { lines.append("  \(code): \(count)") }
+        for (code, count) in rejectedByCode.sorted(by: { $0.key < $1.key }) { lines.append("  \(code): \(count)" + (Self.codeHints[code].map { " (\($0))" } ?? "")) }
         for (reason, count) in rejectedByReason.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
             lines.append("    \(count) × \(reason)")
         }
         lines.append("outcome unknown: \(outcomeUnknown)")
         if transient > 0 { lines.append("transient, will be retried (the next run sends them again): \(transient)") }
         lines.append("requests sent: \(requestsSent) (retries \(retries), reconnects \(reconnects), results reused from the checkpoint \(reusedFromCheckpoint))")
+        if detokenizedToRetokenize > 0 {
+            lines.append("retokenize: detokenized under the old template \(detokenizedToRetokenize) (the plaintext in memory only), each then tokenized under the new")
+        }
         if deduplicated > 0 { lines.append("repeats not sent (--dedup: an earlier record's tokens and bfid, the same values): \(deduplicated)") }
         if transientAnswers > 0 {
             lines.append("transient answers (throttling, server errors, lost answers; retried): \(transientAnswers)" + (lowestRate.map { String(format: " (send rate lowered to %.0f/s at the lowest)", $0) } ?? ""))

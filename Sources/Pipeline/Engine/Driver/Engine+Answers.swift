@@ -18,16 +18,16 @@ extension Engine {
         // arrived together, a few microseconds apart at most.
         let now = burstClock ?? loop.now
         burstClock = now
-        let found = slots.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?)? in
+        let found = slots.withSlot(seq) { slot -> (AnswerClassifier.Request, digest: RecordDigest?, sentAt: NIODeadline?, tokenizing: Bool)? in
             guard slot.isAwaitingAnswer else { return nil }
             // While the commit point is frozen every stored result keeps its tokens: its digest now.
             if commits.frozen && slot.digestDeferred && slot.digest == nil { slot.digest = recordDigest(slot.record, slot.mapped) }
             let request = AnswerClassifier.Request(
                 values: slot.requestValues, bfid: slot.requestBfid, attempts: slot.attempts, failingSince: slot.failingSince
             )
-            return (request, slot.digest, slot.sentAt)
+            return (request, slot.digest, slot.sentAt, slot.plaintext != nil)
         }
-        guard let (request, digest, sentAt) = found ?? nil else { return }
+        guard let (request, digest, sentAt, tokenizing) = found ?? nil else { return }
         let congestion = AnswerClassifier.isCongestion(result)
         if let sentAt {
             let roundTrip = (now - sentAt).nanoseconds
@@ -47,12 +47,23 @@ extension Engine {
             )
         }
         let attempts = request.attempts
+        let classifier = tokenizing ? tokenizeClassifier! : classifier
         switch classifier.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random) {
         case .done(let answered):
             guard case .finished(let texts) = slots[seq]!.answered(answered) else {
                 planner.enqueue(seq)
                 return
             }
+            if action == .retokenize && !tokenizing {
+                // The old tokens' plaintext, in this slot only: sent at once to be tokenized
+                // under the new template. (Not checkpointed: a record stopped here is
+                // detokenized again by the next run.)
+                slots[seq]!.beginTokenizing(plaintext: texts)
+                summary.detokenizedToRetokenize += 1
+                planner.enqueue(seq)
+                return
+            }
+            slots[seq]!.plaintext = nil
             // The plaintext of a detokenize stays in memory until its line is written; the
             // checkpoint learns only that it was done.
             var result = RecordResult(seq: seq, status: .done, texts: action.answersPlaintext ? texts.withoutValues : texts, attempts: attempts)
@@ -93,6 +104,7 @@ extension Engine {
         result.recordDigest = digest
         stage.record(result)
         slots[seq]!.outcome = .failed(status, code: code, message: message)
+        slots[seq]!.plaintext = nil
         releaseRepeats(of: seq, nil)
     }
 

@@ -115,6 +115,9 @@ extension Engine {
                 if bfids > 1, let groups = mapped.requestGroups { slot.groups = groups }
                 if !bfid.isEmpty, bfids == (slot.groups?.count ?? 1) {
                     slot.bfid = bfid
+                    // A retokenize record whose old tokens an earlier record's request took (the
+                    // same tokens of the same template: the same plaintext).
+                    if repeats != nil, try takeRepeat(&slot) { return slot }
                     planner.enqueue(record.seq)
                 } else if !bfid.isEmpty {
                     finishLocally(

@@ -84,10 +84,13 @@ extension Engine {
                 do {
                     try slots.withSlot(seq) { slot throws(ShieldConexError) in
                         // What the request needs, taken out first: the slot captured by the
-                        // closure below was copied whole. A read sends no values, a tokenize no bfid.
+                        // closure below was copied whole. A read sends no values, a tokenize no
+                        // bfid; a retokenize record sends its detokenize, then its plaintext's tokenize.
+                        let tokenizing = action == .tokenize || slot.plaintext != nil
                         let (group, bfid, values) = (
-                            slot.group, action == .tokenize ? nil : slot.requestBfid, action == .read ? nil : slot.requestValues
+                            slot.group, tokenizing ? nil : slot.requestBfid, action == .read ? nil : slot.requestValues
                         )
+                        let shape = slot.plaintext == nil ? shape : tokenizeShape!
                         try Self.withReference(prefix: referencePrefix, seq: seq, group: group) { reference throws(ShieldConexError) in
                             try shape.append(reference: reference, bfid: bfid, values: values, to: &bodies)
                         }
@@ -105,15 +108,16 @@ extension Engine {
         }
     }
 
-    /// The constant part of the job's requests.
-    static func shape(of configuration: BatchJob.Configuration) -> RequestShape {
-        switch configuration.action {
+    /// The constant part of the job's requests (of `action`'s: a retokenize job's are a
+    /// detokenize's, then a tokenize's).
+    static func shape(of configuration: BatchJob.Configuration, action: JobAction? = nil) -> RequestShape {
+        switch action ?? configuration.action {
         case .tokenize:
             RequestShape(
                 action: .tokenize, templateRef: configuration.templateRef, omit: configuration.omit, store: configuration.store,
                 fieldNames: configuration.instructions.map(\.fieldName)
             )
-        case .detokenize:
+        case .detokenize, .retokenize:
             RequestShape(action: .detokenize, fieldNames: configuration.instructions.map(\.fieldName))
         case .read:
             RequestShape(action: .read)

@@ -19,8 +19,10 @@ final class Engine: @unchecked Sendable {
     let jobId: String
     /// `jobId:`, which every request's reference starts with (then the seq, and `.group`).
     let referencePrefix: [UInt8]
-    /// What every request of the job has in common, written once.
+    /// What every request of the job has in common, written once (a retokenize job's detokenize).
     let shape: RequestShape
+    /// A retokenize job's second request: the tokenize under the new template.
+    let tokenizeShape: RequestShape?
     let digestKey: DigestKey
     let mapper: FieldMapper
     let renderer: OutputRenderer
@@ -28,6 +30,8 @@ final class Engine: @unchecked Sendable {
     let bfidReader: RecordIdentifier?
     let rejectsRenderer = RejectsRenderer()
     let classifier: AnswerClassifier
+    /// A retokenize job's classifier of its tokenize answers (``classifier`` takes its detokenize's).
+    let tokenizeClassifier: AnswerClassifier?
     let connector: any ServiceConnector
     let source: any RecordSource
     let stage: CheckpointStage
@@ -112,6 +116,7 @@ final class Engine: @unchecked Sendable {
         self.jobId = jobId
         referencePrefix = Array((jobId + ":").utf8)
         shape = Self.shape(of: configuration)
+        tokenizeShape = configuration.action == .retokenize ? Self.shape(of: configuration, action: .tokenize) : nil
         self.digestKey = configuration.digestKey
         self.logger = logger
         self.loop = loop
@@ -123,7 +128,7 @@ final class Engine: @unchecked Sendable {
         stage = parts.stage
         connector = parts.connector
         inputSize = parts.inputSize
-        if configuration.dedup && configuration.action == .tokenize { repeats = RepeatIndex() }
+        if configuration.dedup && configuration.action.tokenizes { repeats = RepeatIndex() }
         if parts.writesHeaders {
             stage.writeOutput(renderer.headerLine())
             stage.writeReject(RejectsRenderer.headerLine)
@@ -162,8 +167,11 @@ final class Engine: @unchecked Sendable {
             count: connections, maxInFlight: fixed ? inFlight : max(inFlight, configuration.inFlightMax), policy: configuration.retry, now: now
         )
         classifier = AnswerClassifier(
-            action: action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking, key: configuration.key
+            action: action == .retokenize ? .detokenize : action, omit: configuration.omit, retry: configuration.retry, masking: configuration.masking,
+            key: configuration.key
         )
+        tokenizeClassifier = action == .retokenize
+            ? AnswerClassifier(action: .tokenize, omit: false, retry: configuration.retry, masking: configuration.masking, key: configuration.key) : nil
         promise = loop.makePromise()
         stage.digestOfUnwritten = { [unowned self] seq in digestOfUnwritten(seq) }
         stage.inputDigest = { [unowned self] offset in source.prefixDigest(through: offset) }

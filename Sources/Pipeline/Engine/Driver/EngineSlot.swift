@@ -18,8 +18,12 @@ struct EngineSlot {
     var record: InputRecord
     var mapped: MappedRecord?
     var after: RecordPosition
-    /// The bfid read from the record (detokenize and read jobs).
+    /// The bfid read from the record (detokenize, read and retokenize jobs).
     var bfid: String?
+    /// A retokenize record whose detokenize was answered: its plaintext values, to be tokenized
+    /// under the new template. Here only, in memory, until its tokenize is answered (or it
+    /// fails): never in the checkpoint, a file or a log line.
+    var plaintext: [FieldValue]?
     var outcome: Outcome?
     var attempts = 0
     var sentAt: NIODeadline?
@@ -60,9 +64,10 @@ struct EngineSlot {
         return true
     }
 
-    /// The values of the request being sent: all of them, or the current group's.
+    /// The values of the request being sent (a retokenize record's plaintext once detokenized):
+    /// all of them, or the current group's.
     var requestValues: [FieldValue] {
-        let values = mapped!.values
+        let values = plaintext ?? mapped!.values
         guard let groups else { return values }
         return groups[group].map { values[$0] }
     }
@@ -101,5 +106,22 @@ struct EngineSlot {
         return .finished(
             ResultTexts(bfid: groupBfids.joined(separator: String(MappedRecord.bfidSeparator)), messageId: answered.messageId, values: groupTokens)
         )
+    }
+
+    /// A retokenize record's detokenize is answered (every group): its plaintext becomes the
+    /// values to send, under the new template, from the first group again.
+    mutating func beginTokenizing(plaintext texts: ResultTexts) {
+        let answered = texts.values
+        let names = mapped!.values
+        var values: [FieldValue] = []
+        values.reserveCapacity(names.count)
+        for (index, value) in names.enumerated() {
+            values.append(FieldValue(name: value.name, value: index < answered.count ? answered[index] : ""))
+        }
+        plaintext = values
+        group = 0
+        groupTokens = []
+        groupBfids = []
+        failingSince = nil
     }
 }

@@ -34,7 +34,7 @@ final class EngineHarness: @unchecked Sendable {
     /// card_cvv, ...), one connection of `inFlight`, a fixed window, commits every 10 records.
     static func configuration(input: String, action: JobAction = .tokenize, inFlight: Int = 8) throws -> BatchJob.Configuration {
         let instructions: [Instruction] = switch action {
-        case .tokenize, .detokenize:
+        case .tokenize, .detokenize, .retokenize:
             [Instruction(.key, "card_number", fieldName: "card_number"), Instruction(.key, "card_cvv", fieldName: "card_cvv")]
         case .read:
             [Instruction(.key, "card_number", fieldName: "card_number")]

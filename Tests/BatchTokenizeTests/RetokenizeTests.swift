@@ -1,0 +1,184 @@
+import Checkpoint
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 29: `retokenize` moves a tokenized file's tokens to a new template in one pass (a
+/// detokenize under the old template, then a tokenize of the plaintext under the new), with the
+/// plaintext in memory only. The real binary against the real simulator over loopback, serving
+/// two templates of the same fields: the old one time-boxed (`activeTo` P30D), the new one not.
+@Suite(.serialized) struct RetokenizeTests {
+    static let oldTemplate = "old-timeboxed"
+    static let newTemplate = "new-card"
+    static let mapping = ["--map", "card_number=card_number", "--map", "card_exp=card_exp", "--map", "card_cvv=card_cvv"]
+
+    /// The simulator's templates: the old one's tokens detokenize for 30 days after they were made.
+    static func templates(in folder: TestFolder) throws -> String {
+        let fields = #"[{"name": "card_number", "kind": "cardNumber"}, {"name": "card_exp", "kind": "digits"}, {"name": "card_cvv", "kind": "digits"}]"#
+        let text = """
+            {"templates": [
+              {"templateRef": "\(oldTemplate)", "name": "old, detokenized for 30 days", "activeTo": "P30D", "fields": \(fields)},
+              {"templateRef": "\(newTemplate)", "name": "new", "fields": \(fields)},
+              {"templateRef": "irreversible-old", "name": "irreversible", "irreversible": true, "fields": \(fields)}
+            ]}
+            """
+        let path = folder.path("templates.json")
+        try CSVFiles.write(text, to: path)
+        return path
+    }
+
+    /// A tokenized input of `rows` generated records under the old template: every tenth
+    /// record's tokens made by a simulator whose bfids are dated in the first day of 2026 (its
+    /// `--deterministic-ids`), long past the 30 days, the others' now. Returns the plaintext
+    /// input's path and the tokenized one's.
+    static func tokenizedInput(rows: Int, in folder: TestFolder, templates: String) throws -> (plain: String, tokenized: String) {
+        let plain = folder.path("cards.csv")
+        try CSVFiles.generate(rows: rows, to: plain)
+        var outputs: [[[String]]] = []
+        var header: [String] = []
+        for (name, extra) in [("dated", ["--deterministic-ids"]), ("fresh", [])] {
+            let simulator = try SimulatorProcess(["--templates", templates] + extra)
+            let output = folder.path("\(name).csv")
+            let run = try TestRuns.run(
+                ["run", "--endpoint", simulator.url, "--template-ref", oldTemplate, "--input", plain, "--output", output] + mapping)
+            _ = simulator.stop()
+            #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
+            let read = try CSVFiles.read(output)
+            header = read.header
+            outputs.append(read.rows)
+        }
+        var text = header.joined(separator: ",") + "\n"
+        for row in 0..<rows {
+            let fields = outputs[row % 10 == 0 ? 0 : 1][row]
+            text += fields.map { $0.contains(",") || $0.contains("\n") ? "\"\($0)\"" : $0 }.joined(separator: ",") + "\n"
+        }
+        let tokenized = folder.path("tokenized.csv")
+        try CSVFiles.write(text, to: tokenized)
+        return (plain, tokenized)
+    }
+
+    /// The card numbers of a generated input of `rows` records.
+    static func cardNumbers(_ rows: Int) -> Set<String> { Set((0..<rows).map { TestCards.pan($0) }) }
+
+    /// The runs of 12 to 19 ASCII digits in `path` (any file: text or SQLite pages) that are one
+    /// of `numbers`.
+    static func cardNumbersIn(_ path: String, of numbers: Set<String>) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        var found = 0
+        var run: [UInt8] = []
+        for byte in data + [0] {
+            if byte >= 0x30 && byte <= 0x39 {
+                run.append(byte)
+                continue
+            }
+            if run.count >= 12 && run.count <= 19 && numbers.contains(String(decoding: run, as: UTF8.self)) { found += 1 }
+            run.removeAll(keepingCapacity: true)
+        }
+        return found
+    }
+
+    /// 100,000 records, a tenth past the old template's window: killed five times (the service
+    /// failing 2% of requests now and then), then resumed to the end. The output holds every
+    /// other record, in order, with the tokens of an uninterrupted run, new bfids, and the old
+    /// bfid kept; the tenth past the window are rejects with 1403; the new tokens detokenize
+    /// under the new template to the original values; no card number of the input is in any
+    /// file the runs wrote or in their logs; at most 2 requests per record besides what the
+    /// kills and the injected errors cost.
+    @Test func aKilledRetokenizeRunMovesEveryTokenOnceWithoutPlaintextAtRest() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let records = 100_000
+        let templates = try Self.templates(in: folder)
+        let (plain, tokenized) = try Self.tokenizedInput(rows: records, in: folder, templates: templates)
+        func arguments(_ url: String, _ output: String) -> [String] {
+            ["retokenize", "--endpoint", url, "--from-template", Self.oldTemplate, "--template-ref", Self.newTemplate, "--input", tokenized,
+             "--output", output, "--commit-every", "500", "--id-column", "id"] + Self.mapping
+        }
+
+        // Uninterrupted: one detokenize per record, one tokenize per record that detokenized.
+        let once = try SimulatorProcess(["--templates", templates, "--deterministic-ids"])
+        let whole = try TestRuns.run(arguments(once.url, folder.path("whole.csv")))
+        let onceCounters = once.stop()
+        #expect(whole.status == 2, "finished with rejects: \(whole.stderr.suffix(2_000))")
+        #expect(SimulatorProcess.counter("tokenization-detokenize", in: onceCounters) == records)
+        #expect(SimulatorProcess.counter("tokenization-tokenize", in: onceCounters) == records * 9 / 10, "\(onceCounters)")
+        #expect(whole.stderr.contains("1403: \(records / 10) (outside the old template's detokenization window"), "\(whole.stderr.suffix(2_000))")
+        #expect(whole.stderr.contains("retokenize: detokenized under the old template \(records * 9 / 10)"))
+
+        // Killed five times, then resumed.
+        let simulator = try SimulatorProcess(["--templates", templates, "--deterministic-ids", "--error-rate", "0.02"])
+        let output = folder.path("moved.csv")
+        let checkpoint = CheckpointStore.defaultPath(forOutput: output)
+        var logs: [String] = []
+        var lastCommitted = -1
+        var kills = 0
+        while kills < 5 {
+            let (process, stderr) = try TestRuns.start(arguments(simulator.url, output), environment: ["SWIFT_BACKTRACE": "enable=no"])
+            TestRuns.waitForCommit(checkpoint, atLeast: lastCommitted + Int.random(in: 3_000...15_000), while: process)
+            guard process.isRunning else { break }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            logs.append(String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            kills += 1
+            lastCommitted = (try CheckpointStore.summary(path: checkpoint)).commitPoint?.seq ?? lastCommitted
+        }
+        #expect(kills >= 3, "the run was killed \(kills) times")
+        let final = try TestRuns.run(arguments(simulator.url, output))
+        logs.append(final.stderr)
+        let counters = simulator.stop()
+        #expect(final.status == 2, "\(final.stderr.suffix(2_000))")
+
+        let expected = try CSVFiles.read(folder.path("whole.csv"))
+        let moved = try CSVFiles.read(output)
+        let input = try CSVFiles.read(tokenized)
+        #expect(moved.header == input.header + ["old_bfid"])
+        let (number, exp, cvv, bfid, old) = (1, 2, 3, input.header.firstIndex(of: "bfid")!, input.header.count)
+        let kept = input.rows.enumerated().filter { $0.offset % 10 != 0 }.map(\.element)
+        // (Compared first, then expected: a failure prints no file.)
+        let sameRecords = moved.rows.map { $0[0] } == kept.map { $0[0] }
+        let sameTokens = moved.rows.map { [$0[number], $0[exp], $0[cvv]] } == expected.rows.map { [$0[number], $0[exp], $0[cvv]] }
+        let oldBfidsKept = moved.rows.map { $0[old] } == kept.map { $0[bfid] }
+        let newBfids = zip(moved.rows, kept).allSatisfy { !$0[bfid].isEmpty && $0[bfid] != $1[bfid] }
+        let otherColumns = zip(moved.rows, kept).allSatisfy { $0[4] == $1[4] && $0[5] == $1[5] }
+        // (The simulator's tokens keep a card number's first six and last four digits.)
+        let newTokens = zip(moved.rows, kept).filter { $0[number] != $1[number] }.count >= kept.count * 99 / 100
+        #expect(sameRecords, "every record that detokenized, once, in input order")
+        #expect(sameTokens, "the tokens of an uninterrupted run")
+        #expect(oldBfidsKept && newBfids, "the new bfid in the bfid column, the old one in old_bfid")
+        #expect(otherColumns && newTokens, "the other columns as they were, the card number's token a new one")
+        let rejects = try CSVFiles.read(output + ".rejects.csv").rows
+        let rejectedIds = rejects.map { $0[2] }
+        let expiredIds = input.rows.enumerated().filter { $0.offset % 10 == 0 }.map { $0.element[0] }
+        #expect(rejects.count == records / 10 && rejects.allSatisfy { $0[3] == "1403" }, "\(rejects.prefix(3))")
+        #expect(Set(rejectedIds) == Set(expiredIds))
+
+        // The new tokens detokenize, under the new template, to the original values.
+        let detokenizer = try SimulatorProcess(["--templates", templates])
+        let back = try TestRuns.run(
+            ["detokenize", "--endpoint", detokenizer.url, "--template-ref", Self.newTemplate, "--input", output, "--output", folder.path("back.csv")]
+                + Self.mapping)
+        _ = detokenizer.stop()
+        #expect(back.status == 0, "\(back.stderr.suffix(2_000))")
+        let original = try CSVFiles.read(plain).rows.enumerated().filter { $0.offset % 10 != 0 }.map { Array($0.element[0...3]) }
+        let detokenized = try CSVFiles.read(folder.path("back.csv")).rows.map { Array($0[0...3]) }
+        let sameValues = detokenized == original
+        #expect(sameValues, "every new token detokenizes to the original value")
+
+        // No card number at rest or in a log: the output, the rejects, the checkpoint (its WAL too).
+        let numbers = Self.cardNumbers(records)
+        #expect(Self.cardNumbersIn(plain, of: numbers) == records, "the scan finds the input's card numbers")
+        for path in [output, output + ".rejects.csv", checkpoint, checkpoint + "-wal", checkpoint + "-shm"] {
+            #expect(Self.cardNumbersIn(path, of: numbers) == 0, "\(path) holds no card number")
+        }
+        let logText = logs.joined(separator: "\n")
+        let logsClean = !numbers.contains { logText.contains($0) }
+        #expect(logsClean, "no card number in the runs' logs")
+
+        // Requests: 2 per record that detokenized (1 for those past the window), plus what each
+        // kill left unanswered or unstored (at most a window of 4,096 records, two requests
+        // each) and the retries of the injected errors.
+        let sent = SimulatorProcess.counter("tokenization-detokenize", in: counters) + SimulatorProcess.counter("tokenization-tokenize", in: counters)
+        let errors = SimulatorProcess.counter("errors", in: counters)
+        #expect(sent - errors <= records * 19 / 10 + kills * 2 * 4_096, "\(sent) requests (\(errors) errors) for \(records) records over \(kills) kills")
+    }
+}
