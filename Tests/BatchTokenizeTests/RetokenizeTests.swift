@@ -181,4 +181,166 @@ import TestSupport
         let errors = SimulatorProcess.counter("errors", in: counters)
         #expect(sent - errors <= records * 19 / 10 + kills * 2 * 4_096, "\(sent) requests (\(errors) errors) for \(records) records over \(kills) kills")
     }
+
+    /// The columns of a retokenize output but its new bfids (which the simulator's
+    /// `--deterministic-ids` draw from each job's own references).
+    static func withoutNewBfids(_ path: String) throws -> [[String]] {
+        let read = try CSVFiles.read(path)
+        let bfid = read.header.firstIndex(of: "bfid")!
+        return read.rows.map { row in row.enumerated().filter { $0.offset != bfid }.map(\.element) }
+    }
+
+    /// With `--dedup`, records whose old tokens repeat an earlier record's take its new tokens
+    /// and bfid: one detokenize and one tokenize per distinct record, the tokens of a run
+    /// without it.
+    @Test func aDedupRetokenizeSendsEachDistinctRecordOnce() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let templates = try Self.templates(in: folder)
+        let plain = folder.path("cards.csv")
+        let distinct = try DedupTests.cardsWithRepeats(rows: 5_000, share: 0.4, to: plain)
+        let tokenizer = try SimulatorProcess(["--templates", templates])
+        let tokenized = folder.path("tokenized.csv")
+        let made = try TestRuns.run(
+            ["run", "--endpoint", tokenizer.url, "--template-ref", Self.oldTemplate, "--input", plain, "--output", tokenized] + Self.mapping)
+        _ = tokenizer.stop()
+        #expect(made.status == 0, "\(made.stderr.suffix(2_000))")
+        var outputs: [String: [[String]]] = [:]
+        for dedup in [false, true] {
+            let simulator = try SimulatorProcess(["--templates", templates, "--deterministic-ids"])
+            let output = folder.path(dedup ? "dedup.csv" : "every.csv")
+            let run = try TestRuns.run(
+                ["retokenize", "--endpoint", simulator.url, "--from-template", Self.oldTemplate, "--template-ref", Self.newTemplate, "--input", tokenized,
+                 "--output", output] + Self.mapping + (dedup ? ["--dedup"] : []))
+            let counters = simulator.stop()
+            #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
+            let requests = (
+                SimulatorProcess.counter("tokenization-detokenize", in: counters), SimulatorProcess.counter("tokenization-tokenize", in: counters)
+            )
+            #expect(requests == (dedup ? (distinct, distinct) : (5_000, 5_000)), "\(requests) for \(distinct) distinct records")
+            if dedup { #expect(run.stderr.contains("repeats not sent (--dedup: an earlier record's tokens and bfid, the same values): \(5_000 - distinct)")) }
+            outputs[output] = try CSVFiles.read(output).rows
+        }
+        let every = try DedupTests.rows(folder.path("every.csv"))
+        let deduplicated = try DedupTests.rows(folder.path("dedup.csv"))
+        let sameTokens = every.map(\.tokens) == deduplicated.map(\.tokens) && every.map(\.id) == deduplicated.map(\.id)
+        let sharedBfids = DedupTests.repeatsShareTheFirstBfid(deduplicated)
+        #expect(sameTokens, "the tokens of a run without --dedup")
+        #expect(sharedBfids, "a repeat's new bfid is its first record's")
+    }
+
+    /// A gzip input, the same piped through standard input, and the gzip input cut into two
+    /// shards by a plan and merged: the same new tokens and old bfids as the plain file's run.
+    /// And tokens of an irreversible template are rejects with 1402, said in the summary.
+    @Test func retokenizeReadsCompressedAndPipedInputAndRunsInShards() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let templates = try Self.templates(in: folder)
+        let simulator = try SimulatorProcess(["--templates", templates, "--deterministic-ids"])
+        defer { _ = simulator.stop() }
+        let plain = folder.path("cards.csv")
+        try CSVFiles.generate(rows: 6_000, to: plain)
+        let tokenized = folder.path("tokenized.csv")
+        // Tokenized now (the deterministic ids are dated long past the old template's window).
+        let tokenizer = try SimulatorProcess(["--templates", templates])
+        let made = try TestRuns.run(
+            ["run", "--endpoint", tokenizer.url, "--template-ref", Self.oldTemplate, "--input", plain, "--output", tokenized] + Self.mapping)
+        _ = tokenizer.stop()
+        #expect(made.status == 0, "\(made.stderr.suffix(2_000))")
+        let compressed = folder.path("tokenized.csv.gz")
+        try Data(try GzipTool.compress(Array(try #require(FileManager.default.contents(atPath: tokenized))), membersOf: 50_000))
+            .write(to: URL(fileURLWithPath: compressed))
+        func retokenize(_ input: String, _ output: String) -> [String] {
+            ["retokenize", "--endpoint", simulator.url, "--from-template", Self.oldTemplate, "--template-ref", Self.newTemplate, "--input", input,
+             "--output", output, "--old-bfid-column", "bfid_before"] + Self.mapping
+        }
+        let reference = try TestRuns.run(retokenize(tokenized, folder.path("plain.out.csv")))
+        #expect(reference.status == 0, "\(reference.stderr.suffix(2_000))")
+        #expect(try CSVFiles.read(folder.path("plain.out.csv")).header.last == "bfid_before")
+        let expected = try Self.withoutNewBfids(folder.path("plain.out.csv"))
+        #expect(expected.count == 6_000)
+
+        let gzipped = try TestRuns.run(retokenize(compressed, folder.path("gzip.out.csv")))
+        #expect(gzipped.status == 0, "\(gzipped.stderr.suffix(2_000))")
+        let sameFromGzip = try Self.withoutNewBfids(folder.path("gzip.out.csv")) == expected
+        #expect(sameFromGzip)
+
+        let piped = try PipedRun.run(["/bin/cat", compressed], into: retokenize("-", folder.path("piped.out.csv")) + ["--input-name", "tokenized.csv"])
+        #expect(piped.status == 0, "\(piped.stderr.suffix(2_000))")
+        let sameFromPipe = try Self.withoutNewBfids(folder.path("piped.out.csv")) == expected
+        #expect(sameFromPipe)
+
+        let plan = folder.path("plan.json")
+        let planned = try TestRuns.run(["plan", "--input", compressed, "--shards", "2", "--out", plan])
+        #expect(planned.status == 0, "\(planned.stderr)")
+        let sharded = folder.path("sharded.out.csv")
+        for shard in 0..<2 {
+            let run = try TestRuns.run(retokenize(compressed, sharded) + ["--plan", plan, "--shard", String(shard)])
+            #expect(run.status == 0, "shard \(shard): \(run.stderr.suffix(2_000))")
+        }
+        let merged = try TestRuns.run(["merge", "--plan", plan, "--output", sharded])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        let sameFromShards = try Self.withoutNewBfids(sharded) == expected
+        #expect(sameFromShards)
+
+        // Tokens of an irreversible template are never detokenized: rejects with 1402.
+        let irreversible = folder.path("irreversible.csv")
+        let made1402 = try TestRuns.run(
+            ["run", "--endpoint", simulator.url, "--template-ref", "irreversible-old", "--input", plain, "--output", irreversible] + Self.mapping)
+        #expect(made1402.status == 0, "\(made1402.stderr.suffix(2_000))")
+        let refused = try TestRuns.run(
+            ["retokenize", "--endpoint", simulator.url, "--from-template", "irreversible-old", "--template-ref", Self.newTemplate, "--input", irreversible,
+             "--output", folder.path("refused.csv")] + Self.mapping)
+        #expect(refused.status == 2, "\(refused.stderr.suffix(2_000))")
+        #expect(refused.stderr.contains("1402: 6000 (irreversible template"), "\(refused.stderr.suffix(2_000))")
+        #expect(try CSVFiles.read(folder.path("refused.csv.rejects.csv")).rows.allSatisfy { $0[3] == "1402" })
+    }
+
+    /// The same against a server we did not write (Python `websockets`, which keeps its tokens
+    /// by bfid and answers detokenize with the spec's `succes`): a file tokenized there is
+    /// retokenized there, and its new tokens detokenize to the original values. And `--dedup`
+    /// there sends one request per distinct record.
+    @Test func retokenizeAndDedupWorkAgainstAServerWeDidNotWrite() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let server = try StrictServer()
+        let plain = folder.path("cards.csv")
+        try CSVFiles.generate(rows: 4_000, to: plain)
+        let template = TestRuns.template
+        let tokenized = folder.path("tokenized.csv")
+        let made = try StrictServer.command(TestRuns.tokenize(plain, server.url, tokenized))
+        #expect(made.status == 0, "\(made.stderr.suffix(2_000))")
+        let moved = folder.path("moved.csv")
+        let run = try StrictServer.command(
+            ["retokenize", "--endpoint", server.url, "--from-template", template, "--template-ref", template, "--input", tokenized, "--output", moved]
+                + TestRuns.mapping)
+        #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
+        let back = try StrictServer.command(
+            ["detokenize", "--endpoint", server.url, "--template-ref", template, "--input", moved, "--output", folder.path("back.csv")] + TestRuns.mapping)
+        #expect(back.status == 0, "\(back.stderr.suffix(2_000))")
+        let original = try CSVFiles.read(plain).rows
+        let detokenized = try CSVFiles.read(folder.path("back.csv")).rows.map { Array($0.prefix(original.first!.count)) }
+        let sameValues = detokenized == original
+        #expect(sameValues, "every new token detokenizes to the original value")
+        let input = try CSVFiles.read(tokenized)
+        let bfid = input.header.firstIndex(of: "bfid")!
+        let rows = try CSVFiles.read(moved).rows
+        let oldKept = rows.map { $0.last! } == input.rows.map { $0[bfid] }
+        let newBfids = zip(rows, input.rows).allSatisfy { $0[bfid] != $1[bfid] && !$0[bfid].isEmpty }
+        #expect(oldKept && newBfids, "new bfids in the bfid column, the old ones after")
+
+        let repeated = folder.path("repeats.csv")
+        let distinct = try DedupTests.cardsWithRepeats(rows: 3_000, share: 0.4, to: repeated)
+        _ = server.stop()
+        let other = try StrictServer()
+        let dedup = try StrictServer.command(
+            ["run", "--endpoint", other.url, "--template-ref", template, "--input", repeated, "--output", folder.path("dedup.csv"), "--dedup"]
+                + TestRuns.mapping)
+        let counters = other.stop()
+        #expect(dedup.status == 0, "\(dedup.stderr.suffix(2_000))")
+        #expect(Int(counters["tokenize"] ?? 0) == distinct, "one request per distinct record")
+        let sharedBfids = DedupTests.repeatsShareTheFirstBfid(try DedupTests.rows(folder.path("dedup.csv")))
+        #expect(sharedBfids)
+        #expect(try CSVFiles.read(folder.path("dedup.csv")).rows.count == 3_000)
+    }
 }
