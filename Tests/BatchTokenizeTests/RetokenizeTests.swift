@@ -343,4 +343,79 @@ import TestSupport
         #expect(sharedBfids)
         #expect(try CSVFiles.read(folder.path("dedup.csv")).rows.count == 3_000)
     }
+
+    /// A job file's `"action": "retokenize"` (with `fromTemplateRef` and the old bfid's column)
+    /// runs through `run --config`; what a retokenize job cannot do is refused before anything
+    /// is sent.
+    @Test func aJobFileRetokenizesAndWhatDoesNotFitIsRefused() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let templates = try Self.templates(in: folder)
+        let simulator = try SimulatorProcess(["--templates", templates])
+        defer { _ = simulator.stop() }
+        let plain = folder.path("cards.csv")
+        try CSVFiles.generate(rows: 300, to: plain)
+        let tokenized = folder.path("tokenized.csv")
+        let made = try TestRuns.run(
+            ["run", "--endpoint", simulator.url, "--template-ref", Self.oldTemplate, "--input", plain, "--output", tokenized] + Self.mapping)
+        #expect(made.status == 0, "\(made.stderr.suffix(2_000))")
+        let job = folder.path("job.json")
+        try CSVFiles.write(
+            """
+            {"action": "retokenize", "fromTemplateRef": "\(Self.oldTemplate)", "templateRef": "\(Self.newTemplate)",
+             "output": {"oldBfidColumn": "bfid_was"},
+             "instructions": [{"transformationType": "key", "transformationPath": "card_number", "fieldName": "card_number"},
+                              {"transformationType": "key", "transformationPath": "card_exp", "fieldName": "card_exp"}]}
+            """, to: job)
+        let output = folder.path("moved.csv")
+        let run = try TestRuns.run(["run", "--config", job, "--endpoint", simulator.url, "--input", tokenized, "--output", output, "--report", folder.path("report.json")])
+        #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
+        let moved = try CSVFiles.read(output)
+        #expect(moved.header.last == "bfid_was" && moved.rows.count == 300)
+        let report = try JSONText.object(String(contentsOfFile: folder.path("report.json"), encoding: .utf8))
+        let records = try #require(report["records"] as? [String: Any])
+        #expect(records["detokenizedToRetokenize"] as? Int == 300, "\(records)")
+        #expect((report["job"] as? [String: Any])?["fromTemplateRef"] as? String == Self.oldTemplate)
+
+        // NDJSON: the bfid key's value replaced, the old one under a key of its own.
+        var lines = ""
+        for index in 0..<50 { lines += #"{"id": "n\#(index)", "card": {"number": "\#(TestCards.pan(index))"}, "note": "ok"}"# + "\n" }
+        try CSVFiles.write(lines, to: folder.path("cards.ndjson"))
+        let jsonMapping = ["--map", "$.card.number=card_number"]
+        let jsonMade = try TestRuns.run(
+            ["run", "--endpoint", simulator.url, "--template-ref", Self.oldTemplate, "--input", folder.path("cards.ndjson"), "--output", folder.path("tokenized.ndjson")]
+                + jsonMapping)
+        #expect(jsonMade.status == 0, "\(jsonMade.stderr.suffix(2_000))")
+        let jsonMoved = try TestRuns.run(
+            ["retokenize", "--endpoint", simulator.url, "--from-template", Self.oldTemplate, "--template-ref", Self.newTemplate,
+             "--input", folder.path("tokenized.ndjson"), "--output", folder.path("moved.ndjson")] + jsonMapping)
+        #expect(jsonMoved.status == 0, "\(jsonMoved.stderr.suffix(2_000))")
+        let before = try String(contentsOfFile: folder.path("tokenized.ndjson"), encoding: .utf8).split(separator: "\n").map { try JSONText.object(String($0)) }
+        let after = try String(contentsOfFile: folder.path("moved.ndjson"), encoding: .utf8).split(separator: "\n").map { try JSONText.object(String($0)) }
+        #expect(after.count == 50)
+        for (old, new) in zip(before, after) {
+            #expect(new["old_bfid"] as? String == old["bfid"] as? String && new["bfid"] as? String != old["bfid"] as? String && new["note"] as? String == "ok")
+            #expect(Set(new.keys) == ["id", "card", "note", "bfid", "old_bfid"])
+        }
+
+        let base = ["retokenize", "--endpoint", simulator.url, "--template-ref", Self.newTemplate, "--input", tokenized, "--output", folder.path("x.csv")]
+            + Self.mapping
+        for (extra, reason) in [
+            ([String](), "retokenize needs the old template"),
+            (["--from-template", Self.oldTemplate, "--store"], "Unknown option '--store'"),
+            (["--from-template", Self.oldTemplate, "--dedup", "--template-not-idempotent"], "--dedup needs a template that gives the same token"),
+            (["--from-template", Self.oldTemplate, "--old-bfid-column", "bfid"], "the old bfid column must be named, and not as the bfid column"),
+            (["--from-template", Self.oldTemplate, "--old-bfid-column", "name"], "the input already has a column 'name'"),
+            (["--from-template", "no-such-template"], "template-validate failed for templateRef no-such-template"),
+        ] {
+            let refused = try TestRuns.run(base + extra)
+            #expect(refused.status != 0 && refused.stderr.contains(reason), "\(extra): \(refused.stderr.suffix(1_000))")
+        }
+        try CSVFiles.write(#"{"action": "retokenize", "fromTemplateRef": "\#(Self.oldTemplate)", "store": true}"#, to: job)
+        let stored = try TestRuns.run(["run", "--config", job] + base.dropFirst())
+        #expect(stored.status == 64 && stored.stderr.contains("--store is for tokenize jobs"), "\(stored.stderr)")
+        let wrongCommand = try TestRuns.run(["run", "--endpoint", simulator.url, "--template-ref", Self.newTemplate, "--from-template", Self.oldTemplate])
+        #expect(wrongCommand.status == 64, "\(wrongCommand.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("x.csv")))
+    }
 }

@@ -27,6 +27,9 @@ public struct OutputRenderer: Sendable {
         format: InputFormat, header: CSVHeader?, delimiter: UInt8 = UInt8(ascii: ","), bfidColumn: String = "bfid", writesBfid: Bool = true,
         spanInstructions: Int = 0, oldBfidColumn: String? = nil
     ) throws(MappingError) {
+        if let oldBfidColumn, oldBfidColumn == bfidColumn || oldBfidColumn.isEmpty {
+            throw MappingError(.columnTaken, "the old bfid column must be named, and not as the bfid column '\(bfidColumn)'")
+        }
         var bfidIndex: Int?
         if let oldBfidColumn, format == .csv {
             guard let index = header?.index(of: bfidColumn) else {
@@ -36,9 +39,6 @@ public struct OutputRenderer: Sendable {
                 throw MappingError(.columnTaken, "the input already has a column '\(oldBfidColumn)'; choose another name for the old bfid column")
             }
             bfidIndex = index
-        }
-        if let oldBfidColumn, oldBfidColumn == bfidColumn || oldBfidColumn.isEmpty {
-            throw MappingError(.columnTaken, "the old bfid column must be named, and not as the bfid column '\(bfidColumn)'")
         }
         if writesBfid, format == .csv, header?.index(of: bfidColumn) != nil {
             throw MappingError(.columnTaken, "the input already has a column '\(bfidColumn)'; choose another name for the bfid column")
