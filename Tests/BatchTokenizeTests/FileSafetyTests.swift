@@ -182,13 +182,18 @@ import TestSupport
         // result was found.
         let (process, _) = try TestRuns.start(arguments(simulator.url, output) + ["--rate", "5000"])
         // Past the fingerprint's first MiB (about 19,000 records), and with such a result stored.
+        // Looked for with the run stopped (SIGSTOP): found, it is killed in that state; else it
+        // goes on (SIGCONT). (Looked for while it ran, a loaded machine's run committed past the
+        // result found before the kill arrived.)
         while process.isRunning {
+            kill(process.processIdentifier, SIGSTOP)
             if let summary = try? CheckpointStore.summary(path: checkpoint), let committed = summary.commitPoint?.seq, committed >= 25_000,
                 let stored = try? CheckpointStore.storedResults(path: checkpoint, in: (max(committed, summary.writtenPoint?.seq ?? -1) + 1)...Int.max),
                 stored.values.contains(where: { $0.status == .done && !$0.tokens.isEmpty })
             {
                 break
             }
+            kill(process.processIdentifier, SIGCONT)
             usleep(2_000)
         }
         kill(process.processIdentifier, SIGKILL)
