@@ -1,4 +1,5 @@
 @testable import Pipeline
+import ShieldConex
 import Testing
 
 /// Output lines become rows of COPY's text format: a CSV line's NULL (an empty unquoted field)
@@ -28,5 +29,52 @@ import Testing
         var out: [UInt8] = []
         CopyTextRows.appendJSON(ArraySlice(Array(#"{"a":"x\"y\\z"}"#.utf8) + [0x0A]), to: &out)
         #expect(String(decoding: out, as: UTF8.self) == #"{"a":"x\\"y\\\\z"}"# + "\n")
+    }
+
+    /// Random rows of values made of the bytes that matter (quotes, commas, backslashes, tabs,
+    /// line breaks, carriage returns, non-ASCII) and NULLs, written as CSV lines, come back from
+    /// the COPY rows value for value.
+    @Test func randomCSVLinesComeBackValueForValue() {
+        var random = SplitMix64(seed: 7)
+        let alphabet: [String] = ["a", "7", ",", "\"", "\\", "\t", "\n", "\r", "é", "xyzxyzxyz"]
+        for _ in 0..<300 {
+            var rows: [[String?]] = []
+            var csv = ""
+            for _ in 0..<Int(random.next() % 4 + 1) {
+                var row: [String?] = []
+                for _ in 0..<Int(random.next() % 5 + 1) {
+                    if random.next() % 6 == 0 {
+                        row.append(nil)
+                        continue
+                    }
+                    row.append((0..<Int(random.next() % 6)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }.joined())
+                }
+                rows.append(row)
+                csv += row.map { value in value.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" } ?? "" }.joined(separator: ",") + "\n"
+            }
+            #expect(Self.parseCopy(Self.rows(csv: csv)) == rows, "\(csv.debugDescription)")
+        }
+    }
+
+    /// COPY's text format read back: rows by line feed, values by tab, `\N` a NULL, escapes undone.
+    static func parseCopy(_ text: String) -> [[String?]] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { line in
+            line.split(separator: "\t", omittingEmptySubsequences: false).map { field -> String? in
+                if field == "\\N" { return nil }
+                var value = ""
+                var escaped = false
+                for character in field {
+                    if escaped {
+                        value.append(["n": "\n", "t": "\t", "r": "\r"][character] ?? character)
+                        escaped = false
+                    } else if character == "\\" {
+                        escaped = true
+                    } else {
+                        value.append(character)
+                    }
+                }
+                return value
+            }
+        }
     }
 }
