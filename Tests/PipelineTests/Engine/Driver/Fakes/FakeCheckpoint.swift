@@ -7,6 +7,9 @@ import NIOCore
 /// killed process); the files keep what was flushed to the kernel.
 final class FakeCheckpoint: CheckpointSink, StoredResults {
     var results: [Int: RecordResult] = [:]
+    /// A deduplicating job's kept answers by record digest, kept as the real store keeps them
+    /// (a done answer a request got, the first for its digest).
+    var remembered: [RecordDigest: ResultTexts] = [:]
     var writtenPoint: CommitPoint?
     var commitPoint: CommitPoint?
     var complete = false
@@ -38,6 +41,11 @@ final class FakeCheckpoint: CheckpointSink, StoredResults {
             // As the real store does: a result up to the written point loses its tokens.
             if let writtenThrough, result.seq <= writtenThrough.seq { kept.tokens = [] }
             self.results[result.seq] = kept
+            if result.status == .done, result.attempts > 0, result.texts.hasBfid, result.texts.valueCount > 0, let digest = result.recordDigest,
+                remembered[digest] == nil
+            {
+                remembered[digest] = result.texts
+            }
             events.append("stored \(result.seq) \(result.status)")
         }
         if let writtenThrough, writtenThrough.seq > commitPoint?.seq ?? -1 { writtenPoint = writtenThrough }
@@ -54,6 +62,12 @@ final class FakeCheckpoint: CheckpointSink, StoredResults {
 
     func results(in range: ClosedRange<Int>) throws -> [Int: RecordResult] {
         results.filter { range.contains($0.key) }
+    }
+
+    func remembered(_ digest: RecordDigest) throws -> ResultTexts? { remembered[digest] }
+
+    func forEachRemembered(_ body: (RecordDigest) -> Void) throws {
+        for digest in remembered.keys { body(digest) }
     }
 }
 
