@@ -11,13 +11,18 @@
 # /proc, utime + stime), then checks that both tables hold as many tokenized rows as
 # the file.
 #
-#   Benchmarks/postgres.sh [ROWS] [--limit REQUESTS_PER_S]
+#   Benchmarks/postgres.sh [ROWS] [--limit REQUESTS_PER_S] [--rounds N]
+# With --rounds N, the three runs go N times in turn (file, new table, in place, file, ...; the
+# tables made afresh before each round) and the medians are printed: on a shared machine one
+# run's neighbours can slow any one variant by a third.
 set -euo pipefail
 rows=1000000
 limit=
+rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
     --limit) limit=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
     *) rows=$1 ;;
   esac
   shift
@@ -61,10 +66,17 @@ python3 scripts/generate-cards.py --rows "$rows" --seed 1 --format csv --out "$w
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
 CREATE TABLE cards (id text PRIMARY KEY, card_number text, card_exp text, card_cvv text, name text, notes text);
 \copy cards FROM '$work/cards.csv' CSV HEADER
+SQL
+fresh() {  # the destination tables as a round starts: no new table, an untokenized copy, no progress
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+DROP TABLE IF EXISTS cards_tokens, cards_inplace, batch_tokenize_progress;
 CREATE TABLE cards_inplace (LIKE cards INCLUDING ALL, bfid text);
 INSERT INTO cards_inplace SELECT *, NULL FROM cards;
 VACUUM ANALYZE;
+CHECKPOINT;
 SQL
+  rm -f "$work"/*.sqlite* "$work"/*.rejects.csv "$work/out.csv"
+}
 
 key=$(printf bench:key | base64)
 template=438ac8afecdd8035a21c126ee1fe6c19
@@ -74,6 +86,7 @@ simulate=(simulate --port 0 --key "$key" --deterministic-ids)
 ticks=$(getconf CLK_TCK)
 
 declare -A cpu rate rss dbus done
+declare -A cpus rates rsss dbuss
 run() {  # variant
   local variant=$1 input output
   case $variant in
@@ -102,8 +115,21 @@ run() {  # variant
   dbus[$variant]=$(awk -v n="$rows" -v d="$((after - before))" -v t="$ticks" 'BEGIN { printf "%.2f", d / t / n * 1e6 }')
 }
 
-for variant in file new-table in-place; do run $variant; done
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+for round in $(seq "$rounds"); do
+  fresh
+  for variant in file new-table in-place; do
+    run $variant
+    cpus[$variant]+="${cpu[$variant]} "; rates[$variant]+="${rate[$variant]} "; rsss[$variant]+="${rss[$variant]} "; dbuss[$variant]+="${dbus[$variant]} "
+  done
+  [ "$rounds" = 1 ] || echo "round $round: file ${rate[file]}, new table ${rate[new-table]}, in place ${rate[in-place]} records/s"
+done
+for variant in file new-table in-place; do
+  cpu[$variant]=$(echo "${cpus[$variant]}" | median); rate[$variant]=$(echo "${rates[$variant]}" | median)
+  rss[$variant]=$(echo "${rsss[$variant]}" | median); dbus[$variant]=$(echo "${dbuss[$variant]}" | median)
+done
 echo
+[ "$rounds" = 1 ] || echo "medians of $rounds rounds:"
 for variant in file new-table in-place; do
   awk -v v="$variant" -v r="${rate[$variant]}" -v c="${cpu[$variant]}" -v m="${rss[$variant]}" -v d="${dbus[$variant]}" \
     -v br="${rate[file]}" -v bc="${cpu[file]}" -v l="$limit" 'BEGIN {
