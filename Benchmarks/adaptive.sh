@@ -34,6 +34,7 @@ run() {
   local simargs=()
   while [ "$1" != "--" ]; do simargs+=("$1"); shift; done
   shift
+  rm -f "$work/sim.out"  # (read before the new simulator truncates it, the last one's address was taken)
   "$bin" simulate --port 0 --key "$SCX_API_KEY" "${simargs[@]}" > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done

@@ -52,6 +52,7 @@ run() {  # variant, round
   esac
   local deflater=libdeflate
   [ "$variant" = gzip-zlib ] && deflater=zlib
+  rm -f "$work/sim.out"  # (read before the new simulator truncates it, the last one's address was taken)
   "$bin/batch-tokenize" "${simulate[@]}" > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done

@@ -42,6 +42,7 @@ declare -A wall rate cpu rss sent
 run() {  # variant
   local variant=$1 extra=()
   [ "$variant" = dedup ] && extra=(--dedup)
+  rm -f "$work/sim.out"  # (read before the new simulator truncates it, the last one's address was taken)
   "$bin/batch-tokenize" "${simulate[@]}" > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done

@@ -53,6 +53,7 @@ maps=(--map card_number=card_number --map card_exp=card_exp --map card_cvv=card_
 
 # A fresh simulator: sets $sim and $url.
 start_simulator() {
+  rm -f "$work/sim.out"  # (read before the new simulator truncates it, the last one's address was taken)
   "$bin/batch-tokenize" simulate --port 0 --key "$key" > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done

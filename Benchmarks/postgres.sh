@@ -69,6 +69,7 @@ CREATE TABLE cards (id text PRIMARY KEY, card_number text, card_exp text, card_c
 SQL
 fresh() {  # the destination tables as a round starts: no new table, an untokenized copy, no progress
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS cards_tokens, cards_inplace, batch_tokenize_progress;
 CREATE TABLE cards_inplace (LIKE cards INCLUDING ALL, bfid text);
 INSERT INTO cards_inplace SELECT *, NULL FROM cards;
@@ -94,6 +95,9 @@ run() {  # variant
     new-table) input="$db?table=cards&key=id"; output="$db?table=cards_tokens" ;;
     in-place) input="$db?table=cards_inplace&key=id"; output="$db?table=cards_inplace" ;;
   esac
+  # (The last run's file removed first: read before the new simulator truncated it, its
+  # address was taken for the new one's.)
+  rm -f "$work/sim.out"
   "$bin/batch-tokenize" "${simulate[@]}" > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done

@@ -38,6 +38,7 @@ simulate=(simulate --port 0 --key "$key" --templates "$work/templates.json")
 declare -A rate cpu rss sent wall done
 run() {  # variant, arguments...
   local variant=$1; shift
+  rm -f "$work/sim.out"  # (read before the new simulator truncates it, the last one's address was taken)
   "$bin/batch-tokenize" "${simulate[@]}" > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done

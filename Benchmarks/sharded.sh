@@ -24,6 +24,7 @@ cpu() { awk '{ print $2 + $3 }' "$1"; }  # user + system from a GNU time file
 
 printf '%-7s %12s %12s %14s %16s %12s %s\n' shards "plan s" "run s" "records/s" "client CPU s" "merge s" "simulator"
 for shards in 1 2 4 8; do
+  rm -f "$work/sim.out"  # (read before the new simulator truncates it, the last one's address was taken)
   "$bin" simulate --port 0 --key "$SCX_API_KEY" --latency-ms 20 --rate-limit "$limit" --throttle-code 8001 > "$work/sim.out" &
   sim=$!
   until grep -q "listening on" "$work/sim.out" 2>/dev/null; do sleep 0.1; done
