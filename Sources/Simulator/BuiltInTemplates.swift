@@ -22,6 +22,24 @@ enum BuiltInTemplates {
       ]
     },
     {
+      "templateRef": "card-rotated",
+      "name": "The card fields of 438ac8af... under another key (to retokenize into)",
+      "fields": [
+        {
+          "name": "card_number",
+          "kind": "cardNumber"
+        },
+        {
+          "name": "card_exp",
+          "kind": "digits"
+        },
+        {
+          "name": "card_cvv",
+          "kind": "digits"
+        }
+      ]
+    },
+    {
       "templateRef": "152a4e3f7f31f0a746388adbae1b47f5",
       "name": "ShieldConex card fields (the spec's sample messages)",
       "fields": [

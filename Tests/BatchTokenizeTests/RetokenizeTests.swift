@@ -312,11 +312,12 @@ import TestSupport
         #expect(made.status == 0, "\(made.stderr.suffix(2_000))")
         let moved = folder.path("moved.csv")
         let run = try StrictServer.command(
-            ["retokenize", "--endpoint", server.url, "--from-template", template, "--template-ref", template, "--input", tokenized, "--output", moved]
+            ["retokenize", "--endpoint", server.url, "--from-template", template, "--template-ref", "card-rotated", "--input", tokenized, "--output", moved]
                 + TestRuns.mapping)
         #expect(run.status == 0, "\(run.stderr.suffix(2_000))")
         let back = try StrictServer.command(
-            ["detokenize", "--endpoint", server.url, "--template-ref", template, "--input", moved, "--output", folder.path("back.csv")] + TestRuns.mapping)
+            ["detokenize", "--endpoint", server.url, "--template-ref", "card-rotated", "--input", moved, "--output", folder.path("back.csv")]
+                + TestRuns.mapping)
         #expect(back.status == 0, "\(back.stderr.suffix(2_000))")
         let original = try CSVFiles.read(plain).rows
         let detokenized = try CSVFiles.read(folder.path("back.csv")).rows.map { Array($0.prefix(original.first!.count)) }

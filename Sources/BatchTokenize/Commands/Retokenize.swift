@@ -17,10 +17,13 @@ extension BatchTokenize {
                 outside the old template's detokenization window; 1402: an irreversible template) \
                 go to the rejects file with that code.
 
+                Both templates have the mapped fields' names: each --map COLUMN=FIELD names a \
+                field of the old template and of the new one.
+
                 Example:
                   batch-tokenize retokenize --endpoint local --from-template 438ac8afecdd8035a21c126ee1fe6c19 \\
-                    --template-ref 152a4e3f7f31f0a746388adbae1b47f5 --input cards.tokenized.csv --output cards.moved.csv \\
-                    --map card_number=scx_token_card_number --map card_exp=scx_token_card_exp
+                    --template-ref card-rotated --input cards.tokenized.csv --output cards.moved.csv \\
+                    --map card_number=card_number --map card_exp=card_exp
 
                 \(ExitCodes.table)
                 """

@@ -37,6 +37,7 @@ from websockets.http11 import Response
 
 TEMPLATES = {
     "438ac8afecdd8035a21c126ee1fe6c19": ["card_number", "card_exp", "card_cvv"],
+    "card-rotated": ["card_number", "card_exp", "card_cvv"],
     "152a4e3f7f31f0a746388adbae1b47f5": [
         "scx_token_card_number", "scx_token_card_exp", "scx_token_card_cvv", "scx_token_card_holder", "scx_token_account",
     ],
