@@ -115,4 +115,40 @@ import TestSupport
         let sameAsFirst = (60..<80).allSatisfy { lines["R\($0)"] == lines["R\($0 - 60)"] }
         #expect(sameAsFirst, "after the resume, a repeat has its first record's tokens and bfid")
     }
+
+    /// A stop while a first record's request is in flight and its repeats wait: its transient
+    /// failure leaves the repeats transient too (not sent during the stop), and the next run
+    /// finishes all of them with one answer.
+    @Test func repeatsWaitingWhenTheRunStopsAreLeftForTheNextRun() throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let input = try Self.input(30, distinct: 10, in: folder)
+        let first = EngineHarness(try Self.configuration(input: input))
+        try first.start()
+        // Every request answered but card 0's (record 0), which its repeats (10, 20) wait for.
+        _ = first.runToEnd(steps: 40) { first.service.answer(where: { $0.seq != 0 }) }
+        #expect(first.service.pending.map(\.seq) == [0] && !first.isFinished)
+        first.engine.handle(.stopRequested)
+        first.loop.run()
+        let outcome = first.runToEnd {
+            first.service.answer(with: { _ in .success(Response(traceId: "", success: false, failure: .init(code: .serverError, message: "Server error"))) })
+        }
+        guard case .failure(let error as JobError) = outcome else { Issue.record("not interrupted: \(String(describing: outcome))"); return }
+        #expect(error.kind == .interrupted)
+        let rejects = first.rejects.text.split(separator: "\n").dropFirst().map { $0.split(separator: ",", maxSplits: 4).map(String.init) }
+        #expect(rejects.map { $0[2] } == ["R0", "R10", "R20"] && rejects.map { $0[3] } == ["8001", "transient", "transient"], "\(rejects)")
+        #expect(rejects.dropFirst().allSatisfy { $0[4].contains("the run stopped before the record with the same values was answered") })
+        #expect(first.service.received.filter { $0.seq == 10 || $0.seq == 20 }.isEmpty, "repeats are not sent while the run stops")
+        let disk = first.ended()
+
+        let second = EngineHarness(try Self.configuration(input: input), disk: disk)
+        try second.start()
+        let summary = try #require(try second.runToEnd { second.service.answer() }?.get())
+        #expect(summary.rejected == 0 && summary.transient == 0)
+        #expect(second.service.received.map(\.seq) == [0], "one request for card 0 and its repeats")
+        #expect(second.outputIds == (0..<30).map { "R\($0)" })
+        #expect(second.rejects.text.split(separator: "\n").count == 1, "the transient lines are gone: \(second.rejects.text)")
+        let lines = Self.lines(second)
+        #expect(lines["R10"] == lines["R0"] && lines["R20"] == lines["R0"])
+    }
 }
