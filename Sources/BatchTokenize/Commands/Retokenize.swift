@@ -37,11 +37,7 @@ extension BatchTokenize {
         @Option(help: "The output column (CSV) or key (NDJSON) that keeps each record's old bfid (default: old_bfid).")
         var oldBfidColumn: String?
 
-        @Flag(help: "Send each distinct record's old tokens once: a record whose mapped tokens are all an earlier record's takes its new tokens and bfid (kept in the checkpoint by keyed digest).")
-        var dedup = false
-
-        @Flag(help: "The templates do not give the same token for the same value: --dedup is refused.")
-        var templateNotIdempotent = false
+        @OptionGroup var repeats: DedupOptions
 
         func run() async throws {
             var job = try options.jobFile()
@@ -50,8 +46,8 @@ extension BatchTokenize {
             }
             if let fromTemplate { job.fromTemplateRef = fromTemplate }
             try await JobRunner(
-                action: .retokenize, options: options, job: job, dedup: dedup || (job.dedup ?? false),
-                templateIdempotent: !templateNotIdempotent && (job.templateIdempotent ?? true), fromTemplate: job.fromTemplateRef,
+                action: .retokenize, options: options, job: job, dedup: repeats.dedup(job), templateIdempotent: repeats.templateIdempotent(job),
+                fromTemplate: job.fromTemplateRef,
                 oldBfidColumn: oldBfidColumn ?? job.output?.oldBfidColumn
             ).run()
         }

@@ -41,11 +41,7 @@ extension BatchTokenize {
         @Flag(help: "Ask ShieldConex not to return the tokens; give --store too, and read them later with 'read'.")
         var omit = false
 
-        @Flag(help: "Send each distinct record's values once: a record whose mapped values are all an earlier record's takes its tokens and bfid (kept in the checkpoint by keyed digest). Not with --store or --omit.")
-        var dedup = false
-
-        @Flag(help: "The template does not give the same token for the same value: --dedup is refused.")
-        var templateNotIdempotent = false
+        @OptionGroup var repeats: DedupOptions
 
         func run() async throws {
             let job = try options.jobFile()
@@ -57,7 +53,7 @@ extension BatchTokenize {
             guard dryRun else {
                 try await JobRunner(
                     action: action, options: options, job: job, store: store || (job.store ?? false), omit: omit || (job.omit ?? false),
-                    dedup: dedup || (job.dedup ?? false), templateIdempotent: !templateNotIdempotent && (job.templateIdempotent ?? true),
+                    dedup: repeats.dedup(job), templateIdempotent: repeats.templateIdempotent(job),
                     fromTemplate: job.fromTemplateRef, oldBfidColumn: job.output?.oldBfidColumn
                 ).run()
                 return

@@ -47,8 +47,11 @@ extension Engine {
             )
         }
         let attempts = request.attempts
-        let classifier = tokenizing ? tokenizeClassifier! : classifier
-        switch classifier.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random) {
+        // A retokenize record's tokenize answer is the tokenize classifier's (each called in place, not copied).
+        let verdict = tokenizing
+            ? tokenizeClassifier!.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random)
+            : classifier.classify(result, of: request, now: now, stopping: lifecycle.isStopping, random: &random)
+        switch verdict {
         case .done(let answered):
             guard case .finished(let texts) = slots[seq]!.answered(answered) else {
                 planner.enqueue(seq)

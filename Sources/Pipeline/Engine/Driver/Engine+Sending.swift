@@ -90,9 +90,14 @@ extension Engine {
                         let (group, bfid, values) = (
                             slot.group, tokenizing ? nil : slot.requestBfid, action == .read ? nil : slot.requestValues
                         )
-                        let shape = slot.plaintext == nil ? shape : tokenizeShape!
+                        let phase2 = slot.plaintext != nil
                         try Self.withReference(prefix: referencePrefix, seq: seq, group: group) { reference throws(ShieldConexError) in
-                            try shape.append(reference: reference, bfid: bfid, values: values, to: &bodies)
+                            // (The stored shapes used in place: a local copy of one cost retains per request.)
+                            if phase2 {
+                                try tokenizeShape!.append(reference: reference, bfid: bfid, values: values, to: &bodies)
+                            } else {
+                                try shape.append(reference: reference, bfid: bfid, values: values, to: &bodies)
+                            }
                         }
                         slot.sentAt = now
                     }
