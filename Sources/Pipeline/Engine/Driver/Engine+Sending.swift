@@ -86,11 +86,10 @@ extension Engine {
                         // What the request needs, taken out first: the slot captured by the
                         // closure below was copied whole. A read sends no values, a tokenize no
                         // bfid; a retokenize record sends its detokenize, then its plaintext's tokenize.
-                        let tokenizing = action == .tokenize || slot.plaintext != nil
-                        let (group, bfid, values) = (
-                            slot.group, tokenizing ? nil : slot.requestBfid, action == .read ? nil : slot.requestValues
-                        )
                         let phase2 = slot.plaintext != nil
+                        let (group, bfid, values) = (
+                            slot.group, action == .tokenize || phase2 ? nil : slot.requestBfid, action == .read ? nil : slot.requestValues
+                        )
                         try Self.withReference(prefix: referencePrefix, seq: seq, group: group) { reference throws(ShieldConexError) in
                             // (The stored shapes used in place: a local copy of one cost retains per request.)
                             if phase2 {
